@@ -1,0 +1,78 @@
+// Benchmark plumbing shared by every area: medians, ratios to a yardstick measured in the same run, output.
+
+export interface Measurement {
+  bench: string;
+  case: string;
+  value: number;
+  unit: string;
+  yardstick: string;
+  yardstickValue: number;
+  /** ours / yardstick, oriented so that higher is better */
+  ratio: number;
+  /** optional extra facts (runs, min, max, target) */
+  note?: string;
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Builds a measurement. `higherIsBetter` says which way `value` points (ops/s: true; seconds, µs: false); the
+ * ratio is oriented so that > 1 always means we are better than the yardstick.
+ */
+export function measurement(
+  bench: string,
+  kase: string,
+  value: number,
+  unit: string,
+  yardstick: string,
+  yardstickValue: number,
+  higherIsBetter: boolean,
+  note?: string,
+): Measurement {
+  const ratio = higherIsBetter ? value / yardstickValue : yardstickValue / value;
+  return { bench, case: kase, value: round(value), unit, yardstick, yardstickValue: round(yardstickValue), ratio: round(ratio, 3), ...(note ? { note } : {}) };
+}
+
+function round(v: number, digits = 2): number {
+  if (!Number.isFinite(v)) return v;
+  const f = 10 ** digits;
+  return Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * f) / f;
+}
+
+/** Times fn() repeatedly for about `ms` real milliseconds (after a warm-up) and returns ops/s medians of 5 slices. */
+export function opsPerSecond(fn: () => void, ms = 300): number {
+  for (let i = 0; i < 200; i++) fn();
+  const slices: number[] = [];
+  for (let s = 0; s < 5; s++) {
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    const until = t0 + BigInt(Math.round((ms / 5) * 1e6));
+    let t = t0;
+    while (t < until) {
+      for (let i = 0; i < 50; i++) fn();
+      n += 50;
+      t = process.hrtime.bigint();
+    }
+    slices.push(n / (Number(t - t0) / 1e9));
+  }
+  return median(slices);
+}
+
+export function printTable(ms: Measurement[]): void {
+  const rows = ms.map((m) => [m.bench, m.case, `${fmt(m.value)} ${m.unit}`, m.yardstick, `${fmt(m.yardstickValue)} ${m.unit}`, `${m.ratio}x`, m.note ?? '']);
+  const head = ['bench', 'case', 'ours', 'yardstick', 'yardstick value', 'ratio', 'note'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : String(v);
+}

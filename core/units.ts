@@ -1,0 +1,67 @@
+// Durations and sizes with units, and the one time scale every duration obeys.
+import { ConfigError } from './errors';
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1000, kb: 1000, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3,
+};
+
+/** Parses "65s", "600ms", "2m", "1.5h" into milliseconds. A bare number is seconds (like mount's timeo is not; say units). */
+export function parseDuration(text: string | number, name = 'duration'): number {
+  if (typeof text === 'number') return text;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zµ]*)\s*$/i.exec(text);
+  if (!m) throw new ConfigError('BAD_DURATION', `${name}: cannot parse duration "${text}" (examples: 65s, 600ms, 2m)`);
+  const unit = (m[2] || 's').toLowerCase();
+  const mult = DURATION_UNITS[unit];
+  if (mult === undefined) throw new ConfigError('BAD_DURATION', `${name}: unknown unit "${m[2]}" in "${text}" (ns, us, ms, s, m, h)`);
+  return Number(m[1]) * mult;
+}
+
+/** Parses "1MiB", "64KiB", "4096", "2g" into bytes (integer). */
+export function parseSize(text: string | number, name = 'size'): number {
+  if (typeof text === 'number') return text;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const mult = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || mult === undefined) throw new ConfigError('BAD_SIZE', `${name}: cannot parse size "${text}" (examples: 4096, 64KiB, 1MiB)`);
+  const v = Math.round(Number(m[1]) * mult);
+  if (!Number.isSafeInteger(v)) throw new ConfigError('BAD_SIZE', `${name}: ${text} is too large`);
+  return v;
+}
+
+/** Parses a positive number (time scale, probabilities ...). */
+export function parseNumber(text: string | number, name: string, min = -Infinity, max = Infinity): number {
+  const v = typeof text === 'number' ? text : Number(text);
+  if (!Number.isFinite(v) || v < min || v > max || (typeof text === 'string' && text.trim() === '')) {
+    throw new ConfigError('BAD_NUMBER', `${name}: expected a number in [${min}, ${max}], got "${text}"`);
+  }
+  return v;
+}
+
+/**
+ * The time scale: every modelled duration (timeo, stall, DRC expiry, backoff) is multiplied by `factor` before
+ * it becomes a real timer. factor 0.001 runs the seed's 65 s stall in 65 ms with the same order of events.
+ */
+export class TimeScale {
+  constructor(readonly factor = 1) {
+    if (!(factor > 0) || !Number.isFinite(factor)) throw new ConfigError('BAD_TIME_SCALE', `time scale must be > 0, got ${factor}`);
+  }
+  /** Modelled ms -> real ms. */
+  real(modelMs: number): number {
+    return modelMs * this.factor;
+  }
+  /** Real ms -> modelled ms (for reports in the seed's units). */
+  model(realMs: number): number {
+    return realMs / this.factor;
+  }
+  /** Parses a duration with units and returns real ms. */
+  parse(text: string | number, name?: string): number {
+    return this.real(parseDuration(text, name));
+  }
+}
+
+export function formatBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}
