@@ -1,0 +1,51 @@
+// `nfs-testbed dashboard`: serves the results database as web pages (runs, matrices, run timelines) on loopback.
+import type { Command } from 'commander';
+import { ConfigError } from '../core/errors';
+import { createDashboard } from '../lab/dashboard/server';
+import { DEFAULT_RESULTS_DB } from '../lab/paths';
+import { openResults } from '../lab/results-db';
+
+interface DashboardCliOptions {
+  db: string;
+  listen: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('dashboard')
+    .description('serve the runs, the matrix tables and each run\'s timeline as web pages')
+    .option('--db <file>', 'results database (created empty if missing)', DEFAULT_RESULTS_DB)
+    .option('--listen <host:port>', 'address to serve on (port 0: any free port)', '127.0.0.1:8080')
+    .action(async (opts: DashboardCliOptions) => {
+      const { host, port } = parseListen(opts.listen);
+      const db = openResults(opts.db);
+      const server = createDashboard({ db, host, port });
+      try {
+        await server.start();
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+      process.stdout.write(`ready ${server.info.uri} db=${opts.db}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          server.stop({ timeout: 2000 }).finally(() => {
+            db.close();
+            resolve();
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
+
+/** "127.0.0.1:8080" or "[::1]:8080" -> host and port. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError('BAD_LISTEN', `--listen: expected HOST:PORT, got "${text}"`);
+  return { host: m[1] ?? m[2], port };
+}

@@ -1,0 +1,182 @@
+// `nfs-testbed runs [list|show RUNID]`: the stored reproduction runs, readable or as one JSON document.
+import type { Command } from 'commander';
+import { ConfigError, TestbedError } from '../core/errors';
+import { parseNumber } from '../core/units';
+import { DEFAULT_RESULTS_DB } from '../lab/paths';
+import { openResults, VERDICTS } from '../lab/results-db';
+import type { MatrixSummary, RunFilter, RunSummary } from '../lab/results-db';
+import type { RunRecord, Verdict } from '../lab/run-record';
+import { EXIT } from './exit';
+
+interface RunsOptions {
+  db: string;
+  json?: boolean;
+  matrix?: string;
+  policy?: string;
+  drc?: string;
+  scenario?: string;
+  verdict?: string;
+  limit: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('runs')
+    .description('list the runs stored in the results database, show one run in full, or a matrix as a table')
+    .argument('[action]', 'list | show | matrix', 'list')
+    .argument('[id]', 'the run id (show) or matrix id (matrix; default the newest matrix)')
+    .option('--db <file>', 'results database', DEFAULT_RESULTS_DB)
+    .option('--json', 'print exactly one JSON document')
+    .option('--matrix <id>', 'only runs of this matrix')
+    .option('--policy <name>', 'only runs with this retransmit policy')
+    .option('--drc <mode>', 'only runs with this DRC mode')
+    .option('--scenario <name>', 'only runs of this scenario')
+    .option('--verdict <v>', `only runs with this verdict (${VERDICTS.join(', ')})`)
+    .option('--limit <n>', 'at most this many runs, newest first', '20')
+    .action(async (action: string, runId: string | undefined, opts: RunsOptions) => {
+      try {
+        const out = runsCommand(action, runId, opts);
+        process.stdout.write(opts.json ? JSON.stringify(out.doc, null, 2) + '\n' : out.text);
+      } catch (err) {
+        if (!opts.json || !(err instanceof TestbedError)) throw err;
+        // --json: stdout holds exactly one document, errors included.
+        process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
+        process.exitCode = err instanceof ConfigError ? EXIT.USAGE : EXIT.RUNTIME;
+      }
+    });
+}
+
+function runsCommand(action: string, runId: string | undefined, opts: RunsOptions): { doc: unknown; text: string } {
+  if (action !== 'list' && action !== 'show' && action !== 'matrix') {
+    throw new ConfigError('BAD_ACTION', `runs: unknown action "${action}" (list | show RUNID | matrix [MATRIXID])`);
+  }
+  if (action === 'show' && !runId) throw new ConfigError('MISSING_RUN_ID', 'runs show: give the run id (see `nfs-testbed runs list`)');
+  if (action === 'list' && runId) throw new ConfigError('BAD_ACTION', `runs list takes no run id (did you mean \`runs show ${runId}\`?)`);
+  const filter = parseFilter(opts);
+  const db = openResults(opts.db, { mustExist: true });
+  try {
+    if (action === 'matrix') {
+      const matrixId = runId ?? opts.matrix ?? db.listMatrices(1)[0]?.matrixId;
+      const m = matrixId === undefined ? undefined : db.matrixSummary(matrixId);
+      if (!m) throw new TestbedError('MATRIX_NOT_FOUND', matrixId === undefined ? `no matrix runs in ${opts.db}` : `no runs of matrix ${matrixId} in ${opts.db}`);
+      return { doc: m, text: formatMatrix(m) };
+    }
+    if (action === 'show') {
+      const rec = db.getRun(runId!);
+      if (!rec) throw new TestbedError('RUN_NOT_FOUND', `no run ${runId} in ${opts.db}`, { runId });
+      return { doc: rec, text: formatRun(rec) };
+    }
+    const runs = db.listRuns(filter);
+    return { doc: { db: opts.db, runs }, text: formatList(runs, opts.db) };
+  } finally {
+    db.close();
+  }
+}
+
+function parseFilter(opts: RunsOptions): RunFilter {
+  const limit = parseNumber(opts.limit, '--limit', 1, 10_000);
+  if (!Number.isInteger(limit)) throw new ConfigError('BAD_NUMBER', `--limit: expected an integer, got "${opts.limit}"`);
+  if (opts.verdict !== undefined && !VERDICTS.includes(opts.verdict as Verdict)) {
+    throw new ConfigError('BAD_VERDICT', `--verdict: expected one of ${VERDICTS.join(', ')}, got "${opts.verdict}"`);
+  }
+  return {
+    limit,
+    matrixId: opts.matrix,
+    policy: opts.policy,
+    drc: opts.drc,
+    scenario: opts.scenario,
+    verdict: opts.verdict as Verdict | undefined,
+  };
+}
+
+/** Left-aligned text columns, numbers right-aligned. */
+export function textTable(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const isNum = head.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.]+$/.test(r[i])));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+const VERDICT_TEXT: Record<Verdict, string> = { reproduced: 'REPRODUCED', 'not-reproduced': 'not-reproduced', error: 'ERROR' };
+
+function formatList(runs: RunSummary[], db: string): string {
+  if (!runs.length) return `no runs match in ${db}\n`;
+  return textTable(
+    ['started', 'run', 'matrix', 'policy', 'drc', 'scenario', 'seed', 'verdict', 'late', 'wire', 'exec', 'corrupt', 'MiB/s'],
+    runs.map((r) => [
+      r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      r.runId,
+      r.matrixId ?? '-',
+      r.policy,
+      r.drc,
+      r.scenario,
+      String(r.seed),
+      VERDICT_TEXT[r.verdict],
+      String(r.counters.lateTransmissions),
+      String(r.counters.scribbledOnWire),
+      String(r.counters.executedScribbled),
+      String(r.counters.corruptBlocks),
+      r.counters.throughputMiBps.toFixed(1),
+    ]),
+  );
+}
+
+/** A matrix summary as one text table per scenario: a line per (policy, DRC) cell, counters summed over repeats. */
+export function formatMatrix(m: MatrixSummary): string {
+  const parts = [`matrix ${m.matrixId}: ${m.runs} runs (counters summed over repeats; MiB/s is the median)\n`];
+  for (const scenario of m.scenarios) {
+    const cells = m.cells.filter((c) => c.scenario === scenario);
+    parts.push(
+      `\nscenario ${scenario}\n` +
+        textTable(
+          ['policy', 'drc', 'verdict', 'reproduced', 'late', 'wire', 'exec', 'corrupt', 'partial', 'MiB/s'],
+          cells.map((c) => [
+            c.policy,
+            c.drc,
+            c.verdict === 'mixed' ? 'mixed' : VERDICT_TEXT[c.verdict],
+            `${c.verdicts.reproduced}/${c.repeats}`,
+            String(c.sums.lateTransmissions),
+            String(c.sums.scribbledOnWire),
+            String(c.sums.executedScribbled),
+            String(c.sums.corruptBlocks),
+            String(c.sums.partialDuplicates),
+            c.medians.throughputMiBps.toFixed(1),
+          ]),
+        ),
+    );
+  }
+  return parts.join('');
+}
+
+function formatRun(rec: RunRecord): string {
+  const { policy, drc, scenario, seed, timeScale, ...rest } = rec.config;
+  const c = rec.counters;
+  const modelled = (t: number) => `${(t / timeScale / 1000).toFixed(3)} s`;
+  const lines = [
+    `run ${rec.runId}  ${VERDICT_TEXT[rec.verdict]}${rec.matrixId ? `  (matrix ${rec.matrixId})` : ''}`,
+    `  policy ${policy}  drc ${drc}  scenario ${scenario}  seed ${seed}  time scale ${timeScale}`,
+    `  started ${rec.startedAt}  duration ${(rec.durationMs / 1000).toFixed(2)} s  version ${rec.version}`,
+    ...rec.summary.map((s) => `  ${s}`),
+    ...(rec.error ? [`  error: ${rec.error}`] : []),
+    ...(rec.capture ? [`  capture: ${rec.capture}`] : []),
+    'counters:',
+    `  writes ${c.writes}  bytes ${c.bytes}  retransmissions ${c.retransmissions}  throughput ${c.throughputMiBps.toFixed(1)} MiB/s`,
+    `  late transmissions ${c.lateTransmissions}  partial duplicates ${c.partialDuplicates}  scribbled on wire ${c.scribbledOnWire}` +
+      `  executed scribbled ${c.executedScribbled}  corrupt blocks ${c.corruptBlocks}`,
+  ];
+  if (Object.keys(rest).length) {
+    lines.push('config:', ...Object.entries(rest).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`));
+  }
+  lines.push(`timeline (modelled seconds, real = modelled x ${timeScale}):`);
+  for (const s of rec.timeline.stalls) lines.push(`  stall ${s.direction}: ${modelled(s.start)} - ${modelled(s.end)}`);
+  for (const row of rec.timeline.rows) {
+    lines.push(`  ${row.xid}`);
+    for (const e of [...row.events].sort((a, b) => a.t - b.t)) {
+      lines.push(`    ${modelled(e.t).padStart(11)}  ${e.kind.padEnd(17)}${e.detail ? ` ${e.detail}` : ''}`.trimEnd());
+    }
+  }
+  if (!rec.timeline.rows.length) lines.push('  (no affected XIDs)');
+  lines.push(`netem events: ${rec.netemEvents.length} (--json for all)`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,494 @@
+// The results database: every reproduction run as one row, queryable with plain sqlite3 (docs/results-schema.md).
+// better-sqlite3, WAL (a dashboard reads while `matrix` writes), statements prepared once, schema versioned by
+// PRAGMA user_version with forward-only migrations.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TestbedError } from '../core/errors';
+import { median } from '../bench/measure';
+import type { RunConfig, RunCounters, RunRecord, Timeline, Verdict } from './run-record';
+
+export const VERDICTS: readonly Verdict[] = ['reproduced', 'not-reproduced', 'error'];
+
+/** Matrix axes in the order the issue lists them; values not listed sort after these, alphabetically. */
+export const AXIS_ORDER = {
+  policy: ['zero-copy', 'copy-on-retransmit', 'cancel-on-reply', 'wait-for-wire', 'copy-always'],
+  drc: ['off', 'xid', 'checksum-256', 'checksum-all'],
+  scenario: ['stall', 'stall-restart', 'drop-reply'],
+} as const;
+
+/**
+ * Forward migrations: MIGRATIONS[i] takes the schema from user_version i to i + 1. Append, never edit a
+ * released entry; docs/results-schema.md describes the newest version.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 0 -> 1: the runs table.
+  `CREATE TABLE runs (
+     run_id             TEXT PRIMARY KEY,
+     matrix_id          TEXT,
+     started_at         TEXT NOT NULL,
+     duration_ms        REAL NOT NULL,
+     version            TEXT NOT NULL,
+     policy             TEXT NOT NULL,
+     drc                TEXT NOT NULL,
+     scenario           TEXT NOT NULL,
+     seed               INTEGER NOT NULL,
+     time_scale         REAL NOT NULL,
+     verdict            TEXT NOT NULL CHECK (verdict IN ('reproduced', 'not-reproduced', 'error')),
+     writes             INTEGER NOT NULL,
+     bytes              INTEGER NOT NULL,
+     retransmissions    INTEGER NOT NULL,
+     late_transmissions INTEGER NOT NULL,
+     partial_duplicates INTEGER NOT NULL,
+     scribbled_on_wire  INTEGER NOT NULL,
+     executed_scribbled INTEGER NOT NULL,
+     corrupt_blocks     INTEGER NOT NULL,
+     throughput_mibps   REAL NOT NULL,
+     capture            TEXT,
+     error              TEXT,
+     config_json        TEXT NOT NULL,
+     summary_json       TEXT NOT NULL,
+     netem_events_json  TEXT NOT NULL,
+     trace_summary_json TEXT,
+     findings_json      TEXT,
+     timeline_json      TEXT NOT NULL,
+     extra_json         TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX runs_by_matrix ON runs (matrix_id, policy, drc, scenario);
+   CREATE INDEX runs_by_started ON runs (started_at);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Counter fields stored as columns, record field -> column. */
+const COUNTER_COLUMNS = {
+  writes: 'writes',
+  bytes: 'bytes',
+  retransmissions: 'retransmissions',
+  lateTransmissions: 'late_transmissions',
+  partialDuplicates: 'partial_duplicates',
+  scribbledOnWire: 'scribbled_on_wire',
+  executedScribbled: 'executed_scribbled',
+  corruptBlocks: 'corrupt_blocks',
+  throughputMiBps: 'throughput_mibps',
+} as const satisfies Record<keyof RunCounters, string>;
+type CounterKey = keyof typeof COUNTER_COLUMNS;
+const COUNTER_KEYS = Object.keys(COUNTER_COLUMNS) as CounterKey[];
+
+/** RunRecord fields that have their own column(s); anything else a newer writer adds goes to extra_json. */
+const RECORD_KEYS = new Set([
+  'runId', 'matrixId', 'startedAt', 'durationMs', 'version', 'config', 'verdict', 'counters', 'summary',
+  'capture', 'netemEvents', 'traceSummary', 'findings', 'timeline', 'error',
+]);
+
+export interface OpenOptions {
+  /** Refuse to create a new database (for readers such as `runs` and `dashboard`): RESULTS_DB_MISSING. */
+  mustExist?: boolean;
+}
+
+export interface RunFilter {
+  /** default 50, at most 10000 */
+  limit?: number;
+  offset?: number;
+  matrixId?: string;
+  policy?: string;
+  drc?: string;
+  scenario?: string;
+  verdict?: Verdict;
+}
+
+/** A run without its bulky JSON parts (what lists show). */
+export interface RunSummary {
+  runId: string;
+  matrixId?: string;
+  startedAt: string;
+  durationMs: number;
+  version: string;
+  policy: string;
+  drc: string;
+  scenario: string;
+  seed: number;
+  timeScale: number;
+  verdict: Verdict;
+  counters: RunCounters;
+  capture?: string;
+  error?: string;
+}
+
+export interface MatrixInfo {
+  matrixId: string;
+  runs: number;
+  reproduced: number;
+  firstStartedAt: string;
+  lastStartedAt: string;
+}
+
+/** Sums over a cell's repeats of the integer counters. */
+export type CounterSums = Omit<RunCounters, 'throughputMiBps'>;
+
+export interface MatrixCell {
+  policy: string;
+  drc: string;
+  scenario: string;
+  repeats: number;
+  /** how many repeats ended with each verdict */
+  verdicts: Record<Verdict, number>;
+  /** the repeats' common verdict, or 'mixed' when they disagree */
+  verdict: Verdict | 'mixed';
+  sums: CounterSums;
+  /** medians over repeats of every counter, throughput and duration */
+  medians: RunCounters & { durationMs: number };
+  seeds: number[];
+  runIds: string[];
+}
+
+export interface MatrixSummary {
+  matrixId: string;
+  runs: number;
+  /** the axes' values present, in AXIS_ORDER */
+  policies: string[];
+  drcs: string[];
+  scenarios: string[];
+  cells: MatrixCell[];
+}
+
+export interface ResultsDb {
+  readonly path: string;
+  readonly schemaVersion: number;
+  /** Stores a run; saving a runId again replaces the earlier row. */
+  saveRun(rec: RunRecord): void;
+  /** The record exactly as saved, or undefined. */
+  getRun(runId: string): RunRecord | undefined;
+  /** Newest first. */
+  listRuns(filter?: RunFilter): RunSummary[];
+  /** Newest first. */
+  listMatrices(limit?: number): MatrixInfo[];
+  /** undefined when no run carries this matrixId. */
+  matrixSummary(matrixId: string): MatrixSummary | undefined;
+  close(): void;
+}
+
+interface RunRow {
+  run_id: string;
+  matrix_id: string | null;
+  started_at: string;
+  duration_ms: number;
+  version: string;
+  policy: string;
+  drc: string;
+  scenario: string;
+  seed: number;
+  time_scale: number;
+  verdict: Verdict;
+  writes: number;
+  bytes: number;
+  retransmissions: number;
+  late_transmissions: number;
+  partial_duplicates: number;
+  scribbled_on_wire: number;
+  executed_scribbled: number;
+  corrupt_blocks: number;
+  throughput_mibps: number;
+  capture: string | null;
+  error: string | null;
+  config_json?: string;
+  summary_json?: string;
+  netem_events_json?: string;
+  trace_summary_json?: string | null;
+  findings_json?: string | null;
+  timeline_json?: string;
+  extra_json?: string;
+}
+
+const SUMMARY_COLUMNS = `run_id, matrix_id, started_at, duration_ms, version, policy, drc, scenario, seed, time_scale, verdict,
+  ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')}, capture, error`;
+
+const MAX_LIMIT = 10_000;
+
+/**
+ * Opens (creating unless opts.mustExist) the results database at `file`, or ':memory:', and migrates it to
+ * SCHEMA_VERSION. A database written by a newer testbed (user_version > SCHEMA_VERSION) is refused with
+ * RESULTS_SCHEMA_TOO_NEW rather than misread.
+ */
+export function openResults(file: string, opts: OpenOptions = {}): ResultsDb {
+  const memory = file === ':memory:';
+  if (!memory) {
+    if (opts.mustExist && !fs.existsSync(file)) {
+      throw new TestbedError('RESULTS_DB_MISSING', `no results database at ${file} (runs are stored there by \`nfs-testbed repro\` and \`matrix\`)`, { path: file });
+    }
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(file, { fileMustExist: !memory && !!opts.mustExist });
+  } catch (err) {
+    throw new TestbedError('RESULTS_DB_OPEN', `cannot open results database ${file}: ${(err as Error).message}`, { path: file });
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!memory) db.pragma('journal_mode = WAL');
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return bind(db, file);
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  // Each step re-reads the version inside its write transaction, so two processes opening a fresh file at
+  // once (parallel matrix workers) do not both run the same step.
+  const step = db.transaction(() => {
+    const v = version();
+    if (v > SCHEMA_VERSION) {
+      throw new TestbedError(
+        'RESULTS_SCHEMA_TOO_NEW',
+        `${file} has results schema version ${v}; this testbed knows up to ${SCHEMA_VERSION}`,
+        { path: file, found: v, known: SCHEMA_VERSION },
+      );
+    }
+    if (v === SCHEMA_VERSION) return false;
+    db.exec(MIGRATIONS[v]);
+    db.pragma(`user_version = ${v + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    /* next step */
+  }
+}
+
+function bind(db: Database.Database, file: string): ResultsDb {
+  const insert = db.prepare(`INSERT OR REPLACE INTO runs (
+      run_id, matrix_id, started_at, duration_ms, version, policy, drc, scenario, seed, time_scale, verdict,
+      ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')},
+      capture, error, config_json, summary_json, netem_events_json, trace_summary_json, findings_json,
+      timeline_json, extra_json)
+    VALUES (
+      @runId, @matrixId, @startedAt, @durationMs, @version, @policy, @drc, @scenario, @seed, @timeScale, @verdict,
+      ${COUNTER_KEYS.map((k) => '@' + k).join(', ')},
+      @capture, @error, @config, @summary, @netemEvents, @traceSummary, @findings, @timeline, @extra)`);
+  const selectOne = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
+  // One statement for every combination of filters: a NULL parameter means "any".
+  const selectMany = db.prepare<Record<string, unknown>, RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs
+    WHERE (@matrixId IS NULL OR matrix_id = @matrixId)
+      AND (@policy IS NULL OR policy = @policy)
+      AND (@drc IS NULL OR drc = @drc)
+      AND (@scenario IS NULL OR scenario = @scenario)
+      AND (@verdict IS NULL OR verdict = @verdict)
+    ORDER BY started_at DESC, run_id DESC
+    LIMIT @limit OFFSET @offset`);
+  const selectMatrices = db.prepare<[number], { matrix_id: string; runs: number; reproduced: number; first: string; last: string }>(
+    `SELECT matrix_id, count(*) AS runs, sum(verdict = 'reproduced') AS reproduced,
+            min(started_at) AS first, max(started_at) AS last
+       FROM runs WHERE matrix_id IS NOT NULL
+      GROUP BY matrix_id ORDER BY last DESC LIMIT ?`,
+  );
+  const selectMatrixRuns = db.prepare<[string], RunRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM runs WHERE matrix_id = ? ORDER BY policy, drc, scenario, seed, run_id`,
+  );
+
+  return {
+    path: file,
+    schemaVersion: SCHEMA_VERSION,
+    saveRun(rec) {
+      insert.run(toParams(rec));
+    },
+    getRun(runId) {
+      const row = selectOne.get(runId);
+      return row && toRecord(row);
+    },
+    listRuns(filter = {}) {
+      const limit = filter.limit ?? 50;
+      const offset = filter.offset ?? 0;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+        throw new TestbedError('RESULTS_BAD_FILTER', `limit must be an integer in [1, ${MAX_LIMIT}], got ${limit}`);
+      }
+      if (!Number.isInteger(offset) || offset < 0) throw new TestbedError('RESULTS_BAD_FILTER', `offset must be >= 0, got ${offset}`);
+      return selectMany
+        .all({
+          matrixId: filter.matrixId ?? null,
+          policy: filter.policy ?? null,
+          drc: filter.drc ?? null,
+          scenario: filter.scenario ?? null,
+          verdict: filter.verdict ?? null,
+          limit,
+          offset,
+        })
+        .map(toSummary);
+    },
+    listMatrices(limit = 100) {
+      return selectMatrices.all(limit).map((r) => ({
+        matrixId: r.matrix_id,
+        runs: r.runs,
+        reproduced: r.reproduced,
+        firstStartedAt: r.first,
+        lastStartedAt: r.last,
+      }));
+    },
+    matrixSummary(matrixId) {
+      const runs = selectMatrixRuns.all(matrixId).map(toSummary);
+      return runs.length ? summarizeMatrix(matrixId, runs) : undefined;
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function toParams(rec: RunRecord): Record<string, unknown> {
+  checkRecord(rec);
+  const { policy, drc, scenario, seed, timeScale } = rec.config;
+  const params: Record<string, unknown> = {
+    runId: rec.runId,
+    matrixId: rec.matrixId ?? null,
+    startedAt: rec.startedAt,
+    durationMs: rec.durationMs,
+    version: rec.version,
+    policy,
+    drc,
+    scenario,
+    seed,
+    timeScale,
+    verdict: rec.verdict,
+    capture: rec.capture ?? null,
+    error: rec.error ?? null,
+    config: JSON.stringify(rec.config),
+    summary: JSON.stringify(rec.summary),
+    netemEvents: JSON.stringify(rec.netemEvents),
+    traceSummary: rec.traceSummary === undefined ? null : JSON.stringify(rec.traceSummary),
+    findings: rec.findings === undefined ? null : JSON.stringify(rec.findings),
+    timeline: JSON.stringify(rec.timeline),
+  };
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rec)) if (!RECORD_KEYS.has(k) && v !== undefined) extra[k] = v;
+  const extraCounters: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rec.counters)) if (!(k in COUNTER_COLUMNS)) extraCounters[k] = v;
+  if (Object.keys(extraCounters).length) extra.counters = extraCounters;
+  params.extra = JSON.stringify(extra);
+  for (const k of COUNTER_KEYS) params[k] = rec.counters[k];
+  return params;
+}
+
+/** A malformed record is the writer's bug: say which field, before SQLite says something vaguer. */
+function checkRecord(rec: RunRecord): void {
+  const bad = (field: string, why: string): never => {
+    throw new TestbedError('RESULTS_BAD_RECORD', `run ${String(rec.runId)}: ${field} ${why}`, { runId: rec.runId, field });
+  };
+  if (typeof rec.runId !== 'string' || rec.runId === '') bad('runId', 'must be a non-empty string');
+  if (!VERDICTS.includes(rec.verdict)) bad('verdict', `must be one of ${VERDICTS.join(', ')}`);
+  for (const k of ['policy', 'drc', 'scenario'] as const) if (typeof rec.config?.[k] !== 'string') bad(`config.${k}`, 'must be a string');
+  if (!Number.isSafeInteger(rec.config.seed)) bad('config.seed', 'must be an integer');
+  if (!(rec.config.timeScale > 0)) bad('config.timeScale', 'must be > 0');
+  for (const k of COUNTER_KEYS) if (!Number.isFinite(rec.counters?.[k])) bad(`counters.${k}`, 'must be a finite number');
+  if (!Array.isArray(rec.timeline?.rows) || !Array.isArray(rec.timeline?.stalls)) bad('timeline', 'must have rows and stalls');
+}
+
+function countersOf(row: RunRow): RunCounters {
+  const c = {} as RunCounters;
+  for (const k of COUNTER_KEYS) c[k] = row[COUNTER_COLUMNS[k]];
+  return c;
+}
+
+function toSummary(row: RunRow): RunSummary {
+  return {
+    runId: row.run_id,
+    ...(row.matrix_id !== null ? { matrixId: row.matrix_id } : {}),
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    version: row.version,
+    policy: row.policy,
+    drc: row.drc,
+    scenario: row.scenario,
+    seed: row.seed,
+    timeScale: row.time_scale,
+    verdict: row.verdict,
+    counters: countersOf(row),
+    ...(row.capture !== null ? { capture: row.capture } : {}),
+    ...(row.error !== null ? { error: row.error } : {}),
+  };
+}
+
+function toRecord(row: RunRow): RunRecord {
+  const extra = JSON.parse(row.extra_json ?? '{}') as Record<string, unknown> & { counters?: Record<string, unknown> };
+  const { counters: extraCounters, ...extraFields } = extra;
+  const rec: RunRecord = {
+    ...extraFields,
+    runId: row.run_id,
+    ...(row.matrix_id !== null ? { matrixId: row.matrix_id } : {}),
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    version: row.version,
+    config: JSON.parse(row.config_json!) as RunConfig,
+    verdict: row.verdict,
+    counters: { ...extraCounters, ...countersOf(row) },
+    summary: JSON.parse(row.summary_json!) as string[],
+    ...(row.capture !== null ? { capture: row.capture } : {}),
+    netemEvents: JSON.parse(row.netem_events_json!) as unknown[],
+    traceSummary: row.trace_summary_json == null ? undefined : JSON.parse(row.trace_summary_json),
+    findings: row.findings_json == null ? undefined : JSON.parse(row.findings_json),
+    timeline: JSON.parse(row.timeline_json!) as Timeline,
+    ...(row.error !== null ? { error: row.error } : {}),
+  };
+  if (rec.traceSummary === undefined) delete (rec as Partial<RunRecord>).traceSummary;
+  if (rec.findings === undefined) delete (rec as Partial<RunRecord>).findings;
+  return rec;
+}
+
+/** Orders axis values as AXIS_ORDER lists them, unknown ones after, alphabetically. */
+export function axisSort(order: readonly string[], values: Iterable<string>): string[] {
+  const rank = (v: string) => {
+    const i = order.indexOf(v);
+    return i < 0 ? order.length : i;
+  };
+  return [...new Set(values)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function summarizeMatrix(matrixId: string, runs: RunSummary[]): MatrixSummary {
+  const policies = axisSort(AXIS_ORDER.policy, runs.map((r) => r.policy));
+  const drcs = axisSort(AXIS_ORDER.drc, runs.map((r) => r.drc));
+  const scenarios = axisSort(AXIS_ORDER.scenario, runs.map((r) => r.scenario));
+  const groups = new Map<string, RunSummary[]>();
+  for (const r of runs) {
+    const key = JSON.stringify([r.policy, r.drc, r.scenario]);
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const cells: MatrixCell[] = [];
+  for (const scenario of scenarios) {
+    for (const policy of policies) {
+      for (const drc of drcs) {
+        const g = groups.get(JSON.stringify([policy, drc, scenario]));
+        if (g) cells.push(summarizeCell(policy, drc, scenario, g));
+      }
+    }
+  }
+  return { matrixId, runs: runs.length, policies, drcs, scenarios, cells };
+}
+
+function summarizeCell(policy: string, drc: string, scenario: string, runs: RunSummary[]): MatrixCell {
+  const verdicts: Record<Verdict, number> = { reproduced: 0, 'not-reproduced': 0, error: 0 };
+  for (const r of runs) verdicts[r.verdict]++;
+  const agreed = VERDICTS.filter((v) => verdicts[v] > 0);
+  const sums = {} as CounterSums;
+  const medians = {} as RunCounters & { durationMs: number };
+  for (const k of COUNTER_KEYS) {
+    const xs = runs.map((r) => r.counters[k]);
+    if (k !== 'throughputMiBps') sums[k] = xs.reduce((a, b) => a + b, 0);
+    medians[k] = median(xs);
+  }
+  medians.durationMs = median(runs.map((r) => r.durationMs));
+  return {
+    policy,
+    drc,
+    scenario,
+    repeats: runs.length,
+    verdicts,
+    verdict: agreed.length === 1 ? agreed[0] : 'mixed',
+    sums,
+    medians,
+    seeds: runs.map((r) => r.seed),
+    runIds: runs.map((r) => r.runId),
+  };
+}
