@@ -1,0 +1,109 @@
+// `nfs-testbed server --export DIR ...`: run the NFSv3 server (with MOUNT and PORTMAP, the DRC, the journal and
+// optionally the admin API) until SIGINT/SIGTERM. Prints one line starting with `ready` naming its addresses.
+import type { Command } from 'commander';
+import { ConfigError } from '../core/errors';
+import { parseNumber } from '../core/units';
+import { drcConfig } from '../server/drc/config';
+import { startServer } from '../server';
+import { startAdminApi } from '../server/admin-api';
+
+interface ServerCliOptions {
+  export: string;
+  exportPath: string;
+  host: string;
+  port: string;
+  mountPort?: string;
+  portmapPort?: string;
+  drc: string;
+  drcCsumBytes: string;
+  drcScope: string;
+  drcInprogress: string;
+  drcExpiry: string;
+  drcSize: string;
+  drcProcs?: string;
+  drcIgnorePort?: boolean;
+  journal?: string;
+  api?: string;
+  timeScale: string;
+  stateDir?: string;
+}
+
+function port(text: string, name: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new ConfigError('BAD_PORT', `${name}: expected 0..65535, got "${text}"`);
+  return Number(text);
+}
+
+/** "HOST:PORT" or ":PORT" or "PORT" (host defaults to 127.0.0.1). */
+export function parseHostPort(text: string, name: string): { host: string; port: number } {
+  const m = /^(?:(.*):)?(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError('BAD_ADDRESS', `${name}: expected HOST:PORT, got "${text}"`);
+  return { host: m[1] || '127.0.0.1', port: port(m[2], name) };
+}
+
+export function register(program: Command): void {
+  program
+    .command('server')
+    .description('serve a directory over NFSv3/TCP with MOUNT, PORTMAP, a duplicate request cache and a write journal')
+    .requiredOption('--export <dir>', 'directory to export')
+    .option('--export-path <path>', 'path clients mount', '/export')
+    .option('--host <addr>', 'listen address', '127.0.0.1')
+    .option('--port <n>', 'NFS port (0 = any free port)', '0')
+    .option('--mount-port <n>', 'separate MOUNT port (default: the NFS port)')
+    .option('--portmap-port <n>', 'separate PORTMAP port (default: the NFS port)')
+    .option('--drc <mode>', 'duplicate request cache: off | xid | checksum', 'checksum')
+    .option('--drc-csum-bytes <n>', 'checksum mode: argument bytes hashed, or "all"', '256')
+    .option('--drc-scope <scope>', 'client (nfsd) | connection (ganesha)', 'client')
+    .option('--drc-ignore-port', 'client scope: key on the client address only, not address:port')
+    .option('--drc-inprogress <how>', 'duplicate of a request still executing: drop (nfsd) | wait (ganesha)', 'drop')
+    .option('--drc-expiry <duration>', 'entry lifetime, modelled time (obeys --time-scale)', '120s')
+    .option('--drc-size <n>', 'capacity in entries (LRU beyond it)', '1024')
+    .option('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (default: the non-idempotent ten)')
+    .option('--journal <file>', 'write journal (SQLite, WAL)')
+    .option('--api <host:port>', 'serve the admin API (HTTP) there')
+    .option('--time-scale <x>', 'multiplies every modelled duration', '1')
+    .option('--state-dir <dir>', 'where the file-handle secret lives (default: under the OS temp dir)')
+    .action(async (o: ServerCliOptions) => {
+      const drc = drcConfig({
+        mode: o.drc,
+        csumBytes: o.drcCsumBytes,
+        scope: o.drcScope,
+        inProgress: o.drcInprogress,
+        expiryMs: o.drcExpiry,
+        size: o.drcSize,
+        ...(o.drcProcs ? { procs: o.drcProcs } : {}),
+        ...(o.drcIgnorePort ? { keyPort: false } : {}),
+      });
+      const api = o.api ? parseHostPort(o.api, '--api') : undefined;
+      const server = await startServer({
+        exportDir: o.export,
+        exportPath: o.exportPath,
+        host: o.host,
+        port: port(o.port, '--port'),
+        mountPort: o.mountPort === undefined ? undefined : port(o.mountPort, '--mount-port'),
+        portmapPort: o.portmapPort === undefined ? undefined : port(o.portmapPort, '--portmap-port'),
+        drc: drc as unknown as Record<string, unknown>,
+        journal: o.journal,
+        timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
+        stateDir: o.stateDir,
+      });
+      let hapi: Awaited<ReturnType<typeof startAdminApi>> | undefined;
+      try {
+        if (api) hapi = await startAdminApi(server, api.host, api.port);
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
+      const h = server.address.host;
+      process.stdout.write(
+        `ready nfs=${h}:${server.address.port} mount=${h}:${server.mountPort} portmap=${h}:${server.portmapPort}` +
+          `${hapi ? ` api=${hapi.info.uri}` : ''} export=${server.exportPath} url=${server.url()}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await hapi?.stop();
+      await server.close();
+    });
+}

@@ -1,0 +1,149 @@
+// The server's admin API as a hapi plugin (the one module under server/ that imports hapi; it is the edge).
+// Routes: GET /stats, GET/PUT /drc, POST /drc/flush, GET /journal, GET /verify. Tested with server.inject.
+import fs from 'node:fs';
+import path from 'node:path';
+import Hapi from '@hapi/hapi';
+import Joi from 'joi';
+import { TestbedError } from '../core/errors';
+import { verifyPattern } from '../lab/pattern';
+import type { RunningServer } from './index';
+
+export interface AdminApiOptions {
+  server: RunningServer;
+}
+
+const HOST_DEFAULT = '127.0.0.1';
+
+/** A relative path inside the export, checked component by component without following symlinks. */
+async function exportFile(root: string, rel: string): Promise<string> {
+  const parts = rel.split('/').filter((p) => p && p !== '.');
+  if (parts.length === 0 || parts.includes('..') || rel.includes('\0')) throw new TestbedError('BAD_PATH', `not a file path inside the export: ${rel}`);
+  let abs = root;
+  for (let i = 0; i < parts.length; i++) {
+    abs = path.join(abs, parts[i]);
+    const st = await fs.promises.lstat(abs).catch(() => undefined);
+    if (!st) throw new TestbedError('NOT_FOUND', `${rel}: no such file in the export`);
+    if (st.isSymbolicLink()) throw new TestbedError('BAD_PATH', `${rel}: symlinks are not followed`);
+    if (i < parts.length - 1 ? !st.isDirectory() : !st.isFile()) throw new TestbedError('BAD_PATH', `${rel}: not a regular file`);
+  }
+  return abs;
+}
+
+function fail(h: Hapi.ResponseToolkit, status: number, e: unknown) {
+  const body = e instanceof TestbedError ? e.toJSON() : { code: 'INTERNAL', message: String((e as Error)?.message ?? e) };
+  return h.response(body).code(status);
+}
+
+function statusFor(e: unknown): number {
+  const code = (e as TestbedError)?.code;
+  if (code === 'NOT_FOUND') return 404;
+  if (e instanceof TestbedError) return 400;
+  return 500;
+}
+
+/** ISO date or epoch milliseconds. */
+const instant = Joi.alternatives(Joi.number(), Joi.date().iso());
+
+export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
+  name: 'nfs-testbed-server-admin',
+  register(hapi, { server }) {
+    hapi.route({ method: 'GET', path: '/stats', handler: () => server.stats() });
+
+    hapi.route({ method: 'GET', path: '/drc', handler: () => ({ config: server.drc.config, counters: server.drc.counters() }) });
+
+    hapi.route({
+      method: 'PUT',
+      path: '/drc',
+      options: { validate: { payload: Joi.object().unknown(true).required(), failAction: (_r, h, err) => fail(h, 400, err).takeover() } },
+      handler: (req, h) => {
+        try {
+          return { config: server.drc.configure(req.payload as Record<string, unknown>), counters: server.drc.counters() };
+        } catch (e) {
+          return fail(h, statusFor(e), e);
+        }
+      },
+    });
+
+    hapi.route({ method: 'POST', path: '/drc/flush', handler: () => ({ flushed: server.drc.flush(), counters: server.drc.counters() }) });
+
+    hapi.route({
+      method: 'GET',
+      path: '/journal',
+      options: {
+        validate: {
+          query: Joi.object({
+            xid: Joi.number().integer().min(0).max(0xffffffff),
+            file: Joi.string(),
+            fh: Joi.string().hex(),
+            proc: Joi.string(),
+            outcome: Joi.string(),
+            since: instant,
+            until: instant,
+            limit: Joi.number().integer().min(1).max(100000),
+          }),
+          failAction: (_r, h, err) => fail(h, 400, err).takeover(),
+        },
+      },
+      handler: (req, h) => {
+        if (!server.journal) return fail(h, 404, new TestbedError('NOT_FOUND', 'the server runs without a journal (--journal FILE)'));
+        const q = req.query as Record<string, unknown>;
+        const ms = (v: unknown) => (v === undefined ? undefined : v instanceof Date ? v.getTime() : Number(v));
+        const rows = server.journal.query({
+          xid: q.xid as number | undefined,
+          path: q.file === undefined ? undefined : String(q.file).replace(/^\/+/, ''),
+          fh: q.fh as string | undefined,
+          proc: q.proc as string | undefined,
+          outcome: q.outcome as string | undefined,
+          sinceMs: ms(q.since),
+          untilMs: ms(q.until),
+          limit: q.limit as number | undefined,
+        });
+        return { count: rows.length, rows };
+      },
+    });
+
+    hapi.route({
+      method: 'GET',
+      path: '/verify',
+      options: {
+        validate: {
+          query: Joi.object({ file: Joi.string().required(), blockSize: Joi.number().integer().min(4).max(64 * 1024 * 1024).multiple(4).default(4096), limit: Joi.number().integer().min(0).default(1000) }),
+          failAction: (_r, h, err) => fail(h, 400, err).takeover(),
+        },
+      },
+      handler: async (req, h) => {
+        const { file, blockSize, limit } = req.query as { file: string; blockSize: number; limit: number };
+        try {
+          const abs = await exportFile(server.exportDir, file);
+          const fh = await fs.promises.open(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+          try {
+            const size = (await fh.stat()).size;
+            const chunk = Buffer.allocUnsafe(Math.max(1, Math.floor((4 * 1024 * 1024) / blockSize)) * blockSize);
+            const corrupt = [];
+            let total = 0;
+            for (let off = 0; off < size; off += chunk.length) {
+              const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - off), off);
+              const bad = verifyPattern(chunk.subarray(0, bytesRead), off, blockSize);
+              total += bad.length;
+              for (const b of bad) if (corrupt.length < limit) corrupt.push(b);
+              if (bytesRead === 0) break;
+            }
+            return { file, size, blockSize, blocks: Math.ceil(size / blockSize), corruptBlocks: total, ok: total === 0, corrupt };
+          } finally {
+            await fh.close();
+          }
+        } catch (e) {
+          return fail(h, statusFor(e), e);
+        }
+      },
+    });
+  },
+};
+
+/** Starts a hapi server with only the admin plugin (the CLI's --api HOST:PORT). */
+export async function startAdminApi(server: RunningServer, host = HOST_DEFAULT, port = 0): Promise<Hapi.Server> {
+  const hapi = Hapi.server({ host, port });
+  await hapi.register({ plugin: adminApiPlugin, options: { server } });
+  await hapi.start();
+  return hapi;
+}

@@ -1,0 +1,291 @@
+// The testbed's NFSv3 server, programmatic entry point: startServer() exports a directory over NFSv3/TCP with
+// MOUNT and PORTMAP (by default all on one port), a duplicate request cache and a write journal.
+import crypto from 'node:crypto';
+import diagnostics_channel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CHANNELS } from '../core/channels';
+import { ConfigError } from '../core/errors';
+import { Logger, createLogger } from '../core/log';
+import { TimeScale } from '../core/units';
+import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
+import type { WriteArgs } from '../xdr/nfs3/types';
+import { DrcConfig, DuplicateRequestCache, DrcCounters, drcConfig } from './drc';
+import { FileHandles } from './handles';
+import { Journal, JournalRow } from './journal';
+import { PayloadHasher } from './journal-hasher';
+import { mountProgram } from './mount';
+import { Nfs3Export } from './nfs3/context';
+import { nfs3Program } from './nfs3';
+import { portmapProgram } from './portmap';
+import { CallEvent, Dispatcher } from './rpc/dispatcher';
+import { dispatchTable } from './rpc/program';
+import { RpcListener } from './rpc/server';
+
+export interface ServerOptions {
+  /** local directory to export (must exist) */
+  exportDir: string;
+  /** path clients mount (default /export) */
+  exportPath?: string;
+  /** listen address (default 127.0.0.1) */
+  host?: string;
+  /** NFS port (default 0 = any free port) */
+  port?: number;
+  /** separate MOUNT port; default: MOUNT is served on the NFS port */
+  mountPort?: number;
+  /** separate PORTMAP port (e.g. 111); default: PORTMAP is served on the NFS port */
+  portmapPort?: number;
+  /** DRC settings (defaults: checksum, 256 bytes, client scope with port, drop, 120 s, 1024 entries) */
+  drc?: Partial<Record<keyof DrcConfig | 'expiry', unknown>>;
+  /** journal database file, ':memory:' for an in-process one; omitted = no journal */
+  journal?: string;
+  /** multiplies every modelled duration (DRC expiry) */
+  timeScale?: number;
+  logger?: Logger;
+  /** where the handle secret lives (default: os.tmpdir()/nfs-testbed-state/<hash of the export's real path>) */
+  stateDir?: string;
+  /** receive records straight into their own Buffers (default true); false uses 'data' chunks + RecordDecoder */
+  directReads?: boolean;
+}
+
+export interface ServerStats {
+  /** calls per program.procedure, e.g. "NFS.WRITE" */
+  ops: Record<string, number>;
+  /** DRC outcomes seen, e.g. { executed: 10, replayed: 1 } */
+  outcomes: Record<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+  writeBytes: number;
+  readBytes: number;
+  connections: { open: number; total: number };
+  drc: DrcCounters & { mode: string };
+  journalRows: number;
+  verifier: string;
+  uptimeMs: number;
+}
+
+export interface RunningServer {
+  address: { host: string; port: number };
+  mountPort: number;
+  portmapPort: number;
+  exportDir: string;
+  exportPath: string;
+  /** libnfs URL of NAME inside the export (nfs://host/export/NAME?nfsport=P&mountport=P&version=3) */
+  url(name?: string): string;
+  /** RFC 1813 §3.3.7 write verifier of this instance (8 bytes) */
+  verifier: Buffer;
+  drc: DuplicateRequestCache;
+  journal?: Journal;
+  handles: FileHandles;
+  /** Resolves once every call seen so far is in the journal database (hashes done, batch written). */
+  flushJournal(): Promise<void>;
+  stats(): ServerStats;
+  close(): Promise<void>;
+}
+
+const opChannel = diagnostics_channel.channel(CHANNELS.serverOp);
+const WRITE = NFSPROC3.WRITE;
+
+export function defaultStateDir(realExport: string): string {
+  return path.join(os.tmpdir(), 'nfs-testbed-state', crypto.createHash('sha256').update(realExport).digest('hex').slice(0, 16));
+}
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const logger = o.logger ?? createLogger({ name: 'server' });
+  let root: string;
+  try {
+    root = fs.realpathSync(o.exportDir);
+    if (!fs.statSync(root).isDirectory()) throw new Error('not a directory');
+  } catch (e) {
+    throw new ConfigError('BAD_EXPORT', `export directory ${o.exportDir} is missing or not a directory (${(e as Error).message})`);
+  }
+  const exportPath = o.exportPath ?? '/export';
+  if (!exportPath.startsWith('/') || exportPath.length > 1 && exportPath.endsWith('/')) throw new ConfigError('BAD_EXPORT_PATH', `export path must be absolute without a trailing slash: ${exportPath}`);
+  const host = o.host ?? '127.0.0.1';
+  const scale = new TimeScale(o.timeScale ?? 1);
+  const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
+  const x = new Nfs3Export(handles, logger);
+  const drc = new DuplicateRequestCache(drcConfig(o.drc), scale);
+  const journal = o.journal ? new Journal(o.journal, logger) : undefined;
+  const hasher = new PayloadHasher();
+  let journalTail: Promise<unknown> = Promise.resolve();
+  const instance = x.writeVerifier.toString('hex');
+  const t0 = Date.now();
+
+  const ops: Record<string, number> = {};
+  const outcomes: Record<string, number> = {};
+  let writeBytes = 0;
+  let readBytes = 0;
+  let connTotal = 0;
+  let closedBytesIn = 0;
+  let closedBytesOut = 0;
+
+  const onCall = (ev: CallEvent) => {
+    const { ctx, entry } = ev;
+    const name = entry.codec.name;
+    const prog = ctx.call.prog === NFS_PROGRAM ? 'NFS' : table.get(ctx.call.prog)?.name ?? String(ctx.call.prog);
+    ops[`${prog}.${name}`] = (ops[`${prog}.${name}`] ?? 0) + 1;
+    outcomes[ev.outcome] = (outcomes[ev.outcome] ?? 0) + 1;
+    if (ctx.call.prog !== NFS_PROGRAM) return;
+    const isWrite = ctx.call.proc === WRITE;
+    const executed = ev.outcome === 'executed' || ev.outcome === 'payload-miss-executed' || ev.outcome === 'not-cached';
+    if (isWrite && executed && ev.status === 0) writeBytes += (ev.args as WriteArgs).count;
+    if (ctx.call.proc === NFSPROC3.READ && ev.status === 0) readBytes += (ev.res as { count: number }).count;
+    if (ev.outcome !== 'executed' && ev.outcome !== 'not-cached') {
+      logger.log('info', `drc ${ev.outcome}`, { proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, client: `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}` });
+    }
+    if (opChannel.hasSubscribers) opChannel.publish({ event: ev.outcome, proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, status: ev.status, t: performance.now() });
+    if (!journal || !(isWrite || drc.caches(ctx.call.prog, ctx.call.vers, ctx.call.proc))) return;
+    const row = journalRow(ev, instance, handles);
+    // The payload is a view of the received record, which nobody writes to. A record that is its ArrayBuffer's
+    // only content (the framer assembled it) is handed over to the hasher's worker (transferred, no copy):
+    // onCall runs after the reply was encoded and the data written, the DRC keeps its own copy of the reply and
+    // a waiting duplicate has its own record, so nothing reads this record again. Others are copied.
+    const w = ev.args as WriteArgs;
+    const ownsBuffer = ctx.record.byteOffset === 0 && ctx.record.length === ctx.record.buffer.byteLength;
+    const digest = isWrite ? hasher.digest(w.data.subarray(0, w.count), ownsBuffer) : undefined;
+    // Rows keep arrival order: each waits for the hashes queued before it.
+    journalTail = Promise.all([journalTail, digest]).then(([, d]) => journal.add(d ? Object.assign(row, d) : row));
+  };
+
+  const ports = { nfs: 0, mount: 0, portmap: 0 };
+  // Every listener answers every program: a client that finds MOUNT through PORTMAP still gets there.
+  const table = dispatchTable([nfs3Program(x), mountProgram(handles, exportPath), portmapProgram(() => ports)]);
+  const dispatcher = new Dispatcher({ table, drc, logger, onCall });
+  let nextConn = 0;
+  const nextConnId = () => ++nextConn;
+  const listen = (port: number) =>
+    RpcListener.listen({
+      host,
+      port,
+      dispatcher,
+      logger,
+      nextConnId,
+      directReads: o.directReads,
+      onConnection: (c) => {
+        connTotal++;
+        c.socket.once('close', () => {
+          closedBytesIn += c.bytesIn;
+          closedBytesOut += c.bytesOut;
+        });
+      },
+    });
+
+  const listeners: RpcListener[] = [];
+  const closeListeners = () => Promise.all(listeners.map((l) => l.close()));
+  try {
+    const nfsL = await listen(o.port ?? 0);
+    listeners.push(nfsL);
+    const mountL = o.mountPort !== undefined ? await listen(o.mountPort) : nfsL;
+    if (mountL !== nfsL) listeners.push(mountL);
+    const pmapL = o.portmapPort !== undefined ? await listen(o.portmapPort) : nfsL;
+    if (pmapL !== nfsL && pmapL !== mountL) listeners.push(pmapL);
+    Object.assign(ports, { nfs: nfsL.port, mount: mountL.port, portmap: pmapL.port });
+
+    logger.log('info', 'server ready', { export: root, exportPath, nfs: `${host}:${ports.nfs}`, mount: `${host}:${ports.mount}`, portmap: `${host}:${ports.portmap}`, drc: drc.config.mode, journal: o.journal ?? 'off' });
+
+    const stats = (): ServerStats => {
+      let open = 0;
+      let bytesIn = closedBytesIn;
+      let bytesOut = closedBytesOut;
+      for (const l of listeners)
+        for (const c of l.connections) {
+          open++;
+          bytesIn += c.bytesIn;
+          bytesOut += c.bytesOut;
+        }
+      return {
+        ops: { ...ops },
+        outcomes: { ...outcomes },
+        bytesIn,
+        bytesOut,
+        writeBytes,
+        readBytes,
+        connections: { open, total: connTotal },
+        drc: { ...drc.counters(), mode: drc.config.mode },
+        journalRows: journal ? journal.rowsWritten : 0,
+        verifier: instance,
+        uptimeMs: Date.now() - t0,
+      };
+    };
+    let closing: Promise<void> | null = null;
+    return {
+      address: { host, port: ports.nfs },
+      mountPort: ports.mount,
+      portmapPort: ports.portmap,
+      exportDir: root,
+      exportPath,
+      url: (name = '') => `nfs://${host}${exportPath}${name ? '/' + name : ''}?nfsport=${ports.nfs}&mountport=${ports.mount}&version=3`,
+      verifier: x.writeVerifier,
+      drc,
+      journal,
+      handles,
+      async flushJournal() {
+        let tail;
+        do {
+          tail = journalTail;
+          await tail;
+        } while (tail !== journalTail);
+        journal?.flush();
+      },
+      stats,
+      close() {
+        closing ??= (async () => {
+          await closeListeners();
+          await x.closeAll();
+          await journalTail;
+          await hasher.close();
+          logger.log('info', 'server stopped', { drc: drc.counters(), journalRows: journal?.rowsWritten ?? 0 });
+          journal?.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await closeListeners();
+    journal?.close();
+    throw e;
+  }
+}
+
+function journalRow(ev: CallEvent, instance: string, handles: FileHandles): JournalRow {
+  const { ctx } = ev;
+  const a = ev.args as Record<string, unknown>;
+  const row: JournalRow = {
+    t_ms: Date.now(),
+    instance,
+    conn: ctx.conn.id,
+    client: `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}`,
+    xid: ctx.call.xid >>> 0,
+    proc: ev.entry.codec.name,
+    outcome: ev.outcome,
+    status: ev.status ?? null,
+    fh: null,
+    path: ctx.note.path ?? null,
+    name: null,
+    offset: null,
+    count: null,
+    stable: null,
+    committed: null,
+    data_sha256: null,
+    head_hex: null,
+  };
+  // The object the call is about: WRITE/SETATTR/COMMIT name a handle, directory operations a (dir, name) pair.
+  const fh = (a.file ?? a.object ?? (a.where as { dir?: Buffer })?.dir ?? (a.from as { dir?: Buffer })?.dir) as Buffer | { dir: Buffer; name: string } | undefined;
+  const dirop = (a.where ?? a.from ?? a.link ?? (Buffer.isBuffer(a.object) ? undefined : a.object)) as { dir: Buffer; name: string } | undefined;
+  const handle = Buffer.isBuffer(fh) ? fh : dirop?.dir;
+  if (handle) {
+    row.fh = handle.toString('hex');
+    row.path ??= handles.pathOf(handle) ?? null;
+  }
+  if (dirop) row.name = dirop.name;
+  if (ctx.call.proc === WRITE) {
+    const w = ev.args as WriteArgs;
+    row.offset = Number(w.offset);
+    row.count = w.count;
+    row.stable = w.stable;
+    if (ev.status === 0 && ctx.note.committed !== undefined) row.committed = ctx.note.committed;
+  }
+  return row;
+}

@@ -1,0 +1,171 @@
+// The write journal (better-sqlite3, WAL): every executed WRITE and every DRC decision, so the reproduction can
+// prove which transmission wrote which block. Rows are queued and inserted in batches (one transaction per flush).
+//
+// Schema version 1 — table `journal`, one row per call the DRC decided on (every cached procedure) plus every
+// WRITE (cached or not):
+//   id          INTEGER PRIMARY KEY   insertion order
+//   t_ms        REAL    NOT NULL      wall clock, ms since the Unix epoch, when the decision/execution finished
+//   instance    TEXT    NOT NULL      the server instance's write verifier (hex); changes on every restart
+//   conn        INTEGER NOT NULL      server connection id (from 1, per instance)
+//   client      TEXT    NOT NULL      client "address:port"
+//   xid         INTEGER NOT NULL      RPC XID (unsigned 32-bit)
+//   proc        TEXT    NOT NULL      NFSv3 procedure name (WRITE, CREATE, REMOVE ...)
+//   outcome     TEXT    NOT NULL      executed | payload-miss-executed | replayed | dropped-in-progress | waited
+//                                     | not-cached (DRC on, procedure not cached)
+//   status      INTEGER               nfsstat3 of the reply sent; NULL when no reply was sent (dropped)
+//   fh          TEXT                  file handle, hex (WRITE: the file; others: the directory or object)
+//   path        TEXT                  export-relative path of that handle when known ('' = export root)
+//   name        TEXT                  the name argument of directory operations (CREATE, REMOVE, RENAME from ...)
+//   offset      INTEGER               WRITE offset (bytes)
+//   count       INTEGER               WRITE count (bytes of data received in this transmission)
+//   stable      INTEGER               WRITE stable_how requested (0 UNSTABLE, 1 DATA_SYNC, 2 FILE_SYNC)
+//   committed   INTEGER               WRITE stable_how returned; NULL unless executed with NFS3_OK
+//   data_sha256 TEXT                  sha256 (hex) of the payload carried by THIS transmission
+//   head_hex    TEXT                  its first 16 bytes, hex
+// The payload of a row reached the file iff outcome IN ('executed','payload-miss-executed') AND status = 0.
+// Indexes: (xid), (path, offset), (t_ms). Table `meta(key PRIMARY KEY, value)` holds schema_version.
+import Database from 'better-sqlite3';
+import type { Logger } from '../core/log';
+
+export const JOURNAL_SCHEMA_VERSION = 1;
+
+export interface JournalRow {
+  t_ms: number;
+  instance: string;
+  conn: number;
+  client: string;
+  xid: number;
+  proc: string;
+  outcome: string;
+  status: number | null;
+  fh: string | null;
+  path: string | null;
+  name: string | null;
+  offset: number | null;
+  count: number | null;
+  stable: number | null;
+  committed: number | null;
+  data_sha256: string | null;
+  head_hex: string | null;
+}
+
+export interface JournalQuery {
+  xid?: number;
+  /** export-relative path (exact) */
+  path?: string;
+  /** file handle hex */
+  fh?: string;
+  proc?: string;
+  outcome?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  limit?: number;
+}
+
+const COLUMNS = ['t_ms', 'instance', 'conn', 'client', 'xid', 'proc', 'outcome', 'status', 'fh', 'path', 'name', 'offset', 'count', 'stable', 'committed', 'data_sha256', 'head_hex'] as const;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE journal (
+      id INTEGER PRIMARY KEY,
+      t_ms REAL NOT NULL, instance TEXT NOT NULL, conn INTEGER NOT NULL, client TEXT NOT NULL,
+      xid INTEGER NOT NULL, proc TEXT NOT NULL, outcome TEXT NOT NULL, status INTEGER,
+      fh TEXT, path TEXT, name TEXT, offset INTEGER, count INTEGER, stable INTEGER, committed INTEGER,
+      data_sha256 TEXT, head_hex TEXT
+    );
+    CREATE INDEX journal_xid ON journal(xid);
+    CREATE INDEX journal_path ON journal(path, offset);
+    CREATE INDEX journal_t ON journal(t_ms);
+  `,
+};
+
+export class Journal {
+  readonly db: Database.Database;
+  private queue: JournalRow[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly insert: Database.Statement;
+  private readonly insertMany: (rows: JournalRow[]) => void;
+  private closed = false;
+  rowsWritten = 0;
+
+  /** Opens (creating or migrating) a journal; ':memory:' in tests. */
+  constructor(
+    readonly file: string,
+    private readonly logger?: Logger,
+    /** rows queued before a synchronous flush; otherwise flushed within flushMs */
+    private readonly batchRows = 512,
+    private readonly flushMs = 50,
+  ) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a committed batch survives a process crash; an OS crash may lose the last batches.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    let v = row ? Number(row.value) : 0;
+    while (v < JOURNAL_SCHEMA_VERSION) {
+      v++;
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v));
+      })();
+    }
+    this.insert = this.db.prepare(`INSERT INTO journal (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
+    this.insertMany = this.db.transaction((rows: JournalRow[]) => {
+      for (const r of rows) this.insert.run(r);
+    });
+  }
+
+  /** Queues a row; it reaches the database at the next flush (at most flushMs later, or when the batch is full). */
+  add(row: JournalRow): void {
+    if (this.closed) return;
+    this.queue.push(row);
+    if (this.queue.length >= this.batchRows) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes every queued row in one transaction. */
+  flush(): number {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (!this.queue.length || this.closed) return 0;
+    const rows = this.queue;
+    this.queue = [];
+    try {
+      this.insertMany(rows);
+      this.rowsWritten += rows.length;
+    } catch (e) {
+      this.logger?.log('error', 'journal insert failed', { rows: rows.length, err: (e as Error).message });
+    }
+    return rows.length;
+  }
+
+  /** Rows matching every given filter, oldest first (flushes first). */
+  query(q: JournalQuery = {}): Array<JournalRow & { id: number }> {
+    this.flush();
+    const where: string[] = [];
+    const p: Record<string, unknown> = {};
+    if (q.xid !== undefined) (where.push('xid = @xid'), (p.xid = q.xid >>> 0));
+    if (q.path !== undefined) (where.push('path = @path'), (p.path = q.path));
+    if (q.fh !== undefined) (where.push('fh = @fh'), (p.fh = q.fh.toLowerCase()));
+    if (q.proc !== undefined) (where.push('proc = @proc'), (p.proc = q.proc.toUpperCase()));
+    if (q.outcome !== undefined) (where.push('outcome = @outcome'), (p.outcome = q.outcome));
+    if (q.sinceMs !== undefined) (where.push('t_ms >= @since'), (p.since = q.sinceMs));
+    if (q.untilMs !== undefined) (where.push('t_ms <= @until'), (p.until = q.untilMs));
+    p.limit = Math.max(1, Math.min(q.limit ?? 1000, 100_000));
+    const sql = `SELECT id, ${COLUMNS.join(', ')} FROM journal ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT @limit`;
+    return this.db.prepare(sql).all(p) as Array<JournalRow & { id: number }>;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}

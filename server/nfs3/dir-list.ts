@@ -1,0 +1,55 @@
+// Directory paging shared by READDIR and READDIRPLUS (RFC 1813 §3.3.16-17). Entries are ".", ".." and the names
+// in byte order; the cookie of the entry at index i is i + 1, so cookie c resumes at index c. The cookie
+// verifier is the directory's mtime in ns: a client resuming with a verifier from before a change gets
+// NFS3ERR_BAD_COOKIE (a zero verifier, as sent with cookie 0 or by clients that ignore it, is accepted).
+import fs from 'node:fs';
+import { NfsStatusError } from '../../core/errors';
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+import type { Resolved } from '../handles';
+import { Nfs3Export, lstatOrUndefined } from './context';
+
+export interface Listed {
+  name: string;
+  cookie: bigint;
+  rel: string;
+  stats: fs.BigIntStats;
+}
+
+export interface Page {
+  verf: Buffer;
+  /** yields entries from the cookie on; the caller stops when its reply is full */
+  entries: AsyncGenerator<Listed>;
+  total: number;
+}
+
+export function cookieVerifier(dir: Resolved): Buffer {
+  const v = Buffer.alloc(8);
+  v.writeBigUInt64BE(BigInt.asUintN(64, dir.stats.mtimeNs));
+  return v;
+}
+
+export async function page(x: Nfs3Export, dir: Resolved, cookie: bigint, verf: Buffer): Promise<Page> {
+  const mine = cookieVerifier(dir);
+  if (cookie !== 0n && !verf.equals(Buffer.alloc(8)) && !verf.equals(mine)) {
+    throw new NfsStatusError(NFSSTAT3.NFS3ERR_BAD_COOKIE, 'directory changed since the cookie was issued');
+  }
+  const names = (await fs.promises.readdir(dir.abs)).sort();
+  const all = ['.', '..', ...names];
+  if (cookie > BigInt(all.length)) throw new NfsStatusError(NFSSTAT3.NFS3ERR_BAD_COOKIE, `cookie ${cookie} past the end`);
+  const parentRel = dir.rel.includes('/') ? dir.rel.slice(0, dir.rel.lastIndexOf('/')) : '';
+  async function* gen(): AsyncGenerator<Listed> {
+    for (let i = Number(cookie); i < all.length; i++) {
+      const name = all[i];
+      const rel = name === '.' ? dir.rel : name === '..' ? parentRel : x.child(dir, name).rel;
+      const stats = name === '.' ? dir.stats : await lstatOrUndefined(x.handles.abs(rel));
+      if (!stats) continue; // removed while listing
+      yield { name, cookie: BigInt(i + 1), rel, stats };
+    }
+  }
+  return { verf: mine, entries: gen(), total: all.length };
+}
+
+/** XDR bytes of an entry's fileid, name and cookie plus its list link (RFC 4506 §4.19). */
+export function entryBytes(name: string): number {
+  return 4 + 8 + 4 + ((Buffer.byteLength(name) + 3) & ~3) + 8;
+}

@@ -1,0 +1,22 @@
+// RFC 1813 §3.3.21 COMMIT: everything written UNSTABLE to the file is made durable (fsync); the verifier lets
+// the client notice a restart in between.
+import { NFS3 } from '../../xdr/nfs3/procs';
+import type { CommitArgs, CommitRes } from '../../xdr/nfs3/types';
+import type { ProcEntry } from '../rpc/program';
+import { Nfs3Export, fattr, fstatBig, fsyncFd, wccAttr } from './context';
+
+export function onCommit(x: Nfs3Export): ProcEntry<CommitArgs, CommitRes> {
+  return {
+    codec: NFS3.COMMIT,
+    async run(ctx, a) {
+      const { rel, value } = await x.withFile(a.file, false, async (fd) => {
+        const before = await fstatBig(fd);
+        await fsyncFd(fd);
+        return { before: wccAttr(before), after: fattr(await fstatBig(fd)) };
+      });
+      ctx.note.path = rel;
+      return { status: 0, fileWcc: value, verf: x.writeVerifier };
+    },
+    fail: (status) => ({ status, fileWcc: {} }) as CommitRes,
+  };
+}

@@ -1,0 +1,17 @@
+// RFC 1813 §3.3.1 GETATTR: resolve the handle, answer its fattr3.
+import { NFS3 } from '../../xdr/nfs3/procs';
+import type { GetattrArgs, GetattrRes } from '../../xdr/nfs3/types';
+import type { ProcEntry } from '../rpc/program';
+import { Nfs3Export, fattr } from './context';
+
+export function onGetattr(x: Nfs3Export): ProcEntry<GetattrArgs, GetattrRes> {
+  return {
+    codec: NFS3.GETATTR,
+    async run(ctx, a) {
+      const obj = await x.resolve(a.object);
+      ctx.note.path = obj.rel;
+      return { status: 0, objAttributes: fattr(obj.stats) };
+    },
+    fail: (status) => ({ status }) as GetattrRes,
+  };
+}

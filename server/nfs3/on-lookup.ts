@@ -1,0 +1,34 @@
+// RFC 1813 §3.3.3 LOOKUP: one component, never following symlinks; ".." at the export root is NFS3ERR_ACCES
+// (nothing above the export is reachable).
+import { NfsStatusError } from '../../core/errors';
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+import { NFS3 } from '../../xdr/nfs3/procs';
+import type { LookupArgs, LookupRes } from '../../xdr/nfs3/types';
+import type { ProcEntry } from '../rpc/program';
+import { Nfs3Export, checkName, fattr, nfsError } from './context';
+
+export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
+  return {
+    codec: NFS3.LOOKUP,
+    async run(ctx, a) {
+      const dir = await x.resolveDir(a.what.dir);
+      const dirAttributes = fattr(dir.stats);
+      const name = a.what.name;
+      ctx.note.path = dir.rel;
+      try {
+        checkName(name, 'lookup');
+        let rel: string;
+        if (name === '.') rel = dir.rel;
+        else if (name === '..') {
+          if (dir.rel === '') throw new NfsStatusError(NFSSTAT3.NFS3ERR_ACCES, '".." at the export root');
+          rel = dir.rel.includes('/') ? dir.rel.slice(0, dir.rel.lastIndexOf('/')) : '';
+        } else rel = x.child(dir, name).rel;
+        const found = await x.describe(rel, x.handles.abs(rel));
+        return { status: 0, object: found.fh, objAttributes: found.attrs, dirAttributes };
+      } catch (e) {
+        return { status: nfsError(e).status, dirAttributes } as LookupRes;
+      }
+    },
+    fail: (status) => ({ status }) as LookupRes,
+  };
+}

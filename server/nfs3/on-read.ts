@@ -1,0 +1,39 @@
+// RFC 1813 §3.3.6 READ: count capped at rtmax. The data goes out by reference from a pooled buffer, lent to this
+// reply until the socket has sent it. eof is a short read (no fstat on the hot path): a read ending exactly at
+// the end of the file says eof=FALSE and the next one returns 0 bytes with eof=TRUE, as RFC 1813 allows.
+import { NFS3 } from '../../xdr/nfs3/procs';
+import type { ReadArgs, ReadRes } from '../../xdr/nfs3/types';
+import type { ProcEntry } from '../rpc/program';
+import { Nfs3Export, RTMAX, fileOffset, pread } from './context';
+import { BufferPool } from './read-buffers';
+
+export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
+  const pool = new BufferPool(RTMAX);
+  return {
+    codec: NFS3.READ,
+    async run(ctx, a) {
+      const pos = fileOffset(a.offset);
+      const want = Math.min(a.count, RTMAX);
+      const buf = pool.acquire();
+      let lent = false;
+      try {
+        const { rel, value } = await x.withFile(a.file, false, async (fd) => {
+          let got = 0;
+          while (got < want) {
+            const n = await pread(fd, buf, got, want - got, pos + got);
+            if (n === 0) break;
+            got += n;
+          }
+          return { status: 0 as const, count: got, eof: got < want, data: buf.subarray(0, got) };
+        });
+        ctx.afterSend.push(() => pool.release(buf));
+        lent = true;
+        ctx.note.path = rel;
+        return value;
+      } finally {
+        if (!lent) pool.release(buf);
+      }
+    },
+    fail: (status) => ({ status }) as ReadRes,
+  };
+}

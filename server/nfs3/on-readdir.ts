@@ -1,0 +1,41 @@
+// RFC 1813 §3.3.16 READDIR: names and fileids from a cookie, within `count` bytes of reply.
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+import { NFS3 } from '../../xdr/nfs3/procs';
+import type { Entry3, ReaddirArgs, ReaddirRes } from '../../xdr/nfs3/types';
+import type { ProcEntry } from '../rpc/program';
+import { Nfs3Export, fattr, nfsError } from './context';
+import { entryBytes, page } from './dir-list';
+
+/** status, post_op_attr (bool + fattr3), cookieverf, list end marker, eof */
+const FIXED = 4 + 4 + 84 + 8 + 4 + 4;
+
+export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
+  return {
+    codec: NFS3.READDIR,
+    async run(ctx, a) {
+      const dir = await x.resolveDir(a.dir);
+      ctx.note.path = dir.rel;
+      const dirAttributes = fattr(dir.stats);
+      try {
+        const p = await page(x, dir, a.cookie, a.cookieverf);
+        const entries: Entry3[] = [];
+        let size = FIXED;
+        let eof = true;
+        for await (const e of p.entries) {
+          const n = entryBytes(e.name);
+          if (size + n > a.count) {
+            eof = false;
+            break;
+          }
+          size += n;
+          entries.push({ fileid: e.stats.ino, name: e.name, cookie: e.cookie });
+        }
+        if (!eof && entries.length === 0) return { status: NFSSTAT3.NFS3ERR_TOOSMALL, dirAttributes };
+        return { status: 0, dirAttributes, cookieverf: p.verf, entries, eof };
+      } catch (e) {
+        return { status: nfsError(e).status, dirAttributes } as ReaddirRes;
+      }
+    },
+    fail: (status) => ({ status }) as ReaddirRes,
+  };
+}

@@ -1,0 +1,46 @@
+// RFC 1813 §3.3.17 READDIRPLUS: READDIR plus each entry's attributes and handle. `dircount` bounds the
+// READDIR-like part (fileid, name, cookie), `maxcount` the whole reply.
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+import { NFS3 } from '../../xdr/nfs3/procs';
+import type { EntryPlus3, ReaddirplusArgs, ReaddirplusRes } from '../../xdr/nfs3/types';
+import { HANDLE_BYTES } from '../handles';
+import type { ProcEntry } from '../rpc/program';
+import { Nfs3Export, fattr, nfsError } from './context';
+import { entryBytes, page } from './dir-list';
+
+const FIXED = 4 + 4 + 84 + 8 + 4 + 4;
+/** post_op_attr with attributes + post_op_fh3 with a handle */
+const PLUS = 4 + 84 + 4 + 4 + ((HANDLE_BYTES + 3) & ~3);
+
+export function onReaddirplus(x: Nfs3Export): ProcEntry<ReaddirplusArgs, ReaddirplusRes> {
+  return {
+    codec: NFS3.READDIRPLUS,
+    async run(ctx, a) {
+      const dir = await x.resolveDir(a.dir);
+      ctx.note.path = dir.rel;
+      const dirAttributes = fattr(dir.stats);
+      try {
+        const p = await page(x, dir, a.cookie, a.cookieverf);
+        const entries: EntryPlus3[] = [];
+        let size = FIXED;
+        let dirSize = 0;
+        let eof = true;
+        for await (const e of p.entries) {
+          const n = entryBytes(e.name);
+          if (size + n + PLUS > a.maxcount || dirSize + n > a.dircount) {
+            eof = false;
+            break;
+          }
+          size += n + PLUS;
+          dirSize += n;
+          entries.push({ fileid: e.stats.ino, name: e.name, cookie: e.cookie, nameAttributes: fattr(e.stats), nameHandle: x.handles.make(e.rel, e.stats) });
+        }
+        if (!eof && entries.length === 0) return { status: NFSSTAT3.NFS3ERR_TOOSMALL, dirAttributes };
+        return { status: 0, dirAttributes, cookieverf: p.verf, entries, eof };
+      } catch (e) {
+        return { status: nfsError(e).status, dirAttributes } as ReaddirplusRes;
+      }
+    },
+    fail: (status) => ({ status }) as ReaddirplusRes,
+  };
+}

@@ -1,0 +1,135 @@
+// One TCP connection: record framing in, pipelined dispatch, replies written as they complete (out of order).
+// An oversize record header or an unreadable stream closes this connection only, with a log line.
+import net from 'node:net';
+import type { Logger } from '../../core/log';
+import { RecordDecoder, encodeRecord, gatherLength } from '../../xdr/record';
+import { DirectFramer } from './direct-framer';
+import type { Dispatcher, Reply } from './dispatcher';
+import type { ConnInfo } from './program';
+
+/** Replies up to this size are sent as one Buffer (one send); larger ones as a corked writev. */
+const SMALL_REPLY = 16 * 1024;
+
+export interface ConnectionOptions {
+  maxRecordSize: number;
+  /** calls executing at once on this connection before the socket is paused */
+  maxInFlight: number;
+  /** read records straight into their own Buffers (DirectFramer); false: 'data' chunks + RecordDecoder */
+  directReads: boolean;
+}
+
+/**
+ * Re-wraps an accepted socket's handle so that libuv reads into Buffers we choose (net.Socket's `onread`
+ * option, which Node only offers on sockets it constructs, hence the handle hand-over; the accepted socket must
+ * still be paused, see RpcListener's pauseOnConnect). Returns null when this Node cannot do it.
+ */
+function adoptWithOnread(raw: net.Socket, nextBuffer: () => Buffer, onRead: (n: number) => boolean | void): net.Socket | null {
+  const handle = (raw as unknown as { _handle?: unknown })._handle;
+  if (!handle) return null;
+  try {
+    const s = new net.Socket({ handle, onread: { buffer: nextBuffer, callback: onRead } } as unknown as net.SocketConstructorOpts);
+    (raw as unknown as { _handle: unknown })._handle = null;
+    raw.destroy(); // the husk: lets net.Server count the connection as gone
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export class Connection {
+  readonly socket: net.Socket;
+  private inFlight = 0;
+  private paused = false;
+  readonly info: ConnInfo;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    raw: net.Socket,
+    id: number,
+    private readonly dispatcher: Dispatcher,
+    private readonly logger: Logger,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.info = { id, remoteAddress: raw.remoteAddress ?? '?', remotePort: raw.remotePort ?? 0, localPort: raw.localPort ?? 0 };
+    let socket: net.Socket | null = null;
+    if (opts.directReads) {
+      const framer = new DirectFramer({ maxRecordSize: opts.maxRecordSize });
+      socket = adoptWithOnread(raw, () => framer.nextBuffer(), (n) => {
+        this.bytesIn += n;
+        return this.guard(() => framer.advance(n, (rec) => this.onRecord(rec)));
+      });
+    }
+    if (!socket) {
+      const decoder = new RecordDecoder({ maxRecordSize: opts.maxRecordSize });
+      socket = raw;
+      // net.Socket hands out a fresh Buffer per 'data' event and never reuses it: records may alias it.
+      socket.on('data', (chunk: Buffer) => {
+        this.bytesIn += chunk.length;
+        this.guard(() => decoder.push(chunk, (rec) => this.onRecord(rec)));
+      });
+    }
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('error', (e) => this.logger.log('debug', 'connection error', { conn: id, err: e.message }));
+    socket.resume();
+  }
+
+  /** Runs the framer; bad record marking closes this connection with a log line (never the process). */
+  private guard(feed: () => void): boolean {
+    try {
+      feed();
+      return true;
+    } catch (e) {
+      this.logger.log('warn', 'closing connection: bad record marking', {
+        conn: this.info.id,
+        client: `${this.info.remoteAddress}:${this.info.remotePort}`,
+        code: (e as { code?: string }).code,
+        err: (e as Error).message,
+      });
+      this.socket.destroy();
+      return false;
+    }
+  }
+
+  private onRecord(rec: Buffer): void {
+    this.inFlight++;
+    if (this.inFlight >= this.opts.maxInFlight && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    this.dispatcher.handle(rec, this.info).then(
+      (reply) => this.done(reply),
+      (e) => {
+        this.logger.log('error', 'dispatcher threw', { conn: this.info.id, err: (e as Error)?.stack ?? String(e) });
+        this.done(null);
+      },
+    );
+  }
+
+  private done(reply: Reply | null): void {
+    this.inFlight--;
+    if (this.paused && this.inFlight < this.opts.maxInFlight) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (!reply) return;
+    const release = () => {
+      for (const f of reply.afterSend) f();
+    };
+    if (this.socket.destroyed || !this.socket.writable) return release();
+    const parts = encodeRecord(reply.parts);
+    const total = gatherLength(parts);
+    this.bytesOut += total;
+    // Small replies go out as one buffer (one send); large ones (READ data) as a corked writev, payload by
+    // reference: lent buffers come back through afterSend once the socket is done with them.
+    if (total <= SMALL_REPLY) {
+      this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts, total), release);
+      return;
+    }
+    this.socket.cork();
+    for (let i = 0; i < parts.length - 1; i++) this.socket.write(parts[i]);
+    this.socket.write(parts[parts.length - 1], release);
+    this.socket.uncork();
+  }
+}

@@ -1,0 +1,175 @@
+// One call in, at most one reply out (RFC 5531 §9): header checks in the RFC's order, then the DRC, then the
+// procedure. Never throws: a malformed call gets the error reply the RFC names, or no reply when even the header
+// cannot be read.
+import { NfsStatusError, XdrError } from '../../core/errors';
+import type { Logger } from '../../core/log';
+import { XdrReader } from '../../xdr/reader';
+import { ACCEPT_STAT, AUTH_FLAVOR, AUTH_STAT, MSG_TYPE, AuthSys, decodeAuthSys, decodeMessage, RpcCall } from '../../xdr/rpc';
+import type { DrcDecision, DrcOutcome, DuplicateRequestCache } from '../drc';
+import type { CallContext, ConnInfo, DispatchTable, ProcEntry } from './program';
+import { encodeAcceptedError as acceptedError, encodeErrorReply, encodeReply as successReply } from '../../xdr/message';
+
+export interface Reply {
+  /** the reply message, no record mark; may reference buffers lent by the procedure */
+  parts: Buffer[];
+  /** to run once the transport is done with `parts` */
+  afterSend: Array<() => void>;
+}
+
+/** Everything the server's observers (stats, journal, diagnostics channel) learn about one call. */
+export interface CallEvent {
+  ctx: CallContext;
+  entry: ProcEntry;
+  args: unknown;
+  /** the result object when this call executed */
+  res?: unknown;
+  /** nfsstat3/mountstat3 of the reply sent, -1 when not applicable, undefined when no reply was sent */
+  status?: number;
+  outcome: DrcOutcome;
+}
+
+export interface DispatcherOptions {
+  table: DispatchTable;
+  drc?: DuplicateRequestCache;
+  logger: Logger;
+  /** called once per decoded call that reached a procedure (executed, replayed, dropped or waited) */
+  onCall?(ev: CallEvent): void;
+}
+
+export class Dispatcher {
+  constructor(private readonly o: DispatcherOptions) {}
+
+  /**
+   * Handles one record. Resolves to the reply gather list and the hooks to run once it has been sent, or null
+   * when nothing must be sent.
+   */
+  async handle(record: Buffer, conn: ConnInfo): Promise<Reply | null> {
+    const afterSend: Array<() => void> = [];
+    const parts = await this.dispatch(record, conn, afterSend);
+    if (parts) return { parts, afterSend };
+    for (const f of afterSend) f();
+    return null;
+  }
+
+  private async dispatch(record: Buffer, conn: ConnInfo, afterSend: Array<() => void>): Promise<Buffer[] | null> {
+    const r = new XdrReader(record, 0, record.length, false);
+    let call: RpcCall;
+    try {
+      const m = decodeMessage(r);
+      if (m.type !== 'call') {
+        this.o.logger.log('debug', 'ignoring a reply sent to the server', { conn: conn.id });
+        return null;
+      }
+      call = m.call;
+    } catch (e) {
+      // RFC 5531 §9: rpcvers other than 2 is answered with RPC_MISMATCH.
+      if (e instanceof XdrError && e.code === 'RPC_VERSION') return encodeErrorReply(Number(e.details?.xid ?? 0), { kind: 'RPC_MISMATCH' });
+      this.o.logger.log('warn', 'unreadable call header dropped', { conn: conn.id, client: `${conn.remoteAddress}:${conn.remotePort}`, code: (e as XdrError).code, bytes: record.length });
+      return null;
+    }
+    const { xid } = call;
+    const program = this.o.table.get(call.prog);
+    if (!program) return acceptedError(xid, ACCEPT_STAT.PROG_UNAVAIL);
+    const version = program.versions.get(call.vers);
+    if (!version) {
+      const vs = [...program.versions.keys()];
+      return acceptedError(xid, ACCEPT_STAT.PROG_MISMATCH, { low: Math.min(...vs), high: Math.max(...vs) });
+    }
+    const entry = version.procs[call.proc];
+    if (!entry) return acceptedError(xid, ACCEPT_STAT.PROC_UNAVAIL);
+
+    // RFC 5531 §8.2 / §9: AUTH_NONE and AUTH_SYS are accepted; a malformed AUTH_SYS body is AUTH_BADCRED.
+    let auth: AuthSys | undefined;
+    if (call.cred.flavor === AUTH_FLAVOR.AUTH_SYS) {
+      try {
+        auth = decodeAuthSys(call.cred.body);
+      } catch {
+        return encodeErrorReply(xid, { kind: 'AUTH_ERROR', authStat: AUTH_STAT.AUTH_BADCRED });
+      }
+    } else if (call.cred.flavor !== AUTH_FLAVOR.AUTH_NONE) {
+      return encodeErrorReply(xid, { kind: 'AUTH_ERROR', authStat: AUTH_STAT.AUTH_REJECTEDCRED });
+    }
+    if (call.verf.flavor !== AUTH_FLAVOR.AUTH_NONE && call.verf.flavor !== AUTH_FLAVOR.AUTH_SYS) return encodeErrorReply(xid, { kind: 'AUTH_ERROR', authStat: AUTH_STAT.AUTH_BADVERF });
+
+    const argBytes = r.rest();
+    let args: unknown;
+    try {
+      args = entry.codec.decodeArgs(r);
+    } catch (e) {
+      this.o.logger.log('debug', 'garbage arguments', { conn: conn.id, xid, proc: entry.codec.name, code: (e as XdrError).code });
+      return acceptedError(xid, ACCEPT_STAT.GARBAGE_ARGS);
+    }
+
+    const ctx: CallContext = { conn, call, auth, record, argBytes, afterSend, outcome: 'executed', note: {} };
+    const drc = this.o.drc;
+    const d: DrcDecision = drc
+      ? drc.begin({ connId: conn.id, clientAddr: conn.remoteAddress, clientPort: conn.remotePort, xid, prog: call.prog, vers: call.vers, proc: call.proc, args: argBytes })
+      : { kind: 'execute', outcome: 'executed' };
+    ctx.outcome = d.outcome;
+    if (d.kind === 'replay') {
+      this.emit({ ctx, entry, args, status: d.status, outcome: d.outcome });
+      return [d.reply];
+    }
+    if (d.kind === 'drop') {
+      this.emit({ ctx, entry, args, outcome: d.outcome });
+      return null;
+    }
+    if (d.kind === 'wait') {
+      const reply = await d.reply;
+      this.emit({ ctx, entry, args, status: reply ? statusOfReply(reply) : undefined, outcome: d.outcome });
+      return reply ? [reply] : null;
+    }
+
+    let res: unknown;
+    try {
+      res = await entry.run(ctx, args);
+    } catch (e) {
+      if (e instanceof NfsStatusError && entry.fail) res = entry.fail(e.status);
+      else {
+        this.o.logger.log('error', 'procedure failed', { conn: conn.id, xid, proc: entry.codec.name, err: (e as Error)?.stack ?? String(e) });
+        if (d.entry) drc!.abandon(d.entry);
+        return acceptedError(xid, ACCEPT_STAT.SYSTEM_ERR);
+      }
+    }
+    let parts: Buffer[];
+    try {
+      parts = successReply(xid, entry.codec, res);
+    } catch (e) {
+      this.o.logger.log('error', 'result encoding failed', { conn: conn.id, xid, proc: entry.codec.name, err: (e as Error)?.message });
+      if (d.entry) drc!.abandon(d.entry);
+      return acceptedError(xid, ACCEPT_STAT.SYSTEM_ERR);
+    }
+    const status = statusOf(res);
+    if (d.entry) {
+      // The cache keeps its own copy: the gather list may reference buffers that belong to the procedure.
+      const copy = Buffer.concat(parts);
+      drc!.complete(d.entry, copy, status);
+      parts = [copy];
+    }
+    this.emit({ ctx, entry, args, res, status, outcome: d.outcome });
+    return parts;
+  }
+
+  private emit(ev: CallEvent): void {
+    if (!this.o.onCall) return;
+    try {
+      this.o.onCall(ev);
+    } catch (e) {
+      this.o.logger.log('error', 'call observer failed', { err: (e as Error)?.message });
+    }
+  }
+}
+
+function statusOf(res: unknown): number {
+  const s = (res as { status?: unknown } | null)?.status;
+  return typeof s === 'number' ? s : -1;
+}
+
+/**
+ * The nfsstat3 in a cached accepted SUCCESS reply with AUTH_NONE verifier: xid, REPLY, MSG_ACCEPTED, verf (flavor,
+ * length 0), SUCCESS, then the status word at byte 24.
+ */
+function statusOfReply(reply: Buffer): number {
+  if (reply.length >= 28 && reply.readUInt32BE(4) === MSG_TYPE.REPLY && reply.readUInt32BE(12) === 0 && reply.readUInt32BE(20) === ACCEPT_STAT.SUCCESS) return reply.readUInt32BE(24);
+  return -1;
+}
