@@ -1,0 +1,273 @@
+// The inspect report: plain JSON (bigints as decimal strings, XIDs as 0x-prefixed 8-digit hex), built from the
+// ledger and pipeline of one pass plus the payload copies a second pass kept for duplicated XIDs.
+import type { Pipeline, FileStats, StreamFinding, TcpDiffFinding } from '../pipeline';
+import type { Transmission, ReplyRecord } from './ledger';
+import { diffPayloads, hex32, PatternInfo, patternLabel } from './diff';
+import type { JournalJoin } from '../journal';
+
+export interface ReplyView {
+  file: number;
+  frame: number;
+  time: number;
+  connection: string;
+  /** 1-based number of the transmission this reply answers (latest earlier one on its connection) */
+  answers: number;
+  acceptStat: number | null;
+  nfsStatus: number | null;
+  bodySha1: string;
+}
+
+export interface TransmissionView {
+  /** 1-based, in order of appearance */
+  n: number;
+  file: number;
+  frames: { first: number; last: number; packets: number };
+  firstTime: number;
+  lastTime: number;
+  connection: string;
+  transport: 'tcp' | 'udp';
+  clientPort: number;
+  payloadSha1: string | null;
+  payloadLength: number;
+  damaged: boolean;
+  offset?: string;
+  count?: number;
+  stable?: number;
+  /** compared with transmission 1; null when a payload copy was unavailable */
+  equalToFirst: boolean | null;
+  firstDiffOffset: number | null;
+  diffBytes: number | null;
+  pattern: PatternInfo | null;
+  /** seconds from the first reply to an earlier transmission until this one started (the seed's window) */
+  afterReply: number | null;
+  replies: ReplyView[];
+}
+
+export interface DuplicateView {
+  xid: string;
+  client: string;
+  server: string;
+  procedure: string;
+  prog: number;
+  vers: number;
+  proc: number;
+  offset: string | null;
+  count: number | null;
+  transmissions: TransmissionView[];
+  connections: number;
+  equal: boolean;
+  /** of the first transmission that differs from the first one */
+  firstDiffOffset: number | null;
+  diffBytes: number | null;
+  pattern: string | null;
+  patternDetail: PatternInfo | null;
+  /** transmissions (1-based) that received a reply */
+  answered: number[];
+  repliesDiffer: boolean;
+  /** seconds from the reply to an earlier copy to the first later copy (differing one if any) */
+  replyToLaterCopy: number | null;
+  /** with a server journal (--journal): what the server executed and which copy the file holds */
+  journal?: JournalJoin;
+}
+
+export interface UnansweredView {
+  xid: string;
+  client: string;
+  procedure: string;
+  frame: number;
+  file: number;
+  time: number;
+  connection: string;
+  transmissions: number;
+}
+
+export interface InspectReport {
+  files: Array<Omit<FileStats, 'file'>>;
+  packets: number;
+  bytes: number;
+  truncatedPackets: number;
+  nonIpPackets: number;
+  ip: Pipeline['ip']['stats'];
+  ports: { known: number[]; detected: number[] };
+  /** TCP connections (each generation counted) and UDP flows that carried RPC messages */
+  connections: number;
+  tcpConnections: number;
+  rpcCalls: number;
+  rpcReplies: number;
+  orphanReplies: number;
+  malformedMessages: number;
+  writeCalls: number;
+  writeBytes: number;
+  /** number of (client, xid, prog, vers, proc) groups with more than one transmission */
+  duplicatedXids: number;
+  differingDuplicates: DuplicateView[];
+  identicalDuplicates: DuplicateView[];
+  unansweredCalls: { count: number; list: UnansweredView[] };
+  /** retransmitted TCP segments whose bytes differ from the first copy (first 1000) */
+  tcpRetransmissionDiffs: TcpDiffFinding[];
+  tcpRetransmissionDiffCount: number;
+  streamFindings: { counts: Record<string, number>; list: StreamFinding[] };
+  verdict: string;
+  corrupted: boolean;
+}
+
+const MAX_LIST = 1000;
+
+export function xidHex(xid: number): string {
+  return hex32(xid);
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+function replyView(r: ReplyRecord, numberOf: Map<number, number>): ReplyView {
+  return {
+    file: r.file,
+    frame: r.frame,
+    time: round6(r.time),
+    connection: r.connection,
+    answers: numberOf.get(r.answers) ?? 0,
+    acceptStat: r.acceptStat,
+    nfsStatus: r.nfsStatus,
+    bodySha1: r.bodySha1,
+  };
+}
+
+/** A group differs when any payload hash or WRITE field differs from the first transmission's. */
+export function groupDiffers(g: Transmission[]): boolean {
+  const a = g[0];
+  // A damaged copy (bytes missing from the capture) has no hash and is not compared.
+  return g.some(
+    (t) =>
+      (t.payloadSha1 !== null && a.payloadSha1 !== null && (t.payloadSha1 !== a.payloadSha1 || t.payloadLength !== a.payloadLength)) ||
+      (a.write && t.write && (t.write.offset !== a.write.offset || t.write.count !== a.write.count || t.write.fh !== a.write.fh || t.write.stable !== a.write.stable)),
+  );
+}
+
+export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, Buffer>): DuplicateView {
+  const a = g[0];
+  const numberOf = new Map(g.map((t, i) => [t.index, i + 1]));
+  const pa = payloads.get(a.index);
+  const replies = g.flatMap((t) => t.replies);
+  let earliestReply = Infinity;
+  const views: TransmissionView[] = g.map((t, i) => {
+    const pt = payloads.get(t.index);
+    const d = i > 0 && pa && pt ? diffPayloads(pa, pt) : null;
+    const equal = i === 0 ? true : d ? d.equal : t.payloadSha1 !== null && a.payloadSha1 !== null ? t.payloadSha1 === a.payloadSha1 : null;
+    const afterReply = i > 0 && earliestReply <= t.firstTime ? round6(t.firstTime - earliestReply) : null;
+    for (const r of t.replies) earliestReply = Math.min(earliestReply, r.time);
+    return {
+      n: i + 1,
+      file: t.file,
+      frames: { first: t.firstFrame, last: t.lastFrame, packets: t.pieces },
+      firstTime: round6(t.firstTime),
+      lastTime: round6(t.lastTime),
+      connection: t.connection,
+      transport: t.transport,
+      clientPort: t.clientPort,
+      payloadSha1: t.payloadSha1,
+      payloadLength: t.payloadLength,
+      damaged: t.damaged,
+      ...(t.write ? { offset: t.write.offset.toString(), count: t.write.count, stable: t.write.stable } : {}),
+      equalToFirst: equal,
+      firstDiffOffset: d ? d.firstDiffOffset : null,
+      diffBytes: d ? d.diffBytes : null,
+      pattern: d ? d.pattern : null,
+      afterReply,
+      replies: t.replies.map((r) => replyView(r, numberOf)),
+    };
+  });
+  const differing = views.find((v) => v.equalToFirst === false);
+  const window = differing ?? views[1];
+  return {
+    xid: xidHex(a.xid),
+    client: a.client,
+    server: a.server,
+    procedure: a.procedure,
+    prog: a.prog,
+    vers: a.vers,
+    proc: a.proc,
+    offset: a.write ? a.write.offset.toString() : null,
+    count: a.write ? a.write.count : null,
+    transmissions: views,
+    connections: new Set(g.map((t) => t.connection)).size,
+    equal: !groupDiffers(g),
+    firstDiffOffset: differing?.firstDiffOffset ?? null,
+    diffBytes: differing?.diffBytes ?? null,
+    pattern: differing ? patternLabel(differing.pattern) : null,
+    patternDetail: differing?.pattern ?? null,
+    answered: views.filter((v) => g[v.n - 1].replies.length > 0).map((v) => v.n),
+    repliesDiffer: new Set(replies.map((r) => r.bodySha1)).size > 1,
+    replyToLaterCopy: window?.afterReply ?? null,
+  };
+}
+
+export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyMap<number, Buffer>): InspectReport {
+  const L = p.ledger;
+  const groups = L.groups();
+  const dups = groups.filter((g) => g.length > 1);
+  const differing = dups.filter(groupDiffers);
+  const identical = dups.filter((g) => !groupDiffers(g));
+  const unanswered = groups.filter((g) => g.every((t) => t.replies.length === 0));
+  let writeCalls = 0;
+  let writeBytes = 0;
+  for (const t of L.transmissions) {
+    if (t.write) {
+      writeCalls++;
+      writeBytes += t.payloadLength;
+    }
+  }
+  const differingViews = differing.slice(0, MAX_LIST).map((g) => duplicateView(g, payloads));
+  const report: InspectReport = {
+    files: files.map(({ file: _f, ...rest }) => rest),
+    packets: p.packets,
+    bytes: p.bytes,
+    truncatedPackets: p.truncatedPackets,
+    nonIpPackets: p.nonIp,
+    ip: p.ip.stats,
+    ports: { known: [...p.knownPorts].sort((x, y) => x - y), detected: [...p.detectedPorts].sort((x, y) => x - y) },
+    connections: p.rpcConnections.size,
+    tcpConnections: p.tcp.connectionsSeen,
+    rpcCalls: L.transmissions.length,
+    rpcReplies: L.rpcReplies,
+    orphanReplies: L.orphanReplies,
+    malformedMessages: L.malformed,
+    writeCalls,
+    writeBytes,
+    duplicatedXids: dups.length,
+    differingDuplicates: differingViews,
+    identicalDuplicates: identical.slice(0, MAX_LIST).map((g) => duplicateView(g, payloads)),
+    unansweredCalls: {
+      count: unanswered.length,
+      list: unanswered.slice(0, 100).map((g) => ({
+        xid: xidHex(g[0].xid),
+        client: g[0].client,
+        procedure: g[0].procedure,
+        frame: g[0].firstFrame,
+        file: g[0].file,
+        time: round6(g[0].firstTime),
+        connection: g[0].connection,
+        transmissions: g.length,
+      })),
+    },
+    tcpRetransmissionDiffs: p.tcpDiffs.slice(0, MAX_LIST),
+    tcpRetransmissionDiffCount: p.tcpDiffCount,
+    streamFindings: { counts: { ...p.findingCounts }, list: p.findings },
+    verdict: '',
+    corrupted: differing.length > 0 || p.tcpDiffCount > 0,
+  };
+  report.verdict = verdict(report, differing.length);
+  return report;
+}
+
+function verdict(r: InspectReport, nDiffering: number): string {
+  if (nDiffering > 0) {
+    const pats = [...new Set(r.differingDuplicates.map((d) => d.pattern ?? 'unknown'))].join(', ');
+    return `DIFFERING DUPLICATES: ${nDiffering} duplicated XID${nDiffering === 1 ? '' : 's'} carried different payloads (${pats}); ${r.rpcCalls} calls, ${r.duplicatedXids} duplicated XIDs`;
+  }
+  if (r.tcpRetransmissionDiffCount) {
+    return `DIFFERING TCP RETRANSMISSIONS: ${r.tcpRetransmissionDiffCount} retransmitted TCP segment${r.tcpRetransmissionDiffCount === 1 ? '' : 's'} carried different bytes than the first copy; no duplicated XID with differing payloads`;
+  }
+  return `OK: no duplicated XID with differing payloads; ${r.rpcCalls} calls (${r.writeCalls} WRITE), ${r.duplicatedXids} duplicated XIDs with identical payloads`;
+}

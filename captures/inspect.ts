@@ -1,0 +1,179 @@
+// Programmatic entry point of `nfs-testbed inspect`: read capture files, find duplicated RPC calls and compare
+// their payloads. Pass 1 hashes every payload; only when some XIDs repeat with different hashes (or payloads
+// were asked for) does pass 2 re-read the files and keep copies of exactly those transmissions' payloads, so
+// memory stays bounded by open connections and records in progress, not by the capture size.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CaptureError } from '../core/errors';
+import { Pipeline, FileStats, DEFAULT_PORTS } from './pipeline';
+import { readCaptureFile } from './source';
+import { readerFor } from './readers/open';
+import { buildReport, groupDiffers, InspectReport, xidHex } from './analysis/report';
+import { hexDiffLines } from './analysis/diff';
+import type { Transmission } from './analysis/ledger';
+import { JournalReader } from './journal';
+
+export interface InspectOptions {
+  /** extra server ports whose TCP streams are RPC even without their start (2049 and 111 always) */
+  ports?: number[];
+  /** keep payload copies of this XID's transmissions (for hexDiff) */
+  hexdiffXid?: number;
+  /** write the payload of every transmission of a duplicated XID into this directory */
+  exportPayloadsDir?: string;
+  /** largest RPC record accepted (default 4 MiB + 64 KiB) */
+  maxRecord?: number;
+  /** server write journal (SQLite, server/journal.ts schema 1) to join with duplicated WRITEs */
+  journal?: string;
+}
+
+export interface InspectResult {
+  report: InspectReport;
+  /** transmissions of every call, in order of appearance */
+  transmissions: Transmission[];
+  /** payload copies kept by pass 2, by transmission index */
+  payloads: Map<number, Buffer>;
+  /** files written by exportPayloadsDir */
+  exported: string[];
+}
+
+type Pass = { p: Pipeline; files: FileStats[] };
+
+function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
+  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, keepPayload: keep });
+}
+
+async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number) => boolean): Promise<Pass> {
+  const p = pipelineFor(opts, keep);
+  const files: FileStats[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    p.startFile(i);
+    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk));
+    files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
+  }
+  p.finish();
+  return { p, files };
+}
+
+function bytesPass(captures: Buffer[], opts: InspectOptions & { chunkSize?: number }, keep?: (i: number) => boolean): Pass {
+  const p = pipelineFor(opts, keep);
+  const files: FileStats[] = [];
+  const step = opts.chunkSize ?? 1 << 20;
+  captures.forEach((buf, i) => {
+    p.startFile(i);
+    const reader = readerFor(buf);
+    let packets = 0;
+    for (let o = 0; o < buf.length; o += step) {
+      reader.push(buf.subarray(o, o + step), (pk) => {
+        packets++;
+        p.packet(pk);
+      });
+    }
+    files.push({ file: i, path: `<buffer ${i}>`, format: reader.format, compression: null, packets, trailing: reader.end() });
+  });
+  p.finish();
+  return { p, files };
+}
+
+/** Indexes of the transmissions whose payloads pass 2 must keep. */
+function wantedPayloads(first: Pass, opts: InspectOptions): Set<number> {
+  const wanted = new Set<number>();
+  for (const g of first.p.ledger.groups()) {
+    if (g.length < 2) continue;
+    if (groupDiffers(g) || opts.exportPayloadsDir || opts.journal) for (const t of g) wanted.add(t.index);
+  }
+  if (opts.hexdiffXid !== undefined) for (const t of first.p.ledger.transmissions) if (t.xid === opts.hexdiffXid) wanted.add(t.index);
+  return wanted;
+}
+
+/**
+ * Sans-IO form: the same analysis over in-memory capture files (pcap or pcapng bytes, not compressed),
+ * pushed to the readers in chunks of `chunkSize` bytes. No export (exportPayloadsDir is ignored).
+ */
+export function inspectBytes(captures: Buffer[], opts: InspectOptions & { chunkSize?: number } = {}): InspectResult {
+  const first = bytesPass(captures, opts);
+  const wanted = wantedPayloads(first, opts);
+  const run = wanted.size ? bytesPass(captures, opts, (i) => wanted.has(i)) : first;
+  const payloads = run.p.ledger.payloads;
+  return { report: buildReport(run.p, run.files, payloads), transmissions: run.p.ledger.transmissions, payloads, exported: [] };
+}
+
+/** Full result: the report plus transmissions and kept payloads (used by the CLI for --hexdiff/--export). */
+export async function inspectFilesDetailed(paths: string[], opts: InspectOptions = {}): Promise<InspectResult> {
+  if (paths.length === 0) throw new CaptureError('CAPTURE_NO_FILES', 'no capture files given');
+  const pass = filePass;
+  const first = await pass(paths, opts);
+  const wanted = wantedPayloads(first, opts);
+  let run = first;
+  if (wanted.size > 0) {
+    run = await pass(paths, opts, (i) => wanted.has(i));
+    if (run.p.ledger.transmissions.length !== first.p.ledger.transmissions.length) {
+      throw new CaptureError('CAPTURE_CHANGED', 'capture files changed between the two passes');
+    }
+  }
+  const payloads = run.p.ledger.payloads;
+  const report = buildReport(run.p, run.files, payloads);
+  if (opts.journal) joinJournal(opts.journal, report, run.p.ledger.groups(), payloads);
+  const exported: string[] = [];
+  if (opts.exportPayloadsDir) {
+    fs.mkdirSync(opts.exportPayloadsDir, { recursive: true });
+    for (const g of run.p.ledger.groups()) {
+      if (g.length < 2) continue;
+      g.forEach((t, i) => {
+        const buf = payloads.get(t.index);
+        if (!buf) return;
+        const f = path.join(opts.exportPayloadsDir!, `${xidHex(t.xid)}-${t.client.replace(/:/g, '_')}-${i + 1}-file${t.file}-frame${t.firstFrame}.bin`);
+        fs.writeFileSync(f, buf);
+        exported.push(f);
+      });
+    }
+  }
+  return { report, transmissions: run.p.ledger.transmissions, payloads, exported };
+}
+
+/** Annotates every duplicated WRITE XID of the report with what the server journal says about it. */
+function joinJournal(file: string, report: InspectReport, groups: Transmission[][], payloads: ReadonlyMap<number, Buffer>): void {
+  const reader = new JournalReader(file);
+  try {
+    const byKey = new Map(groups.filter((g) => g.length > 1).map((g) => [`${xidHex(g[0].xid)}|${g[0].client}|${g[0].procedure}`, g]));
+    for (const d of [...report.differingDuplicates, ...report.identicalDuplicates]) {
+      const g = byKey.get(`${d.xid}|${d.client}|${d.procedure}`);
+      if (!g || !g[0].write) continue;
+      d.journal = reader.join(d, g.map((t) => payloads.get(t.index) ?? null), g[0].write.fh);
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+/** Reads the capture files (pcap, pcapng; plain, .bz2 or .gz) and returns the JSON-ready report. */
+export async function inspectFiles(paths: string[], opts: InspectOptions = {}): Promise<InspectReport> {
+  return (await inspectFilesDetailed(paths, opts)).report;
+}
+
+/** Hex rows where each later transmission of `xid` differs from the first (from an InspectResult). */
+export function hexDiff(result: InspectResult, xid: number): string[] {
+  const ts = result.transmissions.filter((t) => t.xid === xid);
+  if (ts.length === 0) return [`no call with xid ${xidHex(xid)}`];
+  const byGroup = new Map<string, Transmission[]>();
+  for (const t of ts) {
+    const k = `${t.client}|${t.prog}|${t.vers}|${t.proc}`;
+    byGroup.set(k, [...(byGroup.get(k) ?? []), t]);
+  }
+  const out: string[] = [];
+  for (const g of byGroup.values()) {
+    const a = g[0];
+    out.push(`xid ${xidHex(xid)} ${a.procedure} from ${a.client}: ${g.length} transmission(s)`);
+    const pa = result.payloads.get(a.index);
+    for (let i = 1; i < g.length; i++) {
+      const pb = result.payloads.get(g[i].index);
+      if (!pa || !pb) {
+        out.push(`  #1 vs #${i + 1}: payload copy unavailable`);
+        continue;
+      }
+      out.push(`  #1 (frame ${a.firstFrame}) vs #${i + 1} (frame ${g[i].firstFrame}):`);
+      const lines = hexDiffLines(pa, pb, '#1', `#${i + 1}`);
+      out.push(...(lines.length ? lines.map((l) => `  ${l}`) : ['  identical']));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,239 @@
+// Packets in, RPC transmissions out: link layer, IP (with fragment reassembly), TCP reassembly with record
+// marking, UDP datagrams, and the ledger of calls and replies. Sans-IO: file adapters push packets.
+import { XdrError } from '../core/errors';
+import { CapturedPacket, TrailingData, timeOf } from './readers/packet';
+import { decodeLink } from './decode/link';
+import { IpDecoder, IPPROTO, IpPayload } from './decode/ip';
+import { decodeTcp, decodeUdp, UdpDatagram } from './decode/transport';
+import { TcpTracker, TcpConnection, connectionLabel, hostPort } from './tcp/connections';
+import { OverlapDiff } from './tcp/direction';
+import { RpcFramer, FramedRecord, FramerEvent } from './rpc/framer';
+import { plausibleRecord, plausibleCallHeader, plausibleReplyHeader, PROG } from './rpc/plausible';
+import { summarize, MessageSummary } from './rpc/messages';
+import { Ledger, LedgerOptions, MessageContext } from './analysis/ledger';
+import { DEFAULT_MAX_RECORD } from '../xdr/record';
+
+export interface PipelineOptions extends LedgerOptions {
+  /** server ports whose streams are RPC even when their first bytes are not seen (default 2049 and 111) */
+  ports?: number[];
+  maxRecord?: number;
+}
+
+export interface StreamFinding {
+  kind: 'gap-resync' | 'record-lost' | 'malformed-message';
+  file: number;
+  connection: string;
+  frame: number;
+  streamOffset?: number;
+  bytes?: number;
+  code?: string;
+}
+
+export interface TcpDiffFinding extends OverlapDiff {
+  file: number;
+  connection: string;
+  direction: string;
+}
+
+export interface FileStats {
+  file: number;
+  path: string;
+  format: string;
+  compression: string | null;
+  packets: number;
+  trailing: TrailingData | null;
+}
+
+export const DEFAULT_PORTS = [2049, 111];
+const MAX_FINDINGS = 1000;
+
+export class Pipeline {
+  readonly ledger: Ledger;
+  readonly ip = new IpDecoder();
+  readonly tcp: TcpTracker;
+  readonly knownPorts: Set<number>;
+  readonly detectedPorts = new Set<number>();
+  readonly maxRecord: number;
+  packets = 0;
+  bytes = 0;
+  nonIp = 0;
+  /** frames cut by the snaplen */
+  truncatedPackets = 0;
+  rpcConnections = new Set<string>();
+  findings: StreamFinding[] = [];
+  findingCounts = { 'gap-resync': 0, 'record-lost': 0, 'malformed-message': 0 };
+  /** first MAX_FINDINGS retransmitted segments whose bytes differ from the first copy, and their count */
+  tcpDiffs: TcpDiffFinding[] = [];
+  tcpDiffCount = 0;
+  private udpFlows = new Map<string, { id: number; label: string }>();
+  private nextUdpId = 1_000_000_000;
+  private getports = new Map<string, number>();
+  file = 0;
+  private lastFrame = 0;
+  private lastTs = 0;
+
+  constructor(opts: PipelineOptions = {}) {
+    this.ledger = new Ledger(opts);
+    this.knownPorts = new Set(opts.ports ?? DEFAULT_PORTS);
+    this.maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
+    this.tcp = new TcpTracker({
+      open: (c, dir) => this.openStream(c, dir),
+      isServerPort: (port) => this.knownPorts.has(port),
+      close: (c) => this.ledger.closeConnection(c.id),
+      overlapDiff: (c, dir, d) => {
+        this.tcpDiffCount++;
+        if (this.tcpDiffs.length < MAX_FINDINGS) this.tcpDiffs.push({ ...d, file: this.file, connection: connectionLabel(c), direction: `${hostPort(c.ends[dir])} -> ${hostPort(c.ends[1 - dir])}` });
+      },
+    });
+  }
+
+  startFile(index: number): void {
+    this.file = index;
+  }
+
+  packet(p: CapturedPacket): void {
+    this.packets++;
+    this.bytes += p.data.length;
+    const cut = p.origLen > p.data.length ? p.origLen - p.data.length : 0;
+    if (cut) this.truncatedPackets++;
+    const ts = timeOf(p);
+    this.lastFrame = p.frame;
+    this.lastTs = ts;
+    const link = decodeLink(p.linktype, p.data);
+    if (!link) {
+      this.nonIp++;
+      return;
+    }
+    const ip = this.ip.decode(p.data, link.offset, link.ipVersion, p.frame, cut);
+    if (!ip) return;
+    if (ip.proto === IPPROTO.TCP) {
+      const seg = decodeTcp(ip);
+      if (seg) this.tcp.segment(seg, p.frame, ts);
+    } else if (ip.proto === IPPROTO.UDP) {
+      const u = decodeUdp(ip);
+      if (u) this.udp(u, ip, p.frame, ts);
+    }
+  }
+
+  /** End of capture: open connections are flushed (queued segments delivered with gaps). */
+  finish(): void {
+    this.tcp.finish(this.lastFrame, this.lastTs);
+    this.ip.finish();
+  }
+
+  private isKnown(a: number, b: number): boolean {
+    return this.knownPorts.has(a) || this.knownPorts.has(b);
+  }
+
+  private openStream(c: TcpConnection, dir: 0 | 1): RpcFramer {
+    const label = connectionLabel(c);
+    const src = c.ends[dir];
+    const dst = c.ends[1 - dir];
+    const known = this.isKnown(c.ends[0].port, c.ends[1].port);
+    const d = c.dirs[dir];
+    return new RpcFramer({
+      maxRecord: this.maxRecord,
+      aligned: d.cleanStart,
+      searchBudget: known ? Infinity : this.maxRecord + 65536,
+      plausible: (b, o) => plausibleRecord(b, o, this.maxRecord, (xid) => this.ledger.outstanding(c.id, xid)),
+      onRecord: (r) => this.message(r.data, this.context(r, label, c.id, src, dst)),
+      onEvent: (e) => this.framerEvent(e, label),
+    });
+  }
+
+  private context(r: FramedRecord, connection: string, connectionId: number, src: { addr: string; port: number }, dst: { addr: string; port: number }): MessageContext {
+    return {
+      file: this.file,
+      transport: 'tcp',
+      connection,
+      connectionId,
+      src,
+      dst,
+      firstFrame: r.firstFrame,
+      lastFrame: r.lastFrame,
+      firstTime: r.firstTs,
+      lastTime: r.lastTs,
+      pieces: r.pieces,
+      damaged: r.damaged,
+      streamOffset: r.streamOffset,
+    };
+  }
+
+  private framerEvent(e: FramerEvent, connection: string): void {
+    if (e.type === 'off') return;
+    const kind = e.type === 'resync' ? 'gap-resync' : 'record-lost';
+    this.finding({ kind, file: this.file, connection, frame: e.frame, streamOffset: e.streamOffset, bytes: e.type === 'resync' ? e.skipped : e.bytes });
+  }
+
+  private finding(f: StreamFinding): void {
+    this.findingCounts[f.kind]++;
+    if (this.findings.length < MAX_FINDINGS) this.findings.push(f);
+  }
+
+  private message(rec: Buffer, ctx: MessageContext): void {
+    let m: MessageSummary;
+    try {
+      m = summarize(rec);
+    } catch (err) {
+      this.ledger.malformed++;
+      this.finding({ kind: 'malformed-message', file: this.file, connection: ctx.connection, frame: ctx.firstFrame, code: err instanceof XdrError ? err.code : 'UNKNOWN' });
+      return;
+    }
+    this.rpcConnections.add(ctx.connection);
+    if (m.kind === 'call') {
+      this.ledger.call(m, ctx);
+      if (m.getport) this.getports.set(`${ctx.connectionId}|${m.xid}`, m.getport.prog);
+    } else {
+      this.ledger.reply(m, ctx);
+      const k = `${ctx.connectionId}|${m.xid}`;
+      const prog = this.getports.get(k);
+      if (prog !== undefined) {
+        this.getports.delete(k);
+        // RFC 1833 §3.2 PMAPPROC_GETPORT returns the port (0 = unregistered): learn NFS and MOUNT ports.
+        if ((prog === PROG.NFS || prog === PROG.MOUNT) && m.accepted && m.body.length >= 4) {
+          const port = m.body.readUInt32BE(0);
+          if (port > 0 && port < 65536) {
+            if (!this.knownPorts.has(port)) this.detectedPorts.add(port);
+            this.knownPorts.add(port);
+          }
+        }
+      }
+    }
+  }
+
+  private udp(u: UdpDatagram, ip: IpPayload, frame: number, ts: number): void {
+    const d = u.data;
+    if (d.length < 24) return;
+    // RFC 5531 over UDP: one datagram, one message. A call must look like one; a reply must answer a call
+    // we saw on the same flow.
+    const isCall = plausibleCallHeader(d, 0);
+    let flow: { id: number; label: string } | undefined;
+    if (!isCall) {
+      flow = this.udpFlows.get(`${u.dst}|${u.dport}|${u.src}|${u.sport}`);
+      if (!flow || !plausibleReplyHeader(d, 0, (xid) => this.ledger.outstanding(flow!.id, xid))) return;
+    }
+    const src = { addr: u.src, port: u.sport };
+    const dst = { addr: u.dst, port: u.dport };
+    if (isCall) {
+      const key = `${u.src}|${u.sport}|${u.dst}|${u.dport}`;
+      flow = this.udpFlows.get(key);
+      if (!flow) this.udpFlows.set(key, (flow = { id: this.nextUdpId++, label: `udp ${hostPort(src)} -> ${hostPort(dst)}` }));
+    }
+    const cut = d.length < u.wireLen;
+    this.message(d, {
+      file: this.file,
+      transport: 'udp',
+      connection: flow!.label,
+      connectionId: flow!.id,
+      src,
+      dst,
+      firstFrame: ip.firstFrame,
+      lastFrame: frame,
+      firstTime: ts,
+      lastTime: ts,
+      pieces: 1,
+      damaged: cut,
+      streamOffset: null,
+    });
+  }
+}

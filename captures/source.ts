@@ -1,0 +1,94 @@
+// Thin file adapters: stream a capture file (plain, bzip2 via the `bzip2 -dc` program, gzip via zlib) into a
+// sans-IO reader. Only this file and inspect.ts touch the file system.
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { CaptureError } from '../core/errors';
+import { CapturedPacket, CaptureReader, TrailingData } from './readers/packet';
+import { compressionOf, Compression, readerFor } from './readers/open';
+
+export interface ReadResult {
+  format: 'pcap' | 'pcapng';
+  compression: Compression;
+  packets: number;
+  trailing: TrailingData | null;
+}
+
+const CHUNK = 512 * 1024;
+
+async function firstBytes(path: string): Promise<Buffer> {
+  const fh = await fs.promises.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new CaptureError('CAPTURE_IO', `cannot open ${path}: ${err.code ?? err.message}`, { path, errno: err.code });
+  });
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return b.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams the decompressed bytes of `path`. */
+function open(path: string, compression: Compression): { stream: Readable; done: Promise<void> } {
+  const file = fs.createReadStream(path, { highWaterMark: CHUNK });
+  if (compression === 'bzip2') {
+    file.destroy();
+    const child = spawn('bzip2', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<void>((resolve, reject) => {
+      child.on('error', (e: NodeJS.ErrnoException) => reject(new CaptureError('CAPTURE_BZIP2', `cannot run bzip2: ${e.code ?? e.message}`)));
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new CaptureError('CAPTURE_BZIP2', `bzip2 -dc ${path} failed (${code}): ${err.trim()}`, { path, status: code }))));
+    });
+    return { stream: child.stdout, done };
+  }
+  if (compression === 'gzip') {
+    const gz = zlib.createGunzip({ chunkSize: CHUNK });
+    file.pipe(gz);
+    return { stream: gz, done: Promise.resolve() };
+  }
+  return { stream: file, done: Promise.resolve() };
+}
+
+/** Reads one capture file, handing every packet to onPacket in file order. */
+export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket) => void): Promise<ReadResult> {
+  const compression = compressionOf(await firstBytes(path));
+  const { stream, done } = open(path, compression);
+  // Settled early so that a decompressor failure after a reader error is not an unhandled rejection.
+  const status = done.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  let reader: CaptureReader | null = null;
+  let head: Buffer = Buffer.alloc(0);
+  let packets = 0;
+  const count = (p: CapturedPacket) => {
+    packets++;
+    onPacket(p);
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (!reader) {
+        head = head.length ? Buffer.concat([head, chunk]) : chunk;
+        if (head.length < 4) continue;
+        reader = readerFor(head);
+        reader.push(head, count);
+        continue;
+      }
+      reader.push(chunk, count);
+    }
+  } catch (err) {
+    if (err instanceof CaptureError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new CaptureError('CAPTURE_IO', `reading ${path}: ${e.code ?? e.message}`, { path });
+  } finally {
+    stream.destroy();
+  }
+  const failed = await status;
+  if (failed) throw failed;
+  if (!reader) readerFor(head); // throws CAPTURE_SHORT_HEADER / CAPTURE_MAGIC
+  const trailing = reader!.end();
+  return { format: reader!.format, compression, packets, trailing };
+}

@@ -1,0 +1,67 @@
+// `nfs-testbed inspect FILE...`: read NFS captures and report duplicated XIDs whose payloads differ.
+// Exit 3 when a duplicated XID (or a retransmitted TCP segment) carried different bytes, 0 otherwise.
+import type { Command } from 'commander';
+import { ConfigError, TestbedError } from '../core/errors';
+import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
+import { renderText } from '../captures/analysis/text';
+import { EXIT } from './exit';
+
+interface InspectCliOptions {
+  port: string[];
+  json?: boolean;
+  hexdiff?: string;
+  exportPayloads?: string;
+  journal?: string;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new ConfigError('BAD_PORT', `--port: expected 1..65535, got "${text}"`);
+  return n;
+}
+
+export function parseXid(text: string): number {
+  const t = text.trim().toLowerCase();
+  const n = /^0x[0-9a-f]{1,8}$/.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new ConfigError('BAD_XID', `--hexdiff: expected an XID like 0x1a2b3c4d, got "${text}"`);
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('read NFS captures (pcap, pcapng, .bz2/.gz) and report duplicated XIDs whose payloads differ')
+    .argument('<files...>', 'capture files')
+    .option('--port <n>', 'a server port carrying RPC besides 2049/111 (repeatable; others are detected)', collect, [])
+    .option('--json', 'print exactly one JSON document')
+    .option('--hexdiff <xid>', 'print where the transmissions of this XID differ, in hex')
+    .option('--export-payloads <dir>', 'write each transmission payload of every duplicated XID into DIR')
+    .option('--journal <file>', 'server write journal (SQLite) to join: which copy was executed and which the file holds')
+    .action(async (files: string[], opts: InspectCliOptions) => {
+      try {
+        const ports = opts.port.map(parsePort);
+        const hexdiffXid = opts.hexdiff === undefined ? undefined : parseXid(opts.hexdiff);
+        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal });
+        const r = result.report;
+        if (opts.json) {
+          const doc = { ...r, ...(hexdiffXid !== undefined ? { hexdiff: hexDiff(result, hexdiffXid) } : {}), ...(opts.exportPayloads ? { exported: result.exported } : {}) };
+          process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+        } else {
+          let text = renderText(r);
+          if (hexdiffXid !== undefined) text = hexDiff(result, hexdiffXid).join('\n') + '\n\n' + text;
+          if (opts.exportPayloads) text += `exported ${result.exported.length} payload files to ${opts.exportPayloads}\n`;
+          process.stdout.write(text);
+        }
+        process.exitCode = r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
+      } catch (err) {
+        if (!opts.json || !(err instanceof TestbedError)) throw err;
+        // --json: stdout holds exactly one document, errors included.
+        process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
+        process.exitCode = err instanceof ConfigError ? EXIT.USAGE : EXIT.RUNTIME;
+      }
+    });
+}

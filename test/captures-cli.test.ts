@@ -1,0 +1,102 @@
+// `nfs-testbed inspect` as a user runs it: the built CLI spawned on capture files; exit codes, --json document,
+// --hexdiff, --export-payloads, errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32 } from './support/captures-builder';
+
+const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
+let dir = '';
+let corrupt = '';
+let clean = '';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, 'inspect', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-inspect-'));
+  const good = counter(8192, 1);
+  const bad = Buffer.concat([good.subarray(0, 1024), fill32(8192 - 1024, 0xdeadbeef)]);
+  const c = new TcpConv({ sport: 20049 });
+  corrupt = path.join(dir, 'corrupt.pcap');
+  fs.writeFileSync(
+    corrupt,
+    pcapFile(
+      timed([
+        ...c.handshake(),
+        ...c.clientSegments(record(writeCall(0xfeed0001, 65536n, good)), 1448),
+        c.fromServer(record(writeReply(0xfeed0001, 8192))),
+        ...c.clientSegments(record(writeCall(0xfeed0001, 65536n, bad)), 1448),
+        ...c.clientSegments(record(writeCall(0xfeed0002, 0n, good)), 1448),
+        c.fromServer(record(writeReply(0xfeed0002, 8192))),
+      ]),
+      { linktype: LT.ETHERNET },
+    ),
+  );
+  const d = new TcpConv();
+  clean = path.join(dir, 'clean.pcap');
+  fs.writeFileSync(clean, pcapFile(timed([...d.handshake(), d.fromClient(record(writeCall(7, 0n, good))), d.fromServer(record(writeReply(7, 8192)))]), { linktype: LT.ETHERNET }));
+});
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('differing duplicates: exit 3 and one JSON document with the documented fields', () => {
+  const r = cli(corrupt, '--json', '--port', '20049');
+  assert.equal(r.code, 3, r.err);
+  const doc = JSON.parse(r.out);
+  for (const k of ['packets', 'connections', 'rpcCalls', 'writeCalls', 'duplicatedXids', 'differingDuplicates']) assert.ok(k in doc, k);
+  assert.equal(doc.rpcCalls, 3);
+  assert.equal(doc.writeCalls, 3);
+  assert.equal(doc.duplicatedXids, 1);
+  assert.equal(doc.connections, 1);
+  const d = doc.differingDuplicates[0];
+  assert.equal(d.xid, '0xfeed0001');
+  assert.equal(d.client, '10.0.0.1');
+  assert.equal(d.offset, '65536');
+  assert.equal(d.count, 8192);
+  assert.equal(d.transmissions.length, 2);
+  assert.equal(d.firstDiffOffset, 1024);
+  assert.equal(d.pattern, 'fill32 0xdeadbeef (DEADBEEF)');
+  assert.equal(typeof d.diffBytes, 'number');
+  assert.deepEqual(d.answered, [1]);
+});
+
+test('readable output ends with a one-line verdict; a clean capture exits 0', () => {
+  const r = cli(corrupt);
+  assert.equal(r.code, 3);
+  assert.match(r.out.trimEnd().split('\n').pop()!, /^DIFFERING DUPLICATES: 1 duplicated XID carried different payloads/);
+  assert.match(r.out, /0xfeed0001/);
+  const ok = cli(clean);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out.trimEnd().split('\n').pop()!, /^OK: /);
+});
+
+test('--hexdiff shows the differing rows; --export-payloads writes each transmission', () => {
+  const r = cli(corrupt, '--hexdiff', '0xfeed0001');
+  assert.equal(r.code, 3);
+  assert.match(r.out, /00000400 {2}#1 /);
+  assert.match(r.out, /de ad be ef/);
+  const out = path.join(dir, 'payloads');
+  const e = cli(corrupt, '--export-payloads', out, '--json');
+  assert.equal(e.code, 3);
+  const files = fs.readdirSync(out).sort();
+  assert.equal(files.length, 2);
+  assert.equal(fs.readFileSync(path.join(out, files[0])).length, 8192);
+  assert.equal(fs.readFileSync(path.join(out, files[1])).readUInt32BE(4096), 0xdeadbeef);
+});
+
+test('errors: a bad file is exit 1 with a coded JSON error; bad options are exit 2', () => {
+  const junk = path.join(dir, 'junk.pcap');
+  fs.writeFileSync(junk, 'not a capture, just text that is long enough');
+  const r = cli(junk, '--json');
+  assert.equal(r.code, 1);
+  assert.equal(JSON.parse(r.out).error.code, 'CAPTURE_MAGIC');
+  assert.equal(cli(clean, '--port', 'http').code, 2);
+  assert.equal(cli(clean, '--hexdiff', 'zz').code, 2);
+  assert.equal(cli().code, 2);
+});
