@@ -1,0 +1,200 @@
+// Client throughput: 1 MiB UNSTABLE WRITEs to our server per retransmit policy (no faults) next to raw Node
+// loopback TCP, and our client vs libnfs nfs-cp writing 256 MiB to nfs-ganesha; yardsticks measured in this run.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Nfs3Client, mount } from '../client/nfs3';
+import { RpcTransport } from '../client/rpc/transport';
+import { POLICY_NAMES, type PolicyName } from '../client/policies';
+import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
+import { missingTools } from '../lab/peers/tools';
+import { median, measurement, type Measurement } from './measure';
+
+const MiB = 1 << 20;
+const ROUNDS = 3;
+const INFLIGHT = 8;
+
+/** A scratch directory on tmpfs when there is one, so the disk's writeback is not what gets measured. */
+function scratch(prefix: string): string {
+  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  return fs.mkdtempSync(path.join(base, prefix));
+}
+
+/** Runs a node script in its own process (own event loop, own core) until it prints a line starting `ready`. */
+async function child(args: string[]): Promise<{ proc: ChildProcess; line: string; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    proc.stdout!.on('data', (d) => {
+      buf += d;
+      const l = buf.split('\n').find((x) => x.startsWith('ready'));
+      if (l) resolve(l);
+    });
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code} before ready`)));
+  });
+  return {
+    proc,
+    line,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        process.kill(proc.pid!, 'SIGTERM');
+      }),
+  };
+}
+
+/**
+ * A minimal raw responder (own process): frames call records by hand and answers each with a canned
+ * WRITE3resok (RFC 1813 §3.3.7: status 0, no wcc attributes, count 1 MiB, UNSTABLE, zero verifier), so the client's
+ * own cost per 1 MiB WRITE is measured without any server work.
+ */
+const RESPONDER = `const net=require('net');const s=net.createServer(c=>{let hdr=Buffer.alloc(0),left=0,xidBuf=Buffer.alloc(0),need=4;
+c.on('error',()=>{});c.on('data',d=>{let i=0;while(i<d.length){if(left===0){const k=Math.min(need,d.length-i);hdr=Buffer.concat([hdr,d.subarray(i,i+k)]);i+=k;need-=k;if(need===0){left=hdr.readUInt32BE(0)&0x7fffffff;hdr=Buffer.alloc(0);need=4;xidBuf=Buffer.alloc(0);}continue;}
+const k=Math.min(left,d.length-i);if(xidBuf.length<4)xidBuf=Buffer.concat([xidBuf,d.subarray(i,i+Math.min(k,4-xidBuf.length))]);i+=k;left-=k;
+if(left===0){const r=Buffer.alloc(56);r.writeUInt32BE(0x80000034,0);xidBuf.copy(r,4);r.writeUInt32BE(1,8);r.writeUInt32BE(1048576,40);c.write(r);}}});});
+s.listen(0,'127.0.0.1',()=>console.log('ready '+s.address().port));process.on('SIGTERM',()=>process.exit(0));`;
+
+/** Our client's 1 MiB WRITE calls against RESPONDER: the transport's own ceiling. */
+async function rawWrites(port: number, policy: PolicyName, total: number, inflight = INFLIGHT): Promise<number> {
+  const t = new RpcTransport({ host: '127.0.0.1', port, policy, seed: 1 });
+  await t.connect();
+  const nfs = new Nfs3Client(t);
+  const fh = Buffer.alloc(8);
+  const bufs = Array.from({ length: inflight }, (_, i) => Buffer.alloc(MiB, i + 1));
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    bufs.map(async (buf) => {
+      while (next * MiB < total) {
+        const r = await nfs.write({ file: fh, offset: BigInt(next++ * MiB), count: MiB, stable: 0, data: buf });
+        if (r.status !== 0) throw new Error(`WRITE: ${r.status}`);
+      }
+    }),
+  );
+  const mibs = total / MiB / ((performance.now() - t0) / 1000);
+  await t.close();
+  return mibs;
+}
+
+const SINK = `const s=require('net').createServer(c=>{c.on('data',()=>{});c.on('error',()=>{})});s.listen(0,'127.0.0.1',()=>console.log('ready '+s.address().port));process.on('SIGTERM',()=>process.exit(0));`;
+
+/** Raw loopback TCP: write `total` bytes as 1 MiB Buffers honouring backpressure into a discarding peer. */
+async function rawTcp(total: number): Promise<number> {
+  const sink = await child(['-e', SINK]);
+  const port = Number(sink.line.split(' ')[1]);
+  const sock = net.connect({ port, host: '127.0.0.1' });
+  await new Promise((r) => sock.once('connect', r));
+  const buf = Buffer.alloc(MiB, 1);
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += MiB) {
+    if (!sock.write(buf)) await new Promise((r) => sock.once('drain', r));
+  }
+  await new Promise<void>((r) => sock.end(r));
+  const ms = performance.now() - t0;
+  sock.destroy();
+  await sink.stop();
+  return total / MiB / (ms / 1000);
+}
+
+/** Our client: `total` bytes as 1 MiB WRITE calls, `inflight` at once, then COMMIT; MiB/s. */
+async function ourWrites(target: { host: string; port: number; mountPort?: number; exportPath: string }, policy: PolicyName, total: number, file: string, inflight = INFLIGHT): Promise<number> {
+  const m = await mount({ ...target, transport: { policy, seed: 1 } });
+  try {
+    const c = await m.nfs.createFile(m.root, file);
+    if (!('fh' in c)) throw new Error(`create ${file}: ${c.status}`);
+    const bufs = Array.from({ length: inflight }, (_, i) => Buffer.alloc(MiB, i + 1));
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      bufs.map(async (buf) => {
+        while (next * MiB < total) {
+          const off = BigInt(next++ * MiB);
+          const r = await m.nfs.write({ file: c.fh, offset: off, count: MiB, stable: 0, data: buf });
+          if (r.status !== 0) throw new Error(`WRITE: ${r.status}`);
+        }
+      }),
+    );
+    const cm = await m.nfs.commit({ file: c.fh, offset: 0n, count: 0 });
+    if (cm.status !== 0) throw new Error(`COMMIT: ${cm.status}`);
+    return total / MiB / ((performance.now() - t0) / 1000);
+  } finally {
+    await m.unmount();
+  }
+}
+
+async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
+  const dir = scratch('nfst-bench-client-');
+  // Our server in its own process, as a real server would be: the client's event loop is the thing measured.
+  const server = await child([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
+  const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
+  const total = 128 * MiB;
+  const runs: Record<string, number[]> = { raw: [], responder: [] };
+  const responder = await child(['-e', RESPONDER]);
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      console.error(`# client bench: round ${round + 1}/${ROUNDS} (raw TCP + ${POLICY_NAMES.length} policies x ${total / MiB} MiB)`);
+      runs.raw.push(await rawTcp(total));
+      runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total));
+      for (const p of POLICY_NAMES) {
+        const file = `bench-${p}-${round}.bin`;
+        (runs[p] ??= []).push(await ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, file));
+        fs.rmSync(path.join(dir, file), { force: true });
+      }
+    }
+  } finally {
+    await server.stop();
+    await responder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const raw = median(runs.raw);
+  const zc = median(runs['zero-copy']);
+  const note = (xs: number[], target: string) => `median of ${xs.length}: ${xs.map((x) => Math.round(x)).join('/')} MiB/s; target ${target}`;
+  out.push(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, '>= 0.8x')));
+  out.push(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], '>= 0.8x')));
+  const vsZc: Record<string, string> = { 'copy-on-retransmit': '>= 0.99x', 'wait-for-wire': '>= 0.95x', 'cancel-on-reply': '-', 'copy-always': '-' };
+  for (const p of POLICY_NAMES.filter((x) => x !== 'zero-copy')) {
+    out.push(measurement('client', `${p} 1 MiB WRITE -> our server`, median(runs[p]), 'MiB/s', 'zero-copy, same run', zc, true, note(runs[p], vsZc[p])));
+  }
+}
+
+async function oursVsLibnfs(out: Measurement[]): Promise<void> {
+  const skip = ganeshaMissing() ?? missingTools(['nfs-cp', 'libnfs-utils']);
+  if (skip) {
+    console.error(`# client bench: skipping libnfs comparison: ${skip}`);
+    return;
+  }
+  const total = 256 * MiB;
+  const src = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-bench-src-')), 'src.bin');
+  fs.writeFileSync(src, Buffer.alloc(total, 3));
+  const exportDir = scratch('nfst-bench-ganesha-');
+  const g = await startGanesha({ exportDir });
+  const ours: number[] = [];
+  const libnfs: number[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      console.error(`# client bench: ganesha round ${round + 1}/${ROUNDS} (256 MiB ours, 256 MiB nfs-cp)`);
+      ours.push(await ourWrites({ host: g.host, port: g.port, mountPort: g.mountPort, exportPath: g.exportPath }, 'zero-copy', total, `ours-${round}.bin`));
+      fs.rmSync(path.join(g.exportDir, `ours-${round}.bin`), { force: true });
+      const t0 = performance.now();
+      const r = spawnSync('nfs-cp', [src, g.url(`libnfs-${round}.bin`)], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`nfs-cp failed: ${r.stderr}`);
+      libnfs.push(total / MiB / ((performance.now() - t0) / 1000));
+      fs.rmSync(path.join(g.exportDir, `libnfs-${round}.bin`), { force: true });
+    }
+  } finally {
+    await g.stop();
+    fs.rmSync(exportDir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(src), { recursive: true, force: true });
+  }
+  out.push(measurement('client', 'our client 256 MiB -> nfs-ganesha (1 MiB WRITEs, 8 in flight, zero-copy)', median(ours), 'MiB/s', 'libnfs nfs-cp 256 MiB -> nfs-ganesha', median(libnfs), true, `ours ${ours.map(Math.round).join('/')}, nfs-cp ${libnfs.map(Math.round).join('/')} MiB/s; target >= 1.5x`));
+}
+
+export async function run(): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  await policiesVsRawTcp(out);
+  await oursVsLibnfs(out);
+  return out;
+}

@@ -1,0 +1,149 @@
+// `nfs-testbed blktest`: seed 000's blktest2 write loop against an NFSv3 server, with a retransmit policy.
+import { Command, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { runBlktest, STABLE_NAMES, type BlktestResult, type StableName } from '../client/blktest';
+import { POLICY_NAMES, getPolicy } from '../client/policies';
+import { startTrace, type TapScope } from '../client/rpc/trace';
+import { ConfigError, RpcError, TestbedError } from '../core/errors';
+import { createLogger } from '../core/log';
+import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
+import { EXIT } from './exit';
+
+interface Opts {
+  server: string;
+  export: string;
+  file: string;
+  mountPort?: string;
+  portmap?: boolean;
+  blockSize: string;
+  count?: string;
+  duration?: string;
+  fileBlocks?: string;
+  wsize: string;
+  inflight: string;
+  stable: string;
+  policy: string;
+  scribble: string;
+  scribbleHold: string;
+  timeo: string;
+  retrans: string;
+  soft?: boolean;
+  timeScale: string;
+  seed?: string;
+  trace?: string | boolean;
+  traceJson?: string;
+  json?: boolean;
+}
+
+function parseServer(s: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(s);
+  if (!m) throw new ConfigError('BAD_SERVER', `--server expects HOST:PORT, got "${s}"`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: parseNumber(m[2], '--server port', 0, 65535) };
+}
+
+function parseWord(s: string): number {
+  const v = /^0x[0-9a-f]{1,8}$/i.test(s) ? parseInt(s, 16) : Number(s);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ConfigError('BAD_SCRIBBLE', `--scribble expects a 32-bit word like 0xdeadbeef, got "${s}"`);
+  return v;
+}
+
+function summary(r: BlktestResult): string {
+  const lines = [
+    `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${r.durationMs} ms, policy ${r.policy}, wsize ${formatBytes(r.wsize)}, inflight ${r.inflight}, ${r.stable}`,
+    `  transmissions ${r.transmissions}, retransmissions ${r.retransmissions}, replays ${r.replays}, timeouts ${r.timeoutsMinor} minor / ${r.timeoutsMajor} major`,
+    `  duplicates cancelled ${r.duplicatesCancelled}, finished after start ${r.duplicatesFinished}, LATE TRANSMISSIONS ${r.lateTransmissions}`,
+    `  verify: ${r.fileBytesRead} bytes read back, ${r.corruptBlocks} corrupt block(s)${r.committed ? ', committed' : ''}${r.verifierChanged ? ', WRITE VERIFIER CHANGED' : ''}`,
+  ];
+  for (const c of r.corrupt.slice(0, 20)) lines.push(`  corrupt block ${c.block} at offset ${c.offset}: ${c.found} (${c.badWords} bad words, first at ${c.firstBadOffset})`);
+  if (r.corrupt.length > 20) lines.push(`  ... ${r.corrupt.length - 20} more`);
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('blktest')
+    .description("seed 000's blktest2: write counter-filled O_DIRECT-style buffers, scribble them as soon as write() returns, verify over NFS")
+    .requiredOption('--server <host:port>', 'NFS server (NFS port; MOUNT on the same port unless --mount-port/--portmap)')
+    .requiredOption('--export <path>', 'export path to mount', '/export')
+    .requiredOption('--file <name>', 'file in the export root (created or truncated)')
+    .option('--mount-port <n>', 'MOUNT port when it differs from the NFS port')
+    .option('--portmap', 'ask PORTMAP on port 111 for the MOUNT port')
+    .option('--block-size <size>', 'bytes per write()', '1MiB')
+    .option('--count <n>', 'write blocks 0..N-1 once each (default 64)')
+    .option('--duration <time>', 'keep writing for this long (modelled; obeys --time-scale), cycling over --file-blocks')
+    .option('--file-blocks <n>', 'file size in blocks for --duration (default 64)')
+    .option('--wsize <size>', 'bytes per WRITE call', '64KiB')
+    .option('--inflight <k>', 'write() buffers in flight at once (aio)', '1')
+    .addOption(new Option('--stable <how>', 'stable_how of every WRITE').choices(Object.keys(STABLE_NAMES)).default('unstable'))
+    .addOption(new Option('--policy <name>', 'retransmit policy').choices([...POLICY_NAMES]).default('zero-copy'))
+    .option('--scribble <word>', 'word written over the buffer once write() returns', '0xdeadbeef')
+    .option('--scribble-hold <time>', 'keep the scribble this long before the refill (modelled; 0 = one event-loop turn)', '0s')
+    .option('--timeo <time>', 'RPC timeout (Linux timeo)', '60s')
+    .option('--retrans <n>', 'minor timeouts before a major one', '2')
+    .option('--soft', 'fail calls at the major timeout instead of retrying forever')
+    .option('--time-scale <x>', 'multiply every modelled duration', '1')
+    .option('--seed <n>', 'seed for XIDs (same seed, same run)')
+    .option('--trace [scope]', 'print the call lifecycle as tap blocks on stderr: all | retransmitted')
+    .option('--trace-json <file>', 'write every lifecycle event as a JSON line')
+    .option('--json', 'print exactly one JSON document on stdout')
+    .action(async (o: Opts) => {
+      const { host, port } = parseServer(o.server);
+      if (o.count !== undefined && o.duration !== undefined) throw new ConfigError('BAD_OPTIONS', '--count and --duration are exclusive');
+      const scope = o.trace === undefined || o.trace === false ? undefined : o.trace === true ? 'all' : o.trace;
+      if (scope !== undefined && scope !== 'all' && scope !== 'retransmitted') throw new ConfigError('BAD_TRACE', `--trace scope must be all or retransmitted, got "${scope}"`);
+      const opts = {
+        host,
+        port,
+        exportPath: o.export,
+        file: o.file,
+        mountPort: o.mountPort !== undefined ? parseNumber(o.mountPort, '--mount-port', 1, 65535) : undefined,
+        portmap: o.portmap,
+        blockSize: parseSize(o.blockSize, '--block-size'),
+        count: o.count !== undefined ? parseNumber(o.count, '--count', 1) : undefined,
+        durationMs: o.duration !== undefined ? parseDuration(o.duration, '--duration') : undefined,
+        fileBlocks: o.fileBlocks !== undefined ? parseNumber(o.fileBlocks, '--file-blocks', 1) : undefined,
+        wsize: parseSize(o.wsize, '--wsize'),
+        inflight: parseNumber(o.inflight, '--inflight', 1),
+        stable: o.stable as StableName,
+        policy: getPolicy(o.policy).name,
+        scribble: parseWord(o.scribble),
+        scribbleHoldMs: parseDuration(o.scribbleHold, '--scribble-hold'),
+        timeo: parseDuration(o.timeo, '--timeo'),
+        retrans: parseNumber(o.retrans, '--retrans', 0),
+        soft: !!o.soft,
+        timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
+        seed: o.seed !== undefined ? parseNumber(o.seed, '--seed', 0, 0xffffffff) : undefined,
+        logger: createLogger({ name: 'blktest', level: o.json ? 'error' : 'warn' }),
+      };
+      const trace = startTrace({
+        tap: scope ? { out: (l) => process.stderr.write(l + '\n'), scope: scope as TapScope } : undefined,
+        jsonFile: o.traceJson,
+      });
+      const bar = process.stderr.isTTY && !o.json && !scope ? new SingleBar({ format: 'blktest {bar} {value}/{total} writes', hideCursor: true }, Presets.shades_classic) : undefined;
+      let result: BlktestResult;
+      try {
+        bar?.start(opts.count ?? 0, 0);
+        result = await runBlktest({ ...opts, onProgress: (n, total) => (total ? bar?.update(n) : bar?.setTotal(n)) });
+      } catch (e) {
+        bar?.stop();
+        await trace.stop();
+        const unreachable = e instanceof RpcError && e.code === 'RPC_CONNECT';
+        if (o.json && e instanceof TestbedError) {
+          process.stdout.write(JSON.stringify({ ok: false, error: e.toJSON() }) + '\n');
+          process.exitCode = unreachable ? EXIT.UNREACHABLE : EXIT.RUNTIME;
+          return;
+        }
+        if (unreachable) {
+          process.stderr.write(`nfs-testbed: ${(e as RpcError).message}\n`);
+          process.exitCode = EXIT.UNREACHABLE;
+          return;
+        }
+        throw e;
+      }
+      bar?.stop();
+      await trace.stop();
+      if (o.json) process.stdout.write(JSON.stringify({ ok: result.corruptBlocks === 0, ...result }) + '\n');
+      else process.stdout.write(summary(result) + '\n');
+      process.exitCode = result.corruptBlocks > 0 ? EXIT.CHECKS_FAILED : EXIT.OK;
+    });
+}

@@ -1,0 +1,230 @@
+// NFSv3 client API (RFC 1813) over an RpcTransport: one typed async method per procedure, MOUNT v3 and PORTMAP
+// GETPORT, mount(), and helpers that split large ranges into wsize/rsize calls. An NFS status is a result value
+// (`res.status`), never an exception; transport problems reject with RpcError (codes in client/rpc/transport.ts).
+//
+// Buffer ownership: write()/writeRange() lend `data` to the transport until the returned promise settles; what
+// the transport does with it meanwhile is the retransmit policy's decision. Buffers in results are views of the
+// reply record and belong to the caller.
+import { TestbedError } from '../core/errors';
+import { IPPROTO, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, STABLE_HOW } from '../xdr/nfs3/constants';
+import { NFS3 } from '../xdr/nfs3/procs';
+import type * as T from '../xdr/nfs3/types';
+import { MOUNT3 } from '../xdr/mount';
+import { PMAP2 } from '../xdr/portmap';
+import { AUTH_NONE } from '../xdr/rpc';
+import { RpcTransport, type CallInfo, type TransportOptions } from './rpc/transport';
+
+export class Nfs3Client {
+  constructor(readonly rpc: RpcTransport) {}
+
+  // RFC 1813 §3.3.0 - §3.3.21, in procedure-number order.
+  null(): Promise<void> { return this.rpc.call(NFS3.NULL, undefined); }
+  getattr(a: T.GetattrArgs): Promise<T.GetattrRes> { return this.rpc.call(NFS3.GETATTR, a); }
+  setattr(a: T.SetattrArgs): Promise<T.SetattrRes> { return this.rpc.call(NFS3.SETATTR, a); }
+  lookup(a: T.LookupArgs): Promise<T.LookupRes> { return this.rpc.call(NFS3.LOOKUP, a); }
+  access(a: T.AccessArgs): Promise<T.AccessRes> { return this.rpc.call(NFS3.ACCESS, a); }
+  readlink(a: T.ReadlinkArgs): Promise<T.ReadlinkRes> { return this.rpc.call(NFS3.READLINK, a); }
+  read(a: T.ReadArgs): Promise<T.ReadRes> { return this.rpc.call(NFS3.READ, a); }
+  /** WRITE: `a.data` is lent to the transport until the promise settles. */
+  write(a: T.WriteArgs): Promise<T.WriteRes> { return this.rpc.call(NFS3.WRITE, a, { borrowed: [a.data] }); }
+  /** WRITE, also giving the XID and its per-XID counters. */
+  writeInfo(a: T.WriteArgs): Promise<CallInfo<T.WriteRes>> { return this.rpc.callInfo(NFS3.WRITE, a, { borrowed: [a.data] }); }
+  create(a: T.CreateArgs): Promise<T.CreateRes> { return this.rpc.call(NFS3.CREATE, a); }
+  mkdir(a: T.MkdirArgs): Promise<T.MkdirRes> { return this.rpc.call(NFS3.MKDIR, a); }
+  symlink(a: T.SymlinkArgs): Promise<T.SymlinkRes> { return this.rpc.call(NFS3.SYMLINK, a); }
+  mknod(a: T.MknodArgs): Promise<T.MknodRes> { return this.rpc.call(NFS3.MKNOD, a); }
+  remove(a: T.RemoveArgs): Promise<T.RemoveRes> { return this.rpc.call(NFS3.REMOVE, a); }
+  rmdir(a: T.RmdirArgs): Promise<T.RmdirRes> { return this.rpc.call(NFS3.RMDIR, a); }
+  rename(a: T.RenameArgs): Promise<T.RenameRes> { return this.rpc.call(NFS3.RENAME, a); }
+  link(a: T.LinkArgs): Promise<T.LinkRes> { return this.rpc.call(NFS3.LINK, a); }
+  readdir(a: T.ReaddirArgs): Promise<T.ReaddirRes> { return this.rpc.call(NFS3.READDIR, a); }
+  readdirplus(a: T.ReaddirplusArgs): Promise<T.ReaddirplusRes> { return this.rpc.call(NFS3.READDIRPLUS, a); }
+  fsstat(a: T.FsstatArgs): Promise<T.FsstatRes> { return this.rpc.call(NFS3.FSSTAT, a); }
+  fsinfo(a: T.FsinfoArgs): Promise<T.FsinfoRes> { return this.rpc.call(NFS3.FSINFO, a); }
+  pathconf(a: T.PathconfArgs): Promise<T.PathconfRes> { return this.rpc.call(NFS3.PATHCONF, a); }
+  commit(a: T.CommitArgs): Promise<T.CommitRes> { return this.rpc.call(NFS3.COMMIT, a); }
+
+  /** LOOKUP each component of a '/'-separated path from `dir`; the first failing status is returned. */
+  async lookupPath(dir: T.Fh, path: string): Promise<{ status: 0; fh: T.Fh; attributes?: T.Fattr3 } | { status: number; failedAt: string }> {
+    let fh = dir;
+    let attributes: T.Fattr3 | undefined;
+    for (const name of path.split('/').filter((c) => c && c !== '.')) {
+      const r = await this.lookup({ what: { dir: fh, name } });
+      if (r.status !== 0) return { status: r.status, failedAt: name };
+      fh = r.object;
+      attributes = r.objAttributes;
+    }
+    return { status: 0, fh, attributes };
+  }
+
+  /**
+   * CREATE (UNCHECKED unless `guarded`) with the given attributes (default mode 0644, size 0: an existing file
+   * is truncated), then LOOKUP when the server returned no handle (post_op_fh3 is optional, RFC 1813 §3.3.8).
+   */
+  async createFile(dir: T.Fh, name: string, opts: { mode?: number; guarded?: boolean; size?: bigint } = {}): Promise<{ status: 0; fh: T.Fh } | { status: number }> {
+    const attributes: T.Sattr3 = { mode: opts.mode ?? 0o644, size: opts.size ?? 0n };
+    const r = await this.create({ where: { dir, name }, how: { mode: opts.guarded ? 1 : 0, attributes } });
+    if (r.status !== 0) return { status: r.status };
+    if (r.obj) return { status: 0, fh: r.obj };
+    const l = await this.lookup({ what: { dir, name } });
+    return l.status === 0 ? { status: 0, fh: l.object } : { status: l.status };
+  }
+
+  /**
+   * Writes `data` at `offset` as WRITE calls of at most `wsize` bytes, all in flight at once, each referencing a
+   * slice of `data` (Linux nfs_direct_write_schedule). Short writes are continued. Resolves when every call
+   * completed: from then on the caller may reuse `data`.
+   */
+  async writeRange(fh: T.Fh, offset: bigint, data: Buffer, opts: { wsize: number; stable?: number }): Promise<WriteRangeResult> {
+    const stable = opts.stable ?? STABLE_HOW.UNSTABLE;
+    const out: WriteRangeResult = { status: 0, count: 0, committed: STABLE_HOW.FILE_SYNC, calls: 0, xids: [] };
+    const one = async (start: number, end: number): Promise<void> => {
+      while (start < end && out.status === 0) {
+        const slice = data.subarray(start, end);
+        out.calls++;
+        const info = await this.writeInfo({ file: fh, offset: offset + BigInt(start), count: slice.length, stable, data: slice });
+        out.xids.push(info.xid);
+        const r = info.res;
+        if (r.status !== 0) {
+          out.status = r.status;
+          return;
+        }
+        if (r.count === 0) throw new TestbedError('NFS_WRITE_ZERO', `WRITE at ${offset + BigInt(start)} wrote 0 bytes`);
+        out.count += r.count;
+        out.committed = Math.min(out.committed, r.committed);
+        out.verf = r.verf;
+        start += r.count;
+      }
+    };
+    const jobs: Promise<void>[] = [];
+    for (let s = 0; s < data.length; s += opts.wsize) jobs.push(one(s, Math.min(data.length, s + opts.wsize)));
+    await Promise.all(jobs);
+    return out;
+  }
+
+  /** Reads `length` bytes from `offset` as READ calls of at most `rsize`, `parallel` at a time; stops at EOF. */
+  async readRange(fh: T.Fh, offset: bigint, length: number, opts: { rsize: number; parallel?: number }): Promise<{ status: number; data: Buffer }> {
+    const out = Buffer.alloc(length);
+    let got = 0;
+    let status = 0;
+    let next = 0;
+    const worker = async () => {
+      while (status === 0 && next < length) {
+        const start = next;
+        next = Math.min(length, next + opts.rsize);
+        let pos = start;
+        while (pos < next && status === 0) {
+          const r = await this.read({ file: fh, offset: offset + BigInt(pos), count: Math.min(opts.rsize, start + opts.rsize - pos) });
+          if (r.status !== 0) {
+            status = r.status;
+            return;
+          }
+          r.data.copy(out, pos);
+          pos += r.data.length;
+          got = Math.max(got, pos);
+          if (r.eof || r.data.length === 0) return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: opts.parallel ?? 4 }, worker));
+    return { status, data: out.subarray(0, got) };
+  }
+}
+
+export interface WriteRangeResult {
+  status: number;
+  count: number;
+  /** the weakest stable_how the server reported */
+  committed: number;
+  verf?: Buffer;
+  calls: number;
+  xids: number[];
+}
+
+/** MOUNT v3 (RFC 1813 Appendix I) calls on a transport connected to the MOUNT service. */
+export class MountClient {
+  constructor(readonly rpc: RpcTransport) {}
+  mnt(dirpath: string): Promise<T.MntRes> { return this.rpc.call(MOUNT3.MNT, { dirpath }); }
+  umnt(dirpath: string): Promise<void> { return this.rpc.call(MOUNT3.UMNT, { dirpath }); }
+  export(): Promise<T.ExportEntry[]> { return this.rpc.call(MOUNT3.EXPORT, undefined); }
+}
+
+/** PORTMAP v2 GETPORT (RFC 1833 §3.2) over TCP; 0 means not registered. */
+export async function pmapGetport(host: string, prog: number, vers: number, opts: { port?: number; transport?: Partial<TransportOptions> } = {}): Promise<number> {
+  const t = new RpcTransport({ ...opts.transport, host, port: opts.port ?? 111, cred: AUTH_NONE, label: 'portmap' });
+  try {
+    await t.connect();
+    return await t.call(PMAP2.GETPORT, { prog, vers, prot: IPPROTO.TCP, port: 0 });
+  } finally {
+    await t.close();
+  }
+}
+
+export interface MountOptions {
+  host: string;
+  /** NFS port; found through PORTMAP when omitted and `portmap` is set */
+  port?: number;
+  exportPath: string;
+  /** MOUNT port; omitted: MOUNT calls go over the NFS connection (same port), unless `portmap` finds one */
+  mountPort?: number;
+  /** ask PORTMAP (at this port, default 111) for the ports not given */
+  portmap?: boolean | number;
+  /** policy, timers, time scale, seed ... for the NFS transport (the MOUNT transport shares them) */
+  transport?: Partial<TransportOptions>;
+}
+
+export interface NfsMount {
+  nfs: Nfs3Client;
+  mount: MountClient;
+  root: T.Fh;
+  authFlavors: number[];
+  host: string;
+  port: number;
+  mountPort: number;
+  /** UMNT and close both transports */
+  unmount(): Promise<void>;
+}
+
+/** MNT `exportPath` and connect the NFS transport. Throws TestbedError MNT_FAILED with the mountstat3. */
+export async function mount(opts: MountOptions): Promise<NfsMount> {
+  let port = opts.port;
+  let mountPort = opts.mountPort;
+  if (opts.portmap) {
+    const pm = { port: typeof opts.portmap === 'number' ? opts.portmap : 111, transport: { timeScale: opts.transport?.timeScale } };
+    if (port === undefined) port = await pmapGetport(opts.host, NFS_PROGRAM, NFS_V3, pm);
+    if (mountPort === undefined) mountPort = await pmapGetport(opts.host, MOUNT_PROGRAM, MOUNT_V3, pm);
+    if (!port || !mountPort) throw new TestbedError('PMAP_NOT_REGISTERED', `portmap at ${opts.host} has no TCP registration for ${!port ? 'NFS v3' : 'MOUNT v3'}`);
+  }
+  if (port === undefined) throw new TestbedError('NFS_PORT_MISSING', 'no NFS port given and portmap not asked');
+  const nfsRpc = new RpcTransport({ ...opts.transport, host: opts.host, port, label: 'nfs' });
+  await nfsRpc.connect();
+  const separate = mountPort !== undefined && mountPort !== port;
+  const mountRpc = separate ? new RpcTransport({ ...opts.transport, host: opts.host, port: mountPort!, label: 'mount', policy: 'zero-copy' }) : nfsRpc;
+  try {
+    if (separate) await mountRpc.connect();
+    const m = new MountClient(mountRpc);
+    const r = await m.mnt(opts.exportPath);
+    if (r.status !== 0) throw new TestbedError('MNT_FAILED', `MNT ${opts.exportPath} on ${opts.host}: mountstat3 ${r.status}`, { status: r.status });
+    return {
+      nfs: new Nfs3Client(nfsRpc),
+      mount: m,
+      root: Buffer.from(r.fhandle),
+      authFlavors: r.authFlavors,
+      host: opts.host,
+      port,
+      mountPort: mountPort ?? port,
+      async unmount() {
+        try {
+          await m.umnt(opts.exportPath);
+        } finally {
+          if (separate) await mountRpc.close();
+          await nfsRpc.close();
+        }
+      },
+    };
+  } catch (e) {
+    if (separate) await mountRpc.close();
+    await nfsRpc.close();
+    throw e;
+  }
+}

@@ -1,0 +1,12 @@
+// copy-always: the bounce-buffer reference point. The payload is copied when the first transmission is queued
+// and every transmission reads that copy; the caller's Buffer is never referenced by the socket.
+// Guarantee: no late reads, at the cost of one payload copy per call.
+import type { RetransmitPolicy } from './policy';
+
+export const copyAlways: RetransmitPolicy = Object.freeze<RetransmitPolicy>({
+  name: 'copy-always',
+  guarantee: 'no late reads: the socket only ever sees a transport-owned copy made at the first send',
+  payload: () => 'copy',
+  cancelQueuedOnReply: false,
+  mayComplete: (d) => d.settled,
+});

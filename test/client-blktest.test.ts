@@ -1,0 +1,127 @@
+// blktest2 end to end: against our server and nfs-ganesha with no faults it writes, commits and verifies with zero
+// corrupt blocks; through a stalled relay to a server without a DRC, zero-copy corrupts the file and
+// copy-on-retransmit does not; the CLI keeps its exit codes and its one JSON document.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runBlktest, findCorrupt } from '../client/blktest';
+import { silentLogger } from '../core/log';
+import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
+import { fillPattern } from '../lab/pattern';
+import { startServer, type RunningServer } from '../server/index';
+import { startStallRelay } from './support/client-stall-relay';
+
+const CLI = path.join(__dirname, '..', 'cli', 'main.js');
+let dir: string;
+let server: RunningServer;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-client-blktest-'));
+  server = await startServer({ exportDir: dir, logger: silentLogger });
+});
+after(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('blktest against our server writes, commits and verifies with zero corrupt blocks', async () => {
+  const r = await runBlktest({ host: '127.0.0.1', port: server.address.port, exportPath: server.exportPath, file: 'plain.bin', count: 12, inflight: 3, blockSize: 256 << 10, wsize: 32 << 10, seed: 1 });
+  assert.equal(r.writes, 12);
+  assert.equal(r.writeCalls, 12 * 8);
+  assert.equal(r.bytes, 12 * (256 << 10));
+  assert.equal(r.fileBytesRead, r.bytes);
+  assert.equal(r.committed, true);
+  assert.equal(r.corruptBlocks, 0);
+  assert.equal(r.lateTransmissions, 0);
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'plain.bin')), fillPattern(Buffer.alloc(r.bytes), 0));
+});
+
+test('blktest against nfs-ganesha verifies with zero corrupt blocks', { skip: ganeshaMissing() }, async () => {
+  const g = await startGanesha();
+  try {
+    const r = await runBlktest({ host: g.host, port: g.port, mountPort: g.mountPort, exportPath: g.exportPath, file: 'ganesha.bin', count: 8, inflight: 2, wsize: 256 << 10, seed: 2, stable: 'file_sync' });
+    assert.equal(r.writes, 8);
+    assert.equal(r.corruptBlocks, 0);
+    assert.equal(r.committed, false, 'FILE_SYNC writes need no COMMIT');
+    assert.deepEqual(fs.readFileSync(path.join(g.exportDir, 'ganesha.bin')), fillPattern(Buffer.alloc(8 << 20), 0));
+  } finally {
+    await g.stop();
+  }
+});
+
+// Seed 000 end to end: a server that executes every duplicate (DRC off) behind a 65 s stall.
+for (const [policy, corrupts] of [['zero-copy', true], ['copy-on-retransmit', false]] as const) {
+  test(`blktest through a 65 s stall to a DRC-less server: ${policy} ${corrupts ? 'corrupts the file' : 'keeps it intact'}`, async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-client-stall-'));
+    const s = await startServer({ exportDir: d, logger: silentLogger, drc: { mode: 'off' } });
+    const relay = await startStallRelay({ port: s.address.port });
+    const scale = 0.002;
+    try {
+      const stalled = relay.stall({ afterBytes: 6 << 20, ms: 65_000 * scale, gapMs: 30 });
+      const r = await runBlktest({
+        host: '127.0.0.1', port: relay.port, exportPath: s.exportPath, file: 'stall.bin', count: 48, inflight: 32,
+        blockSize: 1 << 20, wsize: 1 << 20, policy, timeScale: scale, seed: 3,
+      });
+      await stalled;
+      assert.equal(relay.stalls, 1);
+      assert.ok(r.retransmissions + r.duplicatesCancelled > 0, 'the stall made the 60 s timer fire');
+      if (corrupts) {
+        assert.ok(r.lateTransmissions > 0);
+        assert.ok(r.corruptBlocks > 0, 'late duplicates overwrote blocks');
+        assert.ok(r.corrupt.every((c) => c.found !== 'zero'));
+      } else {
+        assert.equal(r.lateTransmissions, 0);
+        assert.equal(r.corruptBlocks, 0);
+      }
+    } finally {
+      await relay.close();
+      await s.close();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+}
+
+test('corrupt blocks are classified by what they hold: scribble, zero, other', () => {
+  const B = 64;
+  const data = fillPattern(Buffer.alloc(4 * B), 0);
+  data.fill(Buffer.from([0xde, 0xad, 0xbe, 0xef]), B, 2 * B);
+  data.fill(0, 2 * B + 8, 2 * B + 16);
+  data.writeUInt32BE(7, 3 * B + 4);
+  assert.deepEqual(findCorrupt(data, B, 0xdeadbeef).map((c) => [c.block, c.found, c.badWords]), [
+    [1, 'scribble', 16],
+    [2, 'zero', 2],
+    [3, 'other', 1],
+  ]);
+});
+
+test('CLI: --json prints one document and exits 0 when the file verifies', async () => {
+  const r = await cli(['blktest', '--server', `127.0.0.1:${server.address.port}`, '--export', server.exportPath, '--file', 'cli.bin', '--count', '4', '--block-size', '128KiB', '--seed', '5', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  for (const k of ['writes', 'bytes', 'retransmissions', 'lateTransmissions', 'corruptBlocks', 'policy', 'seed', 'durationMs']) assert.ok(k in doc, k);
+  assert.equal(doc.writes, 4);
+  assert.equal(doc.policy, 'zero-copy');
+  assert.equal(doc.seed, 5);
+});
+
+test('CLI: an unreachable server exits 4, a bad option value exits 2', async () => {
+  const down = await cli(['blktest', '--server', '127.0.0.1:1', '--file', 'x.bin', '--json']);
+  assert.equal(down.code, 4);
+  assert.equal(JSON.parse(down.stdout).error.code, 'RPC_CONNECT');
+  const bad = await cli(['blktest', '--server', '127.0.0.1:1', '--file', 'x.bin', '--wsize', 'lots']);
+  assert.equal(bad.code, 2);
+});
