@@ -117,9 +117,14 @@ export function decodeAuthSys(body: Buffer): AuthSys {
 
 /** Writes the call header (xid .. verf); the caller appends the procedure arguments. */
 export function encodeCallHeader(w: XdrWriter, c: RpcCall): XdrWriter {
-  w.u32(c.xid >>> 0).u32(MSG_TYPE.CALL).u32(RPC_VERSION).u32(c.prog).u32(c.vers).u32(c.proc);
-  writeAuth(w, c.cred);
-  writeAuth(w, c.verf);
+  return writeCallHeader(w, c.xid, c.prog, c.vers, c.proc, c.cred, c.verf);
+}
+
+/** encodeCallHeader with positional fields (hot path: no RpcCall object per message). */
+export function writeCallHeader(w: XdrWriter, xid: number, prog: number, vers: number, proc: number, cred: OpaqueAuth, verf: OpaqueAuth): XdrWriter {
+  w.u32(xid >>> 0).u32(MSG_TYPE.CALL).u32(RPC_VERSION).u32(prog).u32(vers).u32(proc);
+  writeAuth(w, cred);
+  writeAuth(w, verf);
   return w;
 }
 
@@ -147,27 +152,35 @@ export function encodeReplyHeader(w: XdrWriter, rep: RpcReply): XdrWriter {
 export function decodeMessage(r: XdrReader): RpcMessage {
   const xid = r.u32();
   const type = r.enumOf(MSG_TYPES, 'msg_type');
-  if (type === MSG_TYPE.CALL) {
-    const rpcvers = r.u32();
-    if (rpcvers !== RPC_VERSION) throw new XdrError('RPC_VERSION', `rpcvers ${rpcvers} is not 2`, { xid, rpcvers });
-    const prog = r.u32();
-    const vers = r.u32();
-    const proc = r.u32();
-    const cred = readAuth(r);
-    const verf = readAuth(r);
-    return { type: 'call', call: { xid, prog, vers, proc, cred, verf } };
-  }
+  if (type === MSG_TYPE.CALL) return { type: 'call', call: decodeCallBody(r, xid) };
+  return { type: 'reply', reply: decodeReplyBody(r, xid) };
+}
+
+/** The call header after xid and msg_type CALL (RFC 5531 §9 call_body). */
+export function decodeCallBody(r: XdrReader, xid: number): RpcCall {
+  const rpcvers = r.u32();
+  if (rpcvers !== RPC_VERSION) throw new XdrError('RPC_VERSION', `rpcvers ${rpcvers} is not 2`, { xid, rpcvers });
+  const prog = r.u32();
+  const vers = r.u32();
+  const proc = r.u32();
+  const cred = readAuth(r);
+  const verf = readAuth(r);
+  return { xid, prog, vers, proc, cred, verf };
+}
+
+/** The reply header after xid and msg_type REPLY (RFC 5531 §9 reply_body); results follow for SUCCESS. */
+export function decodeReplyBody(r: XdrReader, xid: number): RpcReply {
   const stat = r.enumOf(REPLY_STATS, 'reply_stat');
   if (stat === REPLY_STAT.MSG_ACCEPTED) {
     const verf = readAuth(r);
     const acceptStat = r.enumOf(ACCEPT_STATS, 'accept_stat');
-    const reply: RpcReply = { xid, stat: 'accepted', verf, acceptStat };
-    if (acceptStat === ACCEPT_STAT.PROG_MISMATCH) reply.mismatch = { low: r.u32(), high: r.u32() };
-    return { type: 'reply', reply };
+    // RFC 5531 §9: PROG_MISMATCH carries the supported version range
+    const mismatch = acceptStat === ACCEPT_STAT.PROG_MISMATCH ? { low: r.u32(), high: r.u32() } : undefined;
+    return mismatch ? { xid, stat: 'accepted', verf, acceptStat, mismatch } : { xid, stat: 'accepted', verf, acceptStat };
   }
   const rejectStat = r.enumOf(REJECT_STATS, 'reject_stat');
-  if (rejectStat === REJECT_STAT.RPC_MISMATCH) return { type: 'reply', reply: { xid, stat: 'denied', rejectStat, mismatch: { low: r.u32(), high: r.u32() } } };
-  return { type: 'reply', reply: { xid, stat: 'denied', rejectStat, authStat: r.enumOf(AUTH_STATS, 'auth_stat') } };
+  if (rejectStat === REJECT_STAT.RPC_MISMATCH) return { xid, stat: 'denied', rejectStat, mismatch: { low: r.u32(), high: r.u32() } };
+  return { xid, stat: 'denied', rejectStat, authStat: r.enumOf(AUTH_STATS, 'auth_stat') };
 }
 
 /** Reads only the xid and message type of a record (proxies and trackers); null when too short. */
