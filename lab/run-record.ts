@@ -76,5 +76,7 @@ export interface RunRecord {
   /** inspect's findings document */
   findings: unknown;
   timeline: Timeline;
+  /** the three witnesses side by side, and the server's DRC counters */
+  witnesses?: Record<string, unknown>;
   error?: string;
 }

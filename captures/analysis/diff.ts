@@ -55,17 +55,21 @@ export function diffPayloads(a: Buffer, b: Buffer): PayloadDiff {
     first = n;
     last = Math.max(a.length, b.length) - 1;
   }
-  const pattern = classify(a, b, first, n, 'later') ?? classify(b, a, first, n, 'earlier') ?? { kind: 'other' as const };
+  const pattern = classify(b, first, last) ?? classify(a, first, last, 'earlier') ?? { kind: 'other' as const };
   return { equal: false, firstDiffOffset: first, lastDiffOffset: last, diffBytes: diff, pattern };
 }
 
-/** Do all differing bytes of `x` repeat the aligned 32-bit word at the first difference? */
-function classify(other: Buffer, x: Buffer, first: number, n: number, which: 'later' | 'earlier'): PatternInfo | null {
+/**
+ * Is the whole differing span [first, last] of `x` one aligned 32-bit word repeated? Every byte of the span is
+ * checked, not only the differing ones: a counter refilled for another block differs from the original in one
+ * byte per word, and those bytes alone would look like a fill.
+ */
+function classify(x: Buffer, first: number, last: number, which: 'later' | 'earlier' = 'later'): PatternInfo | null {
   const at = first & ~3;
-  if (at + 4 > x.length || first >= n) return null;
+  if (at + 4 > x.length) return null;
   const w = [x[at], x[at + 1], x[at + 2], x[at + 3]];
-  for (let i = first; i < n; i++) if (x[i] !== other[i] && x[i] !== w[i & 3]) return null;
-  for (let i = n; i < x.length; i++) if (x[i] !== w[i & 3]) return null;
+  const end = Math.min(last, x.length - 1);
+  for (let i = first; i <= end; i++) if (x[i] !== w[i & 3]) return null;
   const word = ((w[0] << 24) | (w[1] << 16) | (w[2] << 8) | w[3]) >>> 0;
   if (word === 0) return { kind: 'zero', word: hex32(0), in: which };
   const name = KNOWN_FILLS[word];
