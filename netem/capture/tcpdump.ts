@@ -1,0 +1,38 @@
+// `--capture-with tcpdump`: capture the real loopback traffic of both legs instead of synthesizing it (needs root
+// and tcpdump). The tcpdump process is stopped by its PID.
+import { spawn } from 'node:child_process';
+import { CaptureError } from '../../core/errors';
+
+export interface TcpdumpCapture {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startTcpdump(file: string, ports: number[], iface = 'lo'): Promise<TcpdumpCapture> {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new CaptureError('CAPTURE_TCPDUMP', 'tcpdump capture needs root');
+  const filter = ports.map((p) => `tcp port ${p}`).join(' or ');
+  // --immediate-mode -U: deliver and write each packet at once, so the file is complete when tcpdump exits on SIGTERM
+  const child = spawn('tcpdump', ['-i', iface, '--immediate-mode', '-U', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    const onData = (d: Buffer) => {
+      err += d;
+      if (/listening on/.test(err)) {
+        child.stderr!.off('data', onData);
+        child.stderr!.resume();
+        resolve();
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('error', (e) => reject(new CaptureError('CAPTURE_TCPDUMP', `cannot run tcpdump: ${e.message}`)));
+    child.once('exit', (code) => reject(new CaptureError('CAPTURE_TCPDUMP', `tcpdump exited ${code}: ${err.trim()}`)));
+  });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  return {
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) process.kill(child.pid!, 'SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+// One accepted client connection and its upstream connection: two flows, half-close and reset propagation,
+// the XID -> call facts map that names replies, and the capture of both legs.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ConnectionCapture } from './capture/sink';
+import type { ConnectionHandle } from './fault';
+import { Flow, type FlowHost } from './flow';
+import { RpcFramer, type CallFacts, type FramerHooks } from './rpc-framer';
+import type { Direction } from './types';
+
+export interface ConnectionInfo {
+  id: number;
+  client: { address: string; port: number };
+  /** the proxy's local end of the upstream connection */
+  local?: { address: string; port: number };
+  upstream: { host: string; port: number };
+  openedMs: number;
+  state: 'connecting' | 'open' | 'closed';
+  upstreamFlow?: ReturnType<Flow['snapshot']>;
+  downstreamFlow?: ReturnType<Flow['snapshot']>;
+}
+
+export interface ConnectionHost extends FlowHost {
+  /** numbers a call of prog.proc on the proxy (1-based) */
+  numberCall(prog: number, vers: number, proc: number): CallFacts;
+  closed(conn: Connection): void;
+  /** a new flow starts frozen / held when a stall is running */
+  initialState(direction: Direction): { frozen: boolean; holdMs: number };
+  rpcEnabled: boolean;
+  highWater: number;
+}
+
+export class Connection implements ConnectionHandle {
+  server?: net.Socket;
+  up?: Flow;
+  down?: Flow;
+  state: ConnectionInfo['state'] = 'connecting';
+  private readonly xids = new Map<number, CallFacts>();
+  private readonly openedAt = performance.now();
+  private resetting = false;
+
+  constructor(
+    readonly id: number,
+    readonly client: net.Socket,
+    readonly upstream: { host: string; port: number },
+    private readonly host: ConnectionHost,
+    readonly capture?: ConnectionCapture,
+  ) {
+    client.pause();
+    client.on('error', () => this.peerReset('client'));
+    client.on('close', () => this.onSocketClose());
+  }
+
+  connect(): void {
+    const s = net.connect({ host: this.upstream.host, port: this.upstream.port, allowHalfOpen: true, noDelay: true });
+    this.server = s;
+    s.pause();
+    s.on('error', () => this.peerReset('server'));
+    s.on('close', () => this.onSocketClose());
+    s.once('connect', () => {
+      if (this.state === 'closed') return s.destroy();
+      this.state = 'open';
+      this.capture?.serverConnected(
+        { address: s.localAddress ?? '127.0.0.1', port: s.localPort ?? 0 },
+        { address: s.remoteAddress ?? this.upstream.host, port: s.remotePort ?? this.upstream.port },
+        this.id * 0x9e3779b1,
+      );
+      this.client.setNoDelay(true);
+      const hooks: FramerHooks = {
+        onCall: (xid, prog, vers, proc) => {
+          const f = this.host.numberCall(prog, vers, proc);
+          this.xids.set(xid, f);
+          if (this.xids.size > 65536) this.xids.delete(this.xids.keys().next().value as number);
+          return f;
+        },
+        onReply: (xid) => {
+          const f = this.xids.get(xid);
+          this.xids.delete(xid);
+          return f;
+        },
+      };
+      const cap = this.capture;
+      this.up = new Flow(this, 'upstream', this.client, s, this.framer(hooks), this.host, cap && {
+        read: (b) => cap.fromClient(b),
+        write: (b) => cap.toServer(b),
+        ended: () => { cap.fin('client', true); cap.fin('server', true); },
+      }, this.host.highWater);
+      this.down = new Flow(this, 'downstream', s, this.client, this.framer(hooks), this.host, cap && {
+        read: (b) => cap.fromServer(b),
+        write: (b) => cap.toClient(b),
+        ended: () => { cap.fin('server', false); cap.fin('client', false); },
+      }, this.host.highWater);
+      for (const f of [this.up, this.down]) {
+        const st = this.host.initialState(f.direction);
+        if (st.frozen) f.freeze();
+        if (st.holdMs > 0) f.holdFor(st.holdMs);
+        f.start();
+      }
+    });
+  }
+
+  private framer(hooks: FramerHooks): RpcFramer {
+    const f = new RpcFramer(hooks);
+    if (!this.host.rpcEnabled) f.rpc = false;
+    return f;
+  }
+
+  flow(direction: Direction): Flow | undefined {
+    return direction === 'upstream' ? this.up : this.down;
+  }
+
+  /** RST both sides. */
+  reset(_reason: string): void {
+    if (this.state === 'closed' || this.resetting) return;
+    this.resetting = true;
+    this.capture?.rst('client', false);
+    this.capture?.rst('server', true);
+    this.client.resetAndDestroy();
+    this.server?.resetAndDestroy();
+  }
+
+  /** FIN both sides (after what is already queued in the sockets). */
+  end(_reason: string): void {
+    if (this.state === 'closed') return;
+    this.capture?.fin('client', false);
+    this.capture?.fin('server', true);
+    this.client.end();
+    this.server?.end();
+  }
+
+  /** One side reset or failed: reset the other so the peer sees what the proxy saw. */
+  private peerReset(side: 'client' | 'server'): void {
+    if (this.resetting) return;
+    this.resetting = true;
+    if (side === 'client') {
+      this.capture?.rst('client', true);
+      this.capture?.rst('server', true);
+      if (this.server && !this.server.destroyed) this.server.resetAndDestroy();
+    } else {
+      this.capture?.rst('server', false);
+      this.capture?.rst('client', false);
+      if (!this.client.destroyed) this.client.resetAndDestroy();
+    }
+  }
+
+  private onSocketClose(): void {
+    if (this.state === 'closed') return;
+    const clientGone = this.client.destroyed;
+    const serverGone = !this.server || this.server.destroyed;
+    if (this.state === 'connecting' && clientGone && this.server && !this.server.destroyed) this.server.destroy();
+    if (this.state === 'connecting' && this.server?.destroyed && !clientGone) {
+      this.client.resetAndDestroy(); // upstream refused: the client sees a reset, as with a refused connect
+      return;
+    }
+    if (!(clientGone && serverGone)) return;
+    this.state = 'closed';
+    this.up?.close();
+    this.down?.close();
+    this.host.closed(this);
+  }
+
+  info(): ConnectionInfo {
+    const s = this.server;
+    return {
+      id: this.id,
+      client: { address: this.client.remoteAddress ?? '', port: this.client.remotePort ?? 0 },
+      ...(s && s.localPort ? { local: { address: s.localAddress ?? '', port: s.localPort } } : {}),
+      upstream: this.upstream,
+      openedMs: Math.round(this.openedAt),
+      state: this.state,
+      ...(this.up ? { upstreamFlow: this.up.snapshot(), downstreamFlow: this.down!.snapshot() } : {}),
+    };
+  }
+}

@@ -1,0 +1,29 @@
+// bandwidth: each direction of each connection drains at `rate` bytes per modelled second.
+import type { FaultFactory } from '../fault';
+import type { BandwidthSpec } from '../types';
+import { bytesOf, directionsOf, PerFlow } from './common';
+
+export const bandwidth: FaultFactory<BandwidthSpec> = (spec, ctx) => {
+  // model bytes per model second -> bytes per real ms
+  const perRealMs = bytesOf(spec.rate, 'rate') / 1000 / ctx.timeScale.factor;
+  const nextFree = new PerFlow(() => ({ t: 0 }));
+  return {
+    id: ctx.id,
+    kind: 'bandwidth',
+    spec,
+    directions: directionsOf(spec),
+    needsRecords: false,
+    fired: 0,
+    plan(plan) {
+      this.fired++;
+      const s = nextFree.get(plan.conn.id, plan.direction);
+      for (const piece of plan.pieces) {
+        piece.at = Math.max(piece.at, s.t);
+        s.t = piece.at + piece.bytes.length / perRealMs;
+      }
+    },
+    onClose(conn) {
+      nextFree.drop(conn);
+    },
+  };
+};

@@ -1,0 +1,34 @@
+// slicer: cut every unit into small pieces (size +- variation bytes) written `delay` apart (Toxiproxy's slicer).
+import type { FaultFactory, Piece } from '../fault';
+import type { SlicerSpec } from '../types';
+import { bytesOf, directionsOf, modelMs, probabilityOf } from './common';
+
+export const slicer: FaultFactory<SlicerSpec> = (spec, ctx) => {
+  const size = bytesOf(spec.size, 'size');
+  const variation = spec.variation === undefined ? 0 : bytesOf(spec.variation, 'variation', 0);
+  const delay = ctx.timeScale.real(modelMs(spec.delay ?? 0, 'delay'));
+  const p = probabilityOf(spec);
+  return {
+    id: ctx.id,
+    kind: 'slicer',
+    spec,
+    directions: directionsOf(spec),
+    needsRecords: false,
+    fired: 0,
+    plan(plan) {
+      if (!ctx.rng.chance(p)) return;
+      this.fired++;
+      const out: Piece[] = [];
+      for (const piece of plan.pieces) {
+        let at = piece.at;
+        for (let o = 0; o < piece.bytes.length; ) {
+          const n = Math.max(1, variation ? ctx.rng.int(size - variation, size + variation) : size);
+          out.push({ bytes: piece.bytes.subarray(o, o + n), at });
+          o += n;
+          at += delay;
+        }
+      }
+      plan.pieces = out;
+    },
+  };
+};

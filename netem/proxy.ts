@@ -1,0 +1,513 @@
+// The netem proxy: listen, dial the upstream per accepted connection, relay both directions through the installed
+// faults, keep metrics and an event log, optionally capture both legs to a pcap. Programmatic entry: createProxy().
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ConfigError, NetemError } from '../core/errors';
+import { TimeScale } from '../core/units';
+import { ConnectionCapture, PcapSink, sidecarPath } from './capture/sink';
+import { startTcpdump, type TcpdumpCapture } from './capture/tcpdump';
+import { Connection, type ConnectionHost, type ConnectionInfo } from './connection';
+import { EventLog } from './events';
+import type { FaultContext, FaultInstance, StallRequest } from './fault';
+import { createFault } from './faults';
+import { directionsOf, modelMs } from './faults/common';
+import { LINUX_RTO_MAX_MS, LINUX_RTO_MIN_MS, rtoReleaseAfter } from './faults/stall';
+import { DEFAULT_HIGH_WATER } from './flow';
+import { hashSeed, Prng } from './prng';
+import { procName, type CallFacts } from './rpc-framer';
+import type { Direction, DirectionSpec, Duration, FaultSpec, NetemEvent, RecordInfo, ResumePolicy } from './types';
+
+export interface ProxyOptions {
+  /** name in events and the control API (default "netem") */
+  name?: string;
+  /** default 127.0.0.1 port 0 */
+  listen?: { host?: string; port?: number };
+  upstream: { host: string; port: number };
+  /** every modelled duration is multiplied by this (default 1) */
+  timeScale?: number;
+  /** seed of every random decision (default 1) */
+  seed?: number | string;
+  faults?: FaultSpec[];
+  /** write a synthesized pcap of both legs here, and FILE.events.jsonl next to it */
+  capture?: string;
+  /** synth (default): the proxy writes the pcap itself; tcpdump: real loopback capture (root + tcpdump) */
+  captureWith?: 'synth' | 'tcpdump';
+  /** also append fault events as JSON lines here */
+  eventLog?: string;
+  /** parse record marking to count calls/replies and allow record-level faults (default true) */
+  rpc?: boolean;
+  /** per-flow queue size above which the proxy stops reading (default 1 MiB) */
+  highWater?: number;
+}
+
+export interface StallNowOptions {
+  resume?: ResumePolicy;
+  direction?: DirectionSpec;
+  rtoInitial?: Duration;
+  rtoMax?: Duration;
+}
+
+export interface DirectionMetrics {
+  bytesIn: number;
+  bytesOut: number;
+  chunks: number;
+  /** ceil(chunk / 1448) summed: MSS-sized packets */
+  packets: number;
+  records: number;
+  calls: Record<string, number>;
+  replies: Record<string, number>;
+}
+
+export interface ProxyMetrics {
+  name: string;
+  listen: { host: string; port: number };
+  upstream: { host: string; port: number };
+  uptimeMs: number;
+  connections: { active: number; total: number };
+  upstreamDir: DirectionMetrics;
+  downstreamDir: DirectionMetrics;
+  stalls: number;
+  /** real ms spent with at least one direction frozen by a stall */
+  stalledMs: number;
+  stalling: boolean;
+  faults: Array<{ id: string; kind: string; fired: number }>;
+  events: number;
+}
+
+export interface FaultInfo {
+  id: string;
+  kind: string;
+  spec: FaultSpec;
+  fired: number;
+}
+
+const emptyDir = (): DirectionMetrics => ({ bytesIn: 0, bytesOut: 0, chunks: 0, packets: 0, records: 0, calls: {}, replies: {} });
+
+interface Installed {
+  inst: FaultInstance;
+  timers: Set<NodeJS.Timeout>;
+}
+
+export class Proxy implements ConnectionHost {
+  readonly name: string;
+  readonly upstream: { host: string; port: number };
+  readonly timeScale: TimeScale;
+  readonly seed: number | string;
+  readonly rpcEnabled: boolean;
+  readonly highWater: number;
+  readonly log: EventLog;
+  readonly capturePath?: string;
+  private readonly server: net.Server;
+  private readonly conns = new Map<number, Connection>();
+  private nextConn = 1;
+  private totalConns = 0;
+  private installed: Installed[] = [];
+  private faultList: FaultInstance[] = [];
+  private recordDirs = new Set<Direction>();
+  private nextFaultId = new Map<string, number>();
+  private readonly callCounts = new Map<string, number>();
+  private readonly dirs: Record<Direction, DirectionMetrics> = { upstream: emptyDir(), downstream: emptyDir() };
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stallActive?: { frozen: Set<Direction>; started: number };
+  private stalls = 0;
+  private stalledMs = 0;
+  private holdUntil: Record<Direction, number> = { upstream: 0, downstream: 0 };
+  private sink?: PcapSink;
+  private tcpdump?: TcpdumpCapture;
+  private isClosed = false;
+  private listenAddr = { host: '127.0.0.1', port: 0 };
+
+  constructor(private readonly opts: ProxyOptions) {
+    if (!opts.upstream || !opts.upstream.host || !(opts.upstream.port > 0 && opts.upstream.port < 65536)) {
+      throw new ConfigError('NETEM_UPSTREAM', 'upstream needs host and port');
+    }
+    this.name = opts.name ?? 'netem';
+    this.upstream = { host: opts.upstream.host, port: opts.upstream.port };
+    this.timeScale = new TimeScale(opts.timeScale ?? 1);
+    this.seed = opts.seed ?? 1;
+    this.rpcEnabled = opts.rpc !== false;
+    this.highWater = opts.highWater ?? DEFAULT_HIGH_WATER;
+    this.log = new EventLog(this.name, this.timeScale.factor);
+    if (opts.capture) {
+      this.capturePath = opts.capture;
+      if (opts.captureWith !== 'tcpdump') this.sink = new PcapSink(opts.capture);
+      this.log.addFile(sidecarPath(opts.capture));
+    }
+    if (opts.eventLog) this.log.addFile(opts.eventLog);
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
+    for (const f of opts.faults ?? []) this.addFault(f);
+  }
+
+  /** Starts listening; resolves when the address is known. */
+  listen(): Promise<this> {
+    const host = this.opts.listen?.host ?? '127.0.0.1';
+    const port = this.opts.listen?.port ?? 0;
+    return new Promise((resolve, reject) => {
+      const onErr = (e: Error) => reject(new NetemError('NETEM_LISTEN', `cannot listen on ${host}:${port}: ${e.message}`));
+      this.server.once('error', onErr);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onErr);
+        const a = this.server.address() as net.AddressInfo;
+        this.listenAddr = { host: a.address, port: a.port };
+        this.log.emit({ source: 'proxy', kind: 'proxy', event: 'listen', listen: this.listenAddr, upstream: this.upstream, timeScale: this.timeScale.factor, seed: this.seed });
+        if (this.opts.captureWith === 'tcpdump' && this.capturePath) {
+          startTcpdump(this.capturePath, [this.listenAddr.port, this.upstream.port]).then((t) => {
+            this.tcpdump = t;
+            resolve(this);
+          }, reject);
+        } else resolve(this);
+      });
+    });
+  }
+
+  /** The listen address (clients connect here). */
+  get address(): { host: string; port: number } {
+    return { ...this.listenAddr };
+  }
+
+  get events(): readonly NetemEvent[] {
+    return this.log.events;
+  }
+
+  onEvent(listener: (e: NetemEvent) => void): () => void {
+    return this.log.on(listener);
+  }
+
+  /** Resolves with the first event (already logged or future) named `event` that satisfies `match`. */
+  waitForEvent(event: string, match: (e: NetemEvent) => boolean = () => true): Promise<NetemEvent> {
+    const seen = this.log.events.find((e) => e.event === event && match(e));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      const off = this.log.on((e) => {
+        if (e.event === event && match(e)) {
+          off();
+          resolve(e);
+        }
+      });
+    });
+  }
+
+  // ---- faults -------------------------------------------------------------------------------------------------
+
+  /** Installs a fault on the live proxy; throws ConfigError on a bad spec. Returns its id. */
+  addFault(spec: FaultSpec): FaultInfo {
+    if (!spec || typeof spec !== 'object') throw new ConfigError('NETEM_FAULT', 'fault spec must be an object');
+    const id = spec.id ?? this.newFaultId(spec.kind);
+    if (this.installed.some((i) => i.inst.id === id)) throw new ConfigError('NETEM_FAULT_EXISTS', `fault ${id} already exists`);
+    const timers = new Set<NodeJS.Timeout>();
+    const ctx = this.faultContext(id, spec.kind, timers);
+    const inst = createFault({ ...spec, id } as FaultSpec, ctx);
+    this.installed.push({ inst, timers });
+    this.rebuild();
+    this.log.emit({ source: id, kind: spec.kind, event: 'fault-added', spec: inst.spec });
+    return this.faultInfo(inst);
+  }
+
+  /** Replaces a fault's spec (fields merged; counters restart). */
+  updateFault(id: string, patch: Partial<FaultSpec>): FaultInfo {
+    const cur = this.installed.find((i) => i.inst.id === id);
+    if (!cur) throw new NetemError('NETEM_NO_FAULT', `no fault ${id}`);
+    const spec = { ...cur.inst.spec, ...patch, id, kind: cur.inst.kind } as FaultSpec;
+    const timers = new Set<NodeJS.Timeout>();
+    const inst = createFault(spec, this.faultContext(id, spec.kind, timers)); // validate before removing the old one
+    this.dropInstalled(cur);
+    this.installed.splice(this.installed.indexOf(cur), 0, { inst, timers });
+    this.installed = this.installed.filter((i) => i !== cur);
+    this.rebuild();
+    this.log.emit({ source: id, kind: spec.kind, event: 'fault-updated', spec: inst.spec });
+    return this.faultInfo(inst);
+  }
+
+  removeFault(id: string): boolean {
+    const cur = this.installed.find((i) => i.inst.id === id);
+    if (!cur) return false;
+    this.dropInstalled(cur);
+    this.installed = this.installed.filter((i) => i !== cur);
+    this.rebuild();
+    this.log.emit({ source: id, kind: cur.inst.kind, event: 'fault-removed' });
+    return true;
+  }
+
+  listFaults(): FaultInfo[] {
+    return this.installed.map((i) => this.faultInfo(i.inst));
+  }
+
+  getFault(id: string): FaultInfo | undefined {
+    const i = this.installed.find((x) => x.inst.id === id);
+    return i && this.faultInfo(i.inst);
+  }
+
+  /** Removes every fault and releases any running stall or hold (Toxiproxy's reset). */
+  reset(): void {
+    for (const i of [...this.installed]) this.removeFault(i.inst.id);
+    this.holdUntil = { upstream: 0, downstream: 0 };
+    if (this.stallActive) this.release(new Set(this.stallActive.frozen), 'reset');
+    for (const c of this.conns.values()) for (const f of [c.up, c.down]) if (f) { f.holdUntil = 0; f.pump(); }
+  }
+
+  /** Stalls now for a modelled duration (the API's "stall now for S"). False when a stall is already running. */
+  stallNow(duration: Duration, o: StallNowOptions = {}): boolean {
+    const d = modelMs(duration, 'duration');
+    const resume = o.resume ?? 'together';
+    const rto0 = modelMs(o.rtoInitial ?? LINUX_RTO_MIN_MS, 'rtoInitial');
+    const rtoMax = modelMs(o.rtoMax ?? LINUX_RTO_MAX_MS, 'rtoMax');
+    const lag = resume === 'backoff' ? rtoReleaseAfter(d, rto0, rtoMax) - d : 0;
+    return this.stall({
+      durationMs: this.timeScale.real(d),
+      resume,
+      upstreamLagMs: this.timeScale.real(lag),
+      directions: directionsOf({ direction: o.direction }),
+      source: 'api',
+      facts: { reason: 'stall-now', modelDurationMs: d, modelUpstreamLagMs: lag },
+    });
+  }
+
+  private faultInfo(inst: FaultInstance): FaultInfo {
+    return { id: inst.id, kind: inst.kind, spec: inst.spec, fired: inst.fired };
+  }
+
+  private newFaultId(kind: string): string {
+    for (;;) {
+      const n = (this.nextFaultId.get(kind) ?? 0) + 1;
+      this.nextFaultId.set(kind, n);
+      const id = `${kind}-${n}`;
+      if (!this.installed.some((i) => i.inst.id === id)) return id;
+    }
+  }
+
+  private dropInstalled(i: Installed): void {
+    for (const t of i.timers) clearTimeout(t);
+    i.timers.clear();
+    i.inst.stop?.();
+  }
+
+  private rebuild(): void {
+    this.faultList = this.installed.map((i) => i.inst);
+    this.recordDirs = new Set();
+    for (const f of this.faultList) if (f.needsRecords) for (const d of f.directions) this.recordDirs.add(d);
+  }
+
+  private faultContext(id: string, kind: string, timers: Set<NodeJS.Timeout>): FaultContext {
+    return {
+      id,
+      timeScale: this.timeScale,
+      rng: new Prng(hashSeed(this.seed, id)),
+      emit: (e) => this.log.emit({ ...e, source: id, kind }),
+      stall: (req) => this.stall(req),
+      hold: (dirs, ms) => this.hold(dirs, ms),
+      connections: () => [...this.conns.values()],
+      setTimer: (fn, ms) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          fn();
+        }, ms);
+        timers.add(t);
+      },
+    };
+  }
+
+  // ---- stall and hold mechanism -------------------------------------------------------------------------------
+
+  private stall(req: StallRequest): boolean {
+    if (this.isClosed) return false;
+    if (this.stallActive) {
+      this.log.emit({ source: req.source, kind: 'stall', event: 'stall-skipped', reason: 'a stall is already running', ...req.facts });
+      return false;
+    }
+    const frozen = new Set(req.directions);
+    this.stallActive = { frozen, started: performance.now() };
+    this.stalls++;
+    for (const c of this.conns.values()) for (const d of frozen) c.flow(d)?.freeze();
+    this.log.emit({
+      source: req.source,
+      kind: 'stall',
+      event: 'stall-start',
+      durationMs: req.durationMs,
+      resume: req.resume,
+      upstreamLagMs: req.upstreamLagMs,
+      directions: [...frozen],
+      bytesOut: { upstream: this.dirs.upstream.bytesOut, downstream: this.dirs.downstream.bytesOut },
+      ...req.facts,
+    });
+    this.timer(() => {
+      if (req.resume === 'backoff' && frozen.has('upstream') && frozen.has('downstream')) {
+        this.release(new Set<Direction>(['downstream']), req.source);
+        this.timer(() => this.release(new Set<Direction>(['upstream']), req.source), req.upstreamLagMs);
+      } else this.release(new Set(frozen), req.source);
+    }, req.durationMs);
+    return true;
+  }
+
+  private release(dirs: Set<Direction>, source: string): void {
+    const st = this.stallActive;
+    if (!st) return;
+    for (const d of dirs) {
+      if (!st.frozen.delete(d)) continue;
+      this.log.emit({ source, kind: 'stall', event: `release-${d}`, bytesOut: this.dirs[d].bytesOut });
+      for (const c of this.conns.values()) c.flow(d)?.thaw();
+    }
+    if (st.frozen.size === 0) {
+      this.stalledMs += performance.now() - st.started;
+      this.stallActive = undefined;
+      this.log.emit({ source, kind: 'stall', event: 'stall-end' });
+    }
+  }
+
+  private hold(dirs: ReadonlySet<Direction>, ms: number): void {
+    const until = performance.now() + ms;
+    for (const d of dirs) {
+      this.holdUntil[d] = Math.max(this.holdUntil[d], until);
+      for (const c of this.conns.values()) c.flow(d)?.holdFor(ms);
+    }
+    this.timer(() => this.log.emit({ source: 'proxy', kind: 'hold', event: 'hold-end' }), ms);
+  }
+
+  /** Runs fn after `realMs` unless the proxy closes first (schedules use it). */
+  runAfter(realMs: number, fn: () => void): void {
+    this.timer(fn, realMs);
+  }
+
+  private timer(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  // ---- ConnectionHost / FlowHost ------------------------------------------------------------------------------
+
+  faults(): readonly FaultInstance[] {
+    return this.faultList;
+  }
+
+  needsRecords(direction: Direction): boolean {
+    return this.recordDirs.has(direction);
+  }
+
+  countIn(direction: Direction, bytes: number, packets: number): void {
+    const m = this.dirs[direction];
+    m.bytesIn += bytes;
+    m.chunks++;
+    m.packets += packets;
+  }
+
+  countOut(direction: Direction, bytes: number): void {
+    this.dirs[direction].bytesOut += bytes;
+  }
+
+  countRecord(direction: Direction, rec: RecordInfo): void {
+    const m = this.dirs[direction];
+    m.records++;
+    const name = rec.procName ?? 'unknown';
+    const table = rec.type === 'call' ? m.calls : m.replies;
+    table[name] = (table[name] ?? 0) + 1;
+  }
+
+  numberCall(prog: number, vers: number, proc: number): CallFacts {
+    const key = `${prog}.${proc}`;
+    const n = (this.callCounts.get(key) ?? 0) + 1;
+    this.callCounts.set(key, n);
+    return { prog, vers, proc, procName: procName(prog, proc), callNumber: n };
+  }
+
+  faultFailed(f: FaultInstance, err: unknown): void {
+    this.log.emit({ source: f.id, kind: f.kind, event: 'fault-error', error: String((err as Error)?.message ?? err) });
+    this.removeFault(f.id);
+  }
+
+  initialState(direction: Direction): { frozen: boolean; holdMs: number } {
+    return { frozen: this.stallActive?.frozen.has(direction) ?? false, holdMs: Math.max(0, this.holdUntil[direction] - performance.now()) };
+  }
+
+  closed(conn: Connection): void {
+    this.conns.delete(conn.id);
+    for (const f of this.faultList) f.onClose?.(conn.id);
+    this.log.emit({ source: 'proxy', kind: 'proxy', event: 'connection-closed', conn: conn.id });
+  }
+
+  private accept(client: net.Socket): void {
+    if (this.isClosed) return void client.destroy();
+    const id = this.nextConn++;
+    this.totalConns++;
+    const cap = this.sink
+      ? new ConnectionCapture(
+          this.sink,
+          { address: client.remoteAddress ?? '127.0.0.1', port: client.remotePort ?? 0 },
+          { address: client.localAddress ?? this.listenAddr.host, port: client.localPort ?? this.listenAddr.port },
+          hashSeed(this.seed, 'isn', id),
+        )
+      : undefined;
+    const conn = new Connection(id, client, this.upstream, this, cap);
+    this.conns.set(id, conn);
+    this.log.emit({ source: 'proxy', kind: 'proxy', event: 'connection-open', conn: id, client: { address: client.remoteAddress, port: client.remotePort } });
+    conn.connect();
+  }
+
+  // ---- inspection -----------------------------------------------------------------------------------------------
+
+  connections(): ConnectionInfo[] {
+    return [...this.conns.values()].map((c) => c.info());
+  }
+
+  /** RST one connection (both sides). */
+  resetConnection(id: number): boolean {
+    const c = this.conns.get(id);
+    if (!c) return false;
+    this.log.emit({ source: 'api', kind: 'reset', event: 'reset', conn: id });
+    c.reset('api');
+    return true;
+  }
+
+  metrics(): ProxyMetrics {
+    const clone = (m: DirectionMetrics): DirectionMetrics => ({ ...m, calls: { ...m.calls }, replies: { ...m.replies } });
+    return {
+      name: this.name,
+      listen: this.address,
+      upstream: this.upstream,
+      uptimeMs: Math.round(this.log.now()),
+      connections: { active: this.conns.size, total: this.totalConns },
+      upstreamDir: clone(this.dirs.upstream),
+      downstreamDir: clone(this.dirs.downstream),
+      stalls: this.stalls,
+      stalledMs: Math.round(this.stalledMs + (this.stallActive ? performance.now() - this.stallActive.started : 0)),
+      stalling: this.stallActive !== undefined,
+      faults: this.installed.map((i) => ({ id: i.inst.id, kind: i.inst.kind, fired: i.inst.fired })),
+      events: this.log.events.length,
+    };
+  }
+
+  /** Stops listening, drops every connection, clears timers, flushes the capture and the event log. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const i of this.installed) this.dropInstalled(i);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const closing = new Promise<void>((res) => this.server.close(() => res()));
+    const sockets: Promise<void>[] = [];
+    for (const c of this.conns.values()) {
+      for (const s of [c.client, c.server]) {
+        if (!s || s.closed) continue;
+        sockets.push(new Promise((res) => s.once('close', () => res())));
+        s.destroy();
+      }
+    }
+    await Promise.all([closing, ...sockets]);
+    this.log.emit({ source: 'proxy', kind: 'proxy', event: 'closed' });
+    await this.sink?.close();
+    await this.tcpdump?.stop();
+    await this.log.close();
+  }
+}
+
+/** Creates a proxy and starts listening. */
+export async function createProxy(opts: ProxyOptions): Promise<Proxy> {
+  const p = new Proxy(opts);
+  try {
+    return await p.listen();
+  } catch (e) {
+    await p.close().catch(() => undefined);
+    throw e;
+  }
+}

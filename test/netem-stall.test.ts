@@ -1,0 +1,167 @@
+// The seed's fault: a stall freezes both directions (no byte crosses, the sender backs up); the 65 s every 1000
+// packets schedule runs at time scale 0.001; resume=backoff lets the reply beat the queued retransmission.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type net from 'node:net';
+import { createProxy, rtoReleaseAfter, type NetemEvent } from '../netem';
+import { connect, hashUntilEnd, patternBlock, startServer, writeStream } from './support/netem-streams';
+import { RpcTestClient, startEchoServer } from './support/netem-rpc';
+import { NFSPROC3 } from '../xdr/nfs3/constants';
+
+
+const waitFor = (events: readonly NetemEvent[], name: string, count = 1) =>
+  new Promise<void>((res) => {
+    const check = () => (events.filter((e) => e.event === name).length >= count ? res() : setTimeout(check, 2));
+    check();
+  });
+
+test('the Linux RTO model: 65 s stall releases upstream at 102.2 s (0.2 s doubling)', () => {
+  assert.equal(rtoReleaseAfter(65_000), 102_200);
+  assert.equal(rtoReleaseAfter(100), 200);
+  assert.equal(rtoReleaseAfter(0), 0);
+  // TCP_RTO_MAX caps the doubling at 120 s
+  assert.equal(rtoReleaseAfter(300_000), 200 * (2 ** 10 - 1) + 120_000);
+});
+
+test('during a stall no byte crosses in either direction and the sender backs up', async (t) => {
+  let serverSock!: net.Socket;
+  let serverGot = 0;
+  const srv = await startServer((s) => {
+    serverSock = s;
+    s.on('data', (d) => (serverGot += d.length));
+  });
+  t.after(() => srv.close());
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: srv.port }, timeScale: 0.01 });
+  t.after(() => proxy.close());
+  const c = await connect(proxy.address.port);
+  let clientGot = 0;
+  c.on('data', (d) => (clientGot += d.length));
+  const block = Buffer.alloc(256 * 1024, 0xab);
+  // Both peers write as fast as their sockets accept, for the whole test.
+  let streaming = true;
+  const feed = (s: net.Socket) => {
+    const go = () => {
+      while (streaming && s.write(block));
+      if (streaming) s.once('drain', go);
+    };
+    go();
+  };
+  feed(c);
+  while (!serverSock) await new Promise((r) => setTimeout(r, 2));
+  feed(serverSock);
+  while (proxy.metrics().upstreamDir.bytesOut < 8 * block.length) await new Promise((r) => setTimeout(r, 2));
+
+  const seen: Record<string, { serverGot: number; clientGot: number; up: number; down: number; clientQueued: number }> = {};
+  proxy.onEvent((e) => {
+    if (e.event === 'stall-start' || e.event === 'release-upstream') {
+      const m = proxy.metrics();
+      seen[e.event] = { serverGot, clientGot, up: m.upstreamDir.bytesOut, down: m.downstreamDir.bytesOut, clientQueued: c.writableLength };
+    }
+  });
+  assert.equal(proxy.stallNow('20s'), true); // 200 ms real at scale 0.01
+  assert.equal(proxy.stallNow('20s'), false, 'one stall at a time');
+  await waitFor(proxy.events, 'stall-end');
+  streaming = false;
+  const a = seen['stall-start'];
+  const b = seen['release-upstream'];
+  // The proxy wrote nothing between the start and the release ...
+  assert.equal(b.up, a.up);
+  assert.equal(b.down, a.down);
+  // ... so the peers received at most what had been written before the stall began.
+  assert.ok(b.serverGot <= a.up, `server got ${b.serverGot} > ${a.up}`);
+  assert.ok(b.clientGot <= a.down, `client got ${b.clientGot} > ${a.down}`);
+  // The client's writes backed up in its own userspace queue (its kernel buffers were already full).
+  assert.ok(b.clientQueued >= block.length, `client queue ${b.clientQueued}`);
+  const m = proxy.metrics();
+  assert.equal(m.stalls, 1);
+  // and traffic flows again afterwards
+  await new Promise<void>((res) => {
+    const check = () => (proxy.metrics().upstreamDir.bytesOut > b.up && proxy.metrics().downstreamDir.bytesOut > b.down ? res() : setTimeout(check, 2));
+    check();
+  });
+  c.destroy();
+});
+
+test("the seed's schedule: 65 s every 1000 packets at time scale 0.001, bytes exact", async (t) => {
+  let got!: Promise<{ bytes: number; sha256: string }>;
+  const srv = await startServer((s) => {
+    got = hashUntilEnd(s);
+    s.on('end', () => s.end());
+  });
+  t.after(() => srv.close());
+  const proxy = await createProxy({
+    upstream: { host: '127.0.0.1', port: srv.port },
+    timeScale: 0.001,
+    faults: [{ kind: 'stall', duration: '65s', every: 1000, unit: 'packets', resume: 'backoff' }],
+  });
+  t.after(() => proxy.close());
+  const c = await connect(proxy.address.port);
+  c.resume();
+  const total = 1448 * 1000 * 6 + 12345;
+  const sent = await writeStream(c, total, [patternBlock(3, 0, 64 * 1024)]);
+  const r = await got;
+  assert.equal(r.bytes, total);
+  assert.equal(r.sha256, sent);
+  await waitFor(proxy.events, 'stall-end', proxy.metrics().stalls);
+  const m = proxy.metrics();
+  const starts = proxy.events.filter((e) => e.event === 'stall-start');
+  // Each stall freezes the only direction carrying data, so no threshold is crossed during one: one stall per
+  // 1000 packets counted.
+  assert.equal(starts.length, Math.floor((m.upstreamDir.packets + m.downstreamDir.packets) / 1000));
+  assert.ok(starts.length >= 5);
+  for (const s of starts) {
+    assert.equal(s.durationMs, 65); // 65 s modelled = 65 ms real
+    assert.equal(s.modelDurationMs, 65_000);
+    assert.equal(s.modelUpstreamLagMs, 37_200);
+  }
+  // every stall releases downstream first, then upstream, then ends
+  const seq = proxy.events.filter((e) => /^(stall-start|release-|stall-end)/.test(e.event)).map((e) => e.event);
+  for (let i = 0; i < starts.length; i++) assert.deepEqual(seq.slice(i * 4, i * 4 + 4), ['stall-start', 'release-downstream', 'release-upstream', 'stall-end']);
+  c.destroy();
+});
+
+test('resume=backoff: the reply to the original call beats the retransmission queued behind the stall', async (t) => {
+  // The seed at scale 0.01: WRITE sent, 65 s stall, client timeout 60 s queues a retransmission, downstream is
+  // released at 65 s and delivers the reply, the retransmission reaches the server only at 102.2 s.
+  const server = await startEchoServer();
+  t.after(() => server.close());
+  const scale = 0.01;
+  const proxy = await createProxy({
+    upstream: { host: '127.0.0.1', port: server.port },
+    timeScale: scale,
+    faults: [{ kind: 'stall', duration: '65s', call: { proc: 'WRITE', nth: 1 }, resume: 'backoff' }],
+  });
+  t.after(() => proxy.close());
+  const client = await RpcTestClient.connect(proxy.address.port);
+  t.after(() => client.close());
+  const res = await client.call(NFSPROC3.WRITE, Buffer.alloc(4096, 1), { timeoutMs: 60_000 * scale });
+  // completed after the retransmission was queued, while the server had seen only the original
+  assert.equal(res.transmissions, 2);
+  assert.equal(server.arrivals.get(res.xid), 1);
+  await proxy.waitForEvent('stall-end');
+  while (server.arrivals.get(res.xid) !== 2) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(server.replayed, 1);
+  const order = proxy.events.filter((e) => e.source === 'stall-1').map((e) => e.event);
+  assert.deepEqual(order, ['fault-added', 'stall-start', 'release-downstream', 'release-upstream', 'stall-end']);
+  const start = proxy.events.find((e) => e.event === 'stall-start')!;
+  assert.equal(start.xid, res.xid);
+  assert.equal(start.proc, 'WRITE');
+});
+
+test('hold keeps reading (the sender does not back up) and releases later', async (t) => {
+  const srv = await startServer((s) => s.resume());
+  t.after(() => srv.close());
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: srv.port }, timeScale: 0.01 });
+  t.after(() => proxy.close());
+  const c = await connect(proxy.address.port);
+  proxy.addFault({ kind: 'hold', duration: '20s', direction: 'upstream' });
+  const block = Buffer.alloc(1 << 20, 2);
+  for (let i = 0; i < 4; i++) c.write(block);
+  while (proxy.metrics().upstreamDir.bytesIn < 4 * block.length) await new Promise((r) => setTimeout(r, 2));
+  const m = proxy.metrics();
+  // all 4 MiB read into the proxy (beyond the 1 MiB high-water mark) while nothing was written
+  assert.equal(m.upstreamDir.bytesOut, 0);
+  await waitFor(proxy.events, 'hold-end');
+  while (proxy.metrics().upstreamDir.bytesOut < 4 * block.length) await new Promise((r) => setTimeout(r, 2));
+  c.destroy();
+});
