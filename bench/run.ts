@@ -3,7 +3,14 @@ import type { Measurement } from './measure';
 import { printTable } from './measure';
 
 /** Areas, explicitly listed: name -> module exporting run(): Promise<Measurement[]>. */
-const AREAS: Record<string, () => Promise<{ run(): Promise<Measurement[]> }>> = {};
+const AREAS: Record<string, () => Promise<{ run(): Promise<Measurement[]> }>> = {
+  xdr: () => import('./xdr'),
+  server: () => import('./server'),
+  inspect: () => import('./inspect'),
+  client: () => import('./client'),
+  netem: () => import('./netem'),
+  repro: () => import('./repro'),
+};
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

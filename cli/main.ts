@@ -3,12 +3,27 @@
 import { Command, CommanderError } from 'commander';
 import { TestbedError, ConfigError } from '../core/errors';
 import { EXIT } from './exit';
+import { register as registerRuns } from './runs';
+import { register as registerDashboard } from './dashboard';
+import { register as registerInspect } from './inspect';
+import { register as registerServer } from './server';
+import { register as registerBlktest } from './blktest';
+import { register as registerNetem } from './netem';
+import { register as registerRepro } from './repro';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const pkg = require('../../package.json') as { version: string; description: string };
 
 /** Subcommands, one module each. Each exports register(program). */
-const SUBCOMMANDS: Array<(program: Command) => void> = [];
+const SUBCOMMANDS: Array<(program: Command) => void> = [
+  registerRepro, // repro, matrix: the main job
+  registerServer,
+  registerNetem,
+  registerBlktest,
+  registerInspect,
+  registerRuns,
+  registerDashboard,
+];
 
 export function buildProgram(): Command {
   const program = new Command('nfs-testbed')

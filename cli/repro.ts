@@ -36,7 +36,7 @@ function common(o: CommonOpts) {
     ...(o.count ? { count: parseNumber(o.count, '--count', 1, 1e6) } : {}),
     ...(o.blockSize ? { blockSize: parseSize(o.blockSize, '--block-size') } : {}),
     ...(o.scribbleHold ? { scribbleHold: (parseDuration(o.scribbleHold, '--scribble-hold'), o.scribbleHold) } : {}),
-    logger: createLogger({ level: o.verbose ? 'info' : 'warn', name: 'repro' }),
+    logger: createLogger({ level: o.verbose ? 'info' : 'error', name: 'repro' }),
   };
 }
 

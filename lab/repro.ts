@@ -328,7 +328,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   if (scribbledOnWire) summary.push(`on the wire: ${deadbeefOnWire} of the ${scribbledOnWire} differing copies carried ${hex8(o.scribble)} itself, the rest the buffer's next contents (another block's counters)`);
   if (diskCorrupt.length) summary.push(`journal: ${explained} of ${diskCorrupt.length} corrupt blocks lie inside an executed WRITE whose payload was not the pattern`);
   if (drcStats && drcStats.mode !== 'off')
-    summary.push(`DRC (${o.drc}): ${drcStats.hits} replayed, ${drcStats.payloadMisses} payload misses executed, ${drcStats.expired} entries expired before their duplicate arrived, ${drcStats.inProgressDrops} in-progress drops`);
+    summary.push(`DRC (${o.drc}): ${drcStats.hits} replayed, ${drcStats.payloadMisses} payload misses executed, ${drcStats.expired} entries expired (120 s modelled), ${drcStats.inProgressDrops} in-progress drops`);
   if (counters.partialDuplicates) summary.push(`${counters.partialDuplicates} duplicate(s) were already partly written when the reply came and were finished from caller memory`);
   if (restarts) summary.push(`the server restarted during the stall (its DRC was lost)`);
   if (missing) summary.push(`the file on disk is short: ${disk.length} of ${expectedBytes} bytes`);

@@ -7,21 +7,14 @@
 // copied, as its bytes arrive, into a Buffer allocated once its length is known (and checked against
 // maxRecord), so no capture chunk stays referenced while a large record trickles in. Records handed to
 // onRecord belong to the receiver; the framer never touches them again.
-import { ChunkQueue } from '../bytes';
+import { ChunkQueue, type Taken } from '../bytes';
 import { StreamSink } from '../tcp/direction';
 import { LAST_FRAGMENT, MAX_FRAGMENT_LENGTH } from '../../xdr/record';
 
 /** Bytes a plausibility check may look at: the 4-byte mark plus the call header up to the procedure number. */
 export const LOOKAHEAD = 28;
 
-export interface FramedRecord {
-  data: Buffer;
-  firstFrame: number;
-  lastFrame: number;
-  firstTs: number;
-  lastTs: number;
-  /** pieces (packets) that contributed bytes */
-  pieces: number;
+export interface FramedRecord extends Taken {
   /** some bytes inside the record were not captured (filled with zeros) */
   damaged: boolean;
   /** stream offset of the record mark */

@@ -1,0 +1,40 @@
+// npm run bench -- repro: how long the whole time-scaled matrix takes (issue 7: <= 60 s) and one seed run,
+// next to the modelled time the same runs stand for (what the seed's real-time scenario would take).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runMatrix } from '../lab/matrix';
+import { DEFAULTS, runRepro } from '../lab/repro';
+import { measurement, median, type Measurement } from './measure';
+
+export async function run(): Promise<Measurement[]> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-bench-repro-'));
+  try {
+    const single: number[] = [];
+    let modelMs = 0;
+    for (let seed = 1; seed <= 3; seed++) {
+      const t = performance.now();
+      const { record } = await runRepro({ ...DEFAULTS, seed, outDir: path.join(root, `single-${seed}`) });
+      single.push(performance.now() - t);
+      modelMs = record.durationMs / DEFAULTS.timeScale;
+      fs.rmSync(path.join(root, `single-${seed}`), { recursive: true, force: true });
+    }
+    const t0 = performance.now();
+    const recs = await runMatrix({
+      outRoot: root,
+      matrixId: 'bench',
+      onRun: (r, i, n) => {
+        fs.rmSync(path.join(root, r.runId), { recursive: true, force: true });
+        console.error(`  matrix ${i}/${n} ${r.config.scenario} ${r.config.policy} ${r.config.drc}: ${r.verdict}`);
+      },
+    });
+    const wall = (performance.now() - t0) / 1000;
+    const cellMedian = median(recs.map((r) => r.durationMs)) / 1000;
+    return [
+      measurement('repro', 'one seed run (zero-copy, DRC off), wall s', median(single) / 1000, 's', 'the same run in modelled (real) time', modelMs / 1000, false, `time scale ${DEFAULTS.timeScale}; median of 3`),
+      measurement('repro', `full matrix, ${recs.length} cells, wall s`, wall, 's', 'issue 7 target (60 s)', 60, false, `cell median ${cellMedian.toFixed(2)} s`),
+    ];
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}

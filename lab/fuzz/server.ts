@@ -1,0 +1,192 @@
+// The server fuzzer: mutated RPC calls over real TCP connections to a running server. Every reply must be a
+// well-formed RFC 5531 reply to a call we sent (an accepted SUCCESS must decode with the procedure's result
+// codec); a call may also go unanswered (its header was unreadable) or the server may close the connection
+// (broken record marking). After each batch a NULL call must still be answered: the server is alive and serving.
+// Findings: malformed replies, replies to XIDs never sent, a server that stops answering the NULL call.
+import { XdrReader } from '../../xdr/reader';
+import { decodeReply } from '../../xdr/message';
+import { NFS3 } from '../../xdr/nfs3/procs';
+import { ACCEPT_STAT, REJECT_STAT, decodeCallBody, decodeMessage } from '../../xdr/rpc';
+import { enumName } from '../../xdr/reader';
+import { Rng } from '../../test/support/xdr-arbitrary';
+import { RawRpc } from '../../test/support/server-rpc';
+import { codecFor, loadCorpus } from './corpus';
+import { Mutator, inputSeed } from './mutator';
+
+export interface ServerFuzzOptions {
+  port: number;
+  host?: string;
+  seed: number;
+  /** mutated calls to send in total */
+  inputs: number;
+  /** extra seed calls (e.g. every procedure encoded with handles valid on this server) */
+  calls?: Buffer[];
+  /** concurrent connections (default 4) */
+  connections?: number;
+  /** calls per batch before the NULL probe (default 64) */
+  batch?: number;
+  /** one input in this many is a mutated raw byte stream on a fresh connection, record marks included (default 32) */
+  rawEvery?: number;
+  /** how long the NULL probe may wait (default 60 s: a generous bound, not a performance claim) */
+  probeTimeoutMs?: number;
+  onProgress?(sent: number): void;
+}
+
+export interface ServerFuzzSummary {
+  seed: number;
+  inputs: number;
+  /** calls sent inside well-framed records */
+  framedCalls: number;
+  /** raw streams with mutated record marking */
+  rawStreams: number;
+  /** replies by RFC 5531 outcome: SUCCESS, GARBAGE_ARGS, AUTH_ERROR ... */
+  replies: Record<string, number>;
+  /** framed calls that got no reply (unreadable header, or a reply-type message) */
+  unanswered: number;
+  /** connections the server closed (raw streams with broken record marking, mostly) */
+  closedByServer: number;
+  /** raw streams that ended inside a record (closed by our EOF) */
+  incompleteStreams: number;
+  /** NULL probes answered (one per batch) */
+  probes: number;
+  findings: Array<{ kind: 'malformed-reply' | 'unknown-xid' | 'unresponsive'; detail: string }>;
+}
+
+/** The RFC 5531 outcome name of a reply: accept_stat or reject_stat/auth_stat. */
+export function replyOutcome(rep: Buffer): string {
+  const m = decodeMessage(new XdrReader(rep));
+  if (m.type !== 'reply') throw new Error('a call where a reply was expected');
+  const r = m.reply;
+  if (r.stat === 'accepted') return enumName(ACCEPT_STAT, r.acceptStat);
+  return r.rejectStat === REJECT_STAT.AUTH_ERROR ? 'AUTH_ERROR' : enumName(REJECT_STAT, r.rejectStat);
+}
+
+/** The codec a (possibly mutated) call names, when its header is readable. */
+function codecOfCall(msg: Buffer) {
+  try {
+    const r = new XdrReader(msg, 0, msg.length, false);
+    const xid = r.u32();
+    if (r.u32() !== 0) return undefined;
+    const c = decodeCallBody(r, xid);
+    return codecFor(c.prog, c.vers, c.proc);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzSummary> {
+  const corpus = loadCorpus();
+  const seeds = [...corpus.calls, ...(o.calls ?? [])];
+  const mut = new Mutator({ maxBytes: 16 * 1024 });
+  const s: ServerFuzzSummary = { seed: o.seed, inputs: 0, framedCalls: 0, rawStreams: 0, replies: {}, unanswered: 0, closedByServer: 0, incompleteStreams: 0, probes: 0, findings: [] };
+  const rawEvery = o.rawEvery ?? 32;
+  const batch = o.batch ?? 64;
+  const probeTimeout = o.probeTimeoutMs ?? 60_000;
+  const lanes = o.connections ?? 4;
+  let next = 0;
+  const finding = (f: ServerFuzzSummary['findings'][number]) => {
+    if (s.findings.length < 20) s.findings.push(f);
+  };
+  // Each input index draws its own generator, so (seed, index) reproduces an input whatever the lane.
+  const take = (): number => (next < o.inputs ? next++ : -1);
+
+  const checkReplies = (rpc: RawRpc, sent: Map<number, Buffer | null>) => {
+    for (const rep of rpc.replies) {
+      const xid = rep.readUInt32BE(0);
+      if (!sent.has(xid)) {
+        finding({ kind: 'unknown-xid', detail: `reply for xid ${xid} that was never sent` });
+        continue;
+      }
+      const msg = sent.get(xid);
+      sent.delete(xid);
+      let outcome: string;
+      try {
+        outcome = replyOutcome(rep);
+        const codec = msg ? codecOfCall(msg) : NFS3.NULL;
+        if (outcome === 'SUCCESS' && codec) decodeReply(rep, codec);
+      } catch (e) {
+        finding({ kind: 'malformed-reply', detail: `xid ${xid}: ${(e as Error).message}; reply ${rep.subarray(0, 64).toString('hex')}` });
+        continue;
+      }
+      s.replies[outcome] = (s.replies[outcome] ?? 0) + 1;
+    }
+    rpc.replies.length = 0;
+  };
+
+  const rawStream = async (g: Rng) => {
+    const streams = corpus.streams;
+    const bytes = mut.mutate(g, streams[g.int(streams.length)], streams[g.int(streams.length)]);
+    const rpc = await RawRpc.connect(o.port, o.host);
+    try {
+      rpc.sendRaw(bytes);
+      // Then a well-formed NULL: answered if the framing survived, else the connection is closed.
+      const xid = 0x7f000000 + g.int(0xffffff);
+      rpc.send(RawRpc.message(NFS3.NULL, undefined, xid));
+      await rpc.waitFor(xid, 1, Math.min(2000, probeTimeout)).catch(() => undefined);
+      if (rpc.closed) s.closedByServer++;
+      else if (rpc.repliesFor(xid).length === 0) {
+        // The stream left a record incomplete (a length announcing more than was sent): the server waits for the
+        // rest. Our end of file must make it close the connection.
+        s.incompleteStreams++;
+        rpc.socket.end();
+        await rpc.waitClosed(probeTimeout).catch(() => finding({ kind: 'unresponsive', detail: 'connection not closed after EOF inside a record' }));
+      }
+    } finally {
+      rpc.close();
+    }
+    s.rawStreams++;
+  };
+
+  const lane = async (laneNo: number) => {
+    let rpc = await RawRpc.connect(o.port, o.host);
+    let xid = ((laneNo + 1) << 24) >>> 0;
+    try {
+      for (;;) {
+        const sent = new Map<number, Buffer | null>();
+        const msgs: Buffer[] = [];
+        for (let k = 0; k < batch; k++) {
+          const i = take();
+          if (i < 0) break;
+          s.inputs++;
+          const g = new Rng(inputSeed(o.seed, i));
+          if (g.int(rawEvery) === 0) {
+            await rawStream(g);
+            continue;
+          }
+          const m = mut.mutate(g, seeds[g.int(seeds.length)], seeds[g.int(seeds.length)]);
+          const x = (xid = (xid + 1) >>> 0);
+          if (m.length >= 4) {
+            m.writeUInt32BE(x, 0);
+            sent.set(x, m);
+          }
+          msgs.push(m);
+        }
+        if (msgs.length === 0 && next >= o.inputs) break;
+        s.framedCalls += msgs.length;
+        const probe = (xid = (xid + 1) >>> 0);
+        sent.set(probe, null);
+        rpc.send(...msgs, RawRpc.message(NFS3.NULL, undefined, probe));
+        try {
+          await rpc.waitFor(probe, 1, probeTimeout);
+          // Replies of calls still executing may follow the probe's: give them a moment, counted as unanswered
+          // otherwise (they are few; a missing probe reply is the finding that matters).
+          await new Promise((r) => setTimeout(r, 5));
+          s.probes++;
+        } catch (e) {
+          if (!rpc.closed) finding({ kind: 'unresponsive', detail: `no reply to the NULL probe: ${(e as Error).message}` });
+          else s.closedByServer++;
+        }
+        checkReplies(rpc, sent);
+        s.unanswered += sent.size;
+        o.onProgress?.(s.inputs);
+        if (rpc.closed) {
+          rpc = await RawRpc.connect(o.port, o.host);
+        }
+      }
+    } finally {
+      rpc.close();
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, (_, k) => lane(k)));
+  return s;
+}
