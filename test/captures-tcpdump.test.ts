@@ -3,13 +3,13 @@
 // reconnect; inspect finds both duplicates from the capture alone. Skips without tcpdump or root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { inspectFiles } from '../captures/inspect';
+import { startTcpdump, type TcpdumpCapture } from '../netem/capture/tcpdump';
 import { missingTools, isRoot } from '../lab/peers/tools';
 import { record, writeCall, writeReply, counter, fill32 } from './support/captures-builder';
 
@@ -59,13 +59,10 @@ test('tcpdump on lo: duplicated XIDs with differing payloads are found in a real
   const file = path.join(dir, 'lo.pcap');
   const server = await startSink();
   const port = (server.address() as net.AddressInfo).port;
-  let dump: ChildProcess | null = null;
+  let dump: TcpdumpCapture | null = null;
   try {
-    // --immediate-mode: without it packets wait in the kernel ring for up to a second and SIGINT drops them.
-    dump = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    dump.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await waitFor(() => /listening on/.test(err), 'tcpdump to start');
+    // startTcpdump uses --immediate-mode and, on stop, waits for the file to settle before SIGTERM.
+    dump = await startTcpdump(file, [port]);
     const good = counter(16384, 0x1000);
     const bad = Buffer.concat([good.subarray(0, 8192), fill32(8192, 0xdeadbeef)]);
     // Same connection: the copy sent after the reply carries the refilled buffer.
@@ -73,12 +70,10 @@ test('tcpdump on lo: duplicated XIDs with differing payloads are found in a real
     // Reconnect, then retransmit the XID of the first connection's other call with different data.
     await exchange(port, [record(writeCall(0x5eed0002, 16384n, good))]);
     await exchange(port, [record(writeCall(0x5eed0002, 16384n, fill32(16384, 0)))]);
-    await new Promise((r) => setTimeout(r, 200));
-    dump.kill('SIGINT');
-    await once(dump, 'exit');
+    await dump.stop();
     dump = null;
     const r = await inspectFiles([file]);
-    assert.equal(r.writeCalls, 4, `tcpdump: ${err}`);
+    assert.equal(r.writeCalls, 4);
     assert.equal(r.corrupted, true);
     const byXid = new Map(r.differingDuplicates.map((d) => [d.xid, d]));
     const one = byXid.get('0x5eed0001')!;
@@ -92,10 +87,7 @@ test('tcpdump on lo: duplicated XIDs with differing payloads are found in a real
     assert.equal(two.patternDetail?.kind, 'zero');
     assert.deepEqual(two.answered, [1, 2]);
   } finally {
-    if (dump) {
-      dump.kill('SIGKILL');
-      await once(dump, 'exit');
-    }
+    await dump?.stop();
     server.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }

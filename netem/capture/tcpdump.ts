@@ -1,6 +1,7 @@
 // `--capture-with tcpdump`: capture the real loopback traffic of both legs instead of synthesizing it (needs root
 // and tcpdump). The tcpdump process is stopped by its PID.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { CaptureError } from '../../core/errors';
 
 export interface TcpdumpCapture {
@@ -31,8 +32,33 @@ export async function startTcpdump(file: string, ports: number[], iface = 'lo'):
   return {
     pid: child.pid!,
     async stop() {
+      // tcpdump exits on SIGTERM without reading what is still in its kernel ring; under load that can be every
+      // packet. Wait until the file has stopped growing (and has more than the 24-byte header) before stopping.
+      await settled(file);
       if (child.exitCode === null) process.kill(child.pid!, 'SIGTERM');
       await exited;
     },
   };
+}
+
+/** Resolves once `file` has kept its size for 300 ms, having more than a pcap header, or after 3 s. */
+async function settled(file: string): Promise<void> {
+  const size = () => {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
+  const deadline = Date.now() + 3000;
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const n = size();
+    if (n !== last) {
+      last = n;
+      since = Date.now();
+    } else if (n > 24 && Date.now() - since >= 300) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
