@@ -13,7 +13,7 @@ import { missingTools } from '../lab/peers/tools';
 import { median, measurement, type Measurement } from './measure';
 
 const MiB = 1 << 20;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const INFLIGHT = 8;
 
 /** A scratch directory on tmpfs when there is one, so the disk's writeback is not what gets measured. */
@@ -138,7 +138,8 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
       console.error(`# client bench: round ${round + 1}/${ROUNDS} (raw TCP + ${POLICY_NAMES.length} policies x ${total / MiB} MiB)`);
       runs.raw.push(await rawTcp(total));
       runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total));
-      for (const p of POLICY_NAMES) {
+      // Rotate the order every round so no policy always runs first (or right after the raw TCP run).
+      for (const p of POLICY_NAMES.map((_, i) => POLICY_NAMES[(i + round) % POLICY_NAMES.length])) {
         const file = `bench-${p}-${round}.bin`;
         (runs[p] ??= []).push(await ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, file));
         fs.rmSync(path.join(dir, file), { force: true });
