@@ -13,7 +13,7 @@ export async function startTcpdump(file: string, ports: number[], iface = 'lo'):
   if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new CaptureError('CAPTURE_TCPDUMP', 'tcpdump capture needs root');
   const filter = ports.map((p) => `tcp port ${p}`).join(' or ');
   // --immediate-mode -U: deliver and write each packet at once, so the file is complete when tcpdump exits on SIGTERM
-  const child = spawn('tcpdump', ['-i', iface, '--immediate-mode', '-U', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('tcpdump', ['-i', iface, '--immediate-mode', '-U', '-B', '262144', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     const onData = (d: Buffer) => {
