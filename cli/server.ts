@@ -6,6 +6,8 @@ import { parseNumber } from '../core/units';
 import { drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
 import { startAdminApi } from '../server/admin-api';
+import { DEFAULT_LIMITS } from '../server/rpc/limits';
+import { API_TOKEN_ENV, apiToken } from '../server/api-auth';
 
 interface ServerCliOptions {
   export: string;
@@ -26,6 +28,13 @@ interface ServerCliOptions {
   api?: string;
   timeScale: string;
   stateDir?: string;
+  maxRecordSize: string;
+  maxConnections: string;
+  maxInFlight: string;
+  idleTimeout: string;
+  recordTimeout: string;
+  rootSquash?: boolean;
+  apiToken?: string;
 }
 
 function port(text: string, name: string): number {
@@ -62,6 +71,13 @@ export function register(program: Command): void {
     .option('--api <host:port>', 'serve the admin API (HTTP) there')
     .option('--time-scale <x>', 'multiplies every modelled duration', '1')
     .option('--state-dir <dir>', 'where the file-handle secret lives (default: under the OS temp dir)')
+    .option('--max-record-size <size>', 'largest RPC record accepted; a larger header closes the connection', String(DEFAULT_LIMITS.maxRecordSize))
+    .option('--max-connections <n>', 'connections open at once; more are closed on accept', String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-in-flight <n>', 'calls executing at once per connection before reading pauses', String(DEFAULT_LIMITS.maxInFlight))
+    .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)
+    .option('--record-timeout <duration>', 'close a connection whose started record does not complete in this long (slowloris; obeys --time-scale)', DEFAULT_LIMITS.recordTimeout)
+    .option('--root-squash', 'treat AUTH_SYS uid/gid 0 as 65534 (objects root creates are owned by 65534)')
+    .option('--api-token <token>', 'bearer token the admin API requires (env NFS_TESTBED_API_TOKEN); mandatory when --api is not loopback')
     .action(async (o: ServerCliOptions) => {
       const drc = drcConfig({
         mode: o.drc,
@@ -74,6 +90,8 @@ export function register(program: Command): void {
         ...(o.drcIgnorePort ? { keyPort: false } : {}),
       });
       const api = o.api ? parseHostPort(o.api, '--api') : undefined;
+      const token = o.apiToken ?? process.env[API_TOKEN_ENV];
+      if (api) apiToken(api.host, token, 'admin API'); // refuse before the NFS server starts
       const server = await startServer({
         exportDir: o.export,
         exportPath: o.exportPath,
@@ -85,10 +103,12 @@ export function register(program: Command): void {
         journal: o.journal,
         timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
         stateDir: o.stateDir,
+        limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout },
+        rootSquash: o.rootSquash,
       });
       let hapi: Awaited<ReturnType<typeof startAdminApi>> | undefined;
       try {
-        if (api) hapi = await startAdminApi(server, api.host, api.port);
+        if (api) hapi = await startAdminApi(server, api.host, api.port, { token });
       } catch (e) {
         await server.close();
         throw e;

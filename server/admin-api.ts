@@ -6,6 +6,7 @@ import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { TestbedError } from '../core/errors';
 import { verifyPattern } from '../lab/pattern';
+import { apiToken, requireBearer } from './api-auth';
 import type { RunningServer } from './index';
 
 export interface AdminApiOptions {
@@ -41,20 +42,37 @@ function statusFor(e: unknown): number {
   return 500;
 }
 
+/** PUT /drc: the DrcConfig keys (server/drc/config.ts) with their shapes; drcConfig() then checks the values. */
+const drcPayload = Joi.object({
+  mode: Joi.string().max(16),
+  csumBytes: Joi.alternatives(Joi.number().integer().min(1), Joi.string().valid('all'), Joi.string().pattern(/^\d+$/)),
+  scope: Joi.string().max(16),
+  keyPort: Joi.boolean(),
+  inProgress: Joi.string().max(16),
+  expiryMs: Joi.alternatives(Joi.number().min(0), Joi.string().max(32)),
+  expiry: Joi.alternatives(Joi.number().min(0), Joi.string().max(32)),
+  size: Joi.alternatives(Joi.number().integer().min(1), Joi.string().pattern(/^\d+$/)),
+  procs: Joi.alternatives(Joi.array().items(Joi.string().max(16)).max(22), Joi.string().max(256)),
+})
+  .min(1)
+  .required();
+
 /** ISO date or epoch milliseconds. */
 const instant = Joi.alternatives(Joi.number(), Joi.date().iso());
 
 export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
   name: 'nfs-testbed-server-admin',
   register(hapi, { server }) {
-    hapi.route({ method: 'GET', path: '/stats', handler: () => server.stats() });
+    // Routes without inputs still validate: an unexpected query string or body is a 400, not silently ignored.
+    const none = { validate: { query: Joi.object({}), failAction: (_r: Hapi.Request, h: Hapi.ResponseToolkit, err?: Error) => fail(h, 400, err).takeover() } };
+    hapi.route({ method: 'GET', path: '/stats', options: none, handler: () => server.stats() });
 
-    hapi.route({ method: 'GET', path: '/drc', handler: () => ({ config: server.drc.config, counters: server.drc.counters() }) });
+    hapi.route({ method: 'GET', path: '/drc', options: none, handler: () => ({ config: server.drc.config, counters: server.drc.counters() }) });
 
     hapi.route({
       method: 'PUT',
       path: '/drc',
-      options: { validate: { payload: Joi.object().unknown(true).required(), failAction: (_r, h, err) => fail(h, 400, err).takeover() } },
+      options: { validate: { payload: drcPayload, failAction: (_r, h, err) => fail(h, 400, err).takeover() } },
       handler: (req, h) => {
         try {
           return { config: server.drc.configure(req.payload as Record<string, unknown>), counters: server.drc.counters() };
@@ -64,7 +82,7 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
       },
     });
 
-    hapi.route({ method: 'POST', path: '/drc/flush', handler: () => ({ flushed: server.drc.flush(), counters: server.drc.counters() }) });
+    hapi.route({ method: 'POST', path: '/drc/flush', options: { validate: { ...none.validate, payload: Joi.alternatives(Joi.object({}), Joi.any().valid(null, '')) } }, handler: () => ({ flushed: server.drc.flush(), counters: server.drc.counters() }) });
 
     hapi.route({
       method: 'GET',
@@ -73,10 +91,10 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
         validate: {
           query: Joi.object({
             xid: Joi.number().integer().min(0).max(0xffffffff),
-            file: Joi.string(),
-            fh: Joi.string().hex(),
-            proc: Joi.string(),
-            outcome: Joi.string(),
+            file: Joi.string().max(4096),
+            fh: Joi.string().hex().max(128),
+            proc: Joi.string().max(16),
+            outcome: Joi.string().max(32),
             since: instant,
             until: instant,
             limit: Joi.number().integer().min(1).max(100000),
@@ -107,7 +125,7 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
       path: '/verify',
       options: {
         validate: {
-          query: Joi.object({ file: Joi.string().required(), blockSize: Joi.number().integer().min(4).max(64 * 1024 * 1024).multiple(4).default(4096), limit: Joi.number().integer().min(0).default(1000) }),
+          query: Joi.object({ file: Joi.string().max(4096).required(), blockSize: Joi.number().integer().min(4).max(64 * 1024 * 1024).multiple(4).default(4096), limit: Joi.number().integer().min(0).default(1000) }),
           failAction: (_r, h, err) => fail(h, 400, err).takeover(),
         },
       },
@@ -140,9 +158,14 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
   },
 };
 
-/** Starts a hapi server with only the admin plugin (the CLI's --api HOST:PORT). */
-export async function startAdminApi(server: RunningServer, host = HOST_DEFAULT, port = 0): Promise<Hapi.Server> {
+/**
+ * Starts a hapi server with only the admin plugin (the CLI's --api HOST:PORT). Loopback by default; on any other
+ * address a bearer token is mandatory (server/api-auth.ts), and when a token is given it is always required.
+ */
+export async function startAdminApi(server: RunningServer, host = HOST_DEFAULT, port = 0, o: { token?: string } = {}): Promise<Hapi.Server> {
+  const token = apiToken(host, o.token, 'admin API');
   const hapi = Hapi.server({ host, port });
+  if (token) requireBearer(hapi, token);
   await hapi.register({ plugin: adminApiPlugin, options: { server } });
   await hapi.start();
   return hapi;

@@ -21,7 +21,8 @@ import { nfs3Program } from './nfs3';
 import { portmapProgram } from './portmap';
 import { CallEvent, Dispatcher } from './rpc/dispatcher';
 import { dispatchTable } from './rpc/program';
-import { RpcListener } from './rpc/server';
+import { LimitsInput, TransportLimits, transportLimits } from './rpc/limits';
+import { ConnectionBudget, RpcListener } from './rpc/server';
 
 export interface ServerOptions {
   /** local directory to export (must exist) */
@@ -47,6 +48,13 @@ export interface ServerOptions {
   stateDir?: string;
   /** receive records straight into their own Buffers (default true); false uses 'data' chunks + RecordDecoder */
   directReads?: boolean;
+  /**
+   * Transport limits (server/rpc/limits.ts): max record size, connections, calls in flight per connection, idle
+   * and record timeouts (modelled durations, scaled by timeScale). Defaults: 4 MiB + 64 KiB, 1024, 64, 6m, 2m.
+   */
+  limits?: LimitsInput;
+  /** RFC 5531 §8.2 AUTH_SYS uid 0 (and gid 0) are treated as 65534, and objects created by them owned by it */
+  rootSquash?: boolean;
 }
 
 export interface ServerStats {
@@ -58,7 +66,8 @@ export interface ServerStats {
   bytesOut: number;
   writeBytes: number;
   readBytes: number;
-  connections: { open: number; total: number };
+  /** open now, accepted in total, refused over maxConnections, the limit */
+  connections: { open: number; total: number; refused: number; max: number };
   drc: DrcCounters & { mode: string };
   journalRows: number;
   verifier: string;
@@ -78,6 +87,8 @@ export interface RunningServer {
   drc: DuplicateRequestCache;
   journal?: Journal;
   handles: FileHandles;
+  /** the transport limits in force (real milliseconds) */
+  limits: TransportLimits;
   /** Resolves once every call seen so far is in the journal database (hashes done, batch written). */
   flushJournal(): Promise<void>;
   stats(): ServerStats;
@@ -104,6 +115,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (!exportPath.startsWith('/') || exportPath.length > 1 && exportPath.endsWith('/')) throw new ConfigError('BAD_EXPORT_PATH', `export path must be absolute without a trailing slash: ${exportPath}`);
   const host = o.host ?? '127.0.0.1';
   const scale = new TimeScale(o.timeScale ?? 1);
+  const limits = transportLimits(o.limits, scale);
+  const budget: ConnectionBudget = { open: 0, max: limits.maxConnections, refused: 0 };
   const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
   const x = new Nfs3Export(handles, logger);
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale);
@@ -152,7 +165,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const ports = { nfs: 0, mount: 0, portmap: 0 };
   // Every listener answers every program: a client that finds MOUNT through PORTMAP still gets there.
   const table = dispatchTable([nfs3Program(x), mountProgram(handles, exportPath), portmapProgram(() => ports)]);
-  const dispatcher = new Dispatcher({ table, drc, logger, onCall });
+  const dispatcher = new Dispatcher({ table, drc, logger, onCall, rootSquash: o.rootSquash });
   let nextConn = 0;
   const nextConnId = () => ++nextConn;
   const listen = (port: number) =>
@@ -163,6 +176,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       logger,
       nextConnId,
       directReads: o.directReads,
+      maxRecordSize: limits.maxRecordSize,
+      maxInFlight: limits.maxInFlight,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      recordTimeoutMs: limits.recordTimeoutMs,
+      budget,
       onConnection: (c) => {
         connTotal++;
         c.socket.once('close', () => {
@@ -202,7 +220,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         bytesOut,
         writeBytes,
         readBytes,
-        connections: { open, total: connTotal },
+        connections: { open, total: connTotal, refused: budget.refused, max: limits.maxConnections },
         drc: { ...drc.counters(), mode: drc.config.mode },
         journalRows: journal ? journal.rowsWritten : 0,
         verifier: instance,
@@ -221,6 +239,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       drc,
       journal,
       handles,
+      limits,
       async flushJournal() {
         let tail;
         do {

@@ -6,6 +6,7 @@ import type { ResultsDb, RunFilter } from '../results-db';
 import { VERDICTS } from '../results-db';
 import { matrixListPage, matrixPage, notFoundPage, runPage, runsPage } from './pages';
 import { timelineSvg } from './timeline-svg';
+import { apiToken, requireBearer } from '../../server/api-auth';
 
 export interface DashboardOptions {
   db: ResultsDb;
@@ -13,6 +14,8 @@ export interface DashboardOptions {
   host?: string;
   /** default 0 (any free port; read server.info.port after start) */
   port?: number;
+  /** bearer token every request must carry; mandatory when host is not loopback (server/api-auth.ts) */
+  token?: string;
 }
 
 const id = Joi.string().min(1).max(256);
@@ -64,12 +67,15 @@ const notFound = (h: Hapi.ResponseToolkit, code: string, message: string) =>
 /** Builds (does not start) the dashboard server. */
 export function createDashboard(opts: DashboardOptions): Hapi.Server {
   const { db } = opts;
+  const host = opts.host ?? '127.0.0.1';
+  const token = apiToken(host, opts.token, 'dashboard');
   const server = Hapi.server({
-    host: opts.host ?? '127.0.0.1',
+    host,
     port: opts.port ?? 0,
     router: { stripTrailingSlash: true },
     routes: { security: true, validate: { failAction } },
   });
+  if (token) requireBearer(server, token);
 
   server.route([
     {

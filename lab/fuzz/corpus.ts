@@ -61,7 +61,7 @@ export function codecFor(prog: number, vers: number, proc: number): AnyCodec | u
 function shrink(v: unknown): unknown {
   if (Buffer.isBuffer(v)) return v.length > SHRUNK_DATA ? v.subarray(0, SHRUNK_DATA) : v;
   if (Array.isArray(v)) return v.map(shrink);
-  if (v && typeof v === 'object' && !(typeof v === 'bigint')) {
+  if (v && typeof v === 'object') {
     const o: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) o[k] = shrink(x);
     if (Buffer.isBuffer(o.data) && typeof o.count === 'number') o.count = Math.min(o.count, (o.data as Buffer).length);

@@ -183,7 +183,9 @@ export async function fuzzDecoders(o: DecoderFuzzOptions): Promise<DecoderFuzzSu
     const from = next;
     const outcome = await new Promise<{ last: Partial; hungAt?: number; error?: Error }>((resolve) => {
       let last = emptyPartial();
-      const w = new Worker(WORKER, { workerData: { seed: o.seed, from, to: o.inputs, targets: o.targets, memCap, progress } });
+      // A bounded heap: the worker's garbage is collected instead of growing the process, and a decoder that
+      // retained what it allocated would end the worker with ERR_WORKER_OUT_OF_MEMORY (an error, not a pass).
+      const w = new Worker(WORKER, { workerData: { seed: o.seed, from, to: o.inputs, targets: o.targets, memCap, progress }, resourceLimits: { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 16 } });
       let seen = -1;
       let since = Date.now();
       const timer = setInterval(() => {

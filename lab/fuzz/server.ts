@@ -9,7 +9,10 @@ import { NFS3 } from '../../xdr/nfs3/procs';
 import { ACCEPT_STAT, REJECT_STAT, decodeCallBody, decodeMessage } from '../../xdr/rpc';
 import { enumName } from '../../xdr/reader';
 import { Rng } from '../../test/support/xdr-arbitrary';
-import { RawRpc } from '../../test/support/server-rpc';
+import { RawRpc, ROOT_CRED, createFile, mountRoot } from '../../test/support/server-rpc';
+import { MOUNT3 } from '../../xdr/mount';
+import { NFS3_PROCS } from '../../xdr/nfs3/procs';
+import { PMAP2 } from '../../xdr/portmap';
 import { codecFor, loadCorpus } from './corpus';
 import { Mutator, inputSeed } from './mutator';
 
@@ -41,7 +44,7 @@ export interface ServerFuzzSummary {
   rawStreams: number;
   /** replies by RFC 5531 outcome: SUCCESS, GARBAGE_ARGS, AUTH_ERROR ... */
   replies: Record<string, number>;
-  /** framed calls that got no reply (unreadable header, or a reply-type message) */
+  /** framed calls that got no reply because their header is unreadable or they are replies (as RFC 5531 allows) */
   unanswered: number;
   /** connections the server closed (raw streams with broken record marking, mostly) */
   closedByServer: number;
@@ -49,7 +52,7 @@ export interface ServerFuzzSummary {
   incompleteStreams: number;
   /** NULL probes answered (one per batch) */
   probes: number;
-  findings: Array<{ kind: 'malformed-reply' | 'unknown-xid' | 'unresponsive'; detail: string }>;
+  findings: Array<{ kind: 'malformed-reply' | 'unknown-xid' | 'unresponsive' | 'unanswered-call'; detail: string }>;
 }
 
 /** The RFC 5531 outcome name of a reply: accept_stat or reject_stat/auth_stat. */
@@ -59,6 +62,16 @@ export function replyOutcome(rep: Buffer): string {
   const r = m.reply;
   if (r.stat === 'accepted') return enumName(ACCEPT_STAT, r.acceptStat);
   return r.rejectStat === REJECT_STAT.AUTH_ERROR ? 'AUTH_ERROR' : enumName(REJECT_STAT, r.rejectStat);
+}
+
+/** True when the server can read this message's header as an RPC version 2 call (lenient padding, as it reads). */
+function isReadableCall(msg: Buffer): boolean {
+  try {
+    const m = decodeMessage(new XdrReader(msg, 0, msg.length, false));
+    return m.type === 'call';
+  } catch {
+    return false;
+  }
 }
 
 /** The codec a (possibly mutated) call names, when its header is readable. */
@@ -113,6 +126,16 @@ export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzSummar
     rpc.replies.length = 0;
   };
 
+  // A call whose header reads as an RPC v2 call must be answered (RFC 5531 §9: the server replies with the
+  // outcome); one whose header does not read, or that is a reply, is silently dropped.
+  const unanswered = (sent: Map<number, Buffer | null>) => {
+    for (const [xid, msg] of sent) {
+      if (msg && !isReadableCall(msg)) s.unanswered++;
+      else finding({ kind: 'unanswered-call', detail: `xid ${xid}: a readable call got no reply: ${msg?.subarray(0, 64).toString('hex') ?? 'NULL probe'}` });
+    }
+    sent.clear();
+  };
+
   const rawStream = async (g: Rng) => {
     const streams = corpus.streams;
     const bytes = mut.mutate(g, streams[g.int(streams.length)], streams[g.int(streams.length)]);
@@ -122,7 +145,7 @@ export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzSummar
       // Then a well-formed NULL: answered if the framing survived, else the connection is closed.
       const xid = 0x7f000000 + g.int(0xffffff);
       rpc.send(RawRpc.message(NFS3.NULL, undefined, xid));
-      await rpc.waitFor(xid, 1, Math.min(2000, probeTimeout)).catch(() => undefined);
+      await rpc.waitFor(xid, 1, Math.min(250, probeTimeout)).catch(() => undefined);
       if (rpc.closed) s.closedByServer++;
       else if (rpc.repliesFor(xid).length === 0) {
         // The stream left a record incomplete (a length announcing more than was sent): the server waits for the
@@ -141,8 +164,8 @@ export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzSummar
     let rpc = await RawRpc.connect(o.port, o.host);
     let xid = ((laneNo + 1) << 24) >>> 0;
     try {
+      const sent = new Map<number, Buffer | null>();
       for (;;) {
-        const sent = new Map<number, Buffer | null>();
         const msgs: Buffer[] = [];
         for (let k = 0; k < batch; k++) {
           const i = take();
@@ -168,25 +191,61 @@ export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzSummar
         rpc.send(...msgs, RawRpc.message(NFS3.NULL, undefined, probe));
         try {
           await rpc.waitFor(probe, 1, probeTimeout);
-          // Replies of calls still executing may follow the probe's: give them a moment, counted as unanswered
-          // otherwise (they are few; a missing probe reply is the finding that matters).
-          await new Promise((r) => setTimeout(r, 5));
           s.probes++;
         } catch (e) {
           if (!rpc.closed) finding({ kind: 'unresponsive', detail: `no reply to the NULL probe: ${(e as Error).message}` });
           else s.closedByServer++;
         }
         checkReplies(rpc, sent);
-        s.unanswered += sent.size;
         o.onProgress?.(s.inputs);
         if (rpc.closed) {
+          unanswered(sent);
           rpc = await RawRpc.connect(o.port, o.host);
         }
       }
+      // Replies of calls still executing may come after the last probe's: wait until the connection is quiet.
+      for (let quiet = 0; quiet < 4 && sent.size > 0 && !rpc.closed; ) {
+        const n = rpc.replies.length;
+        await new Promise((r) => setTimeout(r, 250));
+        quiet = rpc.replies.length === n ? quiet + 1 : 0;
+        checkReplies(rpc, sent);
+      }
+      unanswered(sent);
     } finally {
       rpc.close();
     }
   };
   await Promise.all(Array.from({ length: lanes }, (_, k) => lane(k)));
   return s;
+}
+
+/**
+ * Seeds valid on this server: every NFSv3 procedure with live handles (a file the call creates, the root), and the
+ * MOUNT and PORTMAP procedures, encoded with AUTH_SYS.
+ */
+export async function liveCalls(port: number, host?: string): Promise<Buffer[]> {
+  const rpc = await RawRpc.connect(port, host);
+  try {
+    const root = await mountRoot(rpc);
+    const fh = await createFile(rpc, root, 'fuzz-target.bin');
+    const where = { dir: root, name: 'fz' };
+    const args: Record<string, unknown> = {
+      NULL: undefined, GETATTR: { object: fh }, SETATTR: { object: fh, newAttributes: { size: 10n, mode: 0o600 } },
+      LOOKUP: { what: { dir: root, name: 'fuzz-target.bin' } }, ACCESS: { object: fh, access: 63 }, READLINK: { symlink: fh },
+      READ: { file: fh, offset: 0n, count: 4096 }, WRITE: { file: fh, offset: 0n, count: 64, stable: 2, data: Buffer.alloc(64, 1) },
+      CREATE: { where, how: { mode: 1, attributes: { mode: 0o644 } } }, MKDIR: { where: { dir: root, name: 'fzd' }, attributes: {} },
+      SYMLINK: { where: { dir: root, name: 'fzl' }, symlink: { attributes: {}, data: 'fuzz-target.bin' } },
+      MKNOD: { where: { dir: root, name: 'fzn' }, what: { type: 7, attributes: {} } }, REMOVE: { object: where }, RMDIR: { object: { dir: root, name: 'fzd' } },
+      RENAME: { from: where, to: { dir: root, name: 'fz2' } }, LINK: { file: fh, link: { dir: root, name: 'fzh' } },
+      READDIR: { dir: root, cookie: 0n, cookieverf: Buffer.alloc(8), count: 4096 },
+      READDIRPLUS: { dir: root, cookie: 0n, cookieverf: Buffer.alloc(8), dircount: 4096, maxcount: 16384 },
+      FSSTAT: { fsroot: root }, FSINFO: { fsroot: root }, PATHCONF: { object: root }, COMMIT: { file: fh, offset: 0n, count: 0 },
+    };
+    const calls = NFS3_PROCS.map((c) => RawRpc.message(c, args[c.name] as never, 1, ROOT_CRED));
+    calls.push(RawRpc.message(MOUNT3.MNT, { dirpath: '/export' }, 1), RawRpc.message(MOUNT3.EXPORT, undefined, 1), RawRpc.message(MOUNT3.DUMP, undefined, 1));
+    calls.push(RawRpc.message(PMAP2.GETPORT, { prog: 100003, vers: 3, prot: 6, port: 0 }, 1), RawRpc.message(PMAP2.DUMP, undefined, 1));
+    return calls;
+  } finally {
+    rpc.close();
+  }
 }

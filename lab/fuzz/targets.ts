@@ -117,8 +117,7 @@ function captureTarget(name: string, make: () => CaptureReader, pick: (c: Corpus
     seeds: (c) => pick(c).map((bytes) => ({ bytes })),
     run(input, g) {
       const reader = make();
-      let packets = 0;
-      for (const c of chunks(input, g)) reader.push(c, () => packets++);
+      for (const c of chunks(input, g)) reader.push(c, () => {});
       reader.end();
     },
   };

@@ -18,6 +18,8 @@ export async function createIn(
     checkName(where.name, 'create');
     const { rel, abs } = x.child(dir, where.name);
     await act(abs, rel);
+    // Root squash: what squashed root creates belongs to the anonymous id, not to the server's user.
+    if (ctx.squashed && ctx.auth) await fs.promises.lchown(abs, ctx.auth.uid, ctx.auth.gid);
     const made = await x.describe(rel, abs);
     return { status: 0, obj: made.fh, objAttributes: made.attrs, dirWcc: await x.wcc(dir.abs, dir.stats) };
   } catch (e) {

@@ -1,4 +1,5 @@
 // RFC 1813 §3.3.2 SETATTR: with a guard, the object's ctime must equal guard.obj_ctime (else NFS3ERR_NOT_SYNC).
+import { NfsStatusError } from '../../core/errors';
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { SetattrArgs, SetattrRes } from '../../xdr/nfs3/types';
@@ -18,6 +19,8 @@ export function onSetattr(x: Nfs3Export): ProcEntry<SetattrArgs, SetattrRes> {
         }
       }
       try {
+        // Root squash: a squashed caller is not root and may not give files away (chown(2) needs CAP_CHOWN).
+        if (ctx.squashed && (a.newAttributes.uid !== undefined || a.newAttributes.gid !== undefined)) throw new NfsStatusError(NFSSTAT3.NFS3ERR_PERM, 'root squash: chown refused');
         await x.applySattr(obj.abs, obj.stats, a.newAttributes);
       } catch (e) {
         return { status: nfsError(e).status, objWcc: await x.wcc(obj.abs, obj.stats) } as SetattrRes;

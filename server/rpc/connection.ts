@@ -16,6 +16,10 @@ export interface ConnectionOptions {
   maxInFlight: number;
   /** read records straight into their own Buffers (DirectFramer); false: 'data' chunks + RecordDecoder */
   directReads: boolean;
+  /** close after this long (real ms) with no byte in or out and no call executing */
+  idleTimeoutMs?: number;
+  /** close when a started record has not completed after this long (real ms) since the last completed one */
+  recordTimeoutMs?: number;
 }
 
 /**
@@ -57,7 +61,9 @@ export class Connection {
       const framer = new DirectFramer({ maxRecordSize: opts.maxRecordSize });
       socket = adoptWithOnread(raw, () => framer.nextBuffer(), (n) => {
         this.bytesIn += n;
-        return this.guard(() => framer.advance(n, (rec) => this.onRecord(rec)));
+        const ok = this.guard(() => framer.advance(n, (rec) => this.onRecord(rec)));
+        if (ok) this.armRecordTimer(framer.idle);
+        return ok;
       });
     }
     if (!socket) {
@@ -66,13 +72,45 @@ export class Connection {
       // net.Socket hands out a fresh Buffer per 'data' event and never reuses it: records may alias it.
       socket.on('data', (chunk: Buffer) => {
         this.bytesIn += chunk.length;
-        this.guard(() => decoder.push(chunk, (rec) => this.onRecord(rec)));
+        if (this.guard(() => decoder.push(chunk, (rec) => this.onRecord(rec)))) this.armRecordTimer(decoder.idle);
       });
     }
     this.socket = socket;
     socket.setNoDelay(true);
     socket.on('error', (e) => this.logger.log('debug', 'connection error', { conn: id, err: e.message }));
+    socket.once('close', () => this.clearRecordTimer());
+    if (opts.idleTimeoutMs) {
+      // A peer that went away without a FIN (half-open), or connected and never spoke.
+      socket.setTimeout(opts.idleTimeoutMs, () => {
+        if (this.inFlight > 0) return; // the server is the slow one: not the peer's fault
+        this.closeFor('idle timeout', { idleMs: opts.idleTimeoutMs });
+      });
+    }
     socket.resume();
+  }
+
+  /**
+   * The slowloris guard: while a record is incomplete, a timer runs from the last completed record (or the
+   * connection's first byte); bytes trickling in do not restart it, a completed record does (onRecord).
+   */
+  private recordTimer: NodeJS.Timeout | null = null;
+
+  private armRecordTimer(idle: boolean): void {
+    if (idle) return this.clearRecordTimer();
+    if (this.recordTimer || !this.opts.recordTimeoutMs || this.socket.destroyed) return;
+    this.recordTimer = setTimeout(() => this.closeFor('record timeout: a record did not complete', { recordTimeoutMs: this.opts.recordTimeoutMs }), this.opts.recordTimeoutMs);
+    this.recordTimer.unref();
+  }
+
+  private clearRecordTimer(): void {
+    if (this.recordTimer) clearTimeout(this.recordTimer);
+    this.recordTimer = null;
+  }
+
+  private closeFor(why: string, details: Record<string, unknown>): void {
+    this.logger.log('warn', `closing connection: ${why}`, { conn: this.info.id, client: `${this.info.remoteAddress}:${this.info.remotePort}`, ...details });
+    this.clearRecordTimer();
+    this.socket.destroy();
   }
 
   /** Runs the framer; bad record marking closes this connection with a log line (never the process). */
@@ -93,6 +131,7 @@ export class Connection {
   }
 
   private onRecord(rec: Buffer): void {
+    this.clearRecordTimer();
     this.inFlight++;
     if (this.inFlight >= this.opts.maxInFlight && !this.paused) {
       this.paused = true;

@@ -40,6 +40,11 @@ export class DirectFramer {
     this.stage = Buffer.allocUnsafeSlow(this.stageBytes);
   }
 
+  /** True when no partial record is held (a clean boundary between records). */
+  get idle(): boolean {
+    return this.fragLen < 0 && this.body === null && this.fragments.length === 0 && this.end === this.start;
+  }
+
   /** Where the next read must put its bytes (the read may fill less than all of it). */
   nextBuffer(): Buffer {
     return this.body ? this.body.subarray(this.filled) : this.stage.subarray(this.end);

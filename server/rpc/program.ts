@@ -16,8 +16,10 @@ export interface ConnInfo {
 export interface CallContext {
   conn: ConnInfo;
   call: RpcCall;
-  /** decoded AUTH_SYS credential, when the call carried one */
+  /** decoded AUTH_SYS credential, when the call carried one (after root squash, when that is on) */
   auth?: AuthSys;
+  /** true when root squash mapped this call's uid 0 to the anonymous id */
+  squashed?: boolean;
   /** the whole record as received (owned by this call once the framer handed it out) */
   record: Buffer;
   /** the procedure arguments exactly as received: a view into the record, read only */

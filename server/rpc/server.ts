@@ -15,9 +15,23 @@ export interface RpcListenerOptions {
   nextConnId: () => number;
   maxRecordSize?: number;
   maxInFlight?: number;
+  idleTimeoutMs?: number;
+  recordTimeoutMs?: number;
+  /**
+   * Shared by the server's listeners: connections open across all of them and the most allowed. Beyond it a new
+   * connection is closed at once (with a log line), so a flood cannot take what established clients use.
+   */
+  budget?: ConnectionBudget;
   /** see ConnectionOptions.directReads (default true) */
   directReads?: boolean;
   onConnection?(c: Connection): void;
+}
+
+export interface ConnectionBudget {
+  open: number;
+  max: number;
+  /** connections refused because the budget was spent */
+  refused: number;
 }
 
 export class RpcListener {
@@ -27,13 +41,28 @@ export class RpcListener {
   private constructor(o: RpcListenerOptions) {
     // Paused on accept so that no byte is read before the Connection chose how to read (direct or chunks).
     this.server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      const budget = o.budget;
+      if (budget && budget.open >= budget.max) {
+        budget.refused++;
+        // One line per 100 refusals: a flood must not flood the log too.
+        if (budget.refused % 100 === 1) o.logger.log('warn', 'connection refused: too many connections', { open: budget.open, max: budget.max, refused: budget.refused, client: `${socket.remoteAddress}:${socket.remotePort}` });
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
       const c = new Connection(socket, o.nextConnId(), o.dispatcher, o.logger, {
         maxRecordSize: o.maxRecordSize ?? DEFAULT_MAX_RECORD,
         maxInFlight: o.maxInFlight ?? 64,
         directReads: o.directReads ?? true,
+        idleTimeoutMs: o.idleTimeoutMs,
+        recordTimeoutMs: o.recordTimeoutMs,
       });
       this.connections.add(c);
-      c.socket.once('close', () => this.connections.delete(c));
+      if (budget) budget.open++;
+      c.socket.once('close', () => {
+        this.connections.delete(c);
+        if (budget) budget.open--;
+      });
       o.onConnection?.(c);
     });
     this.server.on('error', (e) => o.logger.log('error', 'listener error', { err: e.message }));

@@ -1,0 +1,66 @@
+// Side by side with the reference server: the same raw CREATE calls — name "../<x>" and a name with a NUL in it —
+// sent to nfs-ganesha (as packaged in Debian; 4.3 was measured creating the first outside its export and
+// truncating the second at the NUL) and to ours, which must refuse both with NFS3ERR_ACCES and create nothing.
+// What ganesha does is reported, not asserted: it is the contrast, and another version may behave otherwise.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
+import { NFS3 } from '../xdr/nfs3/procs';
+import { NFSSTAT3 } from '../xdr/nfs3/constants';
+import { RawRpc, mountRoot, testServer } from './support/server-rpc';
+
+interface Outcome {
+  dotdot: number;
+  /** the "../" file appeared next to the export */
+  escaped: boolean;
+  nul: number;
+  /** a file named the part before the NUL appeared */
+  truncated: boolean;
+}
+
+async function attempt(nfsPort: number, mountPort: number, exportDir: string, exportPath: string, tag: string): Promise<Outcome> {
+  const mnt = await RawRpc.connect(mountPort);
+  const nfs = mountPort === nfsPort ? mnt : await RawRpc.connect(nfsPort);
+  try {
+    const root = await mountRoot(mnt, exportPath);
+    const how = { mode: 0 as const, attributes: { mode: 0o644 } };
+    const dotdot = await nfs.call(NFS3.CREATE, { where: { dir: root, name: `../escape-${tag}` }, how });
+    const nul = await nfs.call(NFS3.CREATE, { where: { dir: root, name: `trunc-${tag}\0ated` }, how });
+    return {
+      dotdot: dotdot.status,
+      escaped: fs.existsSync(path.join(path.dirname(exportDir), `escape-${tag}`)),
+      nul: nul.status,
+      truncated: fs.existsSync(path.join(exportDir, `trunc-${tag}`)),
+    };
+  } finally {
+    mnt.close();
+    nfs.close();
+  }
+}
+
+test('CREATE "../name" and a name with NUL: ours refuses both (NFS3ERR_ACCES); ganesha, for contrast', { skip: ganeshaMissing() }, async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-contrast-'));
+  const gExport = path.join(work, 'ganesha-export');
+  const g = await startGanesha({ exportDir: gExport });
+  let theirs: Outcome;
+  try {
+    theirs = await attempt(g.port, g.mountPort, g.exportDir, g.exportPath, 'g');
+  } finally {
+    await g.stop();
+  }
+  const t = await testServer();
+  let ours: Outcome;
+  try {
+    ours = await attempt(t.server.address.port, t.server.mountPort, t.dir, t.server.exportPath, 'o');
+  } finally {
+    await t.cleanup();
+  }
+  const name = (s: number) => Object.entries(NFSSTAT3).find(([, v]) => v === s)?.[0] ?? String(s);
+  console.log(`nfs-ganesha: CREATE ../escape -> ${name(theirs.dotdot)}, created outside the export: ${theirs.escaped}; CREATE "trunc\\0ated" -> ${name(theirs.nul)}, truncated at NUL: ${theirs.truncated}`);
+  console.log(`nfs-testbed: CREATE ../escape -> ${name(ours.dotdot)}, created outside the export: ${ours.escaped}; CREATE "trunc\\0ated" -> ${name(ours.nul)}, truncated at NUL: ${ours.truncated}`);
+  fs.rmSync(work, { recursive: true, force: true });
+  assert.deepEqual(ours, { dotdot: NFSSTAT3.NFS3ERR_ACCES, escaped: false, nul: NFSSTAT3.NFS3ERR_ACCES, truncated: false });
+});

@@ -1,0 +1,25 @@
+// Test support for the limits tests: many raw connections at once, opened in waves (the listen backlog is finite).
+import { RawRpc } from './server-rpc';
+
+/** Opens n connections, `wave` at a time; a connection the server closes or refuses yields null. */
+export async function openMany(port: number, n: number, wave = 100): Promise<Array<RawRpc | null>> {
+  const out: Array<RawRpc | null> = [];
+  for (let i = 0; i < n; i += wave) {
+    const k = Math.min(wave, n - i);
+    out.push(...(await Promise.all(Array.from({ length: k }, () => RawRpc.connect(port).catch(() => null)))));
+  }
+  return out;
+}
+
+export function closeAll(conns: Array<RawRpc | null>): void {
+  for (const c of conns) c?.close();
+}
+
+/** Resolves when cond() holds, polling; rejects after timeoutMs (a generous bound for a loaded machine). */
+export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
