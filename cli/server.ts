@@ -33,6 +33,7 @@ interface ServerCliOptions {
   maxInFlight: string;
   idleTimeout: string;
   recordTimeout: string;
+  maxPendingBytes: string;
   rootSquash?: boolean;
   apiToken?: string;
 }
@@ -75,6 +76,7 @@ export function register(program: Command): void {
     .option('--max-connections <n>', 'connections open at once; more are closed on accept', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-in-flight <n>', 'calls executing at once per connection before reading pauses', String(DEFAULT_LIMITS.maxInFlight))
     .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)
+    .option('--max-pending-bytes <size>', 'memory all connections together may reserve for records announced but not yet received', DEFAULT_LIMITS.maxPendingBytes)
     .option('--record-timeout <duration>', 'close a connection whose started record does not complete in this long (slowloris; obeys --time-scale)', DEFAULT_LIMITS.recordTimeout)
     .option('--root-squash', 'treat AUTH_SYS uid/gid 0 as 65534 (objects root creates are owned by 65534)')
     .option('--api-token <token>', 'bearer token the admin API requires (env NFS_TESTBED_API_TOKEN); mandatory when --api is not loopback')
@@ -103,7 +105,7 @@ export function register(program: Command): void {
         journal: o.journal,
         timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
         stateDir: o.stateDir,
-        limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout },
+        limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout, maxPendingBytes: o.maxPendingBytes },
         rootSquash: o.rootSquash,
       });
       let hapi: Awaited<ReturnType<typeof startAdminApi>> | undefined;

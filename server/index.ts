@@ -21,6 +21,7 @@ import { nfs3Program } from './nfs3';
 import { portmapProgram } from './portmap';
 import { CallEvent, Dispatcher } from './rpc/dispatcher';
 import { dispatchTable } from './rpc/program';
+import { ByteBudget } from './rpc/direct-framer';
 import { LimitsInput, TransportLimits, transportLimits } from './rpc/limits';
 import { ConnectionBudget, RpcListener } from './rpc/server';
 
@@ -67,7 +68,7 @@ export interface ServerStats {
   writeBytes: number;
   readBytes: number;
   /** open now, accepted in total, refused over maxConnections, the limit */
-  connections: { open: number; total: number; refused: number; max: number };
+  connections: { open: number; total: number; refused: number; max: number; /** bytes reserved for records being received */ pendingBytes: number };
   drc: DrcCounters & { mode: string };
   journalRows: number;
   verifier: string;
@@ -117,6 +118,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const scale = new TimeScale(o.timeScale ?? 1);
   const limits = transportLimits(o.limits, scale);
   const budget: ConnectionBudget = { open: 0, max: limits.maxConnections, refused: 0 };
+  const directBudget = new ByteBudget(limits.maxPendingBytes);
   const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
   const x = new Nfs3Export(handles, logger);
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale);
@@ -180,6 +182,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       maxInFlight: limits.maxInFlight,
       idleTimeoutMs: limits.idleTimeoutMs,
       recordTimeoutMs: limits.recordTimeoutMs,
+      directBudget,
       budget,
       onConnection: (c) => {
         connTotal++;
@@ -220,7 +223,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         bytesOut,
         writeBytes,
         readBytes,
-        connections: { open, total: connTotal, refused: budget.refused, max: limits.maxConnections },
+        connections: { open, total: connTotal, refused: budget.refused, max: limits.maxConnections, pendingBytes: directBudget.used },
         drc: { ...drc.counters(), mode: drc.config.mode },
         journalRows: journal ? journal.rowsWritten : 0,
         verifier: instance,

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { Logger } from '../../core/log';
 import { RecordDecoder, encodeRecord, gatherLength } from '../../xdr/record';
-import { DirectFramer } from './direct-framer';
+import { ByteBudget, DirectFramer } from './direct-framer';
 import type { Dispatcher, Reply } from './dispatcher';
 import type { ConnInfo } from './program';
 
@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   idleTimeoutMs?: number;
   /** close when a started record has not completed after this long (real ms) since the last completed one */
   recordTimeoutMs?: number;
+  /** server-wide budget for full-size record Buffers being received (DirectFramer) */
+  directBudget?: ByteBudget;
 }
 
 /**
@@ -58,13 +60,14 @@ export class Connection {
     this.info = { id, remoteAddress: raw.remoteAddress ?? '?', remotePort: raw.remotePort ?? 0, localPort: raw.localPort ?? 0 };
     let socket: net.Socket | null = null;
     if (opts.directReads) {
-      const framer = new DirectFramer({ maxRecordSize: opts.maxRecordSize });
+      const framer = new DirectFramer({ maxRecordSize: opts.maxRecordSize, budget: opts.directBudget });
       socket = adoptWithOnread(raw, () => framer.nextBuffer(), (n) => {
         this.bytesIn += n;
         const ok = this.guard(() => framer.advance(n, (rec) => this.onRecord(rec)));
         if (ok) this.armRecordTimer(framer.idle);
         return ok;
       });
+      socket?.once('close', () => framer.dispose());
     }
     if (!socket) {
       const decoder = new RecordDecoder({ maxRecordSize: opts.maxRecordSize });

@@ -7,13 +7,36 @@
 // and a full stage is replaced by a fresh one, so a record is never changed after delivery.
 // A fragment of directMin bytes or more gets its own Buffer (allocUnsafeSlow: an ArrayBuffer holding only that
 // record), filled straight from the socket. Records of several fragments are concatenated (a new Buffer).
+//
+// Memory: a header alone must not pin memory. Full-size Buffers for fragments still being received are drawn from
+// a server-wide ByteBudget; past it, a fragment's Buffer starts at GROW_START bytes and doubles as bytes arrive,
+// so what a peer can make the server hold is bounded by what it actually sent (plus the budget).
 import { XdrError } from '../../core/errors';
 import { DEFAULT_MAX_RECORD, LAST_FRAGMENT, MAX_FRAGMENT_LENGTH } from '../../xdr/record';
+
+/** Bytes announced by fragment headers and reserved for Buffers not yet filled, across all connections. */
+export class ByteBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+  reserve(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+  release(n: number): void {
+    this.used -= n;
+  }
+}
+
+/** First size of a fragment Buffer that did not fit the budget; it doubles as bytes arrive. */
+const GROW_START = 256 * 1024;
 
 export interface DirectFramerOptions {
   maxRecordSize?: number;
   stageBytes?: number;
   directMin?: number;
+  /** shared budget for full-size fragment Buffers (default: unlimited, the framer alone) */
+  budget?: ByteBudget;
 }
 
 export class DirectFramer {
@@ -27,7 +50,10 @@ export class DirectFramer {
   private fragLen = -1; // current fragment length, -1 while reading a header
   private lastFrag = false;
   private body: Buffer | null = null; // direct mode: the fragment being filled
+  private bodyLen = 0; // its announced length (body may be shorter while it grows)
+  private reserved = 0; // bytes of the budget held for body
   private filled = 0;
+  private readonly budget?: ByteBudget;
   private fragments: Buffer[] = [];
   private recordBytes = 0;
   /** bytes consumed from the stream, for error reports */
@@ -38,6 +64,13 @@ export class DirectFramer {
     this.stageBytes = o.stageBytes ?? 64 * 1024;
     this.directMin = Math.min(o.directMin ?? 16 * 1024, this.stageBytes - 8);
     this.stage = Buffer.allocUnsafeSlow(this.stageBytes);
+    this.budget = o.budget;
+  }
+
+  /** Returns this framer's budget reservation (the connection closed). */
+  dispose(): void {
+    this.budget?.release(this.reserved);
+    this.reserved = 0;
   }
 
   /** True when no partial record is held (a clean boundary between records). */
@@ -47,7 +80,14 @@ export class DirectFramer {
 
   /** Where the next read must put its bytes (the read may fill less than all of it). */
   nextBuffer(): Buffer {
-    return this.body ? this.body.subarray(this.filled) : this.stage.subarray(this.end);
+    if (!this.body) return this.stage.subarray(this.end);
+    if (this.filled === this.body.length) {
+      // A Buffer outside the budget is full but the fragment is not: double it (bytes arrived, so it is earned).
+      const bigger = Buffer.allocUnsafeSlow(Math.min(this.bodyLen, this.body.length * 2));
+      this.body.copy(bigger, 0, 0, this.filled);
+      this.body = bigger;
+    }
+    return this.body.subarray(this.filled);
   }
 
   /**
@@ -59,9 +99,11 @@ export class DirectFramer {
     this.offset += n;
     if (this.body) {
       this.filled += n;
-      if (this.filled < this.body.length) return;
+      if (this.filled < this.bodyLen) return;
       const frag = this.body;
       this.body = null;
+      this.budget?.release(this.reserved);
+      this.reserved = 0;
       this.fragment(frag, onRecord);
       return;
     }
@@ -93,8 +135,11 @@ export class DirectFramer {
         continue;
       }
       if (this.fragLen >= this.directMin) {
-        // The rest of this fragment goes straight into its own Buffer.
-        this.body = Buffer.allocUnsafeSlow(this.fragLen);
+        // The rest of this fragment goes straight into its own Buffer: full size when the budget allows.
+        const full = !this.budget || this.budget.reserve(this.fragLen);
+        this.reserved = full && this.budget ? this.fragLen : 0;
+        this.bodyLen = this.fragLen;
+        this.body = Buffer.allocUnsafeSlow(full ? this.fragLen : Math.max(GROW_START, avail));
         this.stage.copy(this.body, 0, this.start, this.end);
         this.filled = avail;
         this.start = this.end;

@@ -18,6 +18,11 @@ export interface TransportLimits {
    * record restarts it
    */
   recordTimeoutMs: number;
+  /**
+   * bytes all connections together may have reserved for records announced but not yet received; past it a
+   * record's Buffer grows only as its bytes arrive (a header alone pins no memory)
+   */
+  maxPendingBytes: number;
 }
 
 export interface LimitsInput {
@@ -27,6 +32,7 @@ export interface LimitsInput {
   /** modelled duration ("2m"), scaled by the time scale */
   idleTimeout?: number | string;
   recordTimeout?: number | string;
+  maxPendingBytes?: number | string;
 }
 
 export const DEFAULT_LIMITS = {
@@ -37,6 +43,7 @@ export const DEFAULT_LIMITS = {
   // expiry, so a client that retransmits after a quiet spell still finds its connection.
   idleTimeout: '6m',
   recordTimeout: '2m',
+  maxPendingBytes: '256MiB',
 } as const;
 
 function count(v: number | string, name: string, min: number, max: number): number {
@@ -60,5 +67,6 @@ export function transportLimits(input: LimitsInput = {}, scale = new TimeScale(1
     maxInFlight: count(input.maxInFlight ?? DEFAULT_LIMITS.maxInFlight, 'max in flight', 1, 65536),
     idleTimeoutMs: duration(input.idleTimeout ?? DEFAULT_LIMITS.idleTimeout, 'idle timeout'),
     recordTimeoutMs: duration(input.recordTimeout ?? DEFAULT_LIMITS.recordTimeout, 'record timeout'),
+    maxPendingBytes: parseSize(input.maxPendingBytes ?? DEFAULT_LIMITS.maxPendingBytes, 'max pending bytes'),
   };
 }

@@ -4,6 +4,7 @@ import { TestbedError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { DEFAULT_MAX_RECORD } from '../../xdr/record';
 import { Connection } from './connection';
+import type { ByteBudget } from './direct-framer';
 import type { Dispatcher } from './dispatcher';
 
 export interface RpcListenerOptions {
@@ -14,6 +15,8 @@ export interface RpcListenerOptions {
   /** shared across listeners of one server so connection ids are unique */
   nextConnId: () => number;
   maxRecordSize?: number;
+  /** server-wide budget for full-size record Buffers being received */
+  directBudget?: ByteBudget;
   maxInFlight?: number;
   idleTimeoutMs?: number;
   recordTimeoutMs?: number;
@@ -56,6 +59,7 @@ export class RpcListener {
         directReads: o.directReads ?? true,
         idleTimeoutMs: o.idleTimeoutMs,
         recordTimeoutMs: o.recordTimeoutMs,
+        directBudget: o.directBudget,
       });
       this.connections.add(c);
       if (budget) budget.open++;
