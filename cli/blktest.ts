@@ -22,6 +22,7 @@ interface Opts {
   wsize: string;
   inflight: string;
   stable: string;
+  commitEvery?: string;
   policy: string;
   scribble: string;
   scribbleHold: string;
@@ -52,7 +53,7 @@ function summary(r: BlktestResult): string {
     `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${r.durationMs} ms, policy ${r.policy}, wsize ${formatBytes(r.wsize)}, inflight ${r.inflight}, ${r.stable}`,
     `  transmissions ${r.transmissions}, retransmissions ${r.retransmissions}, replays ${r.replays}, timeouts ${r.timeoutsMinor} minor / ${r.timeoutsMajor} major`,
     `  duplicates cancelled ${r.duplicatesCancelled}, finished after start ${r.duplicatesFinished}, LATE TRANSMISSIONS ${r.lateTransmissions}`,
-    `  verify: ${r.fileBytesRead} bytes read back, ${r.corruptBlocks} corrupt block(s)${r.committed ? ', committed' : ''}${r.verifierChanged ? ', WRITE VERIFIER CHANGED' : ''}`,
+    `  verify: ${r.fileBytesRead} bytes read back, ${r.corruptBlocks} corrupt block(s)${r.committed ? ', committed' : ''}${r.verifierChanged ? `, WRITE VERIFIER CHANGED ${r.verifierChanges}x, ${r.resentBlocks} block(s) resent` : ''}`,
   ];
   for (const c of r.corrupt.slice(0, 20)) lines.push(`  corrupt block ${c.block} at offset ${c.offset}: ${c.found} (${c.badWords} bad words, first at ${c.firstBadOffset})`);
   if (r.corrupt.length > 20) lines.push(`  ... ${r.corrupt.length - 20} more`);
@@ -75,6 +76,7 @@ export function register(program: Command): void {
     .option('--wsize <size>', 'bytes per WRITE call', '64KiB')
     .option('--inflight <k>', 'write() buffers in flight at once (aio)', '1')
     .addOption(new Option('--stable <how>', 'stable_how of every WRITE').choices(Object.keys(STABLE_NAMES)).default('unstable'))
+    .option('--commit-every <n>', 'with unstable writes, COMMIT after every N write() calls (default: only at the end)')
     .addOption(new Option('--policy <name>', 'retransmit policy').choices([...POLICY_NAMES]).default('zero-copy'))
     .option('--scribble <word>', 'word written over the buffer once write() returns', '0xdeadbeef')
     .option('--scribble-hold <time>', 'keep the scribble this long before the refill (modelled; 0 = one event-loop turn)', '0s')
@@ -105,6 +107,7 @@ export function register(program: Command): void {
         wsize: parseSize(o.wsize, '--wsize'),
         inflight: parseNumber(o.inflight, '--inflight', 1),
         stable: o.stable as StableName,
+        commitEvery: o.commitEvery !== undefined ? parseNumber(o.commitEvery, '--commit-every', 1) : undefined,
         policy: getPolicy(o.policy).name,
         scribble: parseWord(o.scribble),
         scribbleHoldMs: parseDuration(o.scribbleHold, '--scribble-hold'),

@@ -3,6 +3,9 @@
 // reference slices of that Buffer (Linux nfs_direct_write_schedule), and the moment it returns fills the Buffer
 // with the scribble word before the next iteration refills it. `inflight` such Buffers run at once (aio).
 // At the end: COMMIT if any WRITE was unstable, read the file back over NFS and list every corrupt block.
+// UNSTABLE blocks are tracked until a COMMIT covers them (client/nfs3.ts UncommittedWrites: offsets and verifiers,
+// no data); when a verifier changes (server restart, RFC 1813 §3.3.7) the lost blocks are written again from the
+// counter pattern, which is what they held: the caller's Buffers were scribbled long ago.
 import { channel, CHANNELS } from '../core/channels';
 import { ConfigError, TestbedError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
@@ -10,7 +13,7 @@ import { TimeScale } from '../core/units';
 import { fillPattern, patternWord } from '../lab/pattern';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { getPolicy, type PolicyName } from './policies';
-import { mount, type NfsMount } from './nfs3';
+import { mount, UncommittedWrites, type NfsMount } from './nfs3';
 import type { TransportOptions } from './rpc/transport';
 
 export const STABLE_NAMES = { unstable: STABLE_HOW.UNSTABLE, data_sync: STABLE_HOW.DATA_SYNC, file_sync: STABLE_HOW.FILE_SYNC } as const;
@@ -39,6 +42,8 @@ export interface BlktestOptions {
   /** write() calls in flight at once, each with its own Buffer (default 1) */
   inflight?: number;
   stable?: StableName;
+  /** with UNSTABLE/DATA_SYNC writes, COMMIT after every this many write() calls (default: only at the end) */
+  commitEvery?: number;
   policy?: PolicyName;
   /** 32-bit word written over the Buffer when write() returns (default 0xdeadbeef) */
   scribble?: number;
@@ -55,8 +60,10 @@ export interface BlktestOptions {
   timeScale?: number;
   seed?: number;
   logger?: Logger;
-  /** called after every completed write() */
-  onProgress?(writes: number, totalWrites: number | undefined): void;
+  /** called after every completed write() (`block`: the block it wrote) */
+  onProgress?(writes: number, totalWrites: number | undefined, block: number): void;
+  /** called after each COMMIT (with its resends) that left the file committed, with the write() calls so far */
+  onCommit?(writes: number): void;
   /** extra transport options (e.g. maxTimeout) */
   transport?: Partial<TransportOptions>;
   /** awaited after the write loop (and COMMIT), before the read-back: e.g. a harness lifting its faults */
@@ -101,8 +108,18 @@ export interface BlktestResult {
   /** XIDs with at least one late transmission */
   lateXids: number[];
   committed: boolean;
-  /** the write verifier changed between WRITE and COMMIT (server restart: unstable data may be lost) */
+  /** COMMIT calls made (a verifier change adds one per resend round) */
+  commits: number;
+  /** the write verifier changed between replies (server restart: unstable data may be lost) */
   verifierChanged: boolean;
+  /** how often a WRITE or COMMIT reply carried a verifier other than the previous reply's */
+  verifierChanges: number;
+  /** blocks resent after a verifier change, summed over COMMITs (a block resent at two COMMITs counts twice) */
+  resentBlocks: number;
+  /** the blocks resent, ascending, each once */
+  resentBlockIndices: number[];
+  /** connections re-established by the transport */
+  reconnects: number;
   fileBytesRead: number;
   corruptBlocks: number;
   corrupt: CorruptBlockReport[];
@@ -128,6 +145,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
   const scale = new TimeScale(opts.timeScale ?? 1);
   const count = opts.count ?? (opts.durationMs === undefined ? 64 : undefined);
   if (count !== undefined) checkInt('count', count, 1);
+  const commitEvery = opts.commitEvery === undefined ? undefined : checkInt('commit every', opts.commitEvery, 1);
   const fileBlocks = checkInt('file blocks', opts.fileBlocks ?? count ?? 64, 1);
   const logger = opts.logger ?? silentLogger;
   const holdMs = scale.real(opts.scribbleHoldMs ?? 0);
@@ -156,8 +174,25 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
     let writes = 0;
     let writeCalls = 0;
     let unstable = false;
-    let verf: Buffer | undefined;
-    let verifierChanged = false;
+    const uncommitted = new UncommittedWrites();
+    let commits = 0;
+    let resentBlocks = 0;
+    const resentSet = new Set<number>();
+    // RFC 1813 §3.3.21: COMMIT, resending what a restarted server lost (the counter pattern, regenerated).
+    const commit = async () => {
+      const c = await m.nfs.commitWrites(fh, uncommitted, (off, n) => fillPattern(Buffer.allocUnsafe(n), Number(off)), { wsize });
+      commits += c.commits;
+      const blocks = new Set<number>();
+      for (const r of c.resent) {
+        const last = Math.floor((Number(r.offset) + r.count - 1) / blockSize);
+        for (let b = Math.floor(Number(r.offset) / blockSize); b <= last; b++) blocks.add(b);
+      }
+      resentBlocks += blocks.size;
+      for (const b of blocks) resentSet.add(b);
+      if (c.status !== 0) throw new TestbedError('NFS_COMMIT_FAILED', `COMMIT: nfsstat3 ${c.status}`, { status: c.status });
+      opts.onCommit?.(writes);
+    };
+    let committing: Promise<void> | undefined;
     const slot = async () => {
       const buf = Buffer.allocUnsafe(blockSize); // the one reusable O_DIRECT buffer of this slot
       for (;;) {
@@ -165,7 +200,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
         const block = next++ % fileBlocks;
         const offset = block * blockSize;
         fillPattern(buf, offset);
-        const r = await m.nfs.writeRange(fh, BigInt(offset), buf, { wsize, stable });
+        const r = await m.nfs.writeRange(fh, BigInt(offset), buf, { wsize, stable, uncommitted });
         // write() returned: blktest2 reuses the buffer at once (memset 0xdeadbeef).
         buf.fill(scribbleBytes);
         if (traceChannel.hasSubscribers) {
@@ -175,9 +210,12 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
         writeCalls += r.calls;
         writes++;
         if (r.committed !== STABLE_HOW.FILE_SYNC) unstable = true;
-        if (r.verf && verf && !r.verf.equals(verf)) verifierChanged = true;
-        if (r.verf) verf = Buffer.from(r.verf);
-        opts.onProgress?.(writes, count);
+        opts.onProgress?.(writes, count, block);
+        // One periodic COMMIT at a time, in this slot; the other slots keep writing meanwhile.
+        if (commitEvery !== undefined && writes % commitEvery === 0 && !committing && uncommitted.pendingBytes(fh) > 0) {
+          committing = commit().finally(() => (committing = undefined));
+          await committing;
+        }
         // Give the event loop one turn with the scribble in place before the refill (the C program's next
         // syscall); a duplicate still queued for this buffer goes out now if the socket can take it.
         if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
@@ -189,10 +227,8 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
     // --- COMMIT (RFC 1813 §3.3.21) if any WRITE was not FILE_SYNC ---
     let committed = false;
     if (unstable) {
-      const c = await m.nfs.commit({ file: fh, offset: 0n, count: 0 });
-      if (c.status !== 0) throw new TestbedError('NFS_COMMIT_FAILED', `COMMIT: nfsstat3 ${c.status}`, { status: c.status });
+      await commit();
       committed = true;
-      if (verf && !c.verf.equals(verf)) verifierChanged = true;
     }
 
     // --- verify by reading back over NFS ---
@@ -229,7 +265,12 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
       timeoutsMajor: s.timeoutsMajor,
       lateXids,
       committed,
-      verifierChanged,
+      commits,
+      verifierChanged: uncommitted.verifierChanges > 0,
+      verifierChanges: uncommitted.verifierChanges,
+      resentBlocks,
+      resentBlockIndices: [...resentSet].sort((a, b) => a - b),
+      reconnects: s.reconnects,
       fileBytesRead: back.data.length,
       corruptBlocks: corrupt.length,
       corrupt,

@@ -4,7 +4,8 @@
 //
 // Buffer ownership: write()/writeRange() lend `data` to the transport until the returned promise settles; what
 // the transport does with it meanwhile is the retransmit policy's decision. Buffers in results are views of the
-// reply record and belong to the caller.
+// reply record and belong to the caller. UncommittedWrites keeps offsets, counts and verifiers only, never data:
+// commitWrites() asks the caller for the bytes of a range it must send again.
 import { TestbedError } from '../core/errors';
 import { IPPROTO, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { NFS3 } from '../xdr/nfs3/procs';
@@ -75,7 +76,7 @@ export class Nfs3Client {
    * slice of `data` (Linux nfs_direct_write_schedule). Short writes are continued. Resolves when every call
    * completed: from then on the caller may reuse `data`.
    */
-  async writeRange(fh: T.Fh, offset: bigint, data: Buffer, opts: { wsize: number; stable?: number }): Promise<WriteRangeResult> {
+  async writeRange(fh: T.Fh, offset: bigint, data: Buffer, opts: { wsize: number; stable?: number; uncommitted?: UncommittedWrites }): Promise<WriteRangeResult> {
     const stable = opts.stable ?? STABLE_HOW.UNSTABLE;
     const out: WriteRangeResult = { status: 0, count: 0, committed: STABLE_HOW.FILE_SYNC, calls: 0, xids: [] };
     const one = async (start: number, end: number): Promise<void> => {
@@ -93,6 +94,7 @@ export class Nfs3Client {
         out.count += r.count;
         out.committed = Math.min(out.committed, r.committed);
         out.verf = r.verf;
+        opts.uncommitted?.written(fh, offset + BigInt(start), r.count, r.committed, r.verf);
         start += r.count;
       }
     };
@@ -100,6 +102,41 @@ export class Nfs3Client {
     for (let s = 0; s < data.length; s += opts.wsize) jobs.push(one(s, Math.min(data.length, s + opts.wsize)));
     await Promise.all(jobs);
     return out;
+  }
+
+  /**
+   * COMMIT the whole file (RFC 1813 §3.3.21) and make sure every range `uncommitted` holds for it is durable: a
+   * range whose WRITE reply carried a verifier other than the COMMIT's was written to a server instance that has
+   * since restarted and may have lost it (§3.3.7), so it is written again (UNSTABLE, bytes from `source`) and the
+   * file committed again, until the COMMIT verifier equals the verifier of every write since (Linux:
+   * nfs_commit_release_pages redirties such pages). Ranges written while a COMMIT is in flight wait for the next.
+   * `source` returns a Buffer the transport may borrow until the resend completes.
+   */
+  async commitWrites(fh: T.Fh, uncommitted: UncommittedWrites, source: (offset: bigint, count: number) => Buffer, opts: { wsize: number; maxRounds?: number }): Promise<CommitWritesResult> {
+    const out: CommitWritesResult = { status: 0, commits: 0, resent: [] };
+    const maxRounds = opts.maxRounds ?? 8;
+    for (;;) {
+      const covered = uncommitted.ranges(fh);
+      const c = await this.commit({ file: fh, offset: 0n, count: 0 });
+      out.commits++;
+      if (c.status !== 0) {
+        out.status = c.status;
+        return out;
+      }
+      out.verf = c.verf;
+      const lost = uncommitted.committed(fh, covered, c.verf);
+      if (lost.length === 0) return out;
+      if (out.commits >= maxRounds) {
+        throw new TestbedError('NFS_VERIFIER_UNSTABLE', `COMMIT verifier still differs from the writes' after ${out.commits} rounds of resending`, { ranges: lost.length });
+      }
+      const writes = await Promise.all(lost.map((r) => this.writeRange(fh, r.offset, source(r.offset, r.count), { wsize: opts.wsize, stable: STABLE_HOW.UNSTABLE, uncommitted })));
+      out.resent.push(...lost.map((r) => ({ offset: r.offset, count: r.count })));
+      const failed = writes.find((w) => w.status !== 0);
+      if (failed) {
+        out.status = failed.status;
+        return out;
+      }
+    }
   }
 
   /** Reads `length` bytes from `offset` as READ calls of at most `rsize`, `parallel` at a time; stops at EOF. */
@@ -139,6 +176,85 @@ export interface WriteRangeResult {
   verf?: Buffer;
   calls: number;
   xids: number[];
+}
+
+export interface CommitWritesResult {
+  /** the first failing nfsstat3 of a COMMIT or a resent WRITE, else 0 */
+  status: number;
+  /** COMMIT calls made */
+  commits: number;
+  /** ranges written again because the verifier changed (one entry per resend) */
+  resent: Array<{ offset: bigint; count: number }>;
+  /** the last COMMIT verifier */
+  verf?: Buffer;
+}
+
+/** One WRITE reply's range that is not known to be on stable storage yet, with the verifier that reply carried. */
+export interface UncommittedRange {
+  offset: bigint;
+  count: number;
+  verf: Buffer;
+}
+
+/**
+ * Per file, the ranges written UNSTABLE or DATA_SYNC (RFC 1813 §3.3.7: anything but FILE_SYNC needs a COMMIT)
+ * since the last COMMIT that covered them, each with its WRITE reply's verifier. Ranges are keyed by offset: a
+ * later write at the same offset replaces the earlier one. Holds no data. Also counts verifier changes: a WRITE
+ * or COMMIT reply whose verifier differs from the previous reply's (the server restarted in between).
+ */
+export class UncommittedWrites {
+  verifierChanges = 0;
+  private lastVerf?: Buffer;
+  private readonly files = new Map<string, Map<bigint, UncommittedRange>>();
+
+  /** Notes a successful WRITE reply. */
+  written(fh: T.Fh, offset: bigint, count: number, committed: number, verf: Buffer): void {
+    this.observe(verf);
+    const key = fh.toString('hex');
+    let file = this.files.get(key);
+    if (committed === STABLE_HOW.FILE_SYNC) {
+      // Durable already; an uncommitted range with the same start is superseded only when this one covers it.
+      const old = file?.get(offset);
+      if (old && old.count <= count) file!.delete(offset);
+      return;
+    }
+    if (!file) this.files.set(key, (file = new Map()));
+    file.set(offset, { offset, count, verf: Buffer.from(verf) });
+  }
+
+  /** Notes a verifier from any reply (WRITE or COMMIT). */
+  observe(verf: Buffer): void {
+    if (this.lastVerf && !this.lastVerf.equals(verf)) this.verifierChanges++;
+    if (!this.lastVerf || !this.lastVerf.equals(verf)) this.lastVerf = Buffer.from(verf);
+  }
+
+  /** The file's uncommitted ranges now (a snapshot: what a COMMIT sent now covers). */
+  ranges(fh: T.Fh): UncommittedRange[] {
+    return [...(this.files.get(fh.toString('hex'))?.values() ?? [])];
+  }
+
+  /** Bytes of the file not committed yet. */
+  pendingBytes(fh: T.Fh): number {
+    return this.ranges(fh).reduce((n, r) => n + r.count, 0);
+  }
+
+  /**
+   * A COMMIT covering `covered` (taken with ranges() before it was sent) answered with `verf`: ranges written
+   * with that verifier are durable and forgotten; the ones written with another verifier are returned, to be
+   * written again (they stay tracked until a later write replaces them). Ranges rewritten meanwhile are left alone.
+   */
+  committed(fh: T.Fh, covered: readonly UncommittedRange[], verf: Buffer): UncommittedRange[] {
+    this.observe(verf);
+    const file = this.files.get(fh.toString('hex'));
+    const lost: UncommittedRange[] = [];
+    for (const r of covered) {
+      if (file?.get(r.offset) !== r) continue;
+      if (r.verf.equals(verf)) file.delete(r.offset);
+      else lost.push(r);
+    }
+    if (file?.size === 0) this.files.delete(fh.toString('hex'));
+    return lost;
+  }
 }
 
 /** MOUNT v3 (RFC 1813 Appendix I) calls on a transport connected to the MOUNT service. */
