@@ -53,3 +53,9 @@ export async function page(x: Nfs3Export, dir: Resolved, cookie: bigint, verf: B
 export function entryBytes(name: string): number {
   return 4 + 8 + 4 + ((Buffer.byteLength(name) + 3) & ~3) + 8;
 }
+
+/**
+ * Bytes of a READDIR/READDIRPLUS reply besides its entries (RFC 1813 §3.3.16/§3.3.17): status, post_op_attr
+ * (bool + fattr3), cookieverf, the list's end marker, eof.
+ */
+export const DIRLIST_FIXED_BYTES = 4 + 4 + 84 + 8 + 4 + 4;

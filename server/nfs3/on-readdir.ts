@@ -4,10 +4,8 @@ import { NFS3 } from '../../xdr/nfs3/procs';
 import type { Entry3, ReaddirArgs, ReaddirRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
 import { Nfs3Export, fattr, nfsError } from './context';
-import { entryBytes, page } from './dir-list';
+import { DIRLIST_FIXED_BYTES, entryBytes, page } from './dir-list';
 
-/** status, post_op_attr (bool + fattr3), cookieverf, list end marker, eof */
-const FIXED = 4 + 4 + 84 + 8 + 4 + 4;
 
 export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
   return {
@@ -19,7 +17,7 @@ export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
       try {
         const p = await page(x, dir, a.cookie, a.cookieverf);
         const entries: Entry3[] = [];
-        let size = FIXED;
+        let size = DIRLIST_FIXED_BYTES;
         let eof = true;
         for await (const e of p.entries) {
           const n = entryBytes(e.name);

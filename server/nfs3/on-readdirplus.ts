@@ -6,9 +6,8 @@ import type { EntryPlus3, ReaddirplusArgs, ReaddirplusRes } from '../../xdr/nfs3
 import { HANDLE_BYTES } from '../handles';
 import type { ProcEntry } from '../rpc/program';
 import { Nfs3Export, fattr, nfsError } from './context';
-import { entryBytes, page } from './dir-list';
+import { DIRLIST_FIXED_BYTES, entryBytes, page } from './dir-list';
 
-const FIXED = 4 + 4 + 84 + 8 + 4 + 4;
 /** post_op_attr with attributes + post_op_fh3 with a handle */
 const PLUS = 4 + 84 + 4 + 4 + ((HANDLE_BYTES + 3) & ~3);
 
@@ -22,7 +21,7 @@ export function onReaddirplus(x: Nfs3Export): ProcEntry<ReaddirplusArgs, Readdir
       try {
         const p = await page(x, dir, a.cookie, a.cookieverf);
         const entries: EntryPlus3[] = [];
-        let size = FIXED;
+        let size = DIRLIST_FIXED_BYTES;
         let dirSize = 0;
         let eof = true;
         for await (const e of p.entries) {
