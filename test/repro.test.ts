@@ -76,7 +76,10 @@ describe('cancel-on-reply', () => {
 });
 
 test('same seed and config give the same verdict', async () => {
-  const a = await repro({ policy: 'copy-always', drc: 'xid', seed: 7 });
-  const b = await repro({ policy: 'copy-always', drc: 'xid', seed: 7 });
-  assert.equal(a.verdict, b.verdict);
+  for (const policy of ['zero-copy', 'copy-always'] as const) {
+    const a = await repro({ policy, drc: 'xid', seed: 7 });
+    const b = await repro({ policy, drc: 'xid', seed: 7 });
+    assert.equal(a.verdict, b.verdict, `${policy}: ${witnesses(a)} vs ${witnesses(b)}`);
+    assert.equal(a.verdict, policy === 'zero-copy' ? 'reproduced' : 'not-reproduced');
+  }
 });
