@@ -5,6 +5,7 @@ import { ConfigError } from '../core/errors';
 import { parseNumber } from '../core/units';
 import { createProxy, applySchedule, loadSchedule, NetemRegistry, sidecarPath, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../lab/netem-api';
+import { API_TOKEN_ENV, apiToken } from '../server/api-auth';
 
 interface NetemCliOptions {
   listen: string;
@@ -23,6 +24,7 @@ interface NetemCliOptions {
   eventLog?: string;
   captureWith: string;
   api?: string;
+  apiToken?: string;
   timeScale?: string;
   seed?: string;
   rpc: boolean;
@@ -110,7 +112,8 @@ export function register(program: Command): void {
     .option('--capture <file.pcap>', 'write a synthesized pcap of both legs (and FILE.events.jsonl)')
     .option('--capture-with <tool>', 'synth (the proxy writes both legs) | tcpdump (real loopback capture; root)', 'synth')
     .option('--event-log <file>', 'also write fault events as JSON lines here')
-    .option('--api <host:port>', 'serve the control API here')
+    .option('--api <host:port>', 'serve the control API here (loopback; any other address needs --api-token)')
+    .option('--api-token <token>', `bearer token the control API requires (env ${API_TOKEN_ENV}); mandatory when --api is not loopback`)
     .option('--time-scale <x>', 'multiply every modelled duration by x (default 1, or the schedule\'s)')
     .option('--seed <s>', 'seed of every random decision (default 1, or the schedule\'s)')
     .option('--no-rpc', 'do not parse RPC record marking (plain TCP relay)')
@@ -121,6 +124,9 @@ export function register(program: Command): void {
       if (!['together', 'backoff'].includes(o.resume)) throw new ConfigError('NETEM_RESUME', `--resume: together or backoff, got "${o.resume}"`);
       if (!['packets', 'records', 'chunks', 'bytes'].includes(o.unit)) throw new ConfigError('NETEM_UNIT', `--unit: packets, records, chunks or bytes, got "${o.unit}"`);
       if (!['synth', 'tcpdump'].includes(o.captureWith)) throw new ConfigError('NETEM_CAPTURE', `--capture-with: synth or tcpdump, got "${o.captureWith}"`);
+      const api = o.api ? hostPort(o.api, '--api') : undefined;
+      const token = o.apiToken ?? process.env[API_TOKEN_ENV];
+      if (api) apiToken(api.host, token, 'netem API'); // refuse before the proxy binds anything (exit 2)
       const schedule: Schedule | undefined = o.schedule ? loadSchedule(o.schedule) : undefined;
       const faults = [stallFromFlags(o), ...o.fault.map(parseFaultArg)].filter((f): f is FaultSpec => f !== undefined);
       const timeScale = o.timeScale !== undefined ? parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE) : schedule?.timeScale ?? 1;
@@ -130,10 +136,16 @@ export function register(program: Command): void {
       let apiUrl = '';
       const registry = new NetemRegistry({ timeScale, seed });
       registry.adopt(proxy);
-      const api = o.api ? await createNetemApiServer(registry, hostPort(o.api, '--api')) : undefined;
-      if (api) {
-        await api.start();
-        apiUrl = ` api=http://${api.info.host}:${api.info.port}`;
+      let hapi: Awaited<ReturnType<typeof createNetemApiServer>> | undefined;
+      try {
+        hapi = api ? await createNetemApiServer(registry, { ...api, token }) : undefined;
+        await hapi?.start();
+      } catch (e) {
+        await registry.closeAll(); // e.g. the API port is taken: do not leave the proxy listening
+        throw e;
+      }
+      if (hapi) {
+        apiUrl = ` api=http://${hapi.info.host}:${hapi.info.port}`;
       }
       const a = proxy.address;
       process.stdout.write(
@@ -148,7 +160,7 @@ export function register(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await api?.stop();
+      await hapi?.stop();
       const m = proxy.metrics();
       await registry.closeAll();
       process.stderr.write(

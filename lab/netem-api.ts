@@ -1,49 +1,80 @@
 // Control API of the netem proxies (an edge module: hapi + joi live here, never under netem/). Toxiproxy's shape:
 // list/create/delete proxies, add/update/remove faults on a live proxy, reset, metrics, connections, stall now.
+// 127.0.0.1 by default; joi on every input; bearer token (server/api-auth.ts) required off loopback.
 import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { ConfigError, TestbedError } from '../core/errors';
 import { FAULT_KINDS, type NetemRegistry, type Proxy, type FaultSpec } from '../netem';
+import { apiToken, isLoopback, requireBearer } from '../server/api-auth';
 
-const duration = Joi.alternatives(Joi.string().pattern(/^\s*\d+(\.\d+)?\s*[a-zµ]*\s*$/i), Joi.number().min(0));
+// Every input is bounded: strings by length, arrays by items, numbers by range, bodies by bytes. Unknown keys,
+// unexpected query strings and bodies on routes that take none are 400s (joi), never silently ignored.
+const MAX_BODY = 64 * 1024;
+const MAX_LIST = 1024;
+const name = Joi.string().pattern(/^[\w.-]{1,64}$/);
+const duration = Joi.alternatives(Joi.string().max(32).pattern(/^\s*\d+(\.\d+)?\s*[a-zµ]*\s*$/i), Joi.number().min(0).max(1e12));
+const size = Joi.alternatives(Joi.string().max(32), Joi.number().min(0).max(2 ** 53));
 const direction = Joi.string().valid('upstream', 'downstream', 'both');
-const hostPort = Joi.string().pattern(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/i);
-const callMatch = Joi.object({ proc: Joi.alternatives(Joi.string(), Joi.number().integer().min(0)).required(), prog: Joi.number().integer(), nth: Joi.alternatives(Joi.number().integer().min(1), Joi.array().items(Joi.number().integer().min(1))) });
+const hostPort = Joi.string().max(300).pattern(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/i);
+const nth = Joi.number().integer().min(1).max(2 ** 32);
+const xid = Joi.number().integer().min(0).max(0xffffffff);
+const callMatch = Joi.object({
+  proc: Joi.alternatives(Joi.string().max(64), Joi.number().integer().min(0).max(0xffffffff)).required(),
+  prog: Joi.number().integer().min(0).max(0xffffffff),
+  nth: Joi.alternatives(nth, Joi.array().items(nth).max(MAX_LIST)),
+});
 
-/** Shape checks common to every fault; kind-specific fields are checked by the fault itself (ConfigError -> 400). */
+/**
+ * Every field any fault kind takes (netem/types.ts); anything else is a 400. Whether a field makes sense for the
+ * kind, and its value (durations, sizes, procedure names), is checked by the fault itself (ConfigError -> 400).
+ */
 const faultSchema = Joi.object({
   kind: Joi.string().valid(...FAULT_KINDS).required(),
-  id: Joi.string().pattern(/^[\w.-]{1,64}$/),
+  id: name,
   direction,
   probability: Joi.number().min(0).max(1),
-  every: Joi.number().integer().min(1),
+  every: Joi.number().integer().min(1).max(2 ** 53),
   unit: Joi.string().valid('packets', 'records', 'chunks', 'bytes'),
-  mss: Joi.number().integer().min(1),
+  mss: Joi.number().integer().min(1).max(1 << 30),
   interval: duration,
-  at: Joi.alternatives(duration, Joi.array().items(duration)),
+  at: Joi.alternatives(duration, Joi.array().items(duration).max(MAX_LIST)),
   call: callMatch,
-  count: Joi.number().integer().min(0),
+  count: Joi.number().integer().min(0).max(2 ** 53),
   duration,
   delay: duration,
   jitter: duration,
   resume: Joi.string().valid('together', 'backoff'),
+  rtoInitial: duration,
+  rtoMax: duration,
   phase: Joi.string().valid('before', 'after'),
-  xids: Joi.array().items(Joi.number().integer().min(0).max(0xffffffff)),
-}).unknown(true);
+  xids: Joi.array().items(xid).max(MAX_LIST),
+  rate: size,
+  size,
+  variation: size,
+  close: Joi.boolean(),
+});
 
 const faultPatch = faultSchema.fork(['kind'], (s) => s.optional());
 
 const stallSchema = Joi.object({ duration: duration.required(), resume: Joi.string().valid('together', 'backoff'), direction, rtoInitial: duration, rtoMax: duration });
 
 const proxySchema = Joi.object({
-  name: Joi.string().pattern(/^[\w.-]{1,64}$/).required(),
+  name: name.required(),
   listen: hostPort.default('127.0.0.1:0'),
   upstream: hostPort.required(),
-  timeScale: Joi.number().greater(0),
-  seed: Joi.alternatives(Joi.number(), Joi.string()),
+  timeScale: Joi.number().greater(0).max(1e6),
+  seed: Joi.alternatives(Joi.number(), Joi.string().max(256)),
   rpc: Joi.boolean(),
-  faults: Joi.array().items(faultSchema),
+  faults: Joi.array().items(faultSchema).max(64),
 });
+
+const noQuery = Joi.object({});
+/** POST/DELETE without a body: nothing, an empty string or an empty object; anything else is a 400. */
+const noPayload = Joi.alternatives(Joi.object({}), Joi.any().valid(null, ''));
+const nameParams = Joi.object({ name: name.required() });
+const faultParams = Joi.object({ name: name.required(), id: name.required() });
+const connParams = Joi.object({ name: name.required(), id: Joi.number().integer().min(1).max(2 ** 53).required() });
+const eventsQuery = Joi.object({ since: Joi.number().integer().min(0).max(2 ** 53).default(0) });
 
 export function splitHostPort(s: string): { host: string; port: number } {
   const i = s.lastIndexOf(':');
@@ -54,10 +85,17 @@ function summary(p: Proxy) {
   return { name: p.name, listen: p.address, upstream: p.upstream, timeScale: p.timeScale.factor, seed: p.seed, faults: p.listFaults(), capture: p.capturePath ?? null };
 }
 
-const validate = (payload: Joi.Schema) => ({
-  payload,
-  failAction: (_req: Hapi.Request, h: Hapi.ResponseToolkit, err?: Error) => h.response({ code: 'BAD_REQUEST', message: err?.message }).code(400).takeover(),
-});
+const failAction = (_req: Hapi.Request, h: Hapi.ResponseToolkit, err?: Error) => h.response({ code: 'BAD_REQUEST', message: err?.message }).code(400).takeover();
+
+/**
+ * Route options validating all three inputs: params (default none), query (default none) and, except on GET where
+ * hapi reads no body, the payload (default none) with a byte cap.
+ */
+function inputs(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', o: { params?: Joi.Schema; query?: Joi.Schema; payload?: Joi.Schema } = {}): Hapi.RouteOptions {
+  const validate = { ...(o.params ? { params: o.params } : {}), query: o.query ?? noQuery, failAction };
+  if (method === 'GET') return { validate };
+  return { validate: { ...validate, payload: o.payload ?? noPayload }, payload: { maxBytes: MAX_BODY } };
+}
 
 /** Maps TestbedErrors to HTTP: bad config 400, unknown thing 404, clash 409, other 500. */
 function fail(h: Hapi.ResponseToolkit, err: unknown) {
@@ -89,51 +127,59 @@ export const netemApiPlugin: Hapi.Plugin<{ registry: NetemRegistry }> = {
       };
 
     server.route([
-      { method: 'GET', path: '/proxies', handler: () => ({ proxies: registry.list().map(summary) }) },
+      { method: 'GET', path: '/proxies', options: inputs('GET'), handler: () => ({ proxies: registry.list().map(summary) }) },
       {
         method: 'POST',
         path: '/proxies',
-        options: { validate: validate(proxySchema) },
+        options: inputs('POST', { payload: proxySchema }),
         handler: async (req, h) => {
           const b = req.payload as { name: string; listen: string; upstream: string; timeScale?: number; seed?: number | string; rpc?: boolean; faults?: FaultSpec[] };
+          const listen = splitHostPort(b.listen);
+          // A proxy relays without authentication: one created through the API listens on loopback only.
+          if (!isLoopback(listen.host)) {
+            return h.response({ code: 'NETEM_LISTEN_NOT_LOOPBACK', message: `proxies created through the API listen on loopback only, not ${listen.host}` }).code(400);
+          }
           try {
-            const p = await registry.create({ name: b.name, listen: splitHostPort(b.listen), upstream: splitHostPort(b.upstream), timeScale: b.timeScale, seed: b.seed, rpc: b.rpc, faults: b.faults });
+            const p = await registry.create({ name: b.name, listen, upstream: splitHostPort(b.upstream), timeScale: b.timeScale, seed: b.seed, rpc: b.rpc, faults: b.faults });
             return h.response(summary(p)).code(201);
           } catch (err) {
             return fail(h, err);
           }
         },
       },
-      { method: 'GET', path: '/proxies/{name}', handler: withProxy((p) => summary(p)) },
+      { method: 'GET', path: '/proxies/{name}', options: inputs('GET', { params: nameParams }), handler: withProxy((p) => summary(p)) },
       {
         method: 'DELETE',
         path: '/proxies/{name}',
+        options: inputs('DELETE', { params: nameParams }),
         handler: withProxy(async (p, _req, h) => {
           await registry.delete(p.name);
           return h.response().code(204);
         }),
       },
-      { method: 'GET', path: '/proxies/{name}/faults', handler: withProxy((p) => ({ faults: p.listFaults() })) },
+      { method: 'GET', path: '/proxies/{name}/faults', options: inputs('GET', { params: nameParams }), handler: withProxy((p) => ({ faults: p.listFaults() })) },
       {
         method: 'POST',
         path: '/proxies/{name}/faults',
-        options: { validate: validate(faultSchema) },
+        options: inputs('POST', { params: nameParams, payload: faultSchema }),
         handler: withProxy((p, req, h) => h.response(p.addFault(req.payload as FaultSpec)).code(201)),
       },
       {
         method: 'GET',
         path: '/proxies/{name}/faults/{id}',
+        options: inputs('GET', { params: faultParams }),
         handler: withProxy((p, req, h) => p.getFault(String(req.params.id)) ?? h.response({ code: 'NETEM_NO_FAULT', message: `no fault ${req.params.id}` }).code(404)),
       },
-      {
-        method: ['PATCH', 'POST'],
+      ...(['PATCH', 'POST'] as const).map((method) => ({
+        method,
         path: '/proxies/{name}/faults/{id}',
-        options: { validate: validate(faultPatch) },
+        options: inputs(method, { params: faultParams, payload: faultPatch }),
         handler: withProxy((p, req) => p.updateFault(String(req.params.id), req.payload as Partial<FaultSpec>)),
-      },
+      })),
       {
         method: 'DELETE',
         path: '/proxies/{name}/faults/{id}',
+        options: inputs('DELETE', { params: faultParams }),
         handler: withProxy((p, req, h) =>
           p.removeFault(String(req.params.id)) ? h.response().code(204) : h.response({ code: 'NETEM_NO_FAULT', message: `no fault ${req.params.id}` }).code(404),
         ),
@@ -141,6 +187,7 @@ export const netemApiPlugin: Hapi.Plugin<{ registry: NetemRegistry }> = {
       {
         method: 'POST',
         path: '/reset',
+        options: inputs('POST'),
         handler: (_req, h) => {
           for (const p of registry.list()) p.reset();
           return h.response().code(204);
@@ -149,17 +196,19 @@ export const netemApiPlugin: Hapi.Plugin<{ registry: NetemRegistry }> = {
       {
         method: 'POST',
         path: '/proxies/{name}/reset',
+        options: inputs('POST', { params: nameParams }),
         handler: withProxy((p, _req, h) => {
           p.reset();
           return h.response().code(204);
         }),
       },
-      { method: 'GET', path: '/metrics', handler: () => ({ proxies: registry.list().map((p) => p.metrics()) }) },
-      { method: 'GET', path: '/proxies/{name}/metrics', handler: withProxy((p) => p.metrics()) },
-      { method: 'GET', path: '/proxies/{name}/connections', handler: withProxy((p) => ({ connections: p.connections() })) },
+      { method: 'GET', path: '/metrics', options: inputs('GET'), handler: () => ({ proxies: registry.list().map((p) => p.metrics()) }) },
+      { method: 'GET', path: '/proxies/{name}/metrics', options: inputs('GET', { params: nameParams }), handler: withProxy((p) => p.metrics()) },
+      { method: 'GET', path: '/proxies/{name}/connections', options: inputs('GET', { params: nameParams }), handler: withProxy((p) => ({ connections: p.connections() })) },
       {
         method: 'DELETE',
         path: '/proxies/{name}/connections/{id}',
+        options: inputs('DELETE', { params: connParams }),
         handler: withProxy((p, req, h) =>
           p.resetConnection(Number(req.params.id)) ? h.response().code(204) : h.response({ code: 'NETEM_NO_CONNECTION', message: `no connection ${req.params.id}` }).code(404),
         ),
@@ -167,7 +216,7 @@ export const netemApiPlugin: Hapi.Plugin<{ registry: NetemRegistry }> = {
       {
         method: 'POST',
         path: '/proxies/{name}/stall',
-        options: { validate: validate(stallSchema) },
+        options: inputs('POST', { params: nameParams, payload: stallSchema }),
         handler: withProxy((p, req, h) => {
           const b = req.payload as { duration: string | number; resume?: 'together' | 'backoff'; direction?: 'upstream' | 'downstream' | 'both'; rtoInitial?: string; rtoMax?: string };
           const started = p.stallNow(b.duration, b);
@@ -177,7 +226,7 @@ export const netemApiPlugin: Hapi.Plugin<{ registry: NetemRegistry }> = {
       {
         method: 'GET',
         path: '/proxies/{name}/events',
-        options: { validate: { query: Joi.object({ since: Joi.number().integer().min(0).default(0) }) } },
+        options: inputs('GET', { params: nameParams, query: eventsQuery }),
         handler: withProxy((p, req) => {
           const since = (req.query as { since: number }).since;
           return { next: p.events.length, events: p.events.slice(since) };
@@ -187,9 +236,22 @@ export const netemApiPlugin: Hapi.Plugin<{ registry: NetemRegistry }> = {
   },
 };
 
-/** A hapi server with the plugin; not listening until start() (tests use server.inject). */
-export async function createNetemApiServer(registry: NetemRegistry, listen: { host?: string; port?: number } = {}): Promise<Hapi.Server> {
-  const server = Hapi.server({ host: listen.host ?? '127.0.0.1', port: listen.port ?? 0 });
+export interface NetemApiOptions {
+  host?: string;
+  port?: number;
+  /**
+   * Bearer token every request must carry (server/api-auth.ts, as the admin API and the dashboard): optional on
+   * loopback, mandatory elsewhere (ConfigError API_TOKEN_REQUIRED before anything binds).
+   */
+  token?: string;
+}
+
+/** A hapi server with the plugin, 127.0.0.1 by default; not listening until start() (tests use server.inject). */
+export async function createNetemApiServer(registry: NetemRegistry, listen: NetemApiOptions = {}): Promise<Hapi.Server> {
+  const host = listen.host ?? '127.0.0.1';
+  const token = apiToken(host, listen.token, 'netem API');
+  const server = Hapi.server({ host, port: listen.port ?? 0 });
+  if (token) requireBearer(server, token);
   await server.register({ plugin: netemApiPlugin, options: { registry } });
   return server;
 }

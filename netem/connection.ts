@@ -24,10 +24,24 @@ export interface ConnectionHost extends FlowHost {
   /** numbers a call of prog.proc on the proxy (1-based) */
   numberCall(prog: number, vers: number, proc: number): CallFacts;
   closed(conn: Connection): void;
+  /** an event about this connection for the event log (peer-end, peer-reset, queued-dropped) */
+  connectionEvent(conn: Connection, event: string, facts: Record<string, unknown>): void;
   /** a new flow starts frozen / held when a stall is running */
   initialState(direction: Direction): { frozen: boolean; holdMs: number };
   rpcEnabled: boolean;
   highWater: number;
+}
+
+/**
+ * Closes a socket with RST (SO_LINGER 0). While a FIN we forwarded is still being sent (end() called, 'finish' not
+ * yet emitted) libuv refuses that (uv_tcp_close_reset: EINVAL) and Node then never closes the handle, a leaked
+ * socket (found by reliability-netem-vanish: client vanished mid-hold); the peer has our FIN already, so a plain
+ * close is what it gets.
+ */
+function rst(s: net.Socket): void {
+  if (s.destroyed) return;
+  if (s.writableEnded && !s.writableFinished) s.destroy();
+  else s.resetAndDestroy();
 }
 
 export class Connection implements ConnectionHandle {
@@ -38,6 +52,8 @@ export class Connection implements ConnectionHandle {
   private readonly xids = new Map<number, CallFacts>();
   private readonly openedAt = performance.now();
   private resetting = false;
+  /** why the connection is going away, for the queued-dropped event */
+  private closeReason = 'closed';
 
   constructor(
     readonly id: number,
@@ -47,7 +63,7 @@ export class Connection implements ConnectionHandle {
     readonly capture?: ConnectionCapture,
   ) {
     client.pause();
-    client.on('error', () => this.peerReset('client'));
+    client.on('error', (e: NodeJS.ErrnoException) => this.peerReset('client', e));
     client.on('close', () => this.onSocketClose());
   }
 
@@ -55,7 +71,7 @@ export class Connection implements ConnectionHandle {
     const s = net.connect({ host: this.upstream.host, port: this.upstream.port, allowHalfOpen: true, noDelay: true });
     this.server = s;
     s.pause();
-    s.on('error', () => this.peerReset('server'));
+    s.on('error', (e: NodeJS.ErrnoException) => this.peerReset('server', e));
     s.on('close', () => this.onSocketClose());
     s.once('connect', () => {
       if (this.state === 'closed') return s.destroy();
@@ -96,6 +112,9 @@ export class Connection implements ConnectionHandle {
         if (st.holdMs > 0) f.holdFor(st.holdMs);
         f.start();
       }
+      // After the flows' own 'end' handlers: what is still queued toward the live peer is released, then FIN.
+      this.client.on('end', () => this.peerEnd('client'));
+      s.on('end', () => this.peerEnd('server'));
     });
   }
 
@@ -110,13 +129,14 @@ export class Connection implements ConnectionHandle {
   }
 
   /** RST both sides. */
-  reset(_reason: string): void {
+  reset(reason: string): void {
     if (this.state === 'closed' || this.resetting) return;
     this.resetting = true;
+    this.closeReason = `reset: ${reason}`;
     this.capture?.rst('client', false);
     this.capture?.rst('server', true);
-    this.client.resetAndDestroy();
-    this.server?.resetAndDestroy();
+    rst(this.client);
+    if (this.server) rst(this.server);
   }
 
   /** FIN both sides (after what is already queued in the sockets). */
@@ -128,18 +148,29 @@ export class Connection implements ConnectionHandle {
     this.server?.end();
   }
 
-  /** One side reset or failed: reset the other so the peer sees what the proxy saw. */
-  private peerReset(side: 'client' | 'server'): void {
+  /** A side sent FIN (seen only when the flow from it reads: a stall holds FINs back as it holds data). */
+  private peerEnd(side: 'client' | 'server'): void {
+    const toward = side === 'client' ? this.up : this.down;
+    this.host.connectionEvent(this, 'peer-end', { side, queuedTowardPeer: toward?.queuedBytes ?? 0 });
+  }
+
+  /**
+   * One side reset or failed (ECONNRESET, or EPIPE writing to a side that is gone): reset the other so the peer
+   * sees what the proxy saw. Bytes still queued in the proxy are dropped when the sockets close (queued-dropped).
+   */
+  private peerReset(side: 'client' | 'server', err?: NodeJS.ErrnoException): void {
     if (this.resetting) return;
     this.resetting = true;
+    this.closeReason = `${side} reset`;
+    this.host.connectionEvent(this, 'peer-reset', { side, code: err?.code ?? null });
     if (side === 'client') {
       this.capture?.rst('client', true);
       this.capture?.rst('server', true);
-      if (this.server && !this.server.destroyed) this.server.resetAndDestroy();
+      if (this.server) rst(this.server);
     } else {
       this.capture?.rst('server', false);
       this.capture?.rst('client', false);
-      if (!this.client.destroyed) this.client.resetAndDestroy();
+      rst(this.client);
     }
   }
 
@@ -149,13 +180,15 @@ export class Connection implements ConnectionHandle {
     const serverGone = !this.server || this.server.destroyed;
     if (this.state === 'connecting' && clientGone && this.server && !this.server.destroyed) this.server.destroy();
     if (this.state === 'connecting' && this.server?.destroyed && !clientGone) {
-      this.client.resetAndDestroy(); // upstream refused: the client sees a reset, as with a refused connect
+      rst(this.client); // upstream refused: the client sees a reset, as with a refused connect
       return;
     }
     if (!(clientGone && serverGone)) return;
     this.state = 'closed';
-    this.up?.close();
-    this.down?.close();
+    for (const f of [this.up, this.down]) {
+      const bytes = f?.close() ?? 0;
+      if (f && bytes > 0) this.host.connectionEvent(this, 'queued-dropped', { direction: f.direction, bytes, reason: this.closeReason });
+    }
     this.host.closed(this);
   }
 

@@ -220,12 +220,15 @@ export class Flow implements HookSite {
     this.timerAt = Infinity;
   }
 
-  close(): void {
+  /** Stops the flow; returns how many queued bytes were dropped (never written). */
+  close(): number {
+    const dropped = this.closed ? 0 : this.queuedBytes;
     this.closed = true;
     this.clearTimer();
     this.queue = [];
     this.head = 0;
     this.queuedBytes = 0;
+    return dropped;
   }
 
   snapshot() {

@@ -420,6 +420,10 @@ export class Proxy implements ConnectionHost {
     return { frozen: this.stallActive?.frozen.has(direction) ?? false, holdMs: Math.max(0, this.holdUntil[direction] - performance.now()) };
   }
 
+  connectionEvent(conn: Connection, event: string, facts: Record<string, unknown>): void {
+    this.log.emit({ source: 'proxy', kind: 'proxy', event, conn: conn.id, ...facts });
+  }
+
   closed(conn: Connection): void {
     this.conns.delete(conn.id);
     for (const f of this.faultList) f.onClose?.(conn.id);
