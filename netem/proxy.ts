@@ -88,6 +88,9 @@ interface Installed {
   timers: Set<NodeJS.Timeout>;
 }
 
+/** How long close() waits for sockets and the listener to close (real ms). */
+const CLOSE_WAIT_MS = 3000;
+
 export class Proxy implements ConnectionHost {
   readonly name: string;
   readonly upstream: { host: string; port: number };
@@ -497,7 +500,15 @@ export class Proxy implements ConnectionHost {
         s.destroy();
       }
     }
-    await Promise.all([closing, ...sockets]);
+    // A socket whose reset libuv refused can keep its handle (and so the listener) open forever: never let
+    // close() hang on one; say so in the event log instead.
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      Promise.all([closing, ...sockets]).then(() => true),
+      new Promise<false>((res) => (timer = setTimeout(() => res(false), CLOSE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!done) this.log.emit({ source: 'proxy', kind: 'proxy', event: 'close-timeout', waitedMs: CLOSE_WAIT_MS });
     this.log.emit({ source: 'proxy', kind: 'proxy', event: 'closed' });
     await this.sink?.close();
     await this.tcpdump?.stop();
