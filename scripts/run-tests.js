@@ -22,5 +22,6 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// A hung test fails after 3 minutes instead of holding CI (the longest test takes about 30 s).
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
