@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CaptureError } from '../core/errors';
+import { hex32 } from './analysis/diff';
 import type { DuplicateView } from './analysis/report';
 
 export const SUPPORTED_JOURNAL_SCHEMA = 1;
@@ -120,7 +121,7 @@ export class JournalReader {
       for (const seg of owner) {
         const last = blocks[blocks.length - 1];
         const transmission = seg.row && seg.row.xid === parseInt(d.xid, 16) ? txOf(seg.row.data_sha256) : null;
-        const xid = seg.row ? `0x${(seg.row.xid >>> 0).toString(16).padStart(8, '0')}` : null;
+        const xid = seg.row ? hex32(seg.row.xid) : null;
         if (last && last.rowId === (seg.row?.id ?? null) && last.to === seg.from) last.to = seg.to;
         else blocks.push({ from: seg.from, to: seg.to, transmission, xid, rowId: seg.row?.id ?? null });
       }

@@ -13,12 +13,13 @@ import { parseDuration } from '../core/units';
 import { runBlktest, type BlktestResult } from '../client/blktest';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
+import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
 import { createProxy, type FaultSpec, type NetemEvent, type Proxy } from '../netem';
 import { startServer, type RunningServer } from '../server';
 import { fillPattern, verifyPattern, DEADBEEF } from './pattern';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
-import { Prng } from '../netem/prng';
+import { Prng } from '../core/prng';
 import type { RunCounters, RunRecord, Timeline, TimelineEvent, TimelineKind, Verdict } from './run-record';
 
 export const SCENARIOS = ['stall', 'stall-restart', 'drop-reply'] as const;
@@ -122,7 +123,6 @@ export function scenarioFaults(o: ReproOptions, writeCalls: number): FaultSpec[]
   return [{ kind: 'drop-reply', id: 'drop-writes', call: { proc: 'WRITE', nth: [...nth].sort((a, b) => a - b) } }];
 }
 
-const hex8 = (x: number) => '0x' + (x >>> 0).toString(16).padStart(8, '0');
 
 const TRACE_TO_TIMELINE: Record<string, TimelineKind | undefined> = {
   'transmit-done': 'transmit',
@@ -248,7 +248,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       const later = d.transmissions.filter((t) => !t.equalToFirst && t.connection.endsWith(`:${proxyPort}`));
       if (later.length) {
         scribbledOnWire += later.length;
-        deadbeefOnWire += later.filter((t) => t.pattern?.kind === 'fill32' && t.pattern.word === hex8(o.scribble)).length;
+        deadbeefOnWire += later.filter((t) => t.pattern?.kind === 'fill32' && t.pattern.word === hexXid(o.scribble)).length;
         scribbledXids.add(Number(d.xid));
       }
     }
@@ -307,14 +307,14 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       }
       for (const s of serverExec) if (s.xid === xid && s.outcome.includes('executed')) events.push({ t: rel(s.t), kind: 'server-exec', detail: s.outcome });
       events.sort((a, b) => a.t - b.t);
-      return { xid: hex8(xid), events };
+      return { xid: hexXid(xid), events };
     }),
     stalls: stallWindows(netemEvents, proxyStarted - t0),
     end: rel(performance.now()),
   };
 
   const summary: string[] = [];
-  const xidList = [...scribbledXids].slice(0, 8).map(hex8).join(' ');
+  const xidList = [...scribbledXids].slice(0, 8).map(hexXid).join(' ');
   if (verdict === 'reproduced') {
     summary.push(
       `REPRODUCED — ${scribbledOnWire} retransmitted WRITE${scribbledOnWire === 1 ? '' : 's'} carried scribbled bytes on the wire` +
@@ -325,7 +325,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   } else if (verdict === 'not-reproduced') {
     summary.push(`not reproduced — ${counters.retransmissions} retransmissions, 0 late transmissions, 0 scribbled bytes on the wire, 0 corrupt blocks`);
   } else summary.push(`error — ${error}`);
-  if (scribbledOnWire) summary.push(`on the wire: ${deadbeefOnWire} of the ${scribbledOnWire} differing copies carried ${hex8(o.scribble)} itself, the rest the buffer's next contents (another block's counters)`);
+  if (scribbledOnWire) summary.push(`on the wire: ${deadbeefOnWire} of the ${scribbledOnWire} differing copies carried ${hexXid(o.scribble)} itself, the rest the buffer's next contents (another block's counters)`);
   if (diskCorrupt.length) summary.push(`journal: ${explained} of ${diskCorrupt.length} corrupt blocks lie inside an executed WRITE whose payload was not the pattern`);
   if (drcStats && drcStats.mode !== 'off')
     summary.push(`DRC (${o.drc}): ${drcStats.hits} replayed, ${drcStats.payloadMisses} payload misses executed, ${drcStats.expired} entries expired (120 s modelled), ${drcStats.inProgressDrops} in-progress drops`);
@@ -352,7 +352,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       count: o.count,
       wsize: o.wsize,
       inflight: o.inflight,
-      scribble: hex8(o.scribble),
+      scribble: hexXid(o.scribble),
       scribbleHold: o.scribbleHold,
     },
     verdict,
@@ -361,7 +361,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     capture,
     netemEvents,
     traceSummary: blk
-      ? { transmissions: blk.transmissions, retransmissions: blk.retransmissions, lateTransmissions: blk.lateTransmissions, duplicatesCancelled: blk.duplicatesCancelled, duplicatesFinished: blk.duplicatesFinished, lateXids: blk.lateXids.map(hex8), trace: tracePath }
+      ? { transmissions: blk.transmissions, retransmissions: blk.retransmissions, lateTransmissions: blk.lateTransmissions, duplicatesCancelled: blk.duplicatesCancelled, duplicatesFinished: blk.duplicatesFinished, lateXids: blk.lateXids.map(hexXid), trace: tracePath }
       : {},
     findings: findings ?? {},
     witnesses: { lateTransmissions: counters.lateTransmissions, scribbledOnWire, deadbeefOnWire, executedScribbled, corruptBlocks: diskCorrupt.length, corruptExplainedByJournal: explained, drc: drcStats },
@@ -400,5 +400,5 @@ function tapLines(trace: RpcCallEvent[], exec: Array<{ xid: number; t: number; o
     ...trace.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: e.event + (e.kind ? ` (${e.kind})` : '') })),
     ...exec.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: `server ${e.outcome}` })),
   ].sort((a, b) => a.t - b.t);
-  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${((e.t - t0) / scale / 1000).toFixed(3)}s "${e.name}" xid=${hex8(xid)}`);
+  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${((e.t - t0) / scale / 1000).toFixed(3)}s "${e.name}" xid=${hexXid(xid)}`);
 }

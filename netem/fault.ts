@@ -2,7 +2,7 @@
 // chunks and records as they are read, may rewrite the plan of what gets written and when, and may ask the
 // proxy to stall, hold, reset or close. One file per fault under netem/faults/.
 import type { TimeScale } from '../core/units';
-import type { Prng } from './prng';
+import type { Prng } from '../core/prng';
 import type { EventInput } from './events';
 import type { Direction, FaultSpec, RecordInfo } from './types';
 

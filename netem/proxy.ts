@@ -13,7 +13,7 @@ import { createFault } from './faults';
 import { directionsOf, modelMs } from './faults/common';
 import { LINUX_RTO_MAX_MS, LINUX_RTO_MIN_MS, rtoReleaseAfter } from './faults/stall';
 import { DEFAULT_HIGH_WATER } from './flow';
-import { hashSeed, Prng } from './prng';
+import { hashSeed, Prng } from '../core/prng';
 import { procName, type CallFacts } from './rpc-framer';
 import type { Direction, DirectionSpec, Duration, FaultSpec, NetemEvent, RecordInfo, ResumePolicy } from './types';
 

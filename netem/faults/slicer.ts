@@ -22,7 +22,7 @@ export const slicer: FaultFactory<SlicerSpec> = (spec, ctx) => {
       for (const piece of plan.pieces) {
         let at = piece.at;
         for (let o = 0; o < piece.bytes.length; ) {
-          const n = Math.max(1, variation ? ctx.rng.int(size - variation, size + variation) : size);
+          const n = Math.max(1, variation ? ctx.rng.between(size - variation, size + variation) : size);
           out.push({ bytes: piece.bytes.subarray(o, o + n), at });
           o += n;
           at += delay;

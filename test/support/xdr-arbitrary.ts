@@ -1,20 +1,11 @@
 // Seeded random values for every NFSv3 / MOUNT v3 / PORTMAP v2 argument and result type, for property tests.
-// A tiny PRNG (mulberry32) keeps runs reproducible: same seed, same values.
+// core/prng.ts (mulberry32) keeps runs reproducible: same seed, same values.
 import { FTYPE3, NFSSTAT3, MOUNTSTAT3 } from '../../xdr/nfs3/constants';
 import type * as T from '../../xdr/nfs3/types';
+import { Prng } from '../../core/prng';
 
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** uniform in [0, 2^32) */
-  u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
+export class Rng extends Prng {
+  /** integer in [0, n) */
   int(n: number): number {
     return this.u32() % n;
   }

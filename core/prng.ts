@@ -1,4 +1,4 @@
-// Small seeded PRNG (mulberry32) so that same seed + same config => same fault decisions.
+// Small seeded PRNG (mulberry32) so that same seed + same config => same decisions (netem faults, repro, tests).
 
 /** FNV-1a of a string, to derive independent streams (one per fault id) from one seed. */
 export function hashSeed(...parts: Array<string | number>): number {
@@ -16,19 +16,23 @@ export function hashSeed(...parts: Array<string | number>): number {
 }
 
 export class Prng {
-  private s: number;
+  protected s: number;
   constructor(seed: number) {
     this.s = seed >>> 0;
   }
-  /** uniform in [0, 1) */
-  next(): number {
+  /** uniform in [0, 2^32) */
+  u32(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  /** uniform in [0, 1) */
+  next(): number {
+    return this.u32() / 4294967296;
   }
   /** integer in [lo, hi] */
-  int(lo: number, hi: number): number {
+  between(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
   /** true with probability p (consumes no randomness when p is 0 or 1, so p=1 configs stay aligned) */
