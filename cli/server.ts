@@ -2,7 +2,7 @@
 // optionally the admin API) until SIGINT/SIGTERM. Prints one line starting with `ready` naming its addresses.
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
-import { parseNumber } from '../core/units';
+import { parseNumber, parseSize } from '../core/units';
 import { drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
 import { startAdminApi } from '../server/admin-api';
@@ -35,6 +35,7 @@ interface ServerCliOptions {
   recordTimeout: string;
   maxPendingBytes: string;
   rootSquash?: boolean;
+  writeBehind: string;
   apiToken?: string;
 }
 
@@ -78,6 +79,7 @@ export function register(program: Command): void {
     .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)
     .option('--max-pending-bytes <size>', 'memory all connections together may reserve for records announced but not yet received', DEFAULT_LIMITS.maxPendingBytes)
     .option('--record-timeout <duration>', 'close a connection whose started record does not complete in this long (slowloris; obeys --time-scale)', DEFAULT_LIMITS.recordTimeout)
+    .option('--write-behind <size>', 'UNSTABLE WRITE bytes that may be answered before they reach the file (0 = write each before its reply)', '64MiB')
     .option('--root-squash', 'treat AUTH_SYS uid/gid 0 as 65534 (objects root creates are owned by 65534)')
     .option('--api-token <token>', 'bearer token the admin API requires (env NFS_TESTBED_API_TOKEN); mandatory when --api is not loopback')
     .action(async (o: ServerCliOptions) => {
@@ -107,6 +109,7 @@ export function register(program: Command): void {
         stateDir: o.stateDir,
         limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout, maxPendingBytes: o.maxPendingBytes },
         rootSquash: o.rootSquash,
+        writeBehind: parseSize(o.writeBehind, '--write-behind'),
       });
       let hapi: Awaited<ReturnType<typeof startAdminApi>> | undefined;
       try {

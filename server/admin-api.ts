@@ -133,6 +133,7 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
         const { file, blockSize, limit } = req.query as { file: string; blockSize: number; limit: number };
         try {
           const abs = await exportFile(server.exportDir, file);
+          await server.drainWrites(); // every WRITE answered so far is in the file
           const fh = await fs.promises.open(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
           try {
             const size = (await fh.stat()).size;

@@ -5,11 +5,12 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BufferPool } from '../core/buffer-pool';
 import { CHANNELS } from '../core/channels';
 import { ConfigError } from '../core/errors';
 import { Logger, createLogger } from '../core/log';
 import { TimeScale } from '../core/units';
-import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
+import { NFS_PROGRAM, NFSPROC3, NFSSTAT3 } from '../xdr/nfs3/constants';
 import type { WriteArgs } from '../xdr/nfs3/types';
 import { DrcConfig, DuplicateRequestCache, DrcCounters, drcConfig } from './drc';
 import { FileHandles } from './handles';
@@ -18,6 +19,7 @@ import { PayloadHasher } from './journal-hasher';
 import { mountProgram } from './mount';
 import { Nfs3Export } from './nfs3/context';
 import { nfs3Program } from './nfs3';
+import { WriteBehind } from './nfs3/write-behind';
 import { portmapProgram } from './portmap';
 import { CallEvent, Dispatcher } from './rpc/dispatcher';
 import { dispatchTable } from './rpc/program';
@@ -54,6 +56,11 @@ export interface ServerOptions {
    * and record timeouts (modelled durations, scaled by timeScale). Defaults: 4 MiB + 64 KiB, 1024, 64, 6m, 2m.
    */
   limits?: LimitsInput;
+  /**
+   * Bytes of UNSTABLE WRITEs that may be held behind their replies (server/nfs3/write-behind.ts); 0 writes every
+   * UNSTABLE WRITE before its reply. Default 64 MiB.
+   */
+  writeBehind?: number;
   /** RFC 5531 §8.2 AUTH_SYS uid 0 (and gid 0) are treated as 65534, and objects created by them owned by it */
   rootSquash?: boolean;
 }
@@ -71,6 +78,11 @@ export interface ServerStats {
   connections: { open: number; total: number; refused: number; max: number; /** bytes reserved for records being received */ pendingBytes: number };
   drc: DrcCounters & { mode: string };
   journalRows: number;
+  /** record Buffers: slabs ever allocated (stops growing under a steady load), held by calls now, idle bytes */
+  recordPool: { slabs: number; inUse: number; idleBytes: number };
+  /** UNSTABLE WRITEs executed behind their replies: held now, done, failed (each failure changed the verifier) */
+  writeBehind: { limit: number; pendingBytes: number; completed: number; failed: number };
+  /** the current write verifier (hex) */
   verifier: string;
   uptimeMs: number;
 }
@@ -90,7 +102,9 @@ export interface RunningServer {
   handles: FileHandles;
   /** the transport limits in force (real milliseconds) */
   limits: TransportLimits;
-  /** Resolves once every call seen so far is in the journal database (hashes done, batch written). */
+  /** Resolves once every WRITE answered so far is in the file (write-behind drained up to now). */
+  drainWrites(): Promise<void>;
+  /** Resolves once every call seen so far has taken effect and is in the journal database (hashes done, batch written). */
   flushJournal(): Promise<void>;
   stats(): ServerStats;
   close(): Promise<void>;
@@ -98,6 +112,7 @@ export interface RunningServer {
 
 const opChannel = diagnostics_channel.channel(CHANNELS.serverOp);
 const WRITE = NFSPROC3.WRITE;
+const DEFAULT_WRITE_BEHIND = 64 * 1024 * 1024;
 
 export function defaultStateDir(realExport: string): string {
   return path.join(os.tmpdir(), 'nfs-testbed-state', crypto.createHash('sha256').update(realExport).digest('hex').slice(0, 16));
@@ -121,6 +136,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const directBudget = new ByteBudget(limits.maxPendingBytes);
   const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
   const x = new Nfs3Export(handles, logger);
+  x.writeBehind = new WriteBehind(o.writeBehind ?? DEFAULT_WRITE_BEHIND);
+  // Records of 16 KiB and more are read into pooled SharedArrayBuffers: no GC per record, and the journal's
+  // hasher reads them in place. Idle slabs kept: up to 64 MiB.
+  const recordPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 64 * 1024 * 1024, shared: true });
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale);
   const journal = o.journal ? new Journal(o.journal, logger) : undefined;
   const hasher = new PayloadHasher();
@@ -153,15 +172,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     if (opChannel.hasSubscribers) opChannel.publish({ event: ev.outcome, proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, status: ev.status, t: performance.now() });
     if (!journal || !(isWrite || drc.caches(ctx.call.prog, ctx.call.vers, ctx.call.proc))) return;
     const row = journalRow(ev, instance, handles);
-    // The payload is a view of the received record, which nobody writes to. A record that is its ArrayBuffer's
-    // only content (the framer assembled it) is handed over to the hasher's worker (transferred, no copy):
-    // onCall runs after the reply was encoded and the data written, the DRC keeps its own copy of the reply and
-    // a waiting duplicate has its own record, so nothing reads this record again. Others are copied.
+    // The payload is a view of the received record, which nobody writes to; the hasher holds the record until it
+    // has read it (in place when it is a pooled SharedArrayBuffer, else by a copy).
     const w = ev.args as WriteArgs;
-    const ownsBuffer = ctx.record.byteOffset === 0 && ctx.record.length === ctx.record.buffer.byteLength;
-    const digest = isWrite ? hasher.digest(w.data.subarray(0, w.count), ownsBuffer) : undefined;
-    // Rows keep arrival order: each waits for the hashes queued before it.
-    journalTail = Promise.all([journalTail, digest]).then(([, d]) => journal.add(d ? Object.assign(row, d) : row));
+    const digest = isWrite ? hasher.digest(w.data.subarray(0, w.count), ctx.retain()) : undefined;
+    // Rows keep arrival order: each waits for the hashes queued before it, and for its own write when that ran
+    // behind the reply; a deferred write that failed is journaled with the status its COMMIT will report.
+    journalTail = Promise.all([journalTail, digest, ctx.settled]).then(([, d, failed]) => {
+      if (failed) row.status = (failed as { status?: number }).status ?? NFSSTAT3.NFS3ERR_IO;
+      journal.add(d ? Object.assign(row, d) : row);
+    });
   };
 
   const ports = { nfs: 0, mount: 0, portmap: 0 };
@@ -183,6 +203,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       idleTimeoutMs: limits.idleTimeoutMs,
       recordTimeoutMs: limits.recordTimeoutMs,
       directBudget,
+      recordPool,
       budget,
       onConnection: (c) => {
         connTotal++;
@@ -226,7 +247,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         connections: { open, total: connTotal, refused: budget.refused, max: limits.maxConnections, pendingBytes: directBudget.used },
         drc: { ...drc.counters(), mode: drc.config.mode },
         journalRows: journal ? journal.rowsWritten : 0,
-        verifier: instance,
+        recordPool: { slabs: recordPool.allocations, inUse: recordPool.inUse, idleBytes: recordPool.idleBytes },
+        writeBehind: { limit: x.writeBehind.limitBytes, pendingBytes: x.writeBehind.pendingBytes, completed: x.writeBehind.completed, failed: x.writeBehind.failed },
+        verifier: x.writeVerifier.toString('hex'),
         uptimeMs: Date.now() - t0,
       };
     };
@@ -243,7 +266,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       journal,
       handles,
       limits,
+      async drainWrites() {
+        await x.writeBehind.barrier();
+      },
       async flushJournal() {
+        await x.writeBehind.barrier();
         let tail;
         do {
           tail = journalTail;
@@ -255,6 +282,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       close() {
         closing ??= (async () => {
           await closeListeners();
+          await x.writeBehind.barrier();
           await x.closeAll();
           await journalTail;
           await hasher.close();

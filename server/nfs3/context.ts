@@ -8,6 +8,7 @@ import type { Logger } from '../../core/log';
 import { FTYPE3, NFSSTAT3 } from '../../xdr/nfs3/constants';
 import type { Fattr3, NfsTime, Sattr3, SetTime, WccAttr, WccData } from '../../xdr/nfs3/types';
 import { FileHandles, Resolved } from '../handles';
+import { WriteBehind } from './write-behind';
 
 export const pwrite = (fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> =>
   new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
@@ -150,9 +151,16 @@ interface FdSlot {
 
 /** The export as the procedures use it. */
 export class Nfs3Export {
-  /** RFC 1813 §3.3.7: fixed for this server instance, different after a restart. */
+  /**
+   * RFC 1813 §3.3.7: fixed for this server instance, different after a restart, and changed in place when a
+   * deferred write failed (write-behind.ts), so clients resend what they have not committed.
+   */
   readonly writeVerifier: Buffer;
+  /** UNSTABLE WRITEs executed behind their reply (off unless the server sets a limit) */
+  writeBehind = new WriteBehind(0);
   private readonly fds = new Map<bigint, FdSlot>();
+  /** per inode: the status of a deferred write that failed, reported by the file's next COMMIT */
+  private readonly writeErrors = new Map<bigint, number>();
 
   constructor(
     readonly handles: FileHandles,
@@ -160,6 +168,26 @@ export class Nfs3Export {
     private readonly maxFds = 256,
   ) {
     this.writeVerifier = crypto.randomBytes(8);
+  }
+
+  /** A deferred write failed after its reply: new verifier, and the file's next COMMIT reports `e`. */
+  deferredWriteFailed(fh: Buffer, e: unknown): void {
+    const status = nfsError(e).status;
+    try {
+      this.writeErrors.set(this.handles.parse(fh).ino, status);
+    } catch {
+      // an unparsable handle never reaches the queue
+    }
+    crypto.randomFillSync(this.writeVerifier);
+    this.logger.log('error', 'deferred write failed: write verifier changed', { status, err: (e as Error)?.message, verifier: this.writeVerifier.toString('hex') });
+  }
+
+  /** The status of a deferred write of this file that failed since its last COMMIT (then forgotten). */
+  takeWriteError(fh: Buffer): number | undefined {
+    const { ino } = this.handles.parse(fh);
+    const status = this.writeErrors.get(ino);
+    this.writeErrors.delete(ino);
+    return status;
   }
 
   get root(): string {

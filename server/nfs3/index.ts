@@ -1,6 +1,6 @@
 // The NFS program (100003) version 3 dispatch table: one entry per procedure, RFC 1813 §3 order.
-import { NFS_PROGRAM, NFS_V3 } from '../../xdr/nfs3/constants';
-import { Program, procedures } from '../rpc/program';
+import { NFS_PROGRAM, NFS_V3, NFSPROC3 } from '../../xdr/nfs3/constants';
+import { ProcEntry, Program, procedures } from '../rpc/program';
 import type { Nfs3Export } from './context';
 import { onAccess } from './on-access';
 import { onCommit } from './on-commit';
@@ -50,5 +50,18 @@ export function nfs3Program(x: Nfs3Export): Program {
     onPathconf(x),
     onCommit(x),
   ]);
-  return { prog: NFS_PROGRAM, name: 'NFS', versions: new Map([[NFS_V3, v3]]) };
+  // Every procedure but NULL and WRITE (which orders itself) first waits for the deferred writes queued before it
+  // arrived, so it sees every WRITE already answered (write-behind.ts).
+  const ordered = v3.procs.map((e) => (!e || e.codec.proc === NFSPROC3.NULL || e.codec.proc === NFSPROC3.WRITE ? e : afterWrites(x, e)));
+  return { prog: NFS_PROGRAM, name: 'NFS', versions: new Map([[NFS_V3, { procs: ordered }]]) };
+}
+
+function afterWrites(x: Nfs3Export, e: ProcEntry): ProcEntry {
+  return {
+    ...e,
+    run(ctx, a) {
+      const b = x.writeBehind.barrier();
+      return b ? b.then(() => e.run(ctx, a)) : e.run(ctx, a);
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // RFC 1813 §3.3.21 COMMIT: everything written UNSTABLE to the file is made durable (fsync); the verifier lets
-// the client notice a restart in between.
+// the client notice a restart in between. The program waited for every deferred write queued before this call
+// (write-behind.ts); one of them having failed is this COMMIT's status (the verifier changed too).
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { CommitArgs, CommitRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
@@ -9,6 +10,8 @@ export function onCommit(x: Nfs3Export): ProcEntry<CommitArgs, CommitRes> {
   return {
     codec: NFS3.COMMIT,
     async run(ctx, a) {
+      const failed = x.takeWriteError(a.file);
+      if (failed !== undefined) return { status: failed, fileWcc: {} } as CommitRes;
       const { rel, value } = await x.withFile(a.file, false, async (fd) => {
         const before = await fstatBig(fd);
         await fsyncFd(fd);

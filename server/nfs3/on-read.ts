@@ -5,16 +5,16 @@ import { NFS3 } from '../../xdr/nfs3/procs';
 import type { ReadArgs, ReadRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
 import { Nfs3Export, RTMAX, fileOffset, pread } from './context';
-import { BufferPool } from './read-buffers';
+import { BufferPool } from '../../core/buffer-pool';
 
 export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
-  const pool = new BufferPool(RTMAX);
+  const pool = new BufferPool({ granule: RTMAX, maxIdleBytes: 16 * RTMAX });
   return {
     codec: NFS3.READ,
     async run(ctx, a) {
       const pos = fileOffset(a.offset);
       const want = Math.min(a.count, RTMAX);
-      const buf = pool.acquire();
+      const buf = pool.take(RTMAX);
       let lent = false;
       try {
         const { rel, value } = await x.withFile(a.file, false, async (fd) => {

@@ -1,11 +1,58 @@
 // RFC 1813 §3.3.7 WRITE: the payload view from the record goes straight to pwrite (no copy). FILE_SYNC and
-// DATA_SYNC are on stable storage before the reply (fsync / fdatasync); UNSTABLE stays in the page cache until
-// COMMIT. The verifier is the server instance's (changes on restart so clients resend uncommitted data).
+// DATA_SYNC are on stable storage before the reply (fsync / fdatasync). UNSTABLE may stay in memory until
+// COMMIT: with write-behind on it is queued and answered at once (write-behind.ts says why that is safe), else
+// written to the page cache before the reply. The verifier is the server instance's (changes on restart, or
+// after a failed deferred write, so clients resend uncommitted data).
 import { NFSSTAT3, STABLE_HOW } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { WriteArgs, WriteRes } from '../../xdr/nfs3/types';
-import type { ProcEntry } from '../rpc/program';
+import type { CallContext, ProcEntry } from '../rpc/program';
 import { Nfs3Export, WTMAX, fattr, fdatasyncFd, fileOffset, fstatBig, fsyncFd, pwrite } from './context';
+
+async function pwriteAll(fd: number, data: Buffer, pos: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) done += await pwrite(fd, data, done, data.length - done, pos + done);
+}
+
+/**
+ * Queues the write and resolves once it is queued (the reply may go). A handle that does not resolve to a
+ * writable file rejects here, before anything is queued, and the client gets that status.
+ */
+async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: Buffer, pos: number): Promise<WriteRes> {
+  const release = ctx.retain(); // the queued job reads the record
+  let queued!: () => void;
+  const isQueued = new Promise<void>((resolve) => (queued = resolve));
+  const done = x.withFile(a.file, true, (fd) => {
+    // A failure is recorded inside the job, before the queue moves on: a COMMIT waiting behind it must see it.
+    const job = x.writeBehind.enqueue(data.length, () =>
+      pwriteAll(fd, data, pos).catch((e) => {
+        x.deferredWriteFailed(a.file, e);
+        throw e;
+      }),
+    );
+    queued();
+    return job; // withFile keeps the descriptor open until the job is done
+  });
+  try {
+    await Promise.race([isQueued, done]);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  ctx.settled = done.then(
+    () => {
+      release();
+      return undefined;
+    },
+    (e: Error) => {
+      release();
+      return e;
+    },
+  );
+  ctx.note.path = x.handles.pathOf(a.file);
+  ctx.note.committed = STABLE_HOW.UNSTABLE;
+  return { status: 0, fileWcc: {}, count: data.length, committed: STABLE_HOW.UNSTABLE, verf: x.writeVerifier };
+}
 
 export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
   return {
@@ -15,9 +62,10 @@ export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
       if (a.count > a.data.length || a.count > WTMAX) return { status: NFSSTAT3.NFS3ERR_INVAL, fileWcc: {} };
       const pos = fileOffset(a.offset);
       const data = a.data.subarray(0, a.count);
+      if (a.stable === STABLE_HOW.UNSTABLE && x.writeBehind.accepts(data.length)) return writeBehind(x, ctx, a, data, pos);
+      await x.writeBehind.barrier(); // nothing older may land on top of this one
       const { rel, value } = await x.withFile(a.file, true, async (fd) => {
-        let done = 0;
-        while (done < data.length) done += await pwrite(fd, data, done, data.length - done, pos + done);
+        await pwriteAll(fd, data, pos);
         if (a.stable === STABLE_HOW.FILE_SYNC) await fsyncFd(fd);
         else if (a.stable === STABLE_HOW.DATA_SYNC) await fdatasyncFd(fd);
         // UNSTABLE is the bulk path (libnfs, Linux): skip the post-op fstat there; wcc_data is optional

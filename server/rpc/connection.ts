@@ -6,6 +6,8 @@ import { RecordDecoder, encodeRecord, gatherLength } from '../../xdr/record';
 import { ByteBudget, DirectFramer } from './direct-framer';
 import type { Dispatcher, Reply } from './dispatcher';
 import type { ConnInfo } from './program';
+import type { BufferPool } from '../../core/buffer-pool';
+import { adoptWithOnread } from '../../core/onread-socket';
 
 /** Replies up to this size are sent as one Buffer (one send); larger ones as a corked writev. */
 const SMALL_REPLY = 16 * 1024;
@@ -22,24 +24,8 @@ export interface ConnectionOptions {
   recordTimeoutMs?: number;
   /** server-wide budget for full-size record Buffers being received (DirectFramer) */
   directBudget?: ByteBudget;
-}
-
-/**
- * Re-wraps an accepted socket's handle so that libuv reads into Buffers we choose (net.Socket's `onread`
- * option, which Node only offers on sockets it constructs, hence the handle hand-over; the accepted socket must
- * still be paused, see RpcListener's pauseOnConnect). Returns null when this Node cannot do it.
- */
-function adoptWithOnread(raw: net.Socket, nextBuffer: () => Buffer, onRead: (n: number) => boolean | void): net.Socket | null {
-  const handle = (raw as unknown as { _handle?: unknown })._handle;
-  if (!handle) return null;
-  try {
-    const s = new net.Socket({ handle, onread: { buffer: nextBuffer, callback: onRead } } as unknown as net.SocketConstructorOpts);
-    (raw as unknown as { _handle: unknown })._handle = null;
-    raw.destroy(); // the husk: lets net.Server count the connection as gone
-    return s;
-  } catch {
-    return null;
-  }
+  /** where full-size record Buffers come from; each goes back once its call is done with it */
+  recordPool?: BufferPool;
 }
 
 export class Connection {
@@ -60,7 +46,7 @@ export class Connection {
     this.info = { id, remoteAddress: raw.remoteAddress ?? '?', remotePort: raw.remotePort ?? 0, localPort: raw.localPort ?? 0 };
     let socket: net.Socket | null = null;
     if (opts.directReads) {
-      const framer = new DirectFramer({ maxRecordSize: opts.maxRecordSize, budget: opts.directBudget });
+      const framer = new DirectFramer({ maxRecordSize: opts.maxRecordSize, budget: opts.directBudget, pool: opts.recordPool });
       socket = adoptWithOnread(raw, () => framer.nextBuffer(), (n) => {
         this.bytesIn += n;
         const ok = this.guard(() => framer.advance(n, (rec) => this.onRecord(rec)));
@@ -140,7 +126,9 @@ export class Connection {
       this.paused = true;
       this.socket.pause();
     }
-    this.dispatcher.handle(rec, this.info).then(
+    // The record goes back to the pool when the call lets go of it (reply sent, deferred work done).
+    const pool = this.opts.recordPool;
+    this.dispatcher.handle(rec, this.info, pool && (() => pool.release(rec))).then(
       (reply) => this.done(reply),
       (e) => {
         this.logger.log('error', 'dispatcher threw', { conn: this.info.id, err: (e as Error)?.stack ?? String(e) });

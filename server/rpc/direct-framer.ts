@@ -8,9 +8,15 @@
 // A fragment of directMin bytes or more gets its own Buffer (allocUnsafeSlow: an ArrayBuffer holding only that
 // record), filled straight from the socket. Records of several fragments are concatenated (a new Buffer).
 //
+// Full-size fragment Buffers come from a BufferPool when one is given (core/buffer-pool.ts: no GC, no page
+// faults per record). Ownership then passes to the record's receiver, who releases it to the pool once nobody
+// reads it any more; a record that is not a pool slab (a small one from the stage, one assembled from several
+// fragments) may be released too, as a no-op.
+//
 // Memory: a header alone must not pin memory. Full-size Buffers for fragments still being received are drawn from
 // a server-wide ByteBudget; past it, a fragment's Buffer starts at GROW_START bytes and doubles as bytes arrive,
 // so what a peer can make the server hold is bounded by what it actually sent (plus the budget).
+import type { BufferPool } from '../../core/buffer-pool';
 import { XdrError } from '../../core/errors';
 import { DEFAULT_MAX_RECORD, LAST_FRAGMENT, MAX_FRAGMENT_LENGTH } from '../../xdr/record';
 
@@ -37,6 +43,8 @@ export interface DirectFramerOptions {
   directMin?: number;
   /** shared budget for full-size fragment Buffers (default: unlimited, the framer alone) */
   budget?: ByteBudget;
+  /** where full-size fragment Buffers come from (default: fresh allocations) */
+  pool?: BufferPool;
 }
 
 export class DirectFramer {
@@ -54,6 +62,7 @@ export class DirectFramer {
   private reserved = 0; // bytes of the budget held for body
   private filled = 0;
   private readonly budget?: ByteBudget;
+  private readonly pool?: BufferPool;
   private fragments: Buffer[] = [];
   private recordBytes = 0;
   /** bytes consumed from the stream, for error reports */
@@ -65,12 +74,17 @@ export class DirectFramer {
     this.directMin = Math.min(o.directMin ?? 16 * 1024, this.stageBytes - 8);
     this.stage = Buffer.allocUnsafeSlow(this.stageBytes);
     this.budget = o.budget;
+    this.pool = o.pool;
   }
 
   /** Returns this framer's budget reservation (the connection closed). */
   dispose(): void {
     this.budget?.release(this.reserved);
     this.reserved = 0;
+    if (this.body) this.pool?.release(this.body);
+    for (const f of this.fragments) this.pool?.release(f);
+    this.body = null;
+    this.fragments = [];
   }
 
   /** True when no partial record is held (a clean boundary between records). */
@@ -139,7 +153,7 @@ export class DirectFramer {
         const full = !this.budget || this.budget.reserve(this.fragLen);
         this.reserved = full && this.budget ? this.fragLen : 0;
         this.bodyLen = this.fragLen;
-        this.body = Buffer.allocUnsafeSlow(full ? this.fragLen : Math.max(GROW_START, avail));
+        this.body = !full ? Buffer.allocUnsafeSlow(Math.max(GROW_START, avail)) : this.pool ? this.pool.take(this.fragLen) : Buffer.allocUnsafeSlow(this.fragLen);
         this.stage.copy(this.body, 0, this.start, this.end);
         this.filled = avail;
         this.start = this.end;
@@ -159,6 +173,7 @@ export class DirectFramer {
     this.recordBytes += frag.length;
     if (!this.lastFrag) return;
     const rec = Buffer.concat(this.fragments, this.recordBytes);
+    for (const f of this.fragments) this.pool?.release(f);
     this.fragments = [];
     this.recordBytes = 0;
     onRecord(rec);

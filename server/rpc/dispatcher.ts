@@ -48,15 +48,20 @@ export class Dispatcher {
    * Handles one record. Resolves to the reply gather list and the hooks to run once it has been sent, or null
    * when nothing must be sent.
    */
-  async handle(record: Buffer, conn: ConnInfo): Promise<Reply | null> {
+  async handle(record: Buffer, conn: ConnInfo, onFree?: () => void): Promise<Reply | null> {
     const afterSend: Array<() => void> = [];
-    const parts = await this.dispatch(record, conn, afterSend);
-    if (parts) return { parts, afterSend };
-    for (const f of afterSend) f();
-    return null;
+    const lease = new RecordLease(onFree);
+    afterSend.push(lease.retain());
+    let parts: Buffer[] | null = null;
+    try {
+      parts = await this.dispatch(record, conn, afterSend, lease);
+    } finally {
+      if (!parts) for (const f of afterSend) f();
+    }
+    return parts && { parts, afterSend };
   }
 
-  private async dispatch(record: Buffer, conn: ConnInfo, afterSend: Array<() => void>): Promise<Buffer[] | null> {
+  private async dispatch(record: Buffer, conn: ConnInfo, afterSend: Array<() => void>, lease: RecordLease): Promise<Buffer[] | null> {
     const r = new XdrReader(record, 0, record.length, false);
     let call: RpcCall;
     try {
@@ -110,7 +115,7 @@ export class Dispatcher {
       return acceptedError(xid, ACCEPT_STAT.GARBAGE_ARGS);
     }
 
-    const ctx: CallContext = { conn, call, auth, squashed, record, argBytes, afterSend, outcome: 'executed', note: {} };
+    const ctx: CallContext = { conn, call, auth, squashed, record, argBytes, afterSend, retain: () => lease.retain(), outcome: 'executed', note: {} };
     const drc = this.o.drc;
     const d: DrcDecision = drc
       ? drc.begin({ connId: conn.id, clientAddr: conn.remoteAddress, clientPort: conn.remotePort, xid, prog: call.prog, vers: call.vers, proc: call.proc, args: argBytes })
@@ -167,6 +172,27 @@ export class Dispatcher {
     } catch (e) {
       this.o.logger.log('error', 'call observer failed', { err: (e as Error)?.message });
     }
+  }
+}
+
+/**
+ * Who still reads a call's record: the reply path holds it until the reply has left, and a procedure or an
+ * observer may hold it longer (a WRITE executed behind its reply, a payload being hashed). The last holder to let
+ * go returns it (onFree: back to the record pool).
+ */
+class RecordLease {
+  private holds = 0;
+  constructor(private readonly onFree?: () => void) {}
+
+  /** Takes a hold; the function returned gives it back (calling it again does nothing). */
+  retain(): () => void {
+    this.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.holds === 0) this.onFree?.();
+    };
   }
 }
 

@@ -31,6 +31,16 @@ export interface CallContext {
    * its reply (READ data from a pool) it takes it back here.
    */
   afterSend: Array<() => void>;
+  /**
+   * Keeps the record (and so args, argBytes) valid past the reply: the function returned lets go. Records come
+   * from a pool, so anything that reads them after the procedure returned must hold them.
+   */
+  retain(): () => void;
+  /**
+   * Set by a procedure that finishes its work after the reply (WRITE behind): settles when the effect is done,
+   * with its error if it failed (never rejects). Observers that record effects (the journal) wait for it.
+   */
+  settled?: Promise<Error | undefined>;
   /** facts a procedure learns while executing, for the journal (export-relative path, committed how) */
   note: { path?: string; committed?: number };
 }

@@ -1,5 +1,6 @@
 // The TCP RPC listener: accepts connections, gives each its own framer, shares one dispatcher.
 import net from 'node:net';
+import type { BufferPool } from '../../core/buffer-pool';
 import { TestbedError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { DEFAULT_MAX_RECORD } from '../../xdr/record';
@@ -17,6 +18,8 @@ export interface RpcListenerOptions {
   maxRecordSize?: number;
   /** server-wide budget for full-size record Buffers being received */
   directBudget?: ByteBudget;
+  /** server-wide pool the record Buffers come from */
+  recordPool?: BufferPool;
   maxInFlight?: number;
   idleTimeoutMs?: number;
   recordTimeoutMs?: number;
@@ -60,6 +63,7 @@ export class RpcListener {
         idleTimeoutMs: o.idleTimeoutMs,
         recordTimeoutMs: o.recordTimeoutMs,
         directBudget: o.directBudget,
+        recordPool: o.recordPool,
       });
       this.connections.add(c);
       if (budget) budget.open++;

@@ -1,0 +1,40 @@
+// core/buffer-pool.ts: slabs are reused after release, never handed out twice at once, and foreign Buffers are
+// left alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BufferPool } from '../core/buffer-pool';
+
+test('a released slab is the next one taken of its size; a taken one is never handed out again', () => {
+  const pool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 1 << 20 });
+  const a = pool.take(1000);
+  const b = pool.take(1000);
+  assert.equal(a.length, 1000);
+  assert.notEqual(a.buffer, b.buffer);
+  assert.equal(a.buffer.byteLength, 64 * 1024);
+  pool.release(a.subarray(10, 20)); // any view of the slab gives it back
+  const c = pool.take(60 * 1024);
+  assert.equal(c.buffer, a.buffer);
+  assert.equal(pool.allocations, 2);
+  assert.equal(pool.inUse, 2);
+  pool.release(c);
+  pool.release(c); // twice: no-op, the slab is not listed free twice
+  const d = pool.take(10);
+  const e = pool.take(10);
+  assert.notEqual(d.buffer, e.buffer);
+});
+
+test('release of a Buffer the pool did not make is a no-op; idle slabs beyond maxIdleBytes are dropped', () => {
+  const pool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 64 * 1024, shared: true });
+  pool.release(Buffer.alloc(64 * 1024));
+  assert.equal(pool.idleBytes, 0);
+  const a = pool.take(1);
+  const b = pool.take(1);
+  assert.ok(a.buffer instanceof SharedArrayBuffer);
+  pool.release(a);
+  pool.release(b);
+  assert.equal(pool.idleBytes, 64 * 1024);
+  assert.equal(pool.inUse, 0);
+  pool.take(1);
+  pool.take(1);
+  assert.equal(pool.allocations, 3); // one of the two came back from the idle list
+});
