@@ -4,7 +4,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ConnectionCapture } from './capture/sink';
 import type { ConnectionHandle } from './fault';
-import { Flow, type FlowHost } from './flow';
+import { Flow, type FlowHost, type OnRead } from './flow';
 import { RpcFramer, type CallFacts, type FramerHooks } from './rpc-framer';
 import type { Direction } from './types';
 
@@ -44,7 +44,28 @@ function rst(s: net.Socket): void {
   else s.resetAndDestroy();
 }
 
+/**
+ * Re-wraps an accepted socket that has not read yet (net.Server `pauseOnConnect`) so that libuv reads into the
+ * flow's slabs (net.Socket `onread`, which Node offers only on sockets it constructs), keeping half-open and the
+ * paused state. Returns null when this Node cannot; the caller keeps `raw` and its 'data' events.
+ * (core/onread-socket.ts does the same for the server, without allowHalfOpen/pauseOnCreate.)
+ */
+function adoptPaused(raw: net.Socket, onread: OnRead): net.Socket | null {
+  const r = raw as unknown as { _handle: unknown };
+  if (!r._handle || raw.destroyed) return null;
+  try {
+    const s = new net.Socket({ handle: r._handle, allowHalfOpen: true, pauseOnCreate: true, onread } as unknown as net.SocketConstructorOpts);
+    r._handle = null;
+    raw.destroy(); // the husk: lets net.Server count the connection as gone
+    return s;
+  } catch {
+    return null;
+  }
+}
+
 export class Connection implements ConnectionHandle {
+  /** the accepted socket (re-wrapped for onread once the upstream connected) */
+  client: net.Socket;
   server?: net.Socket;
   up?: Flow;
   down?: Flow;
@@ -54,25 +75,64 @@ export class Connection implements ConnectionHandle {
   private resetting = false;
   /** why the connection is going away, for the queued-dropped event */
   private closeReason = 'closed';
+  private readonly onClientError = (e: NodeJS.ErrnoException) => this.peerReset('client', e);
+  private readonly onClose = () => this.onSocketClose();
+  /** unregisters the capture's resume listener */
+  private offCapture?: () => void;
 
   constructor(
     readonly id: number,
-    readonly client: net.Socket,
+    client: net.Socket,
     readonly upstream: { host: string; port: number },
     private readonly host: ConnectionHost,
     readonly capture?: ConnectionCapture,
   ) {
+    this.client = client;
     client.pause();
-    client.on('error', (e: NodeJS.ErrnoException) => this.peerReset('client', e));
-    client.on('close', () => this.onSocketClose());
+    client.on('error', this.onClientError);
+    client.on('close', this.onClose);
   }
 
   connect(): void {
-    const s = net.connect({ host: this.upstream.host, port: this.upstream.port, allowHalfOpen: true, noDelay: true });
+    const hooks: FramerHooks = {
+      onCall: (xid, prog, vers, proc) => {
+        const f = this.host.numberCall(prog, vers, proc);
+        this.xids.set(xid, f);
+        if (this.xids.size > 65536) this.xids.delete(this.xids.keys().next().value as number);
+        return f;
+      },
+      onReply: (xid) => {
+        const f = this.xids.get(xid);
+        this.xids.delete(xid);
+        return f;
+      },
+    };
+    const cap = this.capture;
+    const up = new Flow(this, 'upstream', this.framer(hooks), this.host, cap && {
+      read: (b) => cap.fromClient(b),
+      write: (b) => cap.toServer(b),
+      congested: () => cap.congested,
+      ended: () => { cap.fin('client', true); cap.fin('server', true); },
+    }, this.host.highWater);
+    const down = new Flow(this, 'downstream', this.framer(hooks), this.host, cap && {
+      read: (b) => cap.fromServer(b),
+      write: (b) => cap.toClient(b),
+      congested: () => cap.congested,
+      ended: () => { cap.fin('server', false); cap.fin('client', false); },
+    }, this.host.highWater);
+    // The flows exist from now on (a stall or hold applies to them before they attach); net.connect below takes
+    // the downstream flow's first slab at once, and close() gives every slab back however the connection ends.
+    this.up = up;
+    this.down = down;
+    this.offCapture = cap?.onResume(() => {
+      this.up?.pump();
+      this.down?.pump();
+    });
+    const s = net.connect({ host: this.upstream.host, port: this.upstream.port, allowHalfOpen: true, noDelay: true, onread: down.onread });
     this.server = s;
     s.pause();
     s.on('error', (e: NodeJS.ErrnoException) => this.peerReset('server', e));
-    s.on('close', () => this.onSocketClose());
+    s.on('close', this.onClose);
     s.once('connect', () => {
       if (this.state === 'closed') return s.destroy();
       this.state = 'open';
@@ -81,32 +141,19 @@ export class Connection implements ConnectionHandle {
         { address: s.remoteAddress ?? this.upstream.host, port: s.remotePort ?? this.upstream.port },
         this.id * 0x9e3779b1,
       );
+      const raw = this.client;
+      const adopted = adoptPaused(raw, up.onread);
+      if (adopted) {
+        raw.off('error', this.onClientError);
+        raw.off('close', this.onClose);
+        adopted.on('error', this.onClientError);
+        adopted.on('close', this.onClose);
+        this.client = adopted;
+      }
       this.client.setNoDelay(true);
-      const hooks: FramerHooks = {
-        onCall: (xid, prog, vers, proc) => {
-          const f = this.host.numberCall(prog, vers, proc);
-          this.xids.set(xid, f);
-          if (this.xids.size > 65536) this.xids.delete(this.xids.keys().next().value as number);
-          return f;
-        },
-        onReply: (xid) => {
-          const f = this.xids.get(xid);
-          this.xids.delete(xid);
-          return f;
-        },
-      };
-      const cap = this.capture;
-      this.up = new Flow(this, 'upstream', this.client, s, this.framer(hooks), this.host, cap && {
-        read: (b) => cap.fromClient(b),
-        write: (b) => cap.toServer(b),
-        ended: () => { cap.fin('client', true); cap.fin('server', true); },
-      }, this.host.highWater);
-      this.down = new Flow(this, 'downstream', s, this.client, this.framer(hooks), this.host, cap && {
-        read: (b) => cap.fromServer(b),
-        write: (b) => cap.toClient(b),
-        ended: () => { cap.fin('server', false); cap.fin('client', false); },
-      }, this.host.highWater);
-      for (const f of [this.up, this.down]) {
+      up.attach(this.client, s, adopted !== null);
+      down.attach(s, this.client, true);
+      for (const f of [up, down]) {
         const st = this.host.initialState(f.direction);
         if (st.frozen) f.freeze();
         if (st.holdMs > 0) f.holdFor(st.holdMs);
@@ -185,6 +232,7 @@ export class Connection implements ConnectionHandle {
     }
     if (!(clientGone && serverGone)) return;
     this.state = 'closed';
+    this.offCapture?.();
     for (const f of [this.up, this.down]) {
       const bytes = f?.close() ?? 0;
       if (f && bytes > 0) this.host.connectionEvent(this, 'queued-dropped', { direction: f.direction, bytes, reason: this.closeReason });

@@ -76,6 +76,7 @@ export interface FaultInstance {
   readonly needsRecords: boolean;
   /** times the fault acted */
   fired: number;
+  /** a chunk was read; it is valid only during the call (the relay may read into the same memory again) */
   onChunk?(site: HookSite, chunk: Buffer): void;
   onRecord?(site: HookSite, rec: RecordInfo): void;
   plan?(plan: UnitPlan): void;

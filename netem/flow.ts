@@ -5,12 +5,26 @@
 // says to keep reading. A stall freezes the flow: the source is paused (so the sender's kernel buffers and then
 // its own userspace queue fill up) and nothing queued is written until the flow thaws.
 //
-// Ownership: chunks read from `source` are fresh Buffers owned by the flow; they are written (possibly twice,
-// possibly in slices) and captured by reference and never modified.
+// Reading (the relay's hot path): the source socket is made with `onread` (attach()), so libuv reads straight
+// into a slab of the proxy's BufferPool instead of a fresh 64 KiB Buffer per read; when no fault rewrites the
+// stream, that view of the slab is what gets written, and the same slab is read into again as soon as the write
+// has completed (at once, usually: the kernel took the bytes). Fresh Buffers per read cost Node more than the
+// copies (V8 external-memory GCs, page faults on new memory). Slabs grow from 64 KiB to 1 MiB while reads fill
+// them (bulk: few, large reads and writes) and shrink when reads are small (an idle connection pins 64 KiB); while
+// any fault is installed they stay at 64 KiB, the granularity counting triggers had with Node's own reads.
+//
+// Ownership: a slab belongs to the flow. A chunk read into it is handed to the passive framer, the taps and the
+// faults' onChunk/onRecord hooks, none of which may keep it past the call (capture/sink.ts copies), then queued
+// as a piece that carries the slab; the slab is free again when that piece's socket write has completed, and is
+// then read into again or released to the pool. When a fault plans units (may delay, slice, duplicate or drop
+// them), whole records are needed, or the piece would wait in the queue, the chunk is copied out of the slab
+// first into a fresh Buffer that the flow owns and never modifies, and the slab stays free. Sockets without
+// `onread` deliver fresh chunks ('data').
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { FaultInstance, HookSite, Piece, UnitPlan, ConnectionHandle } from './fault';
-import type { RpcFramer } from './rpc-framer';
+import type { BufferPool } from '../core/buffer-pool';
+import type { FaultInstance, HookSite, UnitPlan, ConnectionHandle } from './fault';
+import type { FramedUnit, RpcFramer } from './rpc-framer';
 import type { Direction, RecordInfo } from './types';
 import { DEFAULT_MSS } from './trigger';
 
@@ -19,24 +33,45 @@ export interface FlowHost {
   faults(): readonly FaultInstance[];
   /** some installed fault needs whole records in this direction */
   needsRecords(direction: Direction): boolean;
+  /** some installed fault plans units (has `plan`) in this direction */
+  plans(direction: Direction): boolean;
   countIn(direction: Direction, bytes: number, packets: number): void;
   countOut(direction: Direction, bytes: number): void;
   countRecord(direction: Direction, rec: RecordInfo): void;
   /** a hook threw: the fault is removed and the error reported */
   faultFailed(f: FaultInstance, err: unknown): void;
+  /** slabs that sockets read into */
+  readonly readPool: BufferPool;
 }
 
 export interface FlowTaps {
+  /** b is valid only during the call (it may be a view of a slab that is read into again) */
   read(b: Buffer): void;
   write(b: Buffer): void;
+  /** the tap lags behind: stop reading until the connection pumps the flow again */
+  congested(): boolean;
   /** the destination was ended (FIN) after the source ended */
   ended(): void;
 }
 
 export const DEFAULT_HIGH_WATER = 1024 * 1024;
+/** Largest read (bytes libuv may read at once); never more than the flow's high-water mark. */
+export const READ_SIZE = 1024 * 1024;
+/** Smallest read slab: an idle or RPC-sized flow pins no more than this. */
+export const MIN_READ_SIZE = 64 * 1024;
+
+/** The net.Socket `onread` option of a flow's source socket. */
+export type OnRead = net.OnReadOpts;
+
+/** Bytes to write, the earliest real time to write them, and the slab they are a view of (freed once written). */
+interface Queued {
+  bytes: Buffer;
+  at: number;
+  slab?: Buffer;
+}
 
 export class Flow implements HookSite {
-  private queue: Piece[] = [];
+  private queue: Queued[] = [];
   private head = 0;
   queuedBytes = 0;
   bytesIn = 0;
@@ -45,6 +80,9 @@ export class Flow implements HookSite {
   frozen = false;
   /** real ms (performance.now) before which nothing is written; reading continues (hold) */
   holdUntil = 0;
+  private source?: net.Socket;
+  private dest?: net.Socket;
+  private reading = false;
   private destBlocked = false;
   private sourceEnded = false;
   private destEnded = false;
@@ -53,19 +91,52 @@ export class Flow implements HookSite {
   private timerAt = Infinity;
   private deferred: Array<() => void> = [];
   closed = false;
+  /** the slab libuv reads into next (onread sources) */
+  private readBuf?: Buffer;
+  /** slab size for the next read: x4 after a read that filled its slab, /4 after one that used 1/16 of it */
+  private readSize = MIN_READ_SIZE;
+  private readonly maxReadSize: number;
+  /** per write handed to dest, in order: the slab it frees on completion (null: none) */
+  private inflight: Array<Buffer | null> = [];
+  private readonly written = (): void => {
+    const slab = this.inflight.shift();
+    if (slab && !this.closed) this.recycle(slab);
+  };
+  /** The source socket's `onread` option (net.connect, or an adopted accepted socket). */
+  readonly onread: OnRead = {
+    buffer: () => {
+      if (this.readBuf && this.readBuf.length !== this.readSize) {
+        this.host.readPool.release(this.readBuf);
+        this.readBuf = undefined;
+      }
+      return (this.readBuf ??= this.host.readPool.take(this.readSize));
+    },
+    callback: (n, buf) => {
+      this.onRead(n, buf as Buffer);
+      return true; // the flow pauses its source itself (updateReading)
+    },
+  };
 
   constructor(
     readonly conn: ConnectionHandle,
     readonly direction: Direction,
-    private readonly source: net.Socket,
-    private readonly dest: net.Socket,
     private readonly framer: RpcFramer,
     private readonly host: FlowHost,
     private readonly taps: FlowTaps | undefined,
     private readonly highWater = DEFAULT_HIGH_WATER,
   ) {
-    source.pause(); // reading starts in start(); a 'data' listener must not switch the stream to flowing first
-    source.on('data', (c: Buffer) => this.onData(c));
+    this.maxReadSize = Math.max(MIN_READ_SIZE, Math.min(READ_SIZE, highWater));
+  }
+
+  /**
+   * Connects the flow to its sockets. `viaOnread`: the source was made with this.onread; otherwise its 'data'
+   * chunks are read. Reading starts in start(); the source must be paused until then.
+   */
+  attach(source: net.Socket, dest: net.Socket, viaOnread: boolean): void {
+    this.source = source;
+    this.dest = dest;
+    source.pause();
+    if (!viaOnread) source.on('data', (c: Buffer) => this.onData(c));
     source.on('end', () => this.onEnd());
     dest.on('drain', () => {
       this.destBlocked = false;
@@ -78,8 +149,9 @@ export class Flow implements HookSite {
     this.deferred.push(fn);
   }
 
+  /** Starts reading (and writes anything read before attach(), should a socket have started reading early). */
   start(): void {
-    this.updateReading();
+    this.pump();
   }
 
   freeze(): void {
@@ -100,27 +172,61 @@ export class Flow implements HookSite {
     this.armTimer(this.holdUntil);
   }
 
-  private onData(chunk: Buffer): void {
+  /** A read landed in `buf` (onread). */
+  private onRead(n: number, buf: Buffer): void {
+    if (this.closed) return;
+    // With a fault installed, reads stay at Node's usual 64 KiB, so "every N packets/chunks/bytes" triggers fire
+    // as close to the Nth unit as before (a stall lands inside a 1 MiB WRITE, not after it).
+    const max = this.host.faults().length > 0 ? MIN_READ_SIZE : this.maxReadSize;
+    if (n === buf.length) this.readSize = Math.min(max, this.readSize * 4);
+    else if (n <= buf.length >> 4) this.readSize = Math.max(MIN_READ_SIZE, this.readSize >> 2);
+    if (this.readSize > max) this.readSize = max;
+    const chunk = buf.subarray(0, n);
+    const d = this.direction;
+    // A slab goes with its piece only when the piece is written now: faults that plan may keep pieces, and what
+    // waits in the queue (stall, hold, backpressure) would pin a whole slab per read. Those get bytes of their own.
+    const waits = this.frozen || this.destBlocked || this.head < this.queue.length || (this.holdUntil > 0 && this.holdUntil > performance.now());
+    if (waits || this.framer.recordMode || (this.host.faults().length > 0 && (this.host.plans(d) || this.host.needsRecords(d)))) {
+      const own = Buffer.allocUnsafe(n);
+      chunk.copy(own, 0);
+      this.onData(own);
+      return;
+    }
+    this.readBuf = undefined; // the slab goes with the piece until written
+    this.onData(chunk, buf);
+  }
+
+  /** `slab`: chunk is a view of this pooled slab, owned by the flow (never set when a fault plans or frames). */
+  private onData(chunk: Buffer, slab?: Buffer): void {
     const now = performance.now();
     this.bytesIn += chunk.length;
     this.host.countIn(this.direction, chunk.length, Math.ceil(chunk.length / DEFAULT_MSS));
     this.taps?.read(chunk);
     const faults = this.host.faults();
-    this.framer.setRecordMode(faults.length > 0 && this.host.needsRecords(this.direction));
+    const flushed = this.framer.setRecordMode(faults.length > 0 && this.host.needsRecords(this.direction));
+    for (const u of flushed) this.unit(u, now, faults);
     for (const f of faults) if (f.onChunk) this.guard(f, () => f.onChunk!(this, chunk));
-    const units = this.framer.push(chunk);
-    for (const u of units) this.unit(u.bytes, u.records, now, faults);
+    let units = this.framer.push(chunk);
+    // The passive framer gives the chunk back as the one unit: the queued piece takes the slab with it.
+    const owner = slab && units.length === 1 && units[0].bytes.buffer === slab.buffer ? slab : undefined;
+    if (slab && !owner) {
+      units = units.map((u) => (u.bytes.buffer === slab.buffer ? { ...u, bytes: Buffer.from(u.bytes) } : u));
+      this.recycle(slab);
+    }
+    for (const u of units) this.unit(u, now, faults, owner);
     this.pump();
     this.runDeferred();
   }
 
-  private unit(bytes: Buffer, records: readonly RecordInfo[], now: number, faults: readonly FaultInstance[]): void {
+  private unit(u: FramedUnit, now: number, faults: readonly FaultInstance[], slab?: Buffer): void {
+    const { bytes, records } = u;
     for (const rec of records) {
       this.host.countRecord(this.direction, rec);
       for (const f of faults) if (f.onRecord) this.guard(f, () => f.onRecord!(this, rec));
     }
-    if (faults.length === 0) {
-      if (bytes.length) this.enqueue(bytes, now);
+    if (faults.length === 0 || !this.host.plans(this.direction)) {
+      if (bytes.length) this.enqueue(bytes, now, slab);
+      else if (slab) this.recycle(slab);
       return;
     }
     const plan: UnitPlan = { direction: this.direction, conn: this.conn, records, now, pieces: [{ bytes, at: now }] };
@@ -136,35 +242,37 @@ export class Flow implements HookSite {
     }
   }
 
-  private enqueue(bytes: Buffer, at: number): void {
+  private enqueue(bytes: Buffer, at: number, slab?: Buffer): void {
     // TCP delivers in order: a piece is never written before the one queued ahead of it.
     const t = at > this.lastAt ? at : this.lastAt;
     this.lastAt = t;
-    this.queue.push({ bytes, at: t });
+    this.queue.push({ bytes, at: t, slab });
     this.queuedBytes += bytes.length;
   }
 
   private onEnd(): void {
     this.sourceEnded = true;
-    const units = this.framer.flush();
-    for (const u of units) this.unit(u.bytes, u.records, performance.now(), this.host.faults());
+    const now = performance.now();
+    const faults = this.host.faults();
+    for (const u of this.framer.flush()) this.unit(u, now, faults);
     this.pump();
     this.runDeferred();
   }
 
   /** Writes every piece that is due, unless frozen or the destination pushes back. */
   pump(): void {
-    if (this.closed) return;
+    if (this.closed || !this.dest) return;
+    let now = 0;
     while (this.head < this.queue.length && !this.frozen && !this.destBlocked) {
       const p = this.queue[this.head];
       const due = p.at > this.holdUntil ? p.at : this.holdUntil;
-      if (due > performance.now() + 0.05) {
+      if (due > now + 0.05 && due > (now = performance.now()) + 0.05) {
         this.armTimer(due);
         break;
       }
       this.head++;
       this.queuedBytes -= p.bytes.length;
-      this.write(p.bytes);
+      this.write(p.bytes, p.slab);
     }
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -183,12 +291,28 @@ export class Flow implements HookSite {
     this.updateReading();
   }
 
-  private write(b: Buffer): void {
-    if (this.dest.destroyed || this.dest.writableEnded) return;
+  private write(b: Buffer, slab: Buffer | undefined): void {
+    const dest = this.dest!;
+    if (dest.destroyed || dest.writableEnded) {
+      if (slab) this.recycle(slab);
+      return;
+    }
     this.bytesOut += b.length;
     this.host.countOut(this.direction, b.length);
     this.taps?.write(b);
-    if (!this.dest.write(b)) this.destBlocked = true;
+    const ok = dest.write(b, this.written);
+    // Nothing left in the socket's queue: the kernel took every byte already and libuv keeps no pointer.
+    if (dest.writableLength === 0) {
+      this.inflight.push(null);
+      if (slab) this.recycle(slab);
+    } else this.inflight.push(slab ?? null);
+    if (!ok) this.destBlocked = true;
+  }
+
+  /** A slab is free: read into it next, or give it back. */
+  private recycle(slab: Buffer): void {
+    if (!this.readBuf && slab.length === this.readSize) this.readBuf = slab;
+    else this.host.readPool.release(slab);
   }
 
   private runDeferred(): void {
@@ -196,11 +320,14 @@ export class Flow implements HookSite {
   }
 
   private updateReading(): void {
-    if (this.sourceEnded || this.source.destroyed) return;
-    const holding = this.holdUntil > performance.now();
-    const read = !this.frozen && (holding || (!this.destBlocked && this.queuedBytes < this.highWater));
-    if (read && this.source.isPaused()) this.source.resume();
-    else if (!read && !this.source.isPaused()) this.source.pause();
+    const src = this.source;
+    if (!src || this.sourceEnded || src.destroyed) return;
+    const holding = this.holdUntil > 0 && this.holdUntil > performance.now();
+    const read = !this.frozen && (holding || (!this.destBlocked && this.queuedBytes < this.highWater && !this.taps?.congested()));
+    if (read === this.reading) return;
+    this.reading = read;
+    if (read) src.resume();
+    else src.pause();
   }
 
   private armTimer(at: number): void {
@@ -220,11 +347,21 @@ export class Flow implements HookSite {
     this.timerAt = Infinity;
   }
 
-  /** Stops the flow; returns how many queued bytes were dropped (never written). */
+  /**
+   * Stops the flow once both sockets are closed (libuv no longer reads into or writes from any slab); returns
+   * how many queued bytes were dropped (never written). Every slab goes back to the pool.
+   */
   close(): number {
-    const dropped = this.closed ? 0 : this.queuedBytes;
+    if (this.closed) return 0;
+    const dropped = this.queuedBytes;
     this.closed = true;
     this.clearTimer();
+    const pool = this.host.readPool;
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i].slab) pool.release(this.queue[i].slab!);
+    for (const slab of this.inflight) if (slab) pool.release(slab);
+    if (this.readBuf) pool.release(this.readBuf);
+    this.readBuf = undefined;
+    this.inflight = [];
     this.queue = [];
     this.head = 0;
     this.queuedBytes = 0;

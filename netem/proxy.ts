@@ -2,6 +2,7 @@
 // faults, keep metrics and an event log, optionally capture both legs to a pcap. Programmatic entry: createProxy().
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { BufferPool } from '../core/buffer-pool';
 import { ConfigError, NetemError } from '../core/errors';
 import { TimeScale } from '../core/units';
 import { ConnectionCapture, PcapSink, sidecarPath } from './capture/sink';
@@ -12,7 +13,7 @@ import type { FaultContext, FaultInstance, StallRequest } from './fault';
 import { createFault } from './faults';
 import { directionsOf, modelMs } from './faults/common';
 import { LINUX_RTO_MAX_MS, LINUX_RTO_MIN_MS, rtoReleaseAfter } from './faults/stall';
-import { DEFAULT_HIGH_WATER } from './flow';
+import { DEFAULT_HIGH_WATER, READ_SIZE } from './flow';
 import { hashSeed, Prng } from '../core/prng';
 import { procName, type CallFacts } from './rpc-framer';
 import type { Direction, DirectionSpec, Duration, FaultSpec, NetemEvent, RecordInfo, ResumePolicy } from './types';
@@ -107,6 +108,9 @@ export class Proxy implements ConnectionHost {
   private installed: Installed[] = [];
   private faultList: FaultInstance[] = [];
   private recordDirs = new Set<Direction>();
+  private planDirs = new Set<Direction>();
+  /** slabs the sockets read into (flow.ts): allocated once, reused by every connection */
+  readonly readPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 8 * READ_SIZE });
   private nextFaultId = new Map<string, number>();
   private readonly callCounts = new Map<string, number>();
   private readonly dirs: Record<Direction, DirectionMetrics> = { upstream: emptyDir(), downstream: emptyDir() };
@@ -287,7 +291,11 @@ export class Proxy implements ConnectionHost {
   private rebuild(): void {
     this.faultList = this.installed.map((i) => i.inst);
     this.recordDirs = new Set();
-    for (const f of this.faultList) if (f.needsRecords) for (const d of f.directions) this.recordDirs.add(d);
+    this.planDirs = new Set();
+    for (const f of this.faultList) {
+      if (f.needsRecords) for (const d of f.directions) this.recordDirs.add(d);
+      if (f.plan) for (const d of f.directions) this.planDirs.add(d);
+    }
   }
 
   private faultContext(id: string, kind: string, timers: Set<NodeJS.Timeout>): FaultContext {
@@ -386,6 +394,10 @@ export class Proxy implements ConnectionHost {
 
   needsRecords(direction: Direction): boolean {
     return this.recordDirs.has(direction);
+  }
+
+  plans(direction: Direction): boolean {
+    return this.planDirs.has(direction);
   }
 
   countIn(direction: Direction, bytes: number, packets: number): void {

@@ -6,9 +6,12 @@
 // A stream that does not parse as record marking (oversized fragment) makes the framer fall back to passive
 // pass-through for the rest of the connection.
 //
-// Ownership: units are views of the pushed chunks (or a new Buffer when a record spans chunks); the pusher must
-// not modify a chunk after pushing it, and the framer never modifies anything.
-import { RecordDecoder, DEFAULT_MAX_RECORD } from '../xdr/record';
+// Ownership: units are views of the pushed chunks (or a new Buffer when a record spans chunks) and the framer
+// never modifies anything. Passive mode keeps nothing of a chunk after push() returns (record-scanner.ts copies
+// the header bytes it needs), so a relay may read into the same memory again once the unit is written; in record
+// mode the framer holds views of pushed chunks until their record is complete, so those chunks must stay unchanged.
+import { DEFAULT_MAX_RECORD } from '../xdr/record';
+import { RecordScanner } from './record-scanner';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFSPROC3, MOUNTPROC3, PMAPPROC, NFS_PROGRAM, MOUNT_PROGRAM, PMAP_PROGRAM } from '../xdr/nfs3/constants';
 import type { RecordInfo } from './types';
@@ -63,7 +66,7 @@ export interface FramerHooks {
 }
 
 export class RpcFramer {
-  private decoder: RecordDecoder;
+  private scanner: RecordScanner;
   /** false after the stream failed to parse as record marking */
   rpc = true;
   /** forward whole records (set by the flow when a record-level fault is active) */
@@ -77,7 +80,7 @@ export class RpcFramer {
   private lastEnd = 0; // stream offset where the last complete record ended
 
   constructor(private readonly hooks: FramerHooks, maxRecordSize = DEFAULT_MAX_RECORD) {
-    this.decoder = new RecordDecoder({ maxRecordSize });
+    this.scanner = new RecordScanner(maxRecordSize);
   }
 
   /** Bytes held towards an incomplete record (record mode). */
@@ -85,14 +88,20 @@ export class RpcFramer {
     return this.pushed - this.heldStart;
   }
 
-  setRecordMode(on: boolean): void {
-    if (on === this.recordMode) return;
+  /** Switches record mode; leaving it returns the bytes held towards an incomplete record, to forward first. */
+  setRecordMode(on: boolean): FramedUnit[] {
+    if (on === this.recordMode) return [];
     this.recordMode = on;
     if (on) {
       this.heldStart = this.pushed;
       this.held = [];
-      this.syncing = !this.decoder.idle;
+      this.syncing = !this.scanner.idle;
+      return [];
     }
+    this.syncing = false;
+    const out = this.flushHeld([]);
+    this.held = [];
+    return out;
   }
 
   /** Feeds one chunk; returns the units to forward now, in order. */
@@ -174,27 +183,30 @@ export class RpcFramer {
     return out;
   }
 
+  private readonly onRecord = (head: Buffer, headLen: number, end: number): void => {
+    this.done.push(this.describe(head, headLen, end - this.lastEnd, end));
+    this.lastEnd = end;
+  };
+
   private decode(chunk: Buffer): RecordInfo[] {
-    const done = this.done;
-    done.length = 0;
     try {
-      this.decoder.push(chunk, (rec) => {
-        const end = this.decoder.offset;
-        done.push(this.describe(rec, end - this.lastEnd, end));
-        this.lastEnd = end;
-      });
+      this.scanner.push(chunk, this.onRecord);
     } catch {
       this.rpc = false; // not record marking: forward bytes untouched from now on
     }
-    return done.slice();
+    if (this.done.length === 0) return [];
+    const out = this.done;
+    this.done = [];
+    return out;
   }
 
-  private describe(rec: Buffer, wireBytes: number, endOffset: number): RecordInfo {
-    const xid = rec.length >= 4 ? rec.readUInt32BE(0) : 0;
-    const type = rec.length >= 8 ? rec.readUInt32BE(4) : -1;
+  /** `head` holds the record's first headLen (<= 24) bytes. */
+  private describe(head: Buffer, headLen: number, wireBytes: number, endOffset: number): RecordInfo {
+    const xid = headLen >= 4 ? head.readUInt32BE(0) : 0;
+    const type = headLen >= 8 ? head.readUInt32BE(4) : -1;
     // RFC 5531 §9: call body = rpcvers, prog, vers, proc after xid and msg_type
-    if (type === MSG_TYPE.CALL && rec.length >= 24 && rec.readUInt32BE(8) === RPC_VERSION) {
-      const facts = this.hooks.onCall(xid, rec.readUInt32BE(12), rec.readUInt32BE(16), rec.readUInt32BE(20));
+    if (type === MSG_TYPE.CALL && headLen >= 24 && head.readUInt32BE(8) === RPC_VERSION) {
+      const facts = this.hooks.onCall(xid, head.readUInt32BE(12), head.readUInt32BE(16), head.readUInt32BE(20));
       return { xid, type: 'call', ...facts, wireBytes, endOffset };
     }
     if (type === MSG_TYPE.REPLY) {

@@ -155,6 +155,9 @@ test('stall: the client vanishes; after the stall its last bytes and FIN reach t
     assert.equal(proxy.stallNow('300ms'), true);
     t.server.write('reply nobody reads');
     t.client.end('bye');
+    // Vanish once 'bye' is through: destroying earlier races the FIN against an RST (unread bytes in the client's
+    // receive queue), and an RST lets the kernel discard 'bye' before the proxy reads it.
+    await t.s.received('bye');
     t.client.destroy();
     const [s] = await Promise.all([t.s.closed, closedEvent(proxy, t.id)]);
     assert.equal(s.data.toString(), 'bye');
@@ -240,6 +243,9 @@ test('hold: the client vanishes; what the client sent reaches the server, the he
     await proxy.waitForEvent('hold-start');
     t.server.write('reply nobody reads');
     t.client.end('bye');
+    // Vanish once 'bye' is through: destroying earlier races the FIN against an RST (unread bytes in the client's
+    // receive queue), and an RST lets the kernel discard 'bye' before the proxy reads it.
+    await t.s.received('bye');
     t.client.destroy();
     const [s] = await Promise.all([t.s.closed, closedEvent(proxy, t.id)]);
     assert.equal(s.data.toString(), 'bye');

@@ -2,6 +2,7 @@
 // event sidecar next to it (FILE.pcap -> FILE.events.jsonl).
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { BufferPool } from '../../core/buffer-pool';
 import { CaptureError } from '../../core/errors';
 import { pcapGlobalHeader, TcpConversation, type Endpoint } from './pcap';
 
@@ -14,11 +15,34 @@ export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/** Packets are copied into staging slabs of this size and written one slab at a time. */
+const STAGE_BYTES = 1024 * 1024;
+/** A slab that is not full is written this long (real ms) after its first packet: few file writes for small RPCs. */
+const STAGE_FLUSH_MS = 5;
+/** Bytes waiting for the file above which the relay stops reading (capture backpressure); it resumes at half. */
+const MAX_PENDING = 32 * STAGE_BYTES;
+
 export class PcapSink {
   private readonly out: fs.WriteStream;
   private error?: Error;
   packets = 0;
-  private corked = false;
+  private ended = false;
+  // Staging: the relay may read into the same memory again as soon as it has written a chunk, so the sink keeps
+  // no view of a payload: it copies every packet into a slab of its own, written when full or STAGE_FLUSH_MS after
+  // its first packet (each file write is a thread-pool job competing with the relay for a core), and the slab goes
+  // back to the pool when the file write is done. Timestamps are taken when packets are made, not written.
+  private readonly pool = new BufferPool({ granule: STAGE_BYTES, maxIdleBytes: 32 * STAGE_BYTES });
+  private stage?: Buffer;
+  private used = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly flushLater = (): void => {
+    this.timer = undefined;
+    this.flush();
+  };
+  /** bytes handed to the file stream and not yet written */
+  private pending = 0;
+  private stalled = false;
+  private readonly resumers = new Set<() => void>();
 
   constructor(readonly path: string) {
     this.out = fs.createWriteStream(path, { flags: 'w' });
@@ -26,26 +50,68 @@ export class PcapSink {
     this.out.write(pcapGlobalHeader());
   }
 
+  /** Copies the parts (pcap records); nothing of them is kept after the call returns. */
   write(parts: Buffer[]): void {
     if (parts.length === 0 || this.ended) return;
     if (this.error) throw new CaptureError('CAPTURE_WRITE', `writing ${this.path}: ${this.error.message}`);
-    // Batch a tick's packets into one writev.
-    if (!this.corked) {
-      this.corked = true;
-      this.out.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.out.uncork();
-      });
+    for (const p of parts) {
+      if (p.length > STAGE_BYTES) {
+        this.flush();
+        this.out.write(Buffer.from(p));
+        continue;
+      }
+      if (this.stage && this.used + p.length > this.stage.length) this.flush();
+      if (!this.stage) {
+        this.stage = this.pool.take(STAGE_BYTES);
+        this.used = 0;
+      }
+      p.copy(this.stage, this.used);
+      this.used += p.length;
     }
-    for (const p of parts) this.out.write(p);
     this.packets += parts.length;
+    if (this.stage && !this.timer) this.timer = setTimeout(this.flushLater, STAGE_FLUSH_MS);
   }
 
-  private ended = false;
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const s = this.stage;
+    if (!s) return;
+    this.stage = undefined;
+    if (this.used === 0) return this.pool.release(s);
+    const n = this.used;
+    this.pending += n;
+    this.used = 0;
+    this.out.write(s.subarray(0, n), () => {
+      this.pool.release(s);
+      this.pending -= n;
+      if (this.stalled && this.pending <= MAX_PENDING / 2) {
+        this.stalled = false;
+        for (const fn of this.resumers) fn();
+      }
+    });
+  }
+
+  /**
+   * True while the file lags too far behind: the relay should not read (bounded memory, and the capture keeps
+   * up with what is relayed). onResume listeners run when it has caught up.
+   */
+  get congested(): boolean {
+    if (this.pending + this.used > MAX_PENDING && !this.ended && !this.error) this.stalled = true;
+    return this.stalled;
+  }
+
+  /** Registers fn to run when the sink is no longer congested; returns a function that unregisters it. */
+  onResume(fn: () => void): () => void {
+    this.resumers.add(fn);
+    return () => this.resumers.delete(fn);
+  }
 
   close(): Promise<void> {
+    this.flush();
     this.ended = true;
+    this.stalled = false;
+    for (const fn of this.resumers) fn();
     return new Promise((res) => this.out.end(res));
   }
 }
@@ -61,6 +127,15 @@ export class ConnectionCapture {
   constructor(private readonly sink: PcapSink, client: Endpoint, listen: Endpoint, isn: number) {
     this.clientLeg = new TcpConversation(client, listen, isn, isn ^ 0x5a5a5a5a, 0x10);
     sink.write(this.clientLeg.handshake(nowUs()));
+  }
+
+  /** The file lags: the relay should stop reading until onResume (PcapSink.congested). */
+  get congested(): boolean {
+    return this.sink.congested;
+  }
+
+  onResume(fn: () => void): () => void {
+    return this.sink.onResume(fn);
   }
 
   serverConnected(local: Endpoint, server: Endpoint, isn: number): void {
