@@ -9,11 +9,17 @@ import net from 'node:net';
  * `onRead(n, buf)` (return false to pause reading). Returns null when this Node cannot do it; the caller then
  * keeps `raw` and its 'data' events.
  */
-export function adoptWithOnread(raw: net.Socket, nextBuffer: () => Buffer, onRead: (n: number, buf: Buffer) => boolean | void): net.Socket | null {
+export function adoptWithOnread(
+  raw: net.Socket,
+  nextBuffer: () => Buffer,
+  onRead: (n: number, buf: Buffer) => boolean | void,
+  /** more socket options for the new wrapper (e.g. allowHalfOpen, pauseOnCreate) */
+  extra: Record<string, unknown> = {},
+): net.Socket | null {
   const handle = (raw as unknown as { _handle?: unknown })._handle;
-  if (!handle) return null;
+  if (!handle || raw.destroyed) return null;
   try {
-    const s = new net.Socket({ handle, onread: { buffer: nextBuffer, callback: onRead } } as unknown as net.SocketConstructorOpts);
+    const s = new net.Socket({ ...extra, handle, onread: { buffer: nextBuffer, callback: onRead } } as unknown as net.SocketConstructorOpts);
     (raw as unknown as { _handle: unknown })._handle = null;
     raw.destroy(); // the husk: lets net.Server count the connection as gone
     return s;

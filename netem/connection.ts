@@ -4,7 +4,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ConnectionCapture } from './capture/sink';
 import type { ConnectionHandle } from './fault';
-import { Flow, type FlowHost, type OnRead } from './flow';
+import { adoptWithOnread } from '../core/onread-socket';
+import { Flow, type FlowHost } from './flow';
 import { RpcFramer, type CallFacts, type FramerHooks } from './rpc-framer';
 import type { Direction } from './types';
 
@@ -42,25 +43,6 @@ function rst(s: net.Socket): void {
   if (s.destroyed) return;
   if (s.writableEnded && !s.writableFinished) s.destroy();
   else s.resetAndDestroy();
-}
-
-/**
- * Re-wraps an accepted socket that has not read yet (net.Server `pauseOnConnect`) so that libuv reads into the
- * flow's slabs (net.Socket `onread`, which Node offers only on sockets it constructs), keeping half-open and the
- * paused state. Returns null when this Node cannot; the caller keeps `raw` and its 'data' events.
- * (core/onread-socket.ts does the same for the server, without allowHalfOpen/pauseOnCreate.)
- */
-function adoptPaused(raw: net.Socket, onread: OnRead): net.Socket | null {
-  const r = raw as unknown as { _handle: unknown };
-  if (!r._handle || raw.destroyed) return null;
-  try {
-    const s = new net.Socket({ handle: r._handle, allowHalfOpen: true, pauseOnCreate: true, onread } as unknown as net.SocketConstructorOpts);
-    r._handle = null;
-    raw.destroy(); // the husk: lets net.Server count the connection as gone
-    return s;
-  } catch {
-    return null;
-  }
 }
 
 export class Connection implements ConnectionHandle {
@@ -142,7 +124,8 @@ export class Connection implements ConnectionHandle {
         this.id * 0x9e3779b1,
       );
       const raw = this.client;
-      const adopted = adoptPaused(raw, up.onread);
+      // libuv reads into the flow's slabs (core/onread-socket.ts); half-open and the paused state are kept.
+      const adopted = adoptWithOnread(raw, up.onread.buffer as () => Buffer, up.onread.callback as (n: number, b: Buffer) => boolean, { allowHalfOpen: true, pauseOnCreate: true });
       if (adopted) {
         raw.off('error', this.onClientError);
         raw.off('close', this.onClose);
