@@ -6,8 +6,8 @@ import { createLogger } from '../core/log';
 import { parseDuration, parseNumber, parseSize } from '../core/units';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEFAULT_RESULTS_DB, DEFAULT_RUNS_DIR } from '../lab/paths';
-import { DEFAULTS, DRC_MODES, SCENARIOS, checkReproOptions, runRepro, type DrcModeName, type Scenario } from '../lab/repro';
-import { runMatrix } from '../lab/matrix';
+import { DEFAULTS, DRC_MODES, SCENARIOS, checkReproOptions, runRepro, type DrcModeName, type Scenario, type TimerLag } from '../lab/repro';
+import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
 import { formatMatrix } from './runs';
 import { EXIT } from './exit';
@@ -112,8 +112,9 @@ export function register(program: Command): void {
       .option('--policies <list>', 'comma-separated subset of policies')
       .option('--drcs <list>', 'comma-separated subset of DRC modes')
       .option('--scenarios <list>', 'comma-separated subset of scenarios')
+      .option('--jobs <n>', 'cells run at once, each in its own worker thread (1 = one after the other)', String(defaultJobs()))
       .option('--out <dir>', 'folder for the runs', DEFAULT_RUNS_DIR),
-  ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; out: string }) => {
+  ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; jobs: string; out: string }) => {
     const c = common(opts);
     const list = <T extends string>(v: string | undefined, all: readonly T[], name: string): readonly T[] => {
       if (!v) return all;
@@ -129,18 +130,26 @@ export function register(program: Command): void {
         drcs: list(opts.drcs, DRC_MODES, 'drc'),
         scenarios: list(opts.scenarios, SCENARIOS, 'scenario'),
         repeat: parseNumber(opts.repeat, '--repeat', 1, 100),
+        jobs: parseNumber(opts.jobs, '--jobs', 1, 64),
         baseSeed: c.seed,
         outRoot: path.resolve(opts.out),
         matrixId,
         db,
-        repro: { timeScale: c.timeScale, logger: c.logger, ...(c.count ? { count: c.count } : {}), ...(c.blockSize ? { blockSize: c.blockSize } : {}), ...(c.scribbleHold ? { scribbleHold: c.scribbleHold } : {}) },
+        logLevel: opts.verbose ? 'info' : 'error',
+        repro: { timeScale: c.timeScale, ...(c.count ? { count: c.count } : {}), ...(c.blockSize ? { blockSize: c.blockSize } : {}), ...(c.scribbleHold ? { scribbleHold: c.scribbleHold } : {}) },
         onRun: (r, i, n) => {
-          if (!opts.json) process.stderr.write(`[${i}/${n}] ${r.config.scenario} ${r.config.policy} drc=${r.config.drc} seed=${r.config.seed}: ${r.verdict} (late ${r.counters.lateTransmissions}, wire ${r.counters.scribbledOnWire}, exec ${r.counters.executedScribbled}, corrupt ${r.counters.corruptBlocks})\n`);
+          const lag = (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0;
+          if (!opts.json) process.stderr.write(`[${i}/${n}] ${r.config.scenario} ${r.config.policy} drc=${r.config.drc} seed=${r.config.seed}: ${r.verdict} (late ${r.counters.lateTransmissions}, wire ${r.counters.scribbledOnWire}, exec ${r.counters.executedScribbled}, corrupt ${r.counters.corruptBlocks}; timer lag max ${lag} ms)\n`);
         },
       });
       const summary = db.matrixSummary(matrixId)!;
       if (opts.json) process.stdout.write(JSON.stringify({ matrixId, runs: recs.length, summary }, null, 2) + '\n');
-      else process.stdout.write(formatMatrix(summary) + `\nmatrix ${matrixId}: ${recs.length} runs stored in ${opts.db}\n`);
+      else {
+        // How late timers fired while the cells ran: CPU contention stretches every time-scaled duration by this.
+        const lags = recs.map((r) => (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0).sort((a, b) => a - b);
+        const lagLine = `timer lag (max per cell, real ms; the scaled timeo is ${parseDuration(DEFAULTS.timeo, 'timeo') * c.timeScale} ms): median ${lags[lags.length >> 1]}, worst ${lags[lags.length - 1]}`;
+        process.stdout.write(formatMatrix(summary) + `\n${lagLine}\nmatrix ${matrixId}: ${recs.length} runs stored in ${opts.db}\n`);
+      }
       if (recs.some((r) => r.verdict === 'error')) process.exitCode = EXIT.RUNTIME;
     } finally {
       db.close();

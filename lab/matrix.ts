@@ -1,10 +1,26 @@
 // The policy x DRC x scenario matrix: every cell is a full reproduction run (lab/repro.ts), repeated with
-// different seeds, stored in the results database under one matrix id.
+// different seeds, stored in the results database under one matrix id. With jobs > 1 the cells run in that many
+// worker threads (lab/matrix-worker.ts), each cell still alone on its own sockets, folder, server and proxy.
+import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ConfigError, TestbedError } from '../core/errors';
+import { createLogger, type Level } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
-import { DEFAULTS, DRC_MODES, SCENARIOS, runRepro, type DrcModeName, type ReproOptions, type Scenario } from './repro';
+import { DEFAULTS, DRC_MODES, SCENARIOS, runRepro, type DrcModeName, type ReproOptions, type ReproPhases, type Scenario } from './repro';
+import type { CellReply, CellRequest } from './matrix-worker';
 import type { ResultsDb } from './results-db';
 import type { RunRecord } from './run-record';
+
+/**
+ * Default --jobs: two cells per core, at most 4. A stall cell spends ~3.5 s wall but only ~1.3 s CPU (it waits on
+ * time-scaled stalls and timers), so one cell per core leaves the cores mostly idle; 4 at once (with CellQueue
+ * keeping the CPU-bound drop-reply cells apart) brings the 60-cell matrix from ~155 s to ~49 s on 2 cores. More
+ * stretches the time-scaled durations by CPU contention (README "The matrix" has the measurements).
+ */
+export function defaultJobs(cores = os.availableParallelism()): number {
+  return Math.max(1, Math.min(4, 2 * cores));
+}
 
 export interface MatrixOptions {
   policies?: readonly PolicyName[];
@@ -17,29 +33,165 @@ export interface MatrixOptions {
   outRoot: string;
   matrixId: string;
   db?: ResultsDb;
-  /** overrides of the embedded repro defaults (time scale, sizes ...) */
-  repro?: Partial<Omit<ReproOptions, 'policy' | 'drc' | 'scenario' | 'seed' | 'outDir'>>;
-  onRun?(rec: RunRecord, index: number, total: number): void;
+  /** overrides of the embedded repro defaults (time scale, sizes ...); plain data, so they can cross to a worker */
+  repro?: Partial<Omit<ReproOptions, 'policy' | 'drc' | 'scenario' | 'seed' | 'outDir' | 'logger' | 'onStep'>>;
+  /** log level of the runs' loggers (default: silent) */
+  logLevel?: Level;
+  /** cells running at once: 1 = one after the other in this thread; N > 1 = N worker threads (default 1) */
+  jobs?: number;
+  /** called as each cell finishes (in finishing order; `index` counts finished cells) */
+  onRun?(rec: RunRecord, index: number, total: number, phases: ReproPhases): void;
 }
 
+/** One cell of the matrix, in table order: scenario, policy, DRC mode, repeat. */
+export interface MatrixCellSpec {
+  scenario: Scenario;
+  policy: PolicyName;
+  drc: DrcModeName;
+  seed: number;
+}
+
+export function matrixCells(o: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'repeat' | 'baseSeed'>): MatrixCellSpec[] {
+  const cells: MatrixCellSpec[] = [];
+  for (const scenario of o.scenarios ?? SCENARIOS)
+    for (const policy of o.policies ?? POLICY_NAMES)
+      for (const drc of o.drcs ?? DRC_MODES)
+        for (let r = 0; r < (o.repeat ?? 1); r++) cells.push({ scenario, policy, drc, seed: (o.baseSeed ?? 1) + r });
+  return cells;
+}
+
+/** Runs every cell; the records come back in table order whatever order the cells finished in. */
 export async function runMatrix(o: MatrixOptions): Promise<RunRecord[]> {
-  const policies = o.policies ?? POLICY_NAMES;
-  const drcs = o.drcs ?? DRC_MODES;
-  const scenarios = o.scenarios ?? SCENARIOS;
-  const repeat = o.repeat ?? 1;
-  const total = policies.length * drcs.length * scenarios.length * repeat;
-  const out: RunRecord[] = [];
-  for (const scenario of scenarios)
-    for (const policy of policies)
-      for (const drc of drcs)
-        for (let r = 0; r < repeat; r++) {
-          const seed = (o.baseSeed ?? 1) + r;
-          const outDir = path.join(o.outRoot, o.matrixId, `${scenario}-${policy}-${drc}-s${seed}`);
-          const { record } = await runRepro({ ...DEFAULTS, ...o.repro, policy, drc, scenario, seed, outDir, matrixId: o.matrixId });
-          record.runId = `${o.matrixId}/${path.basename(outDir)}`;
-          o.db?.saveRun(record);
-          out.push(record);
-          o.onRun?.(record, out.length, total);
-        }
+  const jobs = o.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new ConfigError('BAD_JOBS', `jobs must be an integer >= 1, got ${jobs}`);
+  const cells = matrixCells(o);
+  const options = cells.map((c): Omit<ReproOptions, 'logger' | 'onStep'> => ({
+    ...DEFAULTS,
+    ...o.repro,
+    ...c,
+    outDir: path.join(o.outRoot, o.matrixId, `${c.scenario}-${c.policy}-${c.drc}-s${c.seed}`),
+    matrixId: o.matrixId,
+  }));
+  const out: RunRecord[] = new Array(cells.length);
+  let done = 0;
+  const finish = (index: number, record: RunRecord, phases: ReproPhases) => {
+    record.runId = `${o.matrixId}/${path.basename(options[index].outDir)}`;
+    o.db?.saveRun(record);
+    out[index] = record;
+    o.onRun?.(record, ++done, cells.length, phases);
+  };
+  if (jobs === 1 || cells.length <= 1) {
+    const logger = o.logLevel ? createLogger({ level: o.logLevel, name: 'matrix' }) : undefined;
+    for (let i = 0; i < cells.length; i++) {
+      const { record, phases } = await runRepro({ ...options[i], ...(logger ? { logger } : {}) });
+      finish(i, record, phases);
+    }
+    return out;
+  }
+  await runInWorkers(Math.min(jobs, cells.length), cells, options, o.logLevel, finish);
   return out;
+}
+
+/**
+ * Hands out cells to free job slots: table order (the long stall scenarios first, so the short cells fill the end),
+ * except that CPU-bound cells run at most `maxCpuBound` at a time and start as early as they can. A drop-reply cell
+ * never waits on a stall: it relays 8 MiB flat out (~0.6 s CPU in ~0.7 s wall), so several at once on 2 cores delay
+ * WRITE replies past the scaled timeo (120 ms) and fire retransmissions the scenario does not model. Stall cells
+ * mostly wait, so they share the cores well.
+ */
+export class CellQueue {
+  private readonly pending: number[];
+  private cpuBoundRunning = 0;
+  constructor(
+    private readonly cells: readonly MatrixCellSpec[],
+    private readonly maxCpuBound = 1,
+  ) {
+    this.pending = cells.map((_, i) => i);
+  }
+
+  static cpuBound(c: MatrixCellSpec): boolean {
+    return c.scenario === 'drop-reply';
+  }
+
+  /** The next cell to start, or undefined when none may start now (see `drained`). */
+  take(): number | undefined {
+    const mayCpu = this.cpuBoundRunning < this.maxCpuBound;
+    let at = mayCpu ? this.pending.findIndex((i) => CellQueue.cpuBound(this.cells[i])) : -1;
+    if (at < 0) at = this.pending.findIndex((i) => !CellQueue.cpuBound(this.cells[i]));
+    if (at < 0) return undefined;
+    const [index] = this.pending.splice(at, 1);
+    if (CellQueue.cpuBound(this.cells[index])) this.cpuBoundRunning++;
+    return index;
+  }
+
+  /** A cell handed out by take() finished. */
+  done(index: number): void {
+    if (CellQueue.cpuBound(this.cells[index])) this.cpuBoundRunning--;
+  }
+
+  /** Every cell has been handed out. */
+  get drained(): boolean {
+    return this.pending.length === 0;
+  }
+}
+
+/** A pool of worker threads fed by a CellQueue; a slot with nothing it may start waits for the next finish. */
+function runInWorkers(
+  n: number,
+  cells: readonly MatrixCellSpec[],
+  options: Array<Omit<ReproOptions, 'logger' | 'onStep'>>,
+  logLevel: Level | undefined,
+  finish: (index: number, record: RunRecord, phases: ReproPhases) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const queue = new CellQueue(cells);
+    const workers: Worker[] = [];
+    const waiting: Worker[] = [];
+    let finished = 0;
+    let failed = false;
+    const retired = new Set<Worker>();
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      for (const w of workers) void w.terminate();
+      reject(err instanceof Error ? err : new TestbedError('MATRIX_WORKER_FAILED', String(err)));
+    };
+    const feed = (w: Worker) => {
+      const index = queue.take();
+      if (index !== undefined) {
+        w.postMessage({ index, options: options[index], ...(logLevel ? { logLevel } : {}) } satisfies CellRequest);
+      } else if (queue.drained) {
+        retired.add(w);
+        void w.terminate();
+      } else waiting.push(w);
+    };
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(path.join(__dirname, 'matrix-worker.js'));
+      workers.push(w);
+      w.on('message', (m: CellReply) => {
+        if (failed) return;
+        if ('error' in m) return fail(new TestbedError('MATRIX_CELL_FAILED', `cell ${path.basename(options[m.index].outDir)}: ${m.error}`));
+        queue.done(m.index);
+        try {
+          finish(m.index, m.record, m.phases);
+        } catch (err) {
+          return fail(err);
+        }
+        if (++finished === options.length) {
+          for (const x of workers) {
+            retired.add(x);
+            void x.terminate();
+          }
+          return resolve();
+        }
+        feed(w);
+        for (const x of waiting.splice(0)) feed(x);
+      });
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (!retired.has(w)) fail(new TestbedError('MATRIX_WORKER_FAILED', `a matrix worker exited (code ${code}) with ${options.length - finished} cells unfinished`));
+      });
+      feed(w);
+    }
+  });
 }

@@ -5,7 +5,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { CHANNELS } from '../core/channels';
 import { ConfigError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
@@ -17,7 +17,7 @@ import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
 import { createProxy, type FaultSpec, type NetemEvent, type Proxy } from '../netem';
 import { startServer, type RunningServer } from '../server';
-import { fillPattern, verifyPattern, DEADBEEF } from './pattern';
+import { fillPattern, verifyPattern, DEADBEEF, type CorruptBlock } from './pattern';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { Prng } from '../core/prng';
 import type { RunCounters, RunRecord, Timeline, TimelineEvent, TimelineKind, Verdict } from './run-record';
@@ -29,6 +29,16 @@ export type DrcModeName = (typeof DRC_MODES)[number];
 
 /** The seed's numbers (shared/seeds/000): a 65 s stall every 1000 packets, timeo 60 s, retrans 2. */
 export const SEED_NUMBERS = { stall: '65s', every: 1000, timeo: '60s', retrans: 2 } as const;
+
+/**
+ * The server's slowloris guard closes a connection whose record stays incomplete for 2 modelled minutes. A stall
+ * leaves a WRITE record half-sent for 65 s + the ~37 s backoff lag = 102 s: only 18 modelled seconds (36 ms at time
+ * scale 0.002) from that limit, which CPU contention (matrix --jobs, a loaded machine) can eat; the server then
+ * resets the connection, the queued duplicates die with it and the run no longer shows the seed's bug. Linux
+ * nfsd, the seed's server, has no such per-record timer (only the 6 minute idle aging of temporary
+ * connections), so the reproduction uses the idle limit for both.
+ */
+export const SEED_SERVER_LIMITS = { recordTimeout: '6m', idleTimeout: '6m' } as const;
 
 export interface ReproOptions {
   policy: PolicyName;
@@ -91,6 +101,21 @@ export interface ReproResult {
   tap: string[];
   /** the Wireshark decode-as hint for the capture */
   decodeAs: string;
+  /** wall milliseconds spent in each phase of the run (where the time goes; bench/repro.ts reports them) */
+  phases: ReproPhases;
+}
+
+export interface ReproPhases {
+  /** server and proxy started */
+  start: number;
+  /** blktest: mount, the write loop (stalls), read-back verify */
+  blktest: number;
+  /** proxy closed, journal flushed, server closed */
+  stop: number;
+  /** the capture inspected */
+  inspect: number;
+  /** journal and disk checked, record built */
+  judge: number;
 }
 
 function drcConfig(mode: DrcModeName): Record<string, unknown> {
@@ -150,6 +175,11 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   const tracePath = path.join(o.outDir, 'trace.jsonl');
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
+  const mark = phaseClock(t0);
+  // How late this thread's timers fire while the scenario runs: CPU contention (a loaded machine, matrix --jobs)
+  // stretches every time-scaled duration by about this much, which the modelled numbers do not show.
+  const timerLag = monitorEventLoopDelay({ resolution: 10 });
+  timerLag.enable();
 
   // --- observers: the client's lifecycle trace and the server's executions, on one clock ---
   const trace: RpcCallEvent[] = [];
@@ -167,7 +197,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   diagnostics_channel.subscribe(CHANNELS.serverOp, onServerOp);
 
   const stateDir = path.join(o.outDir, 'state');
-  const serverOpts = { exportDir, journal: journalPath, drc: drcConfig(o.drc), timeScale: o.timeScale, logger: log, stateDir };
+  const serverOpts = { exportDir, journal: journalPath, drc: drcConfig(o.drc), timeScale: o.timeScale, logger: log, stateDir, limits: SEED_SERVER_LIMITS };
   let server: RunningServer | undefined;
   let proxy: Proxy | undefined;
   let blk: BlktestResult | undefined;
@@ -178,6 +208,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     const serverPort = server.address.port;
     const writeCalls = o.count * Math.ceil(o.blockSize / o.wsize);
     proxy = await createProxy({ name: 'seed', upstream: server.address, timeScale: o.timeScale, seed: o.seed, faults: scenarioFaults(o, writeCalls), capture });
+    mark('start');
     step(`server nfs=127.0.0.1:${serverPort} drc=${o.drc}; netem ${proxy.address.host}:${proxy.address.port} (${o.scenario}); capture ${capture}`);
 
     if (o.scenario === 'stall-restart') {
@@ -188,7 +219,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
         restarts++;
         void (async () => {
           await server!.close();
-          server = await startServer({ ...serverOpts, port: serverPort });
+          server = await restartOnPort(serverOpts, serverPort);
           step(`server restarted during the stall (verifier ${server.verifier.toString('hex')})`);
         })().catch((err) => log.log('error', 'restart failed', { err: String(err) }));
       });
@@ -223,6 +254,8 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     error = (err as Error)?.message ?? String(err);
     log.log('error', 'repro failed', { err: error });
   }
+  mark('blktest');
+  timerLag.disable();
   const netemEvents = proxy ? [...proxy.log.events] : [];
   const proxyStarted = proxy ? proxy.log.started : t0;
   const proxyPort = proxy?.address.port;
@@ -234,6 +267,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
   unsubscribe();
   diagnostics_channel.unsubscribe(CHANNELS.serverOp, onServerOp);
   await new Promise((r) => traceOut.end(r));
+  mark('stop');
 
   // --- witness 2: the wire (client leg of the proxy's capture) ---
   let findings: Awaited<ReturnType<typeof inspectFiles>> | undefined;
@@ -254,9 +288,31 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
     }
   }
 
+  mark('inspect');
+
   // --- witness 3: the server's journal and the file on disk ---
+  // The pattern of the file as far as it exists, built once: journal rows are hashed against its slices (cached
+  // per range), disk blocks compared with it; only differing blocks are looked at word by word.
+  const expectedBytes = o.count * o.blockSize;
+  const filePath = path.join(exportDir, 'blktest.dat');
+  const disk = fs.existsSync(filePath) ? fs.readFileSync(filePath) : Buffer.alloc(0);
+  const pattern = fillPattern(Buffer.allocUnsafe(Math.floor(Math.min(disk.length, expectedBytes) / o.blockSize) * o.blockSize), 0);
+  const patternDigests = new Map<string, string>();
+  const patternDigest = (off: number, count: number): string => {
+    const key = `${off}+${count}`;
+    let d = patternDigests.get(key);
+    if (d === undefined) {
+      const want = off + count <= pattern.length ? pattern.subarray(off, off + count) : fillPattern(Buffer.allocUnsafe(count), off);
+      patternDigests.set(key, (d = crypto.createHash('sha256').update(want).digest('hex')));
+    }
+    return d;
+  };
   const byXid = new Map<number, typeof journalRows>();
-  for (const r of journalRows) byXid.set(r.xid, [...(byXid.get(r.xid) ?? []), r]);
+  for (const r of journalRows) {
+    const rows = byXid.get(r.xid);
+    if (rows) rows.push(r);
+    else byXid.set(r.xid, [r]);
+  }
   let executedScribbled = 0;
   const scribbledRanges: Array<[number, number]> = [];
   for (const rows of byXid.values()) {
@@ -264,19 +320,22 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       if (!(r.outcome === 'executed' || r.outcome === 'payload-miss-executed') || r.status !== 0) continue;
       if (rows.length < 2 && !scribbledXids.has(r.xid)) continue; // a lone transmission carries what was sent first
       const off = Number(r.offset ?? 0);
-      const expected = crypto.createHash('sha256').update(fillPattern(Buffer.allocUnsafe(r.count ?? 0), off)).digest('hex');
-      if (r.data_sha256 !== expected) {
+      if (r.data_sha256 !== patternDigest(off, r.count ?? 0)) {
         executedScribbled++;
         scribbledRanges.push([off, off + (r.count ?? 0)]);
       }
     }
   }
-  const filePath = path.join(exportDir, 'blktest.dat');
-  const disk = fs.existsSync(filePath) ? fs.readFileSync(filePath) : Buffer.alloc(0);
-  const diskCorrupt = disk.length ? verifyPattern(disk.subarray(0, Math.floor(disk.length / o.blockSize) * o.blockSize), 0, o.blockSize) : [];
+  // Whole blocks only (a short tail is reported as a short file).
+  const diskCorrupt: CorruptBlock[] = [];
+  for (let b = 0; (b + 1) * o.blockSize <= disk.length; b++) {
+    const at = b * o.blockSize;
+    const block = disk.subarray(at, at + o.blockSize);
+    if (at + o.blockSize <= pattern.length && block.equals(pattern.subarray(at, at + o.blockSize))) continue;
+    diskCorrupt.push(...verifyPattern(block, at, o.blockSize));
+  }
   // Every corrupt block on disk should be explained by an executed WRITE that carried other bytes (the journal).
   const explained = diskCorrupt.filter((b) => scribbledRanges.some(([a, z]) => b.firstBadOffset >= a && b.firstBadOffset < z)).length;
-  const expectedBytes = o.count * o.blockSize;
   const missing = disk.length < expectedBytes && !error;
   fs.rmSync(exportDir, { recursive: true, force: true }); // the evidence is the capture, journal and trace
 
@@ -354,6 +413,7 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       inflight: o.inflight,
       scribble: hexXid(o.scribble),
       scribbleHold: o.scribbleHold,
+      serverLimits: SEED_SERVER_LIMITS,
     },
     verdict,
     counters,
@@ -364,12 +424,55 @@ export async function runRepro(opts: ReproOptions): Promise<ReproResult> {
       ? { transmissions: blk.transmissions, retransmissions: blk.retransmissions, lateTransmissions: blk.lateTransmissions, duplicatesCancelled: blk.duplicatesCancelled, duplicatesFinished: blk.duplicatesFinished, lateXids: blk.lateXids.map(hexXid), trace: tracePath }
       : {},
     findings: findings ?? {},
-    witnesses: { lateTransmissions: counters.lateTransmissions, scribbledOnWire, deadbeefOnWire, executedScribbled, corruptBlocks: diskCorrupt.length, corruptExplainedByJournal: explained, drc: drcStats },
+    witnesses: { lateTransmissions: counters.lateTransmissions, scribbledOnWire, deadbeefOnWire, executedScribbled, corruptBlocks: diskCorrupt.length, corruptExplainedByJournal: explained, drc: drcStats, timerLagMs: lagSummary(timerLag) },
     timeline,
     ...(error ? { error } : {}),
   };
   const tapXid = rowsXids.find((x) => scribbledXids.has(x)) ?? rowsXids[0];
-  return { record, blktest: blk, tap: tapXid === undefined ? [] : tapLines(trace, serverExec, tapXid, t0, o.timeScale), decodeAs: `tcp.port==${proxyPort},rpc` };
+  return { record, blktest: blk, tap: tapXid === undefined ? [] : tapLines(trace, serverExec, tapXid, t0, o.timeScale), decodeAs: `tcp.port==${proxyPort},rpc`, phases: mark('judge') };
+}
+
+/**
+ * Timer lateness during the scenario, real ms (p99 and max; the 10 ms sampling timer itself is subtracted by
+ * the histogram). Compare with the scaled timeo (120 ms at the default scale): lag of that order can fire
+ * retransmissions the modelled scenario would not have.
+ */
+export interface TimerLag {
+  p99: number;
+  max: number;
+}
+
+function lagSummary(h: ReturnType<typeof monitorEventLoopDelay>): TimerLag {
+  const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e5) / 10 : 0);
+  return { p99: ms(h.percentile(99)), max: ms(h.max) };
+}
+
+/** Accumulates wall time per phase: mark(p) charges the time since the previous mark to p. */
+function phaseClock(t0: number): (phase: keyof ReproPhases) => ReproPhases {
+  const phases: ReproPhases = { start: 0, blktest: 0, stop: 0, inspect: 0, judge: 0 };
+  let last = t0;
+  return (phase) => {
+    const now = performance.now();
+    phases[phase] += Math.round((now - last) * 10) / 10;
+    last = now;
+    return phases;
+  };
+}
+
+/**
+ * The restarted server must listen on the port the proxy forwards to. Between close and listen another run's
+ * outgoing connection (matrix --jobs, or any process) may briefly hold it as its ephemeral port: retry a while.
+ */
+async function restartOnPort(opts: Parameters<typeof startServer>[0], port: number): Promise<RunningServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer({ ...opts, port });
+    } catch (err) {
+      const code = (err as { code?: string })?.code;
+      if ((code !== 'PORT_IN_USE' && code !== 'EADDRINUSE') || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /** Stall windows on the run's clock, from the proxy's events (ms since the proxy started). */

@@ -1,0 +1,163 @@
+// `matrix --jobs N`: cells run in N worker threads at once. Running concurrently must not change what a cell finds:
+// each cell keeps its own sockets, folder, server, proxy and trace (diagnostics_channel subscribers are per thread),
+// the parent alone writes the results database, and the records come back in table order.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CellQueue, defaultJobs, matrixCells, runMatrix, type MatrixOptions } from '../lab/matrix';
+import { openResults } from '../lab/results-db';
+import type { RunRecord } from '../lab/run-record';
+
+const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-matrix-jobs-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+// A sub-matrix whose verdicts the README explains without timing: zero-copy corrupts behind the seed's stall,
+// copy-always never does, and a dropped reply alone never corrupts.
+const SUB: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'baseSeed'> = {
+  policies: ['zero-copy', 'copy-always'],
+  drcs: ['off'],
+  scenarios: ['stall', 'drop-reply'],
+  baseSeed: 3,
+};
+
+const key = (r: RunRecord) => `${r.config.scenario} ${r.config.policy} ${r.config.drc} s${r.config.seed}`;
+const witnesses = (r: RunRecord) => JSON.stringify({ cell: key(r), verdict: r.verdict, ...r.counters, error: r.error });
+
+/** The policy named by every client trace event a run recorded (its trace.jsonl). */
+function tracePolicies(r: RunRecord): Set<string> {
+  const file = (r.traceSummary as { trace: string }).trace;
+  return new Set(fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { policy: string }).policy));
+}
+
+describe('matrixCells', () => {
+  test('lists every combination in table order: scenario, policy, DRC mode, then repeats with consecutive seeds', () => {
+    const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'drop-reply'], repeat: 2, baseSeed: 5 });
+    assert.equal(cells.length, 16);
+    assert.deepEqual(cells.slice(0, 5), [
+      { scenario: 'stall', policy: 'zero-copy', drc: 'off', seed: 5 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'off', seed: 6 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', seed: 5 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', seed: 6 },
+      { scenario: 'stall', policy: 'copy-always', drc: 'off', seed: 5 },
+    ]);
+    assert.deepEqual(cells[8], { scenario: 'drop-reply', policy: 'zero-copy', drc: 'off', seed: 5 });
+  });
+
+  test('the full matrix is 5 policies x 4 DRC modes x 3 scenarios', () => {
+    assert.equal(matrixCells({}).length, 60);
+  });
+});
+
+describe('CellQueue', () => {
+  const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off'], scenarios: ['stall', 'drop-reply'] });
+  const name = (i: number | undefined) => (i === undefined ? 'wait' : `${cells[i].scenario}/${cells[i].policy}`);
+
+  test('starts one CPU-bound (drop-reply) cell as early as it can, never two at once', () => {
+    const q = new CellQueue(cells);
+    const a = q.take();
+    const b = q.take();
+    const c = q.take();
+    assert.deepEqual([a, b, c].map(name), ['drop-reply/zero-copy', 'stall/zero-copy', 'stall/copy-always']);
+    // only the second drop-reply cell is left, and the first still runs: the slot waits
+    assert.equal(q.take(), undefined);
+    assert.equal(q.drained, false);
+    q.done(a!);
+    assert.equal(name(q.take()), 'drop-reply/copy-always');
+    assert.equal(q.drained, true);
+    assert.equal(q.take(), undefined);
+  });
+
+  test('hands out every cell exactly once', () => {
+    const all = matrixCells({});
+    const q = new CellQueue(all);
+    const seen: number[] = [];
+    const running: number[] = [];
+    while (!q.drained) {
+      const i = q.take();
+      if (i === undefined) q.done(running.shift()!);
+      else {
+        seen.push(i);
+        running.push(i);
+        if (running.length === 4) q.done(running.shift()!);
+      }
+    }
+    assert.deepEqual([...seen].sort((x, y) => x - y), all.map((_, i) => i));
+  });
+});
+
+test('defaultJobs runs two cells per core, at most 4', () => {
+  assert.equal(defaultJobs(1), 2);
+  assert.equal(defaultJobs(2), 4);
+  assert.equal(defaultJobs(64), 4);
+  assert.ok(defaultJobs() >= 1);
+});
+
+test('jobs must be a whole number of at least 1', async () => {
+  for (const jobs of [0, -1, 1.5]) {
+    await assert.rejects(runMatrix({ ...SUB, outRoot: root, matrixId: `bad-${jobs}`, jobs }), (e: { code?: string }) => e.code === 'BAD_JOBS');
+  }
+});
+
+test('--jobs 2 gives the same verdicts as one cell after the other, each cell with its own trace', async () => {
+  const runs: Record<string, RunRecord[]> = {};
+  for (const jobs of [1, 2]) {
+    const db = openResults(':memory:');
+    const seen: number[] = [];
+    const matrixId = `jobs-${jobs}`;
+    try {
+      runs[jobs] = await runMatrix({ ...SUB, outRoot: root, matrixId, db, jobs, onRun: (_r, i) => seen.push(i) });
+      assert.deepEqual(seen, [1, 2, 3, 4], 'onRun counts finished cells');
+      // the parent stored every cell, under distinct run ids
+      const stored = db.listRuns({ matrixId });
+      assert.equal(stored.length, 4);
+      assert.equal(new Set(stored.map((s) => s.runId)).size, 4);
+      assert.equal(db.matrixSummary(matrixId)?.cells.length, 4);
+    } finally {
+      db.close();
+    }
+  }
+  const cells = matrixCells(SUB).map((c) => `${c.scenario} ${c.policy} ${c.drc} s${c.seed}`);
+  for (const jobs of [1, 2]) {
+    // records in table order whatever order the cells finished in
+    assert.deepEqual(runs[jobs].map(key), cells);
+    for (const r of runs[jobs]) {
+      assert.notEqual(r.verdict, 'error', witnesses(r));
+      // the cell's trace holds its own client's events only
+      assert.deepEqual([...tracePolicies(r)], [r.config.policy], witnesses(r));
+      assert.ok(r.capture && fs.existsSync(r.capture), witnesses(r));
+    }
+  }
+  assert.deepEqual(runs[2].map((r) => r.verdict), runs[1].map((r) => r.verdict), `${runs[1].map(witnesses).join('\n')}\nvs\n${runs[2].map(witnesses).join('\n')}`);
+  assert.deepEqual(runs[2].map((r) => r.verdict), ['reproduced', 'not-reproduced', 'not-reproduced', 'not-reproduced']);
+  for (const r of runs[2]) {
+    if (r.config.policy === 'copy-always') assert.equal(r.counters.scribbledOnWire + r.counters.lateTransmissions, 0, witnesses(r));
+    if (r.verdict === 'reproduced') assert.ok(r.counters.corruptBlocks > 0, witnesses(r));
+  }
+});
+
+describe('nfs-testbed matrix', () => {
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [MAIN, 'matrix', ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  test('--jobs 2 --json prints one document covering every cell asked for', () => {
+    const db = path.join(root, 'cli.sqlite');
+    const r = cli('--jobs', '2', '--policies', 'zero-copy,copy-always', '--drcs', 'off', '--scenarios', 'drop-reply', '--json', '--db', db, '--out', path.join(root, 'cli-runs'));
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(r.out) as { runs: number; summary: { cells: Array<{ policy: string; verdict: string }> } };
+    assert.equal(doc.runs, 2);
+    assert.deepEqual(doc.summary.cells.map((c) => [c.policy, c.verdict]).sort(), [['copy-always', 'not-reproduced'], ['zero-copy', 'not-reproduced']]);
+  });
+
+  test('a bad --jobs is a usage error', () => {
+    for (const bad of ['0', 'two', '1.5']) {
+      const r = cli('--jobs', bad, '--scenarios', 'drop-reply', '--db', path.join(root, 'bad.sqlite'), '--out', path.join(root, 'bad-runs'));
+      assert.equal(r.code, 2, `--jobs ${bad}: ${r.err}`);
+    }
+  });
+});
