@@ -45,11 +45,6 @@ export class BufferPool {
     return Buffer.from(slab, 0, n);
   }
 
-  /** True while `buf` is a view of a slab taken from this pool and not yet released. */
-  owns(buf: Buffer): boolean {
-    return this.busy.has(buf.buffer);
-  }
-
   release(buf: Buffer): void {
     const slab = buf.buffer;
     if (!this.busy.delete(slab)) return;
