@@ -36,6 +36,7 @@ interface ServerCliOptions {
   maxPendingBytes: string;
   rootSquash?: boolean;
   writeBehind: string;
+  fdIdle: string;
   apiToken?: string;
 }
 
@@ -79,6 +80,7 @@ export function register(program: Command): void {
     .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)
     .option('--max-pending-bytes <size>', 'memory all connections together may reserve for records announced but not yet received', DEFAULT_LIMITS.maxPendingBytes)
     .option('--record-timeout <duration>', 'close a connection whose started record does not complete in this long (slowloris; obeys --time-scale)', DEFAULT_LIMITS.recordTimeout)
+    .option('--fd-idle <duration>', 'close a cached file descriptor unused this long, as nfsd does (obeys --time-scale)', '2s')
     .option('--write-behind <size>', 'UNSTABLE WRITE bytes that may be answered before they reach the file (0 = write each before its reply)', '64MiB')
     .option('--root-squash', 'treat AUTH_SYS uid/gid 0 as 65534 (objects root creates are owned by 65534)')
     .option('--api-token <token>', 'bearer token the admin API requires (env NFS_TESTBED_API_TOKEN); mandatory when --api is not loopback')
@@ -110,6 +112,7 @@ export function register(program: Command): void {
         limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout, maxPendingBytes: o.maxPendingBytes },
         rootSquash: o.rootSquash,
         writeBehind: parseSize(o.writeBehind, '--write-behind'),
+        fdIdle: o.fdIdle,
       });
       let hapi: Awaited<ReturnType<typeof startAdminApi>> | undefined;
       try {

@@ -61,6 +61,11 @@ export interface ServerOptions {
    * UNSTABLE WRITE before its reply. Default 64 MiB.
    */
   writeBehind?: number;
+  /**
+   * A cached file descriptor unused this long is closed (modelled duration, scaled by timeScale; default 2s, as
+   * Linux nfsd's file cache). Until then a file removed outside NFS still holds its space.
+   */
+  fdIdle?: string | number;
   /** RFC 5531 §8.2 AUTH_SYS uid 0 (and gid 0) are treated as 65534, and objects created by them owned by it */
   rootSquash?: boolean;
 }
@@ -135,11 +140,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const budget: ConnectionBudget = { open: 0, max: limits.maxConnections, refused: 0 };
   const directBudget = new ByteBudget(limits.maxPendingBytes);
   const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
-  const x = new Nfs3Export(handles, logger);
+  const x = new Nfs3Export(handles, logger, 256, scale.parse(o.fdIdle ?? '2s', 'fd idle'));
   x.writeBehind = new WriteBehind(o.writeBehind ?? DEFAULT_WRITE_BEHIND);
   // Records of 16 KiB and more are read into pooled SharedArrayBuffers: no GC per record, and the journal's
-  // hasher reads them in place. Idle slabs kept: up to 64 MiB.
-  const recordPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 64 * 1024 * 1024, shared: true });
+  // hasher reads them in place. Idle slabs kept: what write-behind may hold plus 16 MiB of calls in flight (at
+  // least 64 MiB), so a burst that filled write-behind does not leave slabs to the GC to be allocated (zeroed,
+  // page-faulted) again by the next one.
+  const maxIdleBytes = Math.max(64 * 1024 * 1024, x.writeBehind.limitBytes + 16 * 1024 * 1024);
+  const recordPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes, shared: true });
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale);
   const journal = o.journal ? new Journal(o.journal, logger) : undefined;
   const hasher = new PayloadHasher();

@@ -74,6 +74,33 @@ test('a large single-fragment record owns its whole ArrayBuffer (it can be hande
   assert.equal(got[0].buffer.byteLength, msg.length);
 });
 
+test('after a large record the next header is read alone, so a following large body is never copied', () => {
+  const framer = new DirectFramer();
+  const big = (v: number) => Buffer.alloc(200_000, v);
+  const copies: Buffer[] = [];
+  const got: Buffer[] = [];
+  // Each read takes all the framer offers (a busy socket): the first header arrives with 64 KiB of its body.
+  const stream = Buffer.concat([big(1), big(2), Buffer.alloc(40, 3), Buffer.alloc(40, 4), big(5)].flatMap((m) => encodeRecord([m])));
+  let off = 0;
+  const sizes: number[] = [];
+  while (off < stream.length) {
+    const dst = framer.nextBuffer();
+    sizes.push(dst.length);
+    const n = Math.min(dst.length, stream.length - off);
+    stream.copy(dst, 0, off, off + n);
+    off += n;
+    framer.advance(n, (r) => (got.push(r), copies.push(Buffer.from(r))));
+  }
+  assert.deepEqual(got, [big(1), big(2), Buffer.alloc(40, 3), Buffer.alloc(40, 4), big(5)]);
+  assert.deepEqual(got, copies);
+  // Headers read alone: after big(1) (big(2)'s) and after big(2) (the first small record's). The small records
+  // switch it off, so big(5)'s header arrives with whole-stage reads; 40-byte records stay views of the stage.
+  assert.equal(sizes.filter((n) => n === 4).length, 2, `read sizes ${sizes.join(',')}`);
+  assert.equal(got[1].byteOffset, 0);
+  assert.equal(got[1].buffer.byteLength, 200_000, 'big(2) fills a Buffer of its own from byte 0');
+  assert.ok(got[2].buffer === got[3].buffer, 'small records share the stage');
+});
+
 test('an oversize record header is refused with RM_OVERSIZE before anything is allocated', () => {
   const framer = new DirectFramer({ maxRecordSize: 1 << 20 });
   const dst = framer.nextBuffer();

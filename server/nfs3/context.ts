@@ -147,6 +147,8 @@ interface FdSlot {
   writable: boolean;
   users: number;
   doomed: boolean;
+  /** performance.now() when users last fell to 0 */
+  idleSince: number;
 }
 
 /** The export as the procedures use it. */
@@ -159,6 +161,7 @@ export class Nfs3Export {
   /** UNSTABLE WRITEs executed behind their reply (off unless the server sets a limit) */
   writeBehind = new WriteBehind(0);
   private readonly fds = new Map<bigint, FdSlot>();
+  private sweeper?: NodeJS.Timeout;
   /** per inode: the status of a deferred write that failed, reported by the file's next COMMIT */
   private readonly writeErrors = new Map<bigint, number>();
 
@@ -166,6 +169,12 @@ export class Nfs3Export {
     readonly handles: FileHandles,
     readonly logger: Logger,
     private readonly maxFds = 256,
+    /**
+     * A cached descriptor unused this long (real ms) is closed, as Linux nfsd's file cache closes NFSv3 files
+     * idle for 2 s (fs/nfsd/filecache.c, NFSD_LAUNDRETTE_DELAY): an open descriptor keeps a file that was
+     * removed outside NFS from being freed, and a server holding hundreds of such files runs out of space.
+     */
+    private readonly fdIdleMs = 2000,
   ) {
     this.writeVerifier = crypto.randomBytes(8);
   }
@@ -241,8 +250,9 @@ export class Nfs3Export {
     }
     if (!slot) {
       const flags = fs.constants.O_NOFOLLOW | (write ? fs.constants.O_RDWR : fs.constants.O_RDONLY);
-      slot = { gen: BigInt.asUintN(64, obj.stats.birthtimeNs), fd: openFd(obj.abs, flags), writable: write, users: 0, doomed: false };
+      slot = { gen: BigInt.asUintN(64, obj.stats.birthtimeNs), fd: openFd(obj.abs, flags), writable: write, users: 0, doomed: false, idleSince: 0 };
       this.fds.set(ino, slot);
+      this.sweeper ??= setInterval(() => this.closeIdleFds(), Math.max(10, this.fdIdleMs / 2)).unref();
       slot.fd.catch(() => this.fds.get(ino) === slot && this.fds.delete(ino));
       this.trimFds();
     } else {
@@ -255,8 +265,7 @@ export class Nfs3Export {
     } catch (e) {
       throw nfsError(e);
     } finally {
-      slot.users--;
-      if (slot.doomed && slot.users === 0) void slot.fd.then((fd) => closeFd(fd)).catch(() => {});
+      this.unuse(slot);
     }
   }
 
@@ -276,8 +285,7 @@ export class Nfs3Export {
       } catch (e) {
         throw nfsError(e);
       } finally {
-        slot.users--;
-        if (slot.doomed && slot.users === 0) void slot.fd.then((fd) => closeFd(fd)).catch(() => {});
+        this.unuse(slot);
       }
     }
     const obj = await this.resolve(fh);
@@ -296,6 +304,24 @@ export class Nfs3Export {
     if (slot.users === 0) void slot.fd.then((fd) => closeFd(fd)).catch(() => {});
   }
 
+  private unuse(slot: FdSlot): void {
+    if (--slot.users > 0) return;
+    slot.idleSince = performance.now();
+    if (slot.doomed) void slot.fd.then((fd) => closeFd(fd)).catch(() => {});
+  }
+
+  /** Closes descriptors idle for fdIdleMs; the sweep stops when none is cached. */
+  private closeIdleFds(): void {
+    const before = performance.now() - this.fdIdleMs;
+    for (const [ino, slot] of this.fds) if (slot.users === 0 && slot.idleSince <= before) this.retire(ino, slot);
+    if (this.fds.size === 0) this.stopSweeper();
+  }
+
+  private stopSweeper(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
   private trimFds(): void {
     if (this.fds.size <= this.maxFds) return;
     for (const [ino, slot] of this.fds) {
@@ -309,6 +335,7 @@ export class Nfs3Export {
    * closing it under the call would let the number be reused by another file and the write land there.
    */
   async closeAll(): Promise<void> {
+    this.stopSweeper();
     const idle = [...this.fds.entries()].filter(([, s]) => s.users === 0);
     for (const [ino, slot] of this.fds) if (slot.users > 0) this.retire(ino, slot);
     this.fds.clear();

@@ -65,6 +65,11 @@ export class DirectFramer {
   private readonly pool?: BufferPool;
   private fragments: Buffer[] = [];
   private recordBytes = 0;
+  // After a large fragment the next one is likely large too (a stream of WRITEs): read its 4-byte header alone,
+  // so its body lands in its own Buffer from its first byte instead of arriving in the stage with up to 64 KiB
+  // that then must be copied over (measured: 7% of the event loop's CPU on 1 MiB WRITEs). One more read()
+  // per large record; a small fragment turns this off again.
+  private headerFirst = false;
   /** bytes consumed from the stream, for error reports */
   offset = 0;
 
@@ -94,7 +99,7 @@ export class DirectFramer {
 
   /** Where the next read must put its bytes (the read may fill less than all of it). */
   nextBuffer(): Buffer {
-    if (!this.body) return this.stage.subarray(this.end);
+    if (!this.body) return this.stage.subarray(this.end, this.headerFirst && this.fragLen < 0 && this.end === this.start ? this.end + 4 : undefined);
     if (this.filled === this.body.length) {
       // A Buffer outside the budget is full but the fragment is not: double it (bytes arrived, so it is earned).
       const bigger = Buffer.allocUnsafeSlow(Math.min(this.bodyLen, this.body.length * 2));
@@ -118,6 +123,7 @@ export class DirectFramer {
       this.body = null;
       this.budget?.release(this.reserved);
       this.reserved = 0;
+      this.headerFirst = true;
       this.fragment(frag, onRecord);
       return;
     }
@@ -144,6 +150,7 @@ export class DirectFramer {
         const frag = this.stage.subarray(this.start, this.start + this.fragLen);
         this.start += this.fragLen;
         this.fragLen = -1;
+        this.headerFirst = false;
         if (frag.length) this.shared = true;
         this.fragment(frag, onRecord);
         continue;
