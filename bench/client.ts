@@ -13,7 +13,10 @@ import { missingTools } from '../lab/peers/tools';
 import { median, measurement, type Measurement } from './measure';
 
 const MiB = 1 << 20;
-const ROUNDS = 5;
+/** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */
+const ROUNDS = 9;
+/** Rounds of ours vs nfs-cp against ganesha. */
+const GANESHA_ROUNDS = 5;
 const INFLIGHT = 8;
 
 /** A scratch directory on tmpfs when there is one, so the disk's writeback is not what gets measured. */
@@ -81,10 +84,12 @@ async function rawWrites(port: number, policy: PolicyName, total: number, inflig
 
 const SINK = `const s=require('net').createServer(c=>{c.on('data',()=>{});c.on('error',()=>{})});s.listen(0,'127.0.0.1',()=>console.log('ready '+s.address().port));process.on('SIGTERM',()=>process.exit(0));`;
 
-/** Raw loopback TCP: write `total` bytes as 1 MiB Buffers honouring backpressure into a discarding peer. */
-async function rawTcp(total: number): Promise<number> {
-  const sink = await child(['-e', SINK]);
-  const port = Number(sink.line.split(' ')[1]);
+/**
+ * Raw loopback TCP: write `total` bytes as 1 MiB Buffers honouring backpressure into a discarding peer (the
+ * long-lived SINK process, so its code is as warm as our server's: a sink started cold for each run reads at half
+ * speed for its first few hundred MiB and made this yardstick look 2x slower than it is).
+ */
+async function rawTcp(port: number, total: number): Promise<number> {
   const sock = net.connect({ port, host: '127.0.0.1' });
   await new Promise((r) => sock.once('connect', r));
   const buf = Buffer.alloc(MiB, 1);
@@ -95,7 +100,6 @@ async function rawTcp(total: number): Promise<number> {
   await new Promise<void>((r) => sock.end(r));
   const ms = performance.now() - t0;
   sock.destroy();
-  await sink.stop();
   return total / MiB / (ms / 1000);
 }
 
@@ -134,11 +138,14 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   // Our server in its own process, as a real server would be: the client's event loop is the thing measured.
   const server = await child([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
   const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
-  const total = 128 * MiB;
+  const total = Number(process.env.BENCH_CLIENT_MIB ?? 512) * MiB;
   const runs: Record<string, number[]> = { raw: [], responder: [] };
   // Policy vs zero-copy, paired within a round (this machine drifts by 2x between rounds): each policy's run
   // sits between two zero-copy runs and is divided by their mean.
   const paired: Record<string, number[]> = {};
+  // Zero-copy and the responder vs raw TCP, per round too: the round's raw TCP run against the median of the
+  // round's zero-copy runs (and its responder run); the ratio reported is the median over rounds.
+  const vsRaw: Record<'zc' | 'responder', number[]> = { zc: [], responder: [] };
   const responder = await child(['-e', RESPONDER]);
   const once = async (p: PolicyName, tag: string) => {
     const file = `bench-${p}-${tag}.bin`;
@@ -146,12 +153,22 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     fs.rmSync(path.join(dir, file), { force: true });
     return v;
   };
+  let sink: Awaited<ReturnType<typeof child>> | undefined;
   try {
+    sink = await child(['-e', SINK]);
+    const sinkPort = Number(sink.line.split(' ')[1]);
+    // Warm-up, untimed: raw TCP, the responder path and our server see the same traffic before any timed run.
+    await rawTcp(sinkPort, total);
+    await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total);
+    await once('zero-copy', 'warm');
     for (let round = 0; round < ROUNDS; round++) {
       console.error(`# client bench: round ${round + 1}/${ROUNDS} (raw TCP + ${POLICY_NAMES.length} policies x ${total / MiB} MiB)`);
-      runs.raw.push(await rawTcp(total));
+      const rawR = await rawTcp(sinkPort, total);
+      runs.raw.push(rawR);
       runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total));
+      vsRaw.responder.push(runs.responder[round] / rawR);
       let zc = await once('zero-copy', `${round}-a`);
+      const zcRound = [zc];
       (runs['zero-copy'] ??= []).push(zc);
       // Rotate the order every round so no policy always runs first.
       const others = POLICY_NAMES.filter((p) => p !== 'zero-copy');
@@ -160,20 +177,25 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
         (runs[p] ??= []).push(v);
         const zcAfter = await once('zero-copy', `${round}-${p}`);
         runs['zero-copy'].push(zcAfter);
+        zcRound.push(zcAfter);
         (paired[p] ??= []).push(v / ((zc + zcAfter) / 2));
         zc = zcAfter;
       }
+      vsRaw.zc.push(median(zcRound) / rawR);
     }
   } finally {
     await server.stop();
     await responder.stop();
+    await sink?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const raw = median(runs.raw);
   const zc = median(runs['zero-copy']);
-  const note = (xs: number[], target: string) => `median of ${xs.length}: ${xs.map((x) => Math.round(x)).join('/')} MiB/s; target ${target}`;
-  out.push(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, '>= 0.8x')));
-  out.push(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], '>= 0.8x')));
+  const note = (xs: number[], rs: number[], target: string) =>
+    `${xs.length} runs, median ${Math.round(median(xs))} MiB/s; ratio = median of ${rs.length} per-round ratios ${rs.map((x) => x.toFixed(2)).join('/')}; raw TCP ${runs.raw.map(Math.round).join('/')} MiB/s; target ${target}`;
+  const perRound = (m: Measurement, rs: number[]): Measurement => ({ ...m, ratio: Math.round(median(rs) * 1000) / 1000 });
+  out.push(perRound(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
+  out.push(perRound(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
   const vsZc: Record<string, string> = { 'copy-on-retransmit': '>= 0.99x', 'wait-for-wire': '>= 0.95x', 'cancel-on-reply': '-', 'copy-always': '-' };
   for (const p of POLICY_NAMES.filter((x) => x !== 'zero-copy')) {
     const r = median(paired[p]);
@@ -200,8 +222,8 @@ async function oursVsLibnfs(out: Measurement[]): Promise<void> {
   const ours: number[] = [];
   const libnfs: number[] = [];
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      console.error(`# client bench: ganesha round ${round + 1}/${ROUNDS} (256 MiB ours, 256 MiB nfs-cp)`);
+    for (let round = 0; round < GANESHA_ROUNDS; round++) {
+      console.error(`# client bench: ganesha round ${round + 1}/${GANESHA_ROUNDS} (256 MiB ours, 256 MiB nfs-cp)`);
       ours.push(await ourWrites({ host: g.host, port: g.port, mountPort: g.mountPort, exportPath: g.exportPath }, 'zero-copy', total, `ours-${round}.bin`));
       fs.rmSync(path.join(g.exportDir, `ours-${round}.bin`), { force: true });
       const t0 = performance.now();
