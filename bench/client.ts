@@ -138,7 +138,7 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   // Our server in its own process, as a real server would be: the client's event loop is the thing measured.
   const server = await child([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
   const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
-  const total = Number(process.env.BENCH_CLIENT_MIB ?? 512) * MiB;
+  const total = 512 * MiB;
   const runs: Record<string, number[]> = { raw: [], responder: [] };
   // Policy vs zero-copy, paired within a round (this machine drifts by 2x between rounds): each policy's run
   // sits between two zero-copy runs and is divided by their mean.
@@ -147,12 +147,7 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   // round's zero-copy runs (and its responder run); the ratio reported is the median over rounds.
   const vsRaw: Record<'zc' | 'responder', number[]> = { zc: [], responder: [] };
   const responder = await child(['-e', RESPONDER]);
-  const once = async (p: PolicyName, tag: string) => {
-    const file = `bench-${p}-${tag}.bin`;
-    const v = await ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, file);
-    fs.rmSync(path.join(dir, file), { force: true });
-    return v;
-  };
+  const once = (p: PolicyName, tag: string) => ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, `bench-${p}-${tag}.bin`);
   let sink: Awaited<ReturnType<typeof child>> | undefined;
   try {
     sink = await child(['-e', SINK]);
@@ -225,7 +220,6 @@ async function oursVsLibnfs(out: Measurement[]): Promise<void> {
     for (let round = 0; round < GANESHA_ROUNDS; round++) {
       console.error(`# client bench: ganesha round ${round + 1}/${GANESHA_ROUNDS} (256 MiB ours, 256 MiB nfs-cp)`);
       ours.push(await ourWrites({ host: g.host, port: g.port, mountPort: g.mountPort, exportPath: g.exportPath }, 'zero-copy', total, `ours-${round}.bin`));
-      fs.rmSync(path.join(g.exportDir, `ours-${round}.bin`), { force: true });
       const t0 = performance.now();
       const r = spawnSync('nfs-cp', [src, g.url(`libnfs-${round}.bin`)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`nfs-cp failed: ${r.stderr}`);
