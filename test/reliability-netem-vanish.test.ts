@@ -94,6 +94,22 @@ const connEvents = (proxy: Proxy, id: number) => proxy.events.filter((e) => e.co
 const closedEvent = (proxy: Proxy, id: number) => proxy.waitForEvent('connection-closed', (e) => e.conn === id);
 const eventOf = (proxy: Proxy, id: number, name: string): NetemEvent | undefined => proxy.events.find((e) => e.conn === id && e.event === name);
 
+/**
+ * The client sends 'bye' with FIN and goes away: the server must get 'bye' and then FIN, or RST when the proxy
+ * wrote the server's reply toward the dead client first (its kernel resets), and the proxy closes the connection.
+ */
+async function clientVanishes(proxy: Proxy, t: Awaited<ReturnType<typeof through>>): Promise<void> {
+  t.client.end('bye');
+  // Vanish once 'bye' is through: destroying earlier races the FIN against an RST (unread bytes in the client's
+  // receive queue), and an RST lets the kernel discard 'bye' before the proxy reads it.
+  await t.s.received('bye');
+  t.client.destroy();
+  const [s] = await Promise.all([t.s.closed, closedEvent(proxy, t.id)]);
+  assert.equal(s.data.toString(), 'bye');
+  assert.ok(s.fin || s.error === 'ECONNRESET', JSON.stringify(s));
+  assert.equal(eventOf(proxy, t.id, 'peer-end')?.side ?? eventOf(proxy, t.id, 'peer-reset')?.side, 'client');
+}
+
 async function scenario(fn: (proxy: Proxy, up: Upstream) => Promise<Upstream | void>): Promise<void> {
   const before = resources();
   let up = await startUpstream();
@@ -154,16 +170,7 @@ test('stall: the client vanishes; after the stall its last bytes and FIN reach t
     const t = await through(proxy, up);
     assert.equal(proxy.stallNow('300ms'), true);
     t.server.write('reply nobody reads');
-    t.client.end('bye');
-    // Vanish once 'bye' is through: destroying earlier races the FIN against an RST (unread bytes in the client's
-    // receive queue), and an RST lets the kernel discard 'bye' before the proxy reads it.
-    await t.s.received('bye');
-    t.client.destroy();
-    const [s] = await Promise.all([t.s.closed, closedEvent(proxy, t.id)]);
-    assert.equal(s.data.toString(), 'bye');
-    // FIN, or RST when the proxy wrote the server's reply toward the dead client first (its kernel resets).
-    assert.ok(s.fin || s.error === 'ECONNRESET', JSON.stringify(s));
-    assert.equal(eventOf(proxy, t.id, 'peer-end')?.side ?? eventOf(proxy, t.id, 'peer-reset')?.side, 'client');
+    await clientVanishes(proxy, t);
   });
 });
 
@@ -242,14 +249,6 @@ test('hold: the client vanishes; what the client sent reaches the server, the he
     t.server.write('trigger');
     await proxy.waitForEvent('hold-start');
     t.server.write('reply nobody reads');
-    t.client.end('bye');
-    // Vanish once 'bye' is through: destroying earlier races the FIN against an RST (unread bytes in the client's
-    // receive queue), and an RST lets the kernel discard 'bye' before the proxy reads it.
-    await t.s.received('bye');
-    t.client.destroy();
-    const [s] = await Promise.all([t.s.closed, closedEvent(proxy, t.id)]);
-    assert.equal(s.data.toString(), 'bye');
-    assert.ok(s.fin || s.error === 'ECONNRESET', JSON.stringify(s));
-    assert.equal(eventOf(proxy, t.id, 'peer-end')?.side ?? eventOf(proxy, t.id, 'peer-reset')?.side, 'client');
+    await clientVanishes(proxy, t);
   });
 });

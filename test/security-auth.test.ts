@@ -35,12 +35,7 @@ describe('RFC 5531 credentials', () => {
     await t.cleanup();
   });
 
-  async function reply(msg: Buffer) {
-    const xid = msg.readUInt32BE(0);
-    rpc.send(msg);
-    const [rep] = await rpc.waitFor(xid);
-    return (decodeMessage(new XdrReader(rep)) as { reply: any }).reply;
-  }
+  const reply = (msg: Buffer) => rpc.reply(msg);
 
   test('AUTH_SYS is accepted', async () => {
     const r = await reply(Buffer.concat(encodeCall({ xid: rpc.xid(), cred: cred(1000) }, NFS3.GETATTR, { object: root })));

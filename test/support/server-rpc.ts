@@ -11,7 +11,8 @@ import { MOUNT3 } from '../../xdr/mount';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { ProcCodec } from '../../xdr/nfs3/procedure';
 import { RecordDecoder, encodeRecord } from '../../xdr/record';
-import { encodeAuthSys, OpaqueAuth } from '../../xdr/rpc';
+import { decodeMessage, encodeAuthSys, OpaqueAuth } from '../../xdr/rpc';
+import { XdrReader } from '../../xdr/reader';
 import { startServer, RunningServer, ServerOptions } from '../../server';
 
 export const ROOT_CRED: OpaqueAuth = encodeAuthSys({ stamp: 1, machinename: 'testbed', uid: 0, gid: 0, gids: [] });
@@ -93,6 +94,16 @@ export class RawRpc {
         });
       });
     }
+  }
+
+  /** Sends a prebuilt call message and returns its decoded reply_body (RFC 5531 §9), whatever its status. */
+  async reply(msg: Buffer): Promise<any> {
+    const xid = msg.readUInt32BE(0);
+    this.send(msg);
+    const [rep] = await this.waitFor(xid);
+    const m = decodeMessage(new XdrReader(rep));
+    if (m.type !== 'reply') throw new Error(`xid ${xid}: got a ${m.type}, not a reply`);
+    return (m as { reply: unknown }).reply;
   }
 
   /** Calls a procedure and decodes its result (throws unless the reply is an accepted SUCCESS). */
