@@ -10,7 +10,7 @@ import { RpcTransport } from '../client/rpc/transport';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
-import { median, measurement, type Measurement } from './measure';
+import { median, measurement, processCpuMs, type Measurement } from './measure';
 
 const MiB = 1 << 20;
 /** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */
@@ -147,7 +147,22 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   // round's zero-copy runs (and its responder run); the ratio reported is the median over rounds.
   const vsRaw: Record<'zc' | 'responder', number[]> = { zc: [], responder: [] };
   const responder = await child(['-e', RESPONDER]);
-  const once = (p: PolicyName, tag: string) => ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, `bench-${p}-${tag}.bin`);
+  // CPU of zero-copy runs, ms per MiB: this process (the client) and the server's process.
+  const cpu = { client: [] as number[], server: [] as number[], raw: [] as number[] };
+  const selfCpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const once = async (p: PolicyName, tag: string) => {
+    const c0 = selfCpuMs();
+    const s0 = processCpuMs(server.proc.pid!);
+    const v = await ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, `bench-${p}-${tag}.bin`);
+    if (p === 'zero-copy') {
+      cpu.client.push((selfCpuMs() - c0) / (total / MiB));
+      cpu.server.push((processCpuMs(server.proc.pid!) - s0) / (total / MiB));
+    }
+    return v;
+  };
   let sink: Awaited<ReturnType<typeof child>> | undefined;
   try {
     sink = await child(['-e', SINK]);
@@ -158,7 +173,9 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     await once('zero-copy', 'warm');
     for (let round = 0; round < ROUNDS; round++) {
       console.error(`# client bench: round ${round + 1}/${ROUNDS} (raw TCP + ${POLICY_NAMES.length} policies x ${total / MiB} MiB)`);
+      const r0 = selfCpuMs() + processCpuMs(sink.proc.pid!);
       const rawR = await rawTcp(sinkPort, total);
+      cpu.raw.push((selfCpuMs() + processCpuMs(sink.proc.pid!) - r0) / (total / MiB));
       runs.raw.push(rawR);
       runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total));
       vsRaw.responder.push(runs.responder[round] / rawR);
@@ -191,6 +208,13 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const perRound = (m: Measurement, rs: number[]): Measurement => ({ ...m, ratio: Math.round(median(rs) * 1000) / 1000 });
   out.push(perRound(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
   out.push(perRound(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
+  // Whether 0.8x fits in this machine at all: client + server CPU per MiB times the target rate, in cores.
+  const want = 0.8 * raw;
+  const [c, sv, rw] = [median(cpu.client), median(cpu.server), median(cpu.raw)];
+  out.push(
+    measurement('client', `cores the zero-copy target needs at our CPU per MiB (0.8x raw TCP = ${Math.round(want)} MiB/s)`, ((c + sv) * want) / 1000, 'cores', 'cores on this machine', os.cpus().length, false,
+      `(client ${c.toFixed(2)} + server ${sv.toFixed(2)} ms/MiB, medians of ${cpu.server.length} zero-copy runs) x ${Math.round(want)} MiB/s, with perfect overlap; raw TCP itself (sender + sink) uses ${rw.toFixed(2)} ms/MiB; ratio < 1: the target needs more CPU than the machine has`),
+  );
   const vsZc: Record<string, string> = { 'copy-on-retransmit': '>= 0.99x', 'wait-for-wire': '>= 0.95x', 'cancel-on-reply': '-', 'copy-always': '-' };
   for (const p of POLICY_NAMES.filter((x) => x !== 'zero-copy')) {
     const r = median(paired[p]);

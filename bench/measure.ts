@@ -1,4 +1,5 @@
 // Benchmark plumbing shared by every area: medians, ratios to a yardstick measured in the same run, output.
+import fs from 'node:fs';
 
 export interface Measurement {
   bench: string;
@@ -11,6 +12,32 @@ export interface Measurement {
   ratio: number;
   /** optional extra facts (runs, min, max, target) */
   note?: string;
+}
+
+/** CPU time (user + system, all threads) a live process has used so far, in ms (Linux /proc), or NaN elsewhere. */
+export function processCpuMs(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15, in clock ticks.
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: Linux reports it as 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK)). */
+const CLOCK_TICKS = 100;
+
+/** Resolves once `pid` has used no CPU for `quietMs` (its deferred work is done), or after `maxMs`. */
+export async function processSettled(pid: number, quietMs = 100, maxMs = 3000): Promise<void> {
+  const end = Date.now() + maxMs;
+  let last = processCpuMs(pid);
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const now = processCpuMs(pid);
+    if (!(now > last)) return;
+    last = now;
+  }
 }
 
 export function median(xs: number[]): number {

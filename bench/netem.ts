@@ -142,6 +142,12 @@ async function rtt(port: number): Promise<number> {
   return median(samples);
 }
 
+/** µs of CPU this whole process has used: main thread, the proxy's worker and the thread pool (capture writes). */
+const processCpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
 const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
 
 export async function run(): Promise<Measurement[]> {
@@ -169,6 +175,7 @@ export async function run(): Promise<Measurement[]> {
   const cases: Case[] = ['plain', 'off', 'on'];
   const tput: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] };
   const cpu: Record<Case, number[]> = { plain: [], off: [], on: [] }; // relay thread µs per MB
+  const cpuAll: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] }; // whole process µs per MB
   const ratio: Record<Case, number[]> = { plain: [], off: [], on: [] };
   const lat: Record<'direct' | 'off' | 'on', number[]> = { direct: [], off: [], on: [] };
   const added: Record<'off' | 'on', number[]> = { off: [], on: [] };
@@ -176,7 +183,9 @@ export async function run(): Promise<Measurement[]> {
     await bulk(sinkPort, WARM, sinkDone);
     for (let r = 0; r < ROUNDS; r++) {
       console.error(`# netem: round ${r + 1}/${ROUNDS}`);
+      const d0 = processCpuUs();
       const d = await bulk(sinkPort, BULK, sinkDone);
+      cpuAll.direct.push((processCpuUs() - d0) / (BULK / 1e6));
       tput.direct.push(d);
       for (let k = 0; k < cases.length; k++) {
         const c = cases[(k + r) % cases.length];
@@ -184,9 +193,11 @@ export async function run(): Promise<Measurement[]> {
         const p = await proxyInWorker(sinkPort, pcap, c === 'plain');
         await bulk(p.port, WARM, sinkDone);
         const c0 = await p.cpuNs();
+        const all0 = processCpuUs();
         const v = await bulk(p.port, BULK, sinkDone);
         cpu[c].push(((await p.cpuNs()) - c0) / 1e3 / (BULK / 1e6));
-        await p.close();
+        await p.close(); // the capture's last file writes are done by now: counted
+        cpuAll[c].push((processCpuUs() - all0) / (BULK / 1e6));
         tput[c].push(v);
         ratio[c].push(v / d);
         fs.rmSync(path.join(dir, `bulk-${r}.pcap`), { force: true });
@@ -217,6 +228,12 @@ export async function run(): Promise<Measurement[]> {
         out.push(measurement('netem', `relay thread CPU per MB, ${label}`, median(cpu[c]), 'µs/MB', 'plain socket.pipe relay', median(cpu.plain), false,
           `robust to other load on the machine; range ${range(cpu[c])} vs ${range(cpu.plain)}${c === 'on' ? '; the pcap file writes run on the thread pool, not counted' : ''}`));
       }
+      // Whether 0.9x fits in this machine at all: the whole path's CPU per MB times the target rate, in cores.
+      const want = 0.9 * median(tput.direct);
+      out.push(
+        measurement('netem', `cores the 0.9x target needs, ${label} (${Math.round(want)} MB/s)`, (median(cpuAll[c]) * want) / 1e6, 'cores', 'cores on this machine', os.cpus().length, false,
+          `sender, receiver, relay${c === 'on' ? ' and pcap writes' : ''}: ${Math.round(median(cpuAll[c]))} µs of CPU per MB (direct TCP: ${Math.round(median(cpuAll.direct))}) x ${Math.round(want)} MB/s, with perfect overlap; ratio < 1: the target needs more CPU than the machine has`),
+      );
       out.push(
         measurement('netem', `small RPC round trip p50, ${label}`, median(lat[c]), 'µs', 'direct loopback TCP', median(lat.direct), false,
           `added ${median(added[c]).toFixed(1)} µs (median of rounds, range ${range(added[c], 1)}; target <= 100); ${PINGS} x ${ROUNDS}`),

@@ -20,6 +20,8 @@ export interface Ganesha {
   exportPath: string;
   /** nfs:// URL for libnfs tools, for a file NAME in the export */
   url(name: string): string;
+  /** the ganesha.nfsd process (run in the foreground, so it is our child) */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -170,6 +172,7 @@ LOG { Default_Log_Level = EVENT; }
       exportDir,
       exportPath: '/export',
       url: (name: string) => `nfs://127.0.0.1/export/${name}?nfsport=${port}&mountport=${mountPort}&version=3`,
+      pid: ganesha.pid!,
       stop: cleanup,
     };
   } catch (e) {
