@@ -86,7 +86,7 @@ export interface ServerStats {
   /** record Buffers: slabs ever allocated (stops growing under a steady load), held by calls now, idle bytes */
   recordPool: { slabs: number; inUse: number; idleBytes: number };
   /** UNSTABLE WRITEs executed behind their replies: held now, done, failed (each failure changed the verifier) */
-  writeBehind: { limit: number; pendingBytes: number; completed: number; failed: number };
+  writeBehind: { limit: number; pendingBytes: number; completed: number; failed: number; batches: number };
   /** the current write verifier (hex) */
   verifier: string;
   uptimeMs: number;
@@ -256,7 +256,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         drc: { ...drc.counters(), mode: drc.config.mode },
         journalRows: journal ? journal.rowsWritten : 0,
         recordPool: { slabs: recordPool.allocations, inUse: recordPool.inUse, idleBytes: recordPool.idleBytes },
-        writeBehind: { limit: x.writeBehind.limitBytes, pendingBytes: x.writeBehind.pendingBytes, completed: x.writeBehind.completed, failed: x.writeBehind.failed },
+        writeBehind: { limit: x.writeBehind.limitBytes, pendingBytes: x.writeBehind.pendingBytes, completed: x.writeBehind.completed, failed: x.writeBehind.failed, batches: x.writeBehind.batches },
         verifier: x.writeVerifier.toString('hex'),
         uptimeMs: Date.now() - t0,
       };

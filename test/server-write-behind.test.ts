@@ -11,6 +11,7 @@ import { mount, NfsMount } from '../client/nfs3';
 import { memoryLogger } from '../core/log';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { startServer, RunningServer } from '../server';
+import { WriteBehind } from '../server/nfs3/write-behind';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -151,3 +152,47 @@ test(
     });
   },
 );
+
+test('write-behind queue: contiguous writes to one file share a pwritev, in order; a failed batch fails each of its writes', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-wbq-'));
+  const a = fs.openSync(path.join(dir, 'a'), 'w+');
+  const b = fs.openSync(path.join(dir, 'b'), 'w+');
+  try {
+    const q = new WriteBehind(64 * MiB);
+    const failed: string[] = [];
+    const w = (fd: number, pos: number, len: number, fill: number, tag = '') => q.enqueue({ fd, data: Buffer.alloc(len, fill), pos, failed: () => failed.push(tag) });
+    // 16 contiguous 64 KiB writes to a: one batch. Then one that does not continue them, then one to b, then one
+    // over the start of a again, which must land after (and on top of) the first.
+    const ps = Array.from({ length: 16 }, (_, i) => w(a, i * 64 * KiB, 64 * KiB, i + 1));
+    ps.push(w(a, 2 * MiB, 4 * KiB, 0xaa), w(b, 0, 4 * KiB, 0xbb), w(a, 0, 4 * KiB, 0xcc));
+    assert.equal(q.pendingWrites, 19);
+    await Promise.all(ps);
+    assert.equal(q.barrier(), undefined);
+    assert.deepEqual({ completed: q.completed, failed: q.failed, batches: q.batches, pendingBytes: q.pendingBytes }, { completed: 19, failed: 0, batches: 4, pendingBytes: 0 });
+    const got = fs.readFileSync(path.join(dir, 'a'));
+    assert.equal(got.length, 2 * MiB + 4 * KiB);
+    assert.ok(got.subarray(0, 4 * KiB).every((x) => x === 0xcc), 'the later write to the same range is on top');
+    for (let i = 0; i < 16; i++) assert.equal(got[i * 64 * KiB + 4 * KiB], i + 1, `block ${i}`);
+    assert.ok(got.subarray(1 * MiB, 2 * MiB).every((x) => x === 0), 'the hole stays a hole');
+    assert.equal(got[2 * MiB], 0xaa);
+    assert.ok(fs.readFileSync(path.join(dir, 'b')).every((x) => x === 0xbb));
+
+    // A read-only descriptor: the batch fails (EBADF), each of its writes is reported, and the queue goes on.
+    const ro = fs.openSync(path.join(dir, 'b'), 'r');
+    try {
+      const bad = [w(ro, 0, 4 * KiB, 1, 'x'), w(ro, 4 * KiB, 4 * KiB, 2, 'y')];
+      const good = w(a, 0, 1, 0xdd);
+      const settled = await Promise.allSettled([...bad, good]);
+      assert.deepEqual(settled.map((s) => s.status), ['rejected', 'rejected', 'fulfilled']);
+      assert.deepEqual(failed, ['x', 'y']);
+      assert.deepEqual({ failed: q.failed, batches: q.batches }, { failed: 2, batches: 6 });
+      assert.equal(fs.readFileSync(path.join(dir, 'a'))[0], 0xdd);
+    } finally {
+      fs.closeSync(ro);
+    }
+  } finally {
+    fs.closeSync(a);
+    fs.closeSync(b);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

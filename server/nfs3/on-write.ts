@@ -23,15 +23,10 @@ async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: 
   let queued!: () => void;
   const isQueued = new Promise<void>((resolve) => (queued = resolve));
   const done = x.withFile(a.file, true, (fd) => {
-    // A failure is recorded inside the job, before the queue moves on: a COMMIT waiting behind it must see it.
-    const job = x.writeBehind.enqueue(data.length, () =>
-      pwriteAll(fd, data, pos).catch((e) => {
-        x.deferredWriteFailed(a.file, e);
-        throw e;
-      }),
-    );
+    // A failure is recorded before the queue moves on: a COMMIT waiting behind it must see it.
+    const job = x.writeBehind.enqueue({ fd, data, pos, failed: (e) => x.deferredWriteFailed(a.file, e) });
     queued();
-    return job; // withFile keeps the descriptor open until the job is done
+    return job; // withFile keeps the descriptor open until the write is done
   });
   try {
     await Promise.race([isQueued, done]);

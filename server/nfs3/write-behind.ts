@@ -5,7 +5,8 @@
 // nfs-cp) waits for.
 //
 // What keeps this invisible to clients:
-// - Order: writes run one at a time in arrival order. Every other NFS procedure first waits for the writes queued
+// - Order: writes reach the file in arrival order (contiguous ones to the same file together, one pwritev per
+//   batch). Every other NFS procedure first waits for the writes queued
 //   before it arrived (barrier()), so a READ, GETATTR, COMMIT, REMOVE ... sees every WRITE already answered.
 //   A FILE_SYNC/DATA_SYNC WRITE waits too, so an older deferred write cannot land on top of it.
 // - Memory: at most `limitBytes` are held; a WRITE beyond that waits for the queue and executes in line.
@@ -13,7 +14,8 @@
 //   errors, the server then changes its write verifier (RFC 1813 §3.3.7/§3.3.21: the client resends everything
 //   not yet committed when COMMIT returns a different verifier), and the next COMMIT of that file reports the
 //   error.
-// Ownership: a queued job reads the caller's record until it settles; the caller holds the record till then.
+// Ownership: a queued write reads the caller's record until it settles; the caller holds the record till then.
+import fs from 'node:fs';
 
 /**
  * Resolves in the event loop's check phase, after the reply that was encoded in this turn has been written to
@@ -23,14 +25,66 @@
  */
 const afterReply = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** One deferred WRITE: `data` goes to `fd` at `pos`; `failed` records an error before the queue moves on. */
+export interface DeferredWrite {
+  fd: number;
+  data: Buffer;
+  pos: number;
+  failed(e: Error): void;
+}
+
+/**
+ * A batch is one pwritev: queued writes to the same descriptor, each starting where the previous one ended. A
+ * client streaming a file sends exactly that, and the queue is deepest when the writes cannot keep up; one
+ * system call (one thread-pool round trip) for many writes is then what lets them catch up. Measured with 8
+ * 1 MiB WRITEs in flight: the queue sat at its 64 MiB limit, a write at a time.
+ */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+const MAX_BATCH_WRITES = 1024; // IOV_MAX on Linux
+
+const pwritev = (fd: number, bufs: Buffer[], pos: number) =>
+  new Promise<number>((resolve, reject) => fs.writev(fd, bufs, pos, (e, n) => (e ? reject(e) : resolve(n))));
+
+/** Writes `bufs` at `pos` completely (pwritev may write less than asked). */
+async function pwritevAll(fd: number, bufs: Buffer[], pos: number): Promise<void> {
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  for (let done = 0; done < total; ) {
+    const n = await pwritev(fd, done ? rest(bufs, done) : bufs, pos + done);
+    if (n <= 0) throw new Error(`pwritev wrote ${n} of ${total - done} bytes`);
+    done += n;
+  }
+}
+
+/** The buffers after the first `skip` bytes. */
+function rest(bufs: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (skip >= b.length) skip -= b.length;
+    else {
+      out.push(skip ? b.subarray(skip) : b);
+      skip = 0;
+    }
+  }
+  return out;
+}
+
+interface Queued extends DeferredWrite {
+  settle(e?: Error): void;
+}
+
 export class WriteBehind {
+  private readonly queue: Queued[] = [];
+  private running = false;
+  /** settles with the write queued last (writes settle in queue order) */
   private tail: Promise<void> = Promise.resolve();
   /** bytes and writes queued and not yet done */
   pendingBytes = 0;
   pendingWrites = 0;
-  /** deferred writes done, and failed (counters for stats) */
+  /** deferred writes done, and failed, and the pwritev calls that wrote them (counters for stats) */
   completed = 0;
   failed = 0;
+  batches = 0;
 
   constructor(readonly limitBytes: number) {}
 
@@ -39,20 +93,47 @@ export class WriteBehind {
     return this.limitBytes > 0 && this.pendingBytes + n <= this.limitBytes;
   }
 
-  /** Queues `job` behind every job queued before; the promise settles with it. */
-  enqueue(n: number, job: () => Promise<void>): Promise<void> {
-    this.pendingBytes += n;
+  /** Queues `w` behind every write queued before; the promise settles once it is in the file (or failed). */
+  enqueue(w: DeferredWrite): Promise<void> {
+    this.pendingBytes += w.data.length;
     this.pendingWrites++;
-    const run = this.tail.then(afterReply).then(job).finally(() => {
-      this.pendingBytes -= n;
-      this.pendingWrites--;
-    });
-    run.then(
-      () => this.completed++,
-      () => this.failed++,
-    );
-    this.tail = run.catch(() => undefined);
-    return run;
+    const done = new Promise<void>((resolve, reject) => this.queue.push({ ...w, settle: (e) => (e ? reject(e) : resolve()) }));
+    this.tail = done.catch(() => undefined);
+    if (!this.running) void this.drain();
+    return done;
+  }
+
+  /** Writes the queue out in order, a batch of contiguous writes per pwritev, until it is empty. */
+  private async drain(): Promise<void> {
+    this.running = true;
+    while (this.queue.length) {
+      await afterReply();
+      const batch = [this.queue.shift()!];
+      let bytes = batch[0].data.length;
+      for (let next = this.queue[0]; next; next = this.queue[0]) {
+        const last = batch[batch.length - 1];
+        if (next.fd !== last.fd || next.pos !== last.pos + last.data.length || bytes + next.data.length > MAX_BATCH_BYTES || batch.length >= MAX_BATCH_WRITES) break;
+        batch.push(this.queue.shift()!);
+        bytes += next.data.length;
+      }
+      let err: Error | undefined;
+      this.batches++;
+      try {
+        await pwritevAll(batch[0].fd, batch.map((w) => w.data), batch[0].pos);
+      } catch (e) {
+        // Which of the batch's writes landed is unknown: all count as failed (their clients resend them).
+        err = e as Error;
+      }
+      for (const w of batch) {
+        if (err) w.failed(err);
+        this.pendingBytes -= w.data.length;
+        this.pendingWrites--;
+        if (err) this.failed++;
+        else this.completed++;
+        w.settle(err);
+      }
+    }
+    this.running = false;
   }
 
   /** Settles when every write queued so far has finished (later ones are not waited for); undefined if none. */
