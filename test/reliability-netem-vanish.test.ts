@@ -200,12 +200,18 @@ test('a long stall: either side vanishing does not keep close() waiting; its tim
   });
 });
 
+/** A connection through the proxy whose downstream is held (for `duration`) from the server's 'trigger' on. */
+async function holding(proxy: Proxy, up: Upstream, duration: string) {
+  const t = await through(proxy, up);
+  proxy.addFault({ kind: 'hold', id: 'h', direction: 'downstream', duration, every: 1, unit: 'chunks', count: 1 });
+  t.server.write('trigger');
+  await proxy.waitForEvent('hold-start');
+  return t;
+}
+
 test('hold: the server vanishes with FIN; the held bytes are released to the client at the end of the hold, then FIN', async () => {
   await scenario(async (proxy, up) => {
-    const t = await through(proxy, up);
-    proxy.addFault({ kind: 'hold', id: 'h', direction: 'downstream', duration: '300ms', every: 1, unit: 'chunks', count: 1 });
-    t.server.write('trigger');
-    await proxy.waitForEvent('hold-start');
+    const t = await holding(proxy, up, '300ms');
     t.server.end('held words');
     t.server.destroy();
     const peerEnd = await proxy.waitForEvent('peer-end', (e) => e.conn === t.id);
@@ -220,10 +226,7 @@ test('hold: the server vanishes with FIN; the held bytes are released to the cli
 
 test('hold: the server resets; the client is reset at once and the held bytes are dropped with an event', async () => {
   await scenario(async (proxy, up) => {
-    const t = await through(proxy, up);
-    proxy.addFault({ kind: 'hold', id: 'h', direction: 'downstream', duration: '1h', every: 1, unit: 'chunks', count: 1 });
-    t.server.write('trigger');
-    await proxy.waitForEvent('hold-start');
+    const t = await holding(proxy, up, '1h');
     t.server.write('held words');
     await new Promise<void>((res) => {
       const poll = () => (proxy.connections()[0]?.downstreamFlow?.queuedBytes ? res() : setTimeout(poll, 5));
