@@ -10,7 +10,7 @@ import { RpcTransport } from '../client/rpc/transport';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
-import { median, measurement, processCpuMs, type Measurement } from './measure';
+import { median, measurement, processCpuMs, selfCpuMs, type Measurement } from './measure';
 
 const MiB = 1 << 20;
 /** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */
@@ -149,10 +149,6 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const responder = await child(['-e', RESPONDER]);
   // CPU of zero-copy runs, ms per MiB: this process (the client) and the server's process.
   const cpu = { client: [] as number[], server: [] as number[], raw: [] as number[] };
-  const selfCpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const once = async (p: PolicyName, tag: string) => {
     const c0 = selfCpuMs();
     const s0 = processCpuMs(server.proc.pid!);

@@ -25,6 +25,12 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/** CPU time this process has used so far, in ms: every thread (main, workers, the thread pool). */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /** USER_HZ: Linux reports it as 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK)). */
 const CLOCK_TICKS = 100;
 

@@ -16,7 +16,7 @@ import { createProxy } from '../netem';
 import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
-import { median, measurement, type Measurement } from './measure';
+import { median, measurement, selfCpuMs, type Measurement } from './measure';
 
 const BULK = 512 * 1024 * 1024;
 const WARM = 64 * 1024 * 1024;
@@ -142,12 +142,6 @@ async function rtt(port: number): Promise<number> {
   return median(samples);
 }
 
-/** µs of CPU this whole process has used: main thread, the proxy's worker and the thread pool (capture writes). */
-const processCpuUs = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-
 const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
 
 export async function run(): Promise<Measurement[]> {
@@ -183,9 +177,9 @@ export async function run(): Promise<Measurement[]> {
     await bulk(sinkPort, WARM, sinkDone);
     for (let r = 0; r < ROUNDS; r++) {
       console.error(`# netem: round ${r + 1}/${ROUNDS}`);
-      const d0 = processCpuUs();
+      const d0 = selfCpuMs();
       const d = await bulk(sinkPort, BULK, sinkDone);
-      cpuAll.direct.push((processCpuUs() - d0) / (BULK / 1e6));
+      cpuAll.direct.push(((selfCpuMs() - d0) * 1000) / (BULK / 1e6));
       tput.direct.push(d);
       for (let k = 0; k < cases.length; k++) {
         const c = cases[(k + r) % cases.length];
@@ -193,11 +187,11 @@ export async function run(): Promise<Measurement[]> {
         const p = await proxyInWorker(sinkPort, pcap, c === 'plain');
         await bulk(p.port, WARM, sinkDone);
         const c0 = await p.cpuNs();
-        const all0 = processCpuUs();
+        const all0 = selfCpuMs();
         const v = await bulk(p.port, BULK, sinkDone);
         cpu[c].push(((await p.cpuNs()) - c0) / 1e3 / (BULK / 1e6));
         await p.close(); // the capture's last file writes are done by now: counted
-        cpuAll[c].push((processCpuUs() - all0) / (BULK / 1e6));
+        cpuAll[c].push(((selfCpuMs() - all0) * 1000) / (BULK / 1e6)); // µs per MB: main thread, the proxy's worker, the pool
         tput[c].push(v);
         ratio[c].push(v / d);
         fs.rmSync(path.join(dir, `bulk-${r}.pcap`), { force: true });
