@@ -10,7 +10,7 @@ import { RpcTransport } from '../client/rpc/transport';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
-import { median, measurement, processCpuMs, selfCpuMs, type Measurement } from './measure';
+import { median, measurement, processCpuMs, selfCpuMs, withMedianRatio, type Measurement } from './measure';
 
 const MiB = 1 << 20;
 /** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */
@@ -201,9 +201,8 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const zc = median(runs['zero-copy']);
   const note = (xs: number[], rs: number[], target: string) =>
     `${xs.length} runs, median ${Math.round(median(xs))} MiB/s; ratio = median of ${rs.length} per-round ratios ${rs.map((x) => x.toFixed(2)).join('/')}; raw TCP ${runs.raw.map(Math.round).join('/')} MiB/s; target ${target}`;
-  const perRound = (m: Measurement, rs: number[]): Measurement => ({ ...m, ratio: Math.round(median(rs) * 1000) / 1000 });
-  out.push(perRound(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
-  out.push(perRound(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
+  out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
+  out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
   // Whether 0.8x fits in this machine at all: client + server CPU per MiB times the target rate, in cores.
   const want = 0.8 * raw;
   const [c, sv, rw] = [median(cpu.client), median(cpu.server), median(cpu.raw)];
@@ -213,13 +212,10 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   );
   const vsZc: Record<string, string> = { 'copy-on-retransmit': '>= 0.99x', 'wait-for-wire': '>= 0.95x', 'cancel-on-reply': '-', 'copy-always': '-' };
   for (const p of POLICY_NAMES.filter((x) => x !== 'zero-copy')) {
-    const r = median(paired[p]);
     // The ratio is the median of the paired ratios, not the ratio of the medians.
-    out.push({
-      ...measurement('client', `${p} 1 MiB WRITE -> our server (paired with zero-copy runs)`, median(runs[p]), 'MiB/s', 'zero-copy, same rounds', zc, true),
-      ratio: Math.round(r * 1000) / 1000,
-      note: `median of ${paired[p].length} paired ratios ${paired[p].map((x) => x.toFixed(2)).join('/')}; target ${vsZc[p]}`,
-    });
+    const m = measurement('client', `${p} 1 MiB WRITE -> our server (paired with zero-copy runs)`, median(runs[p]), 'MiB/s', 'zero-copy, same rounds', zc, true,
+      `median of ${paired[p].length} paired ratios ${paired[p].map((x) => x.toFixed(2)).join('/')}; target ${vsZc[p]}`);
+    out.push(withMedianRatio(m, paired[p]));
   }
 }
 

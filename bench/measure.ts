@@ -14,6 +14,9 @@ export interface Measurement {
   note?: string;
 }
 
+/** USER_HZ: Linux reports it as 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK)). */
+const CLOCK_TICKS = 100;
+
 /** CPU time (user + system, all threads) a live process has used so far, in ms (Linux /proc), or NaN elsewhere. */
 export function processCpuMs(pid: number): number {
   try {
@@ -30,9 +33,6 @@ export function selfCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
-
-/** USER_HZ: Linux reports it as 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK)). */
-const CLOCK_TICKS = 100;
 
 /** Resolves once `pid` has used no CPU for `quietMs` (its deferred work is done), or after `maxMs`. */
 export async function processSettled(pid: number, quietMs = 100, maxMs = 3000): Promise<void> {
@@ -69,6 +69,14 @@ export function measurement(
 ): Measurement {
   const ratio = higherIsBetter ? value / yardstickValue : yardstickValue / value;
   return { bench, case: kase, value: round(value), unit, yardstick, yardstickValue: round(yardstickValue), ratio: round(ratio, 3), ...(note ? { note } : {}) };
+}
+
+/**
+ * `m` with its ratio replaced by the median of `ratios` (each measured within one round or pair): on a machine
+ * that drifts between rounds that is fairer than the ratio of the medians.
+ */
+export function withMedianRatio(m: Measurement, ratios: number[]): Measurement {
+  return { ...m, ratio: round(median(ratios), 3) };
 }
 
 function round(v: number, digits = 2): number {

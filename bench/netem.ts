@@ -16,7 +16,7 @@ import { createProxy } from '../netem';
 import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
-import { median, measurement, selfCpuMs, type Measurement } from './measure';
+import { median, measurement, selfCpuMs, withMedianRatio, type Measurement } from './measure';
 
 const BULK = 512 * 1024 * 1024;
 const WARM = 64 * 1024 * 1024;
@@ -207,17 +207,16 @@ export async function run(): Promise<Measurement[]> {
         added[c].push(l - dr);
       }
     }
-    const paired = (m: Measurement, rs: number[]): Measurement => ({ ...m, ratio: Math.round(median(rs) * 1000) / 1000 });
     const rounds = `${BULK >> 20} MiB x ${ROUNDS} rounds; ratio = median of per-round ratios`;
-    out.push(paired(measurement('netem', 'throughput, plain socket.pipe relay', median(tput.plain), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio.plain));
+    out.push(withMedianRatio(measurement('netem', 'throughput, plain socket.pipe relay', median(tput.plain), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio.plain));
     out[out.length - 1].note = `what a naive Node relay reaches; ${rounds} (range ${range(ratio.plain, 2)}x)`;
     for (const c of ['off', 'on'] as const) {
       const label = c === 'on' ? 'capture on' : 'capture off';
-      const m = paired(measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio[c]);
+      const m = withMedianRatio(measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio[c]);
       m.note = `target >= 0.9x; ${rounds} (range ${range(ratio[c], 2)}x; MB/s ${range(tput[c])} vs direct ${range(tput.direct)})`;
       out.push(m);
       const ap = ratio[c].map((x, i) => x / ratio.plain[i]);
-      out.push({ ...measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'plain socket.pipe relay', median(tput.plain), true), ratio: Math.round(median(ap) * 1000) / 1000 });
+      out.push(withMedianRatio(measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'plain socket.pipe relay', median(tput.plain), true), ap));
       if (cpu[c].every(Number.isFinite)) {
         out.push(measurement('netem', `relay thread CPU per MB, ${label}`, median(cpu[c]), 'µs/MB', 'plain socket.pipe relay', median(cpu.plain), false,
           `robust to other load on the machine; range ${range(cpu[c])} vs ${range(cpu.plain)}${c === 'on' ? '; the pcap file writes run on the thread pool, not counted' : ''}`));

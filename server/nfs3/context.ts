@@ -10,8 +10,6 @@ import type { Fattr3, NfsTime, Sattr3, SetTime, WccAttr, WccData } from '../../x
 import { FileHandles, Resolved } from '../handles';
 import { WriteBehind } from './write-behind';
 
-export const pwrite = (fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> =>
-  new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
 export const pread = (fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> =>
   new Promise((resolve, reject) => fs.read(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
 export const fstatBig = promisify((fd: number, cb: (e: NodeJS.ErrnoException | null, s: fs.BigIntStats) => void) => fs.fstat(fd, { bigint: true }, cb));

@@ -7,12 +7,8 @@ import { NFSSTAT3, STABLE_HOW } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { WriteArgs, WriteRes } from '../../xdr/nfs3/types';
 import type { CallContext, ProcEntry } from '../rpc/program';
-import { Nfs3Export, WTMAX, fattr, fdatasyncFd, fileOffset, fstatBig, fsyncFd, pwrite } from './context';
-
-async function pwriteAll(fd: number, data: Buffer, pos: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) done += await pwrite(fd, data, done, data.length - done, pos + done);
-}
+import { Nfs3Export, WTMAX, fattr, fdatasyncFd, fileOffset, fstatBig, fsyncFd } from './context';
+import { pwritevAll } from './write-behind';
 
 /**
  * Queues the write and resolves once it is queued (the reply may go). A handle that does not resolve to a
@@ -60,7 +56,7 @@ export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
       if (a.stable === STABLE_HOW.UNSTABLE && x.writeBehind.accepts(data.length)) return writeBehind(x, ctx, a, data, pos);
       await x.writeBehind.barrier(); // nothing older may land on top of this one
       const { rel, value } = await x.withFile(a.file, true, async (fd) => {
-        await pwriteAll(fd, data, pos);
+        await pwritevAll(fd, [data], pos);
         if (a.stable === STABLE_HOW.FILE_SYNC) await fsyncFd(fd);
         else if (a.stable === STABLE_HOW.DATA_SYNC) await fdatasyncFd(fd);
         // UNSTABLE is the bulk path (libnfs, Linux): skip the post-op fstat there; wcc_data is optional

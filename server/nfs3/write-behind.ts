@@ -46,7 +46,7 @@ const pwritev = (fd: number, bufs: Buffer[], pos: number) =>
   new Promise<number>((resolve, reject) => fs.writev(fd, bufs, pos, (e, n) => (e ? reject(e) : resolve(n))));
 
 /** Writes `bufs` at `pos` completely (pwritev may write less than asked). */
-async function pwritevAll(fd: number, bufs: Buffer[], pos: number): Promise<void> {
+export async function pwritevAll(fd: number, bufs: Buffer[], pos: number): Promise<void> {
   let total = 0;
   for (const b of bufs) total += b.length;
   for (let done = 0; done < total; ) {
