@@ -89,15 +89,18 @@ const SINK = `const s=require('net').createServer(c=>{c.on('data',()=>{});c.on('
  * long-lived SINK process, so its code is as warm as our server's: a sink started cold for each run reads at half
  * speed for its first few hundred MiB and made this yardstick look 2x slower than it is).
  */
-async function rawTcp(port: number, total: number): Promise<number> {
-  const sock = net.connect({ port, host: '127.0.0.1' });
+async function rawTcp(port: number, total: number, untilPeerEnds = false): Promise<number> {
+  const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   await new Promise((r) => sock.once('connect', r));
   const buf = Buffer.alloc(MiB, 1);
   const t0 = performance.now();
   for (let sent = 0; sent < total; sent += MiB) {
     if (!sock.write(buf)) await new Promise((r) => sock.once('drain', r));
   }
+  // The file sink (bench/file-sink.ts) ends its side once every byte is in its file, as COMMIT's reply does.
+  const peerEnded = untilPeerEnds ? new Promise((r) => sock.once('end', r)) : undefined;
   await new Promise<void>((r) => sock.end(r));
+  await peerEnded;
   const ms = performance.now() - t0;
   sock.destroy();
   return total / MiB / (ms / 1000);
@@ -139,16 +142,18 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const server = await child([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
   const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
   const total = 512 * MiB;
-  const runs: Record<string, number[]> = { raw: [], responder: [] };
+  const runs: Record<string, number[]> = { raw: [], responder: [], floor: [] };
   // Policy vs zero-copy, paired within a round (this machine drifts by 2x between rounds): each policy's run
   // sits between two zero-copy runs and is divided by their mean.
   const paired: Record<string, number[]> = {};
   // Zero-copy and the responder vs raw TCP, per round too: the round's raw TCP run against the median of the
   // round's zero-copy runs (and its responder run); the ratio reported is the median over rounds.
-  const vsRaw: Record<'zc' | 'responder', number[]> = { zc: [], responder: [] };
+  const vsRaw: Record<'zc' | 'responder' | 'floor', number[]> = { zc: [], responder: [], floor: [] };
+  // Zero-copy against the floor (raw TCP into a fresh file, no RPC), per round: what our RPC layer costs.
+  const vsFloor: number[] = [];
   const responder = await child(['-e', RESPONDER]);
   // CPU of zero-copy runs, ms per MiB: this process (the client) and the server's process.
-  const cpu = { client: [] as number[], server: [] as number[], raw: [] as number[] };
+  const cpu = { client: [] as number[], server: [] as number[], raw: [] as number[], floor: [] as number[] };
   const once = async (p: PolicyName, tag: string) => {
     const c0 = selfCpuMs();
     const s0 = processCpuMs(server.proc.pid!);
@@ -160,11 +165,15 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     return v;
   };
   let sink: Awaited<ReturnType<typeof child>> | undefined;
+  let fileSink: Awaited<ReturnType<typeof child>> | undefined;
   try {
     sink = await child(['-e', SINK]);
     const sinkPort = Number(sink.line.split(' ')[1]);
+    fileSink = await child([path.join(__dirname, 'file-sink.js'), dir]);
+    const fileSinkPort = Number(fileSink.line.split(' ')[1]);
     // Warm-up, untimed: raw TCP, the responder path and our server see the same traffic before any timed run.
     await rawTcp(sinkPort, total);
+    await rawTcp(fileSinkPort, total, true);
     await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total);
     await once('zero-copy', 'warm');
     for (let round = 0; round < ROUNDS; round++) {
@@ -173,6 +182,11 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
       const rawR = await rawTcp(sinkPort, total);
       cpu.raw.push((selfCpuMs() + processCpuMs(sink.proc.pid!) - r0) / (total / MiB));
       runs.raw.push(rawR);
+      const f0 = selfCpuMs() + processCpuMs(fileSink.proc.pid!);
+      const floorR = await rawTcp(fileSinkPort, total, true);
+      cpu.floor.push((selfCpuMs() + processCpuMs(fileSink.proc.pid!) - f0) / (total / MiB));
+      runs.floor.push(floorR);
+      vsRaw.floor.push(floorR / rawR);
       runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total));
       vsRaw.responder.push(runs.responder[round] / rawR);
       let zc = await once('zero-copy', `${round}-a`);
@@ -190,11 +204,13 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
         zc = zcAfter;
       }
       vsRaw.zc.push(median(zcRound) / rawR);
+      vsFloor.push(median(zcRound) / floorR);
     }
   } finally {
     await server.stop();
     await responder.stop();
     await sink?.stop();
+    await fileSink?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const raw = median(runs.raw);
@@ -203,9 +219,14 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     `${xs.length} runs, median ${Math.round(median(xs))} MiB/s; ratio = median of ${rs.length} per-round ratios ${rs.map((x) => x.toFixed(2)).join('/')}; raw TCP ${runs.raw.map(Math.round).join('/')} MiB/s; target ${target}`;
   out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
   out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
+  // The floor: no Node server that writes what it receives into a file can beat it on this machine.
+  const [c, sv, rw, fl] = [median(cpu.client), median(cpu.server), median(cpu.raw), median(cpu.floor)];
+  out.push(withMedianRatio(measurement('client', 'floor: raw TCP 1 MiB writes into a fresh file, no RPC (bench/file-sink.ts)', median(runs.floor), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true,
+    `${runs.floor.length} runs ${runs.floor.map(Math.round).join('/')} MiB/s; ratio = median of per-round ratios ${vsRaw.floor.map((x) => x.toFixed(2)).join('/')}; sender + file sink use ${fl.toFixed(2)} ms/MiB, raw TCP ${rw.toFixed(2)}; our zero-copy target (0.8x) is above this line whenever the ratio is below 0.8`), vsRaw.floor));
+  out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> our server, against the floor', zc, 'MiB/s', 'floor: raw TCP into a fresh file, same rounds', median(runs.floor), true,
+    `ratio = median of per-round ratios ${vsFloor.map((x) => x.toFixed(2)).join('/')}: the share of the floor our client, RPC and NFS layers keep`), vsFloor));
   // Whether 0.8x fits in this machine at all: client + server CPU per MiB times the target rate, in cores.
   const want = 0.8 * raw;
-  const [c, sv, rw] = [median(cpu.client), median(cpu.server), median(cpu.raw)];
   out.push(
     measurement('client', `cores the zero-copy target needs at our CPU per MiB (0.8x raw TCP = ${Math.round(want)} MiB/s)`, ((c + sv) * want) / 1000, 'cores', 'cores on this machine', os.cpus().length, false,
       `(client ${c.toFixed(2)} + server ${sv.toFixed(2)} ms/MiB, medians of ${cpu.server.length} zero-copy runs) x ${Math.round(want)} MiB/s, with perfect overlap; raw TCP itself (sender + sink) uses ${rw.toFixed(2)} ms/MiB; ratio < 1: the target needs more CPU than the machine has`),
