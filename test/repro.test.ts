@@ -1,6 +1,6 @@
 // The reproduction (issue 7 proof): seed 000's bug on real sockets, and each fix closing it, judged by three
 // independent witnesses: the client's own late-transmission count, the capture (inspect), and the disk + journal.
-import { test, describe } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { DEFAULTS, runRepro, type ReproOptions } from '../lab/repro';
 import type { RunRecord } from '../lab/run-record';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-repro-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 const SEEDS = [1, 2, 3, 4, 5];
 
 async function repro(over: Partial<ReproOptions>): Promise<RunRecord> {
