@@ -1,6 +1,6 @@
 // Client throughput: 1 MiB UNSTABLE WRITEs to our server per retransmit policy (no faults) next to raw Node
 // loopback TCP, and our client vs libnfs nfs-cp writing 256 MiB to nfs-ganesha; yardsticks measured in this run.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { RpcTransport } from '../client/rpc/transport';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
+import { startReady, type ReadyChild } from './child';
 import { median, measurement, processCpuMs, selfCpuMs, withMedianRatio, type Measurement } from './measure';
 
 const MiB = 1 << 20;
@@ -23,30 +24,6 @@ const INFLIGHT = 8;
 function scratch(prefix: string): string {
   const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   return fs.mkdtempSync(path.join(base, prefix));
-}
-
-/** Runs a node script in its own process (own event loop, own core) until it prints a line starting `ready`. */
-async function child(args: string[]): Promise<{ proc: ChildProcess; line: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    proc.stdout!.on('data', (d) => {
-      buf += d;
-      const l = buf.split('\n').find((x) => x.startsWith('ready'));
-      if (l) resolve(l);
-    });
-    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code} before ready`)));
-  });
-  return {
-    proc,
-    line,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        process.kill(proc.pid!, 'SIGTERM');
-      }),
-  };
 }
 
 /**
@@ -139,7 +116,7 @@ async function ourWrites(target: { host: string; port: number; mountPort?: numbe
 async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const dir = scratch('nfst-bench-client-');
   // Our server in its own process, as a real server would be: the client's event loop is the thing measured.
-  const server = await child([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
+  const server = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
   const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
   const total = 512 * MiB;
   const runs: Record<string, number[]> = { raw: [], responder: [], floor: [] };
@@ -151,7 +128,7 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const vsRaw: Record<'zc' | 'responder' | 'floor', number[]> = { zc: [], responder: [], floor: [] };
   // Zero-copy against the floor (raw TCP into a fresh file, no RPC), per round: what our RPC layer costs.
   const vsFloor: number[] = [];
-  const responder = await child(['-e', RESPONDER]);
+  const responder = await startReady(['-e', RESPONDER]);
   // CPU of zero-copy runs, ms per MiB: this process (the client) and the server's process.
   const cpu = { client: [] as number[], server: [] as number[], raw: [] as number[], floor: [] as number[] };
   const once = async (p: PolicyName, tag: string) => {
@@ -164,12 +141,12 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     }
     return v;
   };
-  let sink: Awaited<ReturnType<typeof child>> | undefined;
-  let fileSink: Awaited<ReturnType<typeof child>> | undefined;
+  let sink: ReadyChild | undefined;
+  let fileSink: ReadyChild | undefined;
   try {
-    sink = await child(['-e', SINK]);
+    sink = await startReady(['-e', SINK]);
     const sinkPort = Number(sink.line.split(' ')[1]);
-    fileSink = await child([path.join(__dirname, 'file-sink.js'), dir]);
+    fileSink = await startReady([path.join(__dirname, 'file-sink.js'), dir]);
     const fileSinkPort = Number(fileSink.line.split(' ')[1]);
     // Warm-up, untimed: raw TCP, the responder path and our server see the same traffic before any timed run.
     await rawTcp(sinkPort, total);

@@ -5,13 +5,14 @@
 // CPU is counted too (nfs-cp's, from the shell's `times`; each server's, from /proc, including work it finishes
 // after the reply), to say whether a target fits in this machine's cores at all: a client with one 1 MiB call
 // outstanding can only go as fast as the client's and the server's CPU per MiB allow.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ganeshaMissing, startGanesha, Ganesha } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
+import { startReady } from './child';
 import { Measurement, measurement, median, processCpuMs, processSettled } from './measure';
 
 const MiB = 1024 * 1024;
@@ -28,28 +29,14 @@ interface Target {
 
 async function startOurs(exportDir: string, journal?: string): Promise<Target> {
   const args = [CLI, 'server', '--export', exportDir, '--state-dir', `${exportDir}.state`, ...(journal ? ['--journal', journal] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c) => {
-      out += c;
-      const l = out.split('\n').find((x) => x.startsWith('ready '));
-      if (l) resolve(l);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
+  const { proc, line, stop } = await startReady(args, 'ignore');
   const base = /url=(\S+)/.exec(line)![1]; // nfs://127.0.0.1/export?nfsport=P&mountport=P&version=3
   const [prefix, query] = base.split('?');
   return {
     dir: exportDir,
-    pid: child.pid!,
+    pid: proc.pid!,
     url: (name) => `${prefix}/${name}?${query}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        process.kill(child.pid!, 'SIGTERM');
-      }),
+    stop,
   };
 }
 

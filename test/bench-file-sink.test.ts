@@ -9,27 +9,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startReady } from '../bench/child';
 
 const SINK = path.join(__dirname, '..', 'bench', 'file-sink.js');
 
 async function startSink(args: string[]): Promise<{ port: number; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [SINK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout.on('data', (d) => {
-      const m = /ready (\d+)/.exec(String(d));
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`file-sink exited ${code}`)));
-  });
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        process.kill(proc.pid!, 'SIGTERM');
-      }),
-  };
+  const c = await startReady([SINK, ...args], 'ignore');
+  return { port: Number(c.line.split(' ')[1]), stop: c.stop };
 }
 
 test('file sink: the stream lands in the file byte for byte, and its FIN comes after the last write', async () => {
