@@ -4,10 +4,11 @@
 //
 // pcap-parser reads from a stream; we hand it an in-memory feed and emit each pushed chunk into it
 // synchronously, so push(chunk, onPacket) returns only after every complete packet in the chunk was delivered.
-// Ownership: packet views point into Buffers pcap-parser allocated; nobody writes to them afterwards.
+// Ownership: packet views point into Buffers pcap-parser allocated (or the first chunk it adopted); nobody
+// writes to them afterwards.
 import { EventEmitter } from 'node:events';
 import * as pcapParser from 'pcap-parser';
-import type { PcapPacket } from 'pcap-parser';
+import type { PcapPacket, PcapPacketHeader } from 'pcap-parser';
 import { CaptureError } from '../../core/errors';
 import { CaptureReader, CapturedPacket, MAX_CAPLEN, TrailingData } from './packet';
 
@@ -60,26 +61,25 @@ class Feed extends EventEmitter {
 }
 
 /**
- * Feeds pcap-parser whole packets only. pcap-parser concatenates every chunk onto its leftover buffer (a copy of
- * each byte); by cutting the input at packet boundaries ourselves and clearing its empty leftover, each chunk is
- * adopted as-is and only a packet split across two chunks is copied once. Cutting also lets us check each
- * captured length before a byte of that packet is buffered.
+ * pcap-parser behind a sans-IO push(), used only through its public interface: chunks are emitted into it as they
+ * come, and its events say where each packet starts and ends. 'packetHeader' fires before the body is waited for,
+ * so a captured length above the cap is refused before another byte of that packet is buffered; byte counts from
+ * the events tell what an incomplete trailing packet lacks. The library appends every chunk to its leftover (one
+ * copy of each byte, about 4% of inspect's time on a 221 MB capture); the packet views it hands out point into
+ * those copies.
  */
 export class PcapReader implements CaptureReader {
   readonly format = 'pcap' as const;
   header: PcapFileHeader | null = null;
   private head: Buffer[] = [];
   private headBytes = 0;
-  private feed = new Feed();
-  private parser: (EventEmitter & { buffer?: Buffer | null }) | null = null;
+  private readonly feed = new Feed();
   private frame = 0;
-  /** packets whose record header we have scanned (delivered or in the carry) */
-  private scanned = 0;
-  /** bytes of an incomplete packet carried to the next chunk */
-  private carry: Buffer[] = [];
-  private carryBytes = 0;
-  /** total length (16 + caplen) of the carried packet once its header is known, else -1 */
-  private carryNeed = -1;
+  /** bytes pushed after the file header, and bytes of them that whole packets took */
+  private pushed = 0;
+  private consumed = 0;
+  /** captured length of the packet whose header the parser reported and whose body is still missing, else -1 */
+  private pendingCaplen = -1;
   private failed: CaptureError | null = null;
   private deliver: ((p: CapturedPacket) => void) | null = null;
 
@@ -99,7 +99,8 @@ export class PcapReader implements CaptureReader {
         const all = this.head.length === 1 ? this.head[0] : Buffer.concat(this.head, this.headBytes);
         this.head = [];
         this.header = parsePcapHeader(all);
-        this.start(all);
+        this.start(all.subarray(0, PCAP_HEADER_LENGTH));
+        if (all.length > PCAP_HEADER_LENGTH) this.input(all.subarray(PCAP_HEADER_LENGTH));
         return;
       }
       this.input(chunk);
@@ -111,83 +112,40 @@ export class PcapReader implements CaptureReader {
     }
   }
 
-  private caplenAt(b: Buffer, o: number): number {
-    const caplen = this.header!.littleEndian ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
-    // Checked before any byte of the body is buffered: a 4 GB caplen must not become an allocation.
-    if (caplen > MAX_CAPLEN) {
-      throw new CaptureError('CAPTURE_CAPLEN', `packet ${this.scanned + 1}: captured length ${caplen} exceeds limit ${MAX_CAPLEN}`, {
-        frame: this.scanned + 1,
-        capturedLength: caplen,
-        limit: MAX_CAPLEN,
-      });
-    }
-    return caplen;
-  }
-
-  /** Cuts `chunk` at packet boundaries and feeds whole packets; `prefix` is the file header on the first call. */
-  private input(chunk: Buffer, prefix = 0): void {
-    let o = prefix;
-    if (this.carryBytes > 0) {
-      // Complete the carried packet from the front of this chunk.
-      if (this.carryNeed < 0) {
-        const want = PCAP_RECORD_HEADER_LENGTH - this.carryBytes;
-        if (chunk.length < want) return this.hold(chunk);
-        const h = Buffer.concat([...this.carry, chunk.subarray(0, want)], PCAP_RECORD_HEADER_LENGTH);
-        this.carryNeed = PCAP_RECORD_HEADER_LENGTH + this.caplenAt(h, 0);
-      }
-      const rest = this.carryNeed - this.carryBytes;
-      if (chunk.length < rest) return this.hold(chunk);
-      const whole = Buffer.concat([...this.carry, chunk.subarray(0, rest)], this.carryNeed);
-      this.carry = [];
-      this.carryBytes = 0;
-      this.carryNeed = -1;
-      this.give(whole);
-      o = rest;
-    }
-    const start = prefix > 0 ? 0 : o;
-    while (o + PCAP_RECORD_HEADER_LENGTH <= chunk.length) {
-      const total = PCAP_RECORD_HEADER_LENGTH + this.caplenAt(chunk, o);
-      this.scanned++;
-      if (o + total > chunk.length) {
-        this.carryNeed = total;
-        break;
-      }
-      o += total;
-    }
-    if (o > start) this.give(chunk.subarray(start, o));
-    if (o < chunk.length) this.hold(chunk.subarray(o));
-  }
-
-  private hold(b: Buffer): void {
-    this.carry.push(b);
-    this.carryBytes += b.length;
-  }
-
-  private give(b: Buffer): void {
-    // pcap-parser's leftover is empty here (we only hand it whole packets); clearing it makes it adopt `b`
-    // instead of copying it onto the empty leftover (lib/pcap-parser.js updateBuffer).
-    const parser = this.parser!;
-    if (parser.buffer && parser.buffer.length === 0) parser.buffer = null;
+  private input(b: Buffer): void {
+    this.pushed += b.length;
     this.feed.emit('data', b);
   }
 
-  private start(all: Buffer): void {
+  private start(fileHeader: Buffer): void {
     const h = this.header!;
-    let first = all;
+    let first = fileHeader;
     if (h.nanosecond) {
       // pcap-parser knows only the microsecond magic; the record layout is identical, so we hand it that magic
       // and read its "microseconds" field as nanoseconds.
-      first = Buffer.from(all);
+      first = Buffer.from(fileHeader);
       if (h.littleEndian) first.writeUInt32LE(PCAP_MAGIC.MICRO, 0);
       else first.writeUInt32BE(PCAP_MAGIC.MICRO, 0);
     }
     const parser = pcapParser.parse(this.feed);
-    this.parser = parser;
     parser.on('error', (err: Error) => {
       throw new CaptureError('CAPTURE_PARSE', err.message);
     });
+    parser.on('packetHeader', (ph: PcapPacketHeader) => {
+      // Checked before any byte of the body is buffered: a 4 GB caplen must not become an allocation.
+      if (ph.capturedLength > MAX_CAPLEN) {
+        throw new CaptureError('CAPTURE_CAPLEN', `packet ${this.frame + 1}: captured length ${ph.capturedLength} exceeds limit ${MAX_CAPLEN}`, {
+          frame: this.frame + 1,
+          capturedLength: ph.capturedLength,
+          limit: MAX_CAPLEN,
+        });
+      }
+      this.pendingCaplen = ph.capturedLength;
+    });
     parser.on('packet', (p: PcapPacket) => {
       this.frame++;
+      this.consumed += PCAP_RECORD_HEADER_LENGTH + p.data.length;
+      this.pendingCaplen = -1;
       const frac = p.header.timestampMicroseconds;
       this.deliver!({
         frame: this.frame,
@@ -198,7 +156,8 @@ export class PcapReader implements CaptureReader {
         origLen: p.header.originalLength,
       });
     });
-    this.input(first, PCAP_HEADER_LENGTH);
+    // The parser adopts this first Buffer as its leftover and reads the file header from it.
+    this.feed.emit('data', first);
   }
 
   end(): TrailingData | null {
@@ -206,8 +165,9 @@ export class PcapReader implements CaptureReader {
     if (!this.header) {
       throw new CaptureError('CAPTURE_SHORT_HEADER', `file ends after ${this.headBytes} bytes, inside the ${PCAP_HEADER_LENGTH}-byte pcap header`, { bytes: this.headBytes });
     }
-    if (this.carryBytes === 0) return null;
-    if (this.carryNeed >= 0) return { bytes: this.carryBytes, frame: this.frame + 1, cut: 'body', expected: this.carryNeed - PCAP_RECORD_HEADER_LENGTH };
-    return { bytes: this.carryBytes, frame: this.frame + 1, cut: 'header' };
+    const left = this.pushed - this.consumed;
+    if (left === 0) return null;
+    if (this.pendingCaplen >= 0) return { bytes: left, frame: this.frame + 1, cut: 'body', expected: this.pendingCaplen };
+    return { bytes: left, frame: this.frame + 1, cut: 'header' };
   }
 }
