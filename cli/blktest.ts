@@ -50,7 +50,7 @@ function parseWord(s: string): number {
 
 function summary(r: BlktestResult): string {
   const lines = [
-    `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${r.durationMs} ms, policy ${r.policy}, wsize ${formatBytes(r.wsize)}, inflight ${r.inflight}, ${r.stable}`,
+    `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${r.durationMs} ms, policy ${r.policy}, wsize ${formatBytes(r.wsize)}${r.wsize !== r.wsizeRequested ? ` (asked ${formatBytes(r.wsizeRequested)}, clamped to the server's FSINFO wtmax)` : ''}, inflight ${r.inflight}, ${r.stable}`,
     `  transmissions ${r.transmissions}, retransmissions ${r.retransmissions}, replays ${r.replays}, timeouts ${r.timeoutsMinor} minor / ${r.timeoutsMajor} major`,
     `  duplicates cancelled ${r.duplicatesCancelled}, finished after start ${r.duplicatesFinished}, LATE TRANSMISSIONS ${r.lateTransmissions}`,
     `  verify: ${r.fileBytesRead} bytes read back, ${r.corruptBlocks} corrupt block(s)${r.committed ? ', committed' : ''}${r.verifierChanged ? `, WRITE VERIFIER CHANGED ${r.verifierChanges}x, ${r.resentBlocks} block(s) resent` : ''}`,

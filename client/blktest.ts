@@ -13,7 +13,7 @@ import { TimeScale } from '../core/units';
 import { fillPattern, patternWord } from '../lab/pattern';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { getPolicy, type PolicyName } from './policies';
-import { mount, UncommittedWrites, type NfsMount } from './nfs3';
+import { clampIoSize, mount, UncommittedWrites, type NfsMount } from './nfs3';
 import type { TransportOptions } from './rpc/transport';
 
 export const STABLE_NAMES = { unstable: STABLE_HOW.UNSTABLE, data_sync: STABLE_HOW.DATA_SYNC, file_sync: STABLE_HOW.FILE_SYNC } as const;
@@ -89,7 +89,10 @@ export interface BlktestResult {
   policy: PolicyName;
   seed: number | null;
   blockSize: number;
+  /** bytes per WRITE call after the clamp to the server's FSINFO wtmax */
   wsize: number;
+  /** the wsize asked for */
+  wsizeRequested: number;
   inflight: number;
   stable: StableName;
   /** write() calls completed */
@@ -136,7 +139,7 @@ function checkInt(name: string, v: number, min: number): number {
 export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
   const blockSize = checkInt('block size', opts.blockSize ?? 1 << 20, 4);
   if (blockSize % 4) throw new ConfigError('BAD_SIZE', `block size must be a multiple of 4, got ${blockSize}`);
-  const wsize = checkInt('wsize', opts.wsize ?? 64 << 10, 4);
+  const wsizeRequested = checkInt('wsize', opts.wsize ?? 64 << 10, 4);
   const inflight = checkInt('inflight', opts.inflight ?? 1, 1);
   const stableName = opts.stable ?? 'unstable';
   if (!(stableName in STABLE_NAMES)) throw new ConfigError('BAD_STABLE', `stable must be one of ${Object.keys(STABLE_NAMES).join(', ')}`);
@@ -162,6 +165,9 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
     transport: { ...opts.transport, policy, timeo: opts.timeo, retrans: opts.retrans, soft: opts.soft, timeScale: scale, seed: opts.seed, logger },
   });
   try {
+    // fs/nfs/client.c nfs_server_set_fsinfo: the mount's transfer sizes are clamped to the server's maxima.
+    const wsize = m.fsinfo ? clampIoSize(wsizeRequested, m.fsinfo.wtmax) : wsizeRequested;
+    const rsize = m.fsinfo ? clampIoSize(wsizeRequested, m.fsinfo.rtmax) : wsizeRequested;
     const rpc = m.nfs.rpc;
     const created = await m.nfs.createFile(m.root, opts.file);
     if (!('fh' in created)) throw new TestbedError('NFS_CREATE_FAILED', `CREATE ${opts.file}: nfsstat3 ${created.status}`, { status: created.status });
@@ -235,7 +241,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
     await opts.beforeVerify?.();
     const written = Math.min(fileBlocks, count ?? fileBlocks, next) ;
     const fileBytes = written * blockSize;
-    const back = await m.nfs.readRange(fh, 0n, fileBytes, { rsize: wsize, parallel: 4 });
+    const back = await m.nfs.readRange(fh, 0n, fileBytes, { rsize, parallel: 4 });
     if (back.status !== 0) throw new TestbedError('NFS_READ_FAILED', `READ: nfsstat3 ${back.status}`, { status: back.status });
     const data = back.data.length < fileBytes ? Buffer.concat([back.data, Buffer.alloc(fileBytes - back.data.length)]) : back.data;
     const corrupt = findCorrupt(data, blockSize, scribble);
@@ -250,6 +256,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
       seed: opts.seed ?? null,
       blockSize,
       wsize,
+      wsizeRequested,
       inflight,
       stable: stableName,
       writes,

@@ -16,6 +16,9 @@ import { AUTH_NONE } from '../xdr/rpc';
 import { RpcTransport, type CallInfo, type TransportOptions } from './rpc/transport';
 
 export class Nfs3Client {
+  /** The server's FSINFO transfer maxima, once mount() read them; writeRange/readRange refuse larger calls. */
+  ioLimits?: { rtmax: number; wtmax: number };
+
   constructor(readonly rpc: RpcTransport) {}
 
   // RFC 1813 §3.3.0 - §3.3.21, in procedure-number order.
@@ -77,6 +80,7 @@ export class Nfs3Client {
    * completed: from then on the caller may reuse `data`.
    */
   async writeRange(fh: T.Fh, offset: bigint, data: Buffer, opts: { wsize: number; stable?: number; uncommitted?: UncommittedWrites }): Promise<WriteRangeResult> {
+    checkIoSize('wsize', opts.wsize, this.ioLimits?.wtmax);
     const stable = opts.stable ?? STABLE_HOW.UNSTABLE;
     const out: WriteRangeResult = { status: 0, count: 0, committed: STABLE_HOW.FILE_SYNC, calls: 0, xids: [] };
     const one = async (start: number, end: number): Promise<void> => {
@@ -141,6 +145,7 @@ export class Nfs3Client {
 
   /** Reads `length` bytes from `offset` as READ calls of at most `rsize`, `parallel` at a time; stops at EOF. */
   async readRange(fh: T.Fh, offset: bigint, length: number, opts: { rsize: number; parallel?: number }): Promise<{ status: number; data: Buffer }> {
+    checkIoSize('rsize', opts.rsize, this.ioLimits?.rtmax);
     const out = Buffer.alloc(length);
     let got = 0;
     let status = 0;
@@ -276,6 +281,40 @@ export async function pmapGetport(host: string, prog: number, vers: number, opts
   }
 }
 
+/** include/linux/nfs_fs.h: the client's I/O size bounds. */
+export const NFS_MAX_FILE_IO_SIZE = 1 << 20;
+const NFS_DEF_FILE_IO_SIZE = 4096;
+const NFS_MIN_FILE_IO_SIZE = 1024;
+
+/**
+ * fs/nfs/internal.h nfs_block_size() as in 6.1: below NFS_MIN_FILE_IO_SIZE the default, above the maximum the
+ * maximum, otherwise rounded down to a power of two (nfs_block_bits). 6.2+ nfs_io_size() rounds to PAGE_SIZE.
+ */
+export function nfsBlockSize(bsize: number): number {
+  if (bsize < NFS_MIN_FILE_IO_SIZE) return NFS_DEF_FILE_IO_SIZE;
+  if (bsize >= NFS_MAX_FILE_IO_SIZE) return NFS_MAX_FILE_IO_SIZE;
+  return 2 ** Math.floor(Math.log2(bsize));
+}
+
+/**
+ * The transfer size a mount uses for `requested` bytes given the server's FSINFO maximum `tmax` (RFC 1813
+ * §3.3.19 rtmax/wtmax): fs/nfs/client.c nfs_server_set_fsinfo() clamps to nfs_block_size(tmax) when the server
+ * names a maximum of at least 512, and never exceeds NFS_MAX_FILE_IO_SIZE.
+ */
+export function clampIoSize(requested: number, tmax: number): number {
+  let size = requested;
+  if (tmax >= 512 && size > tmax) size = nfsBlockSize(tmax);
+  return Math.min(size, NFS_MAX_FILE_IO_SIZE);
+}
+
+/** A call larger than the server's FSINFO maximum fails at once: such a record is refused by the server (nfsd
+ * closes the connection, "RPC fragment too large") and a hard mount would resend it forever. */
+function checkIoSize(name: 'wsize' | 'rsize', size: number, tmax: number | undefined): void {
+  if (tmax !== undefined && tmax >= 512 && size > tmax) {
+    throw new TestbedError('IO_SIZE_EXCEEDS_SERVER_MAX', `${name} ${size} exceeds the server's FSINFO ${name === 'wsize' ? 'wtmax' : 'rtmax'} ${tmax}; use clampIoSize() or a smaller --${name}`, { size, tmax });
+  }
+}
+
 export interface MountOptions {
   host: string;
   /** NFS port; found through PORTMAP when omitted and `portmap` is set */
@@ -297,6 +336,9 @@ export interface NfsMount {
   host: string;
   port: number;
   mountPort: number;
+  /** the export root's FSINFO (RFC 1813 §3.3.19) read at mount, as Linux nfs_probe_fsinfo does; undefined when
+   * the server answered it with an error */
+  fsinfo?: { rtmax: number; rtpref: number; wtmax: number; wtpref: number };
   /** UMNT and close both transports */
   unmount(): Promise<void>;
 }
@@ -321,10 +363,17 @@ export async function mount(opts: MountOptions): Promise<NfsMount> {
     const m = new MountClient(mountRpc);
     const r = await m.mnt(opts.exportPath);
     if (r.status !== 0) throw new TestbedError('MNT_FAILED', `MNT ${opts.exportPath} on ${opts.host}: mountstat3 ${r.status}`, { status: r.status });
+    const nfs = new Nfs3Client(nfsRpc);
+    const root = Buffer.from(r.fhandle);
+    // fs/nfs/client.c nfs_probe_fsinfo: the transfer sizes come from the server before the first I/O.
+    const fi = await nfs.fsinfo({ fsroot: root });
+    const fsinfo = fi.status === 0 ? { rtmax: fi.rtmax, rtpref: fi.rtpref, wtmax: fi.wtmax, wtpref: fi.wtpref } : undefined;
+    if (fsinfo) nfs.ioLimits = { rtmax: fsinfo.rtmax, wtmax: fsinfo.wtmax };
     return {
-      nfs: new Nfs3Client(nfsRpc),
+      nfs,
+      fsinfo,
       mount: m,
-      root: Buffer.from(r.fhandle),
+      root,
       authFlavors: r.authFlavors,
       host: opts.host,
       port,
