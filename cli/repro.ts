@@ -6,7 +6,8 @@ import { createLogger } from '../core/log';
 import { parseDuration, parseNumber, parseSize } from '../core/units';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEFAULT_RESULTS_DB, DEFAULT_RUNS_DIR } from '../lab/paths';
-import { DEFAULTS, DRC_MODES, SCENARIOS, checkReproOptions, runRepro, type DrcModeName, type Scenario, type TimerLag } from '../lab/repro';
+import { DEFAULTS, DRC_MODES, checkReproOptions, runRepro, type DrcModeName, type TimerLag } from '../lab/repro';
+import { SCENARIO_NAMES, type ScenarioName } from '../lab/scenarios';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
 import { formatMatrix } from './runs';
@@ -60,10 +61,10 @@ export function register(program: Command): void {
       .description("reproduce seed 000: our server, the netem proxy stalling 65 s every 1000 packets, blktest writing and scribbling 0xdeadbeef")
       .option('--policy <name>', `retransmit policy (${POLICY_NAMES.join(', ')})`, DEFAULTS.policy)
       .option('--drc <mode>', `server duplicate request cache (${DRC_MODES.join(', ')})`, DEFAULTS.drc)
-      .option('--scenario <name>', `fault scenario (${SCENARIOS.join(', ')})`, DEFAULTS.scenario)
+      .option('--scenario <name>', `fault scenario (${SCENARIO_NAMES.join(', ')})`, DEFAULTS.scenario)
       .option('--out <dir>', `where the capture, journal, trace and results go (default a fresh folder under ${DEFAULT_RUNS_DIR})`),
   ).action(async (opts: CommonOpts & { policy: string; drc: string; scenario: string; out?: string }) => {
-    checkReproOptions({ policy: opts.policy as PolicyName, drc: opts.drc as DrcModeName, scenario: opts.scenario as Scenario });
+    checkReproOptions({ policy: opts.policy as PolicyName, drc: opts.drc as DrcModeName, scenario: opts.scenario as ScenarioName });
     const c = common(opts);
     const outDir = path.resolve(opts.out ?? path.join(DEFAULT_RUNS_DIR, `${stamp()}-${opts.policy}-${opts.drc}-${opts.scenario}-s${c.seed}`));
     const say = (l: string) => (opts.json ? undefined : process.stderr.write(l + '\n'));
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       ...c,
       policy: opts.policy as PolicyName,
       drc: opts.drc as DrcModeName,
-      scenario: opts.scenario as Scenario,
+      scenario: opts.scenario as ScenarioName,
       outDir,
       onStep: say,
     });
@@ -128,7 +129,7 @@ export function register(program: Command): void {
       const recs = await runMatrix({
         policies: list(opts.policies, POLICY_NAMES, 'policy'),
         drcs: list(opts.drcs, DRC_MODES, 'drc'),
-        scenarios: list(opts.scenarios, SCENARIOS, 'scenario'),
+        scenarios: list(opts.scenarios, SCENARIO_NAMES, 'scenario'),
         repeat: parseNumber(opts.repeat, '--repeat', 1, 100),
         jobs: parseNumber(opts.jobs, '--jobs', 1, 64),
         baseSeed: c.seed,

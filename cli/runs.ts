@@ -158,7 +158,7 @@ function formatRun(rec: RunRecord): string {
     `  policy ${policy}  drc ${drc}  scenario ${scenario}  seed ${seed}  time scale ${timeScale}`,
     `  started ${rec.startedAt}  duration ${(rec.durationMs / 1000).toFixed(2)} s  version ${rec.version}`,
     ...rec.summary.map((s) => `  ${s}`),
-    ...(rec.error ? [`  error: ${rec.error}`] : []),
+    ...(rec.error ? [`  error: ${rec.error.code}: ${rec.error.message}`] : []),
     ...(rec.capture ? [`  capture: ${rec.capture}`] : []),
     'counters:',
     `  writes ${c.writes}  bytes ${c.bytes}  retransmissions ${c.retransmissions}  throughput ${c.throughputMiBps.toFixed(1)} MiB/s`,

@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, TestbedError } from '../core/errors';
 import { createLogger, type Level } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
-import { DEFAULTS, DRC_MODES, SCENARIOS, runRepro, type DrcModeName, type ReproOptions, type ReproPhases, type Scenario } from './repro';
+import { DEFAULTS, DRC_MODES, runRepro, type DrcModeName, type ReproOptions, type ReproPhases } from './repro';
+import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios';
 import type { CellReply, CellRequest } from './matrix-worker';
 import type { ResultsDb } from './results-db';
 import type { RunRecord } from './run-record';
@@ -25,7 +26,7 @@ export function defaultJobs(cores = os.availableParallelism()): number {
 export interface MatrixOptions {
   policies?: readonly PolicyName[];
   drcs?: readonly DrcModeName[];
-  scenarios?: readonly Scenario[];
+  scenarios?: readonly ScenarioName[];
   repeat?: number;
   /** cell r of every combination runs with seed baseSeed + r */
   baseSeed?: number;
@@ -45,7 +46,7 @@ export interface MatrixOptions {
 
 /** One cell of the matrix, in table order: scenario, policy, DRC mode, repeat. */
 export interface MatrixCellSpec {
-  scenario: Scenario;
+  scenario: ScenarioName;
   policy: PolicyName;
   drc: DrcModeName;
   seed: number;
@@ -53,7 +54,7 @@ export interface MatrixCellSpec {
 
 export function matrixCells(o: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'repeat' | 'baseSeed'>): MatrixCellSpec[] {
   const cells: MatrixCellSpec[] = [];
-  for (const scenario of o.scenarios ?? SCENARIOS)
+  for (const scenario of o.scenarios ?? SCENARIO_NAMES)
     for (const policy of o.policies ?? POLICY_NAMES)
       for (const drc of o.drcs ?? DRC_MODES)
         for (let r = 0; r < (o.repeat ?? 1); r++) cells.push({ scenario, policy, drc, seed: (o.baseSeed ?? 1) + r });
@@ -94,10 +95,10 @@ export async function runMatrix(o: MatrixOptions): Promise<RunRecord[]> {
 
 /**
  * Hands out cells to free job slots: table order (the long stall scenarios first, so the short cells fill the end),
- * except that CPU-bound cells run at most `maxCpuBound` at a time and start as early as they can. A drop-reply cell
- * never waits on a stall: it relays 8 MiB flat out (~0.6 s CPU in ~0.7 s wall), so several at once on 2 cores delay
- * WRITE replies past the scaled timeo (120 ms) and fire retransmissions the scenario does not model. Stall cells
- * mostly wait, so they share the cores well.
+ * except that cells of a CPU-bound scenario (Scenario.cpuBound) run at most `maxCpuBound` at a time and start as
+ * early as they can. A drop-reply cell never waits on a stall: it relays 8 MiB flat out (~0.6 s CPU in ~0.7 s
+ * wall), so several at once on 2 cores delay WRITE replies past the scaled timeo (120 ms) and fire
+ * retransmissions the scenario does not model. Stall cells mostly wait, so they share the cores well.
  */
 export class CellQueue {
   private readonly pending: number[];
@@ -110,7 +111,7 @@ export class CellQueue {
   }
 
   static cpuBound(c: MatrixCellSpec): boolean {
-    return c.scenario === 'drop-reply';
+    return SCENARIOS[c.scenario].cpuBound;
   }
 
   /** The next cell to start, or undefined when none may start now (see `drained`). */

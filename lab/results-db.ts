@@ -6,15 +6,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestbedError } from '../core/errors';
 import { median } from '../bench/measure';
-import type { RunConfig, RunCounters, RunRecord, Timeline, Verdict } from './run-record';
+import { POLICY_NAMES } from '../client/policies/policy';
+import { DRC_MODES } from './repro-options';
+import type { RunConfig, RunCounters, RunError, RunRecord, Timeline, Verdict } from './run-record';
+import { SCENARIO_NAMES } from './scenarios';
 
 export const VERDICTS: readonly Verdict[] = ['reproduced', 'not-reproduced', 'error'];
 
-/** Matrix axes in the order the issue lists them; values not listed sort after these, alphabetically. */
+/**
+ * Matrix axes in the order of their source tables (the policy, DRC mode and scenario vocabularies); values a table
+ * no longer lists (an older run) sort after these, alphabetically.
+ */
 export const AXIS_ORDER = {
-  policy: ['zero-copy', 'copy-on-retransmit', 'cancel-on-reply', 'wait-for-wire', 'copy-always'],
-  drc: ['off', 'xid', 'checksum-256', 'checksum-all'],
-  scenario: ['stall', 'stall-restart', 'drop-reply'],
+  policy: POLICY_NAMES,
+  drc: DRC_MODES,
+  scenario: SCENARIO_NAMES,
 } as const;
 
 /**
@@ -56,7 +62,12 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX runs_by_matrix ON runs (matrix_id, policy, drc, scenario);
    CREATE INDEX runs_by_started ON runs (started_at);`,
+  // 1 -> 2: a failed run's error code (the message stays in `error`).
+  `ALTER TABLE runs ADD COLUMN error_code TEXT;`,
 ];
+
+/** The code a run stored before schema 2 reads back with: its code was not kept. */
+export const UNRECORDED_ERROR_CODE = 'UNRECORDED';
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -112,7 +123,7 @@ export interface RunSummary {
   verdict: Verdict;
   counters: RunCounters;
   capture?: string;
-  error?: string;
+  error?: RunError;
 }
 
 export interface MatrixInfo {
@@ -191,6 +202,7 @@ interface RunRow {
   throughput_mibps: number;
   capture: string | null;
   error: string | null;
+  error_code: string | null;
   config_json?: string;
   summary_json?: string;
   netem_events_json?: string;
@@ -201,7 +213,7 @@ interface RunRow {
 }
 
 const SUMMARY_COLUMNS = `run_id, matrix_id, started_at, duration_ms, version, policy, drc, scenario, seed, time_scale, verdict,
-  ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')}, capture, error`;
+  ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')}, capture, error, error_code`;
 
 const MAX_LIMIT = 10_000;
 
@@ -262,12 +274,12 @@ function bind(db: Database.Database, file: string): ResultsDb {
   const insert = db.prepare(`INSERT OR REPLACE INTO runs (
       run_id, matrix_id, started_at, duration_ms, version, policy, drc, scenario, seed, time_scale, verdict,
       ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')},
-      capture, error, config_json, summary_json, netem_events_json, trace_summary_json, findings_json,
+      capture, error, error_code, config_json, summary_json, netem_events_json, trace_summary_json, findings_json,
       timeline_json, extra_json)
     VALUES (
       @runId, @matrixId, @startedAt, @durationMs, @version, @policy, @drc, @scenario, @seed, @timeScale, @verdict,
       ${COUNTER_KEYS.map((k) => '@' + k).join(', ')},
-      @capture, @error, @config, @summary, @netemEvents, @traceSummary, @findings, @timeline, @extra)`);
+      @capture, @error, @errorCode, @config, @summary, @netemEvents, @traceSummary, @findings, @timeline, @extra)`);
   const selectOne = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
   // One statement for every combination of filters: a NULL parameter means "any".
   const selectMany = db.prepare<Record<string, unknown>, RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs
@@ -352,7 +364,8 @@ function toParams(rec: RunRecord): Record<string, unknown> {
     timeScale,
     verdict: rec.verdict,
     capture: rec.capture ?? null,
-    error: rec.error ?? null,
+    error: rec.error?.message ?? null,
+    errorCode: rec.error?.code ?? null,
     config: JSON.stringify(rec.config),
     summary: JSON.stringify(rec.summary),
     netemEvents: JSON.stringify(rec.netemEvents),
@@ -382,6 +395,11 @@ function checkRecord(rec: RunRecord): void {
   if (!(rec.config.timeScale > 0)) bad('config.timeScale', 'must be > 0');
   for (const k of COUNTER_KEYS) if (!Number.isFinite(rec.counters?.[k])) bad(`counters.${k}`, 'must be a finite number');
   if (!Array.isArray(rec.timeline?.rows) || !Array.isArray(rec.timeline?.stalls)) bad('timeline', 'must have rows and stalls');
+  if (rec.error !== undefined && (typeof rec.error?.code !== 'string' || typeof rec.error.message !== 'string')) bad('error', 'must be {code, message}');
+}
+
+function errorOf(row: RunRow): { error?: RunError } {
+  return row.error === null ? {} : { error: { code: row.error_code ?? UNRECORDED_ERROR_CODE, message: row.error } };
 }
 
 function countersOf(row: RunRow): RunCounters {
@@ -405,7 +423,7 @@ function toSummary(row: RunRow): RunSummary {
     verdict: row.verdict,
     counters: countersOf(row),
     ...(row.capture !== null ? { capture: row.capture } : {}),
-    ...(row.error !== null ? { error: row.error } : {}),
+    ...errorOf(row),
   };
 }
 
@@ -428,7 +446,7 @@ function toRecord(row: RunRow): RunRecord {
     traceSummary: row.trace_summary_json == null ? undefined : JSON.parse(row.trace_summary_json),
     findings: row.findings_json == null ? undefined : JSON.parse(row.findings_json),
     timeline: JSON.parse(row.timeline_json!) as Timeline,
-    ...(row.error !== null ? { error: row.error } : {}),
+    ...errorOf(row),
   };
   if (rec.traceSummary === undefined) delete (rec as Partial<RunRecord>).traceSummary;
   if (rec.findings === undefined) delete (rec as Partial<RunRecord>).findings;

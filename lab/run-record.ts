@@ -5,9 +5,12 @@
 export type Verdict = 'reproduced' | 'not-reproduced' | 'error';
 
 export interface RunConfig {
+  /** a key of client/policies POLICIES */
   policy: string;
-  drc: string; // off | xid | checksum-256 | checksum-all
-  scenario: string; // stall | stall-restart | drop-reply
+  /** lab/repro-options.ts DRC_MODES */
+  drc: string;
+  /** a key of lab/scenarios SCENARIOS */
+  scenario: string;
   seed: number;
   timeScale: number;
   /** everything else the run was started with (blktest sizes, netem schedule, timeo, ...) */
@@ -78,5 +81,12 @@ export interface RunRecord {
   timeline: Timeline;
   /** the three witnesses side by side, and the server's DRC counters */
   witnesses?: Record<string, unknown>;
-  error?: string;
+  /** why the run ended in verdict 'error' */
+  error?: RunError;
+}
+
+/** A run's failure: the TestbedError code (stable, for scripts) and its message. */
+export interface RunError {
+  code: string;
+  message: string;
 }

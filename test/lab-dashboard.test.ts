@@ -102,7 +102,7 @@ describe('dashboard routes (server.inject)', () => {
     db = openResults(':memory:');
     db.saveRun(reproduced);
     db.saveRun(clean);
-    db.saveRun(makeRecord({ runId: 'solo', startedAt: '2026-11-21T09:00:00.000Z', verdict: 'error', error: 'netem: upstream refused' }));
+    db.saveRun(makeRecord({ runId: 'solo', startedAt: '2026-11-21T09:00:00.000Z', verdict: 'error', error: { code: 'NETEM_UPSTREAM', message: 'netem: upstream refused' } }));
     server = createDashboard({ db });
   });
   after(async () => {

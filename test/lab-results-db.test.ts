@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openResults, SCHEMA_VERSION } from '../lab/results-db';
+import { openResults, SCHEMA_VERSION, UNRECORDED_ERROR_CODE } from '../lab/results-db';
 import type { RunRecord } from '../lab/run-record';
 import { makeRecord } from './support/lab-records';
 
@@ -41,7 +41,10 @@ test('a saved run reads back exactly, optional fields and extensions included', 
 test('saving a run id again replaces the row', () => {
   const db = openResults(':memory:');
   try {
-    db.saveRun(makeRecord({ runId: 'r1', verdict: 'error', error: 'server did not start' }));
+    const failed = makeRecord({ runId: 'r1', verdict: 'error', error: { code: 'PORT_IN_USE', message: 'server did not start' } });
+    db.saveRun(failed);
+    assert.deepEqual(db.getRun('r1')?.error, failed.error, 'the code is kept with the message');
+    assert.deepEqual(db.listRuns()[0].error, failed.error);
     db.saveRun(makeRecord({ runId: 'r1', verdict: 'reproduced' }));
     const runs = db.listRuns();
     assert.equal(runs.length, 1);
@@ -163,6 +166,27 @@ test('a file database is WAL, at the current schema version, and reopens with it
 
     const again = openResults(file, { mustExist: true });
     assert.deepEqual(again.listRuns().map((r) => r.runId), ['kept']);
+    again.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a version 1 database migrates forward; its failed runs read back with an unrecorded code', () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'v1.sqlite');
+  try {
+    const db = openResults(file);
+    db.saveRun(makeRecord({ runId: 'old', verdict: 'error', error: { code: 'X', message: 'netem: upstream refused' } }));
+    db.close();
+    // Back to what a version 1 testbed wrote: no error_code column.
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE runs DROP COLUMN error_code');
+    raw.pragma('user_version = 1');
+    raw.close();
+    const again = openResults(file);
+    assert.equal(again.schemaVersion, SCHEMA_VERSION);
+    assert.deepEqual(again.getRun('old')?.error, { code: UNRECORDED_ERROR_CODE, message: 'netem: upstream refused' });
     again.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CellQueue, defaultJobs, matrixCells, runMatrix, type MatrixOptions } from '../lab/matrix';
+import { POLICIES } from '../client/policies';
+import { DRC_MODES } from '../lab/repro-options';
 import { openResults } from '../lab/results-db';
+import { SCENARIOS } from '../lab/scenarios';
 import type { RunRecord } from '../lab/run-record';
 
 const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
@@ -47,14 +50,20 @@ describe('matrixCells', () => {
     assert.deepEqual(cells[8], { scenario: 'drop-reply', policy: 'zero-copy', drc: 'off', seed: 5 });
   });
 
-  test('the full matrix is 5 policies x 4 DRC modes x 3 scenarios', () => {
-    assert.equal(matrixCells({}).length, 60);
+  test('the full matrix is every policy x DRC mode x scenario of the source tables, each once', () => {
+    const cells = matrixCells({}).map((c) => `${c.scenario} ${c.policy} ${c.drc}`);
+    const want = Object.keys(SCENARIOS).flatMap((s) => Object.keys(POLICIES).flatMap((p) => DRC_MODES.map((d) => `${s} ${p} ${d}`)));
+    assert.deepEqual(cells, want);
   });
 });
 
 describe('CellQueue', () => {
   const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off'], scenarios: ['stall', 'drop-reply'] });
   const name = (i: number | undefined) => (i === undefined ? 'wait' : `${cells[i].scenario}/${cells[i].policy}`);
+
+  test('a scenario that relays flat out is CPU-bound; stalls are not', () => {
+    assert.deepEqual(Object.entries(SCENARIOS).filter(([, s]) => s.cpuBound).map(([n]) => n), ['drop-reply']);
+  });
 
   test('starts one CPU-bound (drop-reply) cell as early as it can, never two at once', () => {
     const q = new CellQueue(cells);

@@ -177,7 +177,7 @@ export function runPage(rec: RunRecord): string {
     ['duration', esc(seconds(rec.durationMs))],
     ['version', esc(rec.version)],
     ['capture', rec.capture ? `<code>${esc(rec.capture)}</code>` : '–'],
-    ...(rec.error ? [['error', `<code>${esc(rec.error)}</code>`] as [string, string]] : []),
+    ...(rec.error ? [['error', `<code>${esc(rec.error.code)}</code> ${esc(rec.error.message)}`] as [string, string]] : []),
   ]);
   const svg = timelineSvg(rec.timeline, { timeScale, title: `Timeline of run ${rec.runId}` });
   const burst = lateBurstWindow(rec.timeline);

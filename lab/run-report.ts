@@ -1,0 +1,130 @@
+// What a reproduction run reports, built from its witnesses: the verdict, the human summary, the timeline the
+// dashboard draws (one row per affected XID, the proxy's stalls shaded) and one XID in seed 000's tap format.
+import { hexXid } from '../client/rpc/xid';
+import type { RpcCallEvent } from '../client/rpc/trace';
+import type { NetemEvent } from '../netem';
+import type { ServerStats } from '../server';
+import type { RunCounters, Timeline, TimelineEvent, TimelineKind, Verdict } from './run-record';
+import type { DiskWitness, ServerExec, WireWitness } from './witnesses';
+
+/** Any witness seeing the bug makes the run reproduced; an error is an error whatever was seen before it. */
+export function judge(error: unknown, c: RunCounters): Verdict {
+  if (error) return 'error';
+  return c.scribbledOnWire > 0 || c.corruptBlocks > 0 || c.lateTransmissions > 0 ? 'reproduced' : 'not-reproduced';
+}
+
+const TRACE_TO_TIMELINE: Record<string, TimelineKind | undefined> = {
+  'transmit-done': 'transmit',
+  timeout: 'timeout',
+  'retransmit-queued': 'retransmit-queued',
+  reply: 'reply',
+  complete: 'complete',
+  scribble: 'scribble',
+  'late-transmit': 'late-transmit',
+};
+
+/** The XIDs the timeline shows: late or scribbled ones, else the retransmitted ones; at most 16. */
+export function affectedXids(lateXids: readonly number[], scribbled: ReadonlySet<number>, trace: readonly RpcCallEvent[]): number[] {
+  const affected = new Set<number>([...lateXids, ...scribbled]);
+  if (affected.size === 0) for (const e of trace) if (e.event === 'retransmit-queued') affected.add(e.xid);
+  return [...affected].sort((a, b) => a - b).slice(0, 16);
+}
+
+export interface TimelineInput {
+  xids: readonly number[];
+  trace: readonly RpcCallEvent[];
+  serverExec: readonly ServerExec[];
+  netemEvents: readonly NetemEvent[];
+  /** performance.now() of the run's start and of the proxy's */
+  t0: number;
+  proxyStarted: number;
+  end: number;
+}
+
+export function buildTimeline(i: TimelineInput): Timeline {
+  const rel = (t: number) => Math.round((t - i.t0) * 1000) / 1000;
+  return {
+    rows: i.xids.map((xid) => {
+      const events: TimelineEvent[] = [];
+      for (const e of i.trace) {
+        const kind = e.xid === xid ? TRACE_TO_TIMELINE[e.event] : undefined;
+        if (kind) events.push({ t: rel(e.t), kind, ...(e.attempt !== undefined ? { detail: `attempt ${e.attempt}` } : {}) });
+      }
+      for (const s of i.serverExec) if (s.xid === xid && s.outcome.includes('executed')) events.push({ t: rel(s.t), kind: 'server-exec', detail: s.outcome });
+      events.sort((a, b) => a.t - b.t);
+      return { xid: hexXid(xid), events };
+    }),
+    stalls: stallWindows(i.netemEvents, i.proxyStarted - i.t0),
+    end: rel(i.end),
+  };
+}
+
+/** Stall windows on the run's clock, from the proxy's events (ms since the proxy started). */
+function stallWindows(events: readonly NetemEvent[], offset: number): Timeline['stalls'] {
+  const out: Timeline['stalls'] = [];
+  let start: number | undefined;
+  let downAt: number | undefined;
+  for (const e of events) {
+    const t = Math.round((e.ms + offset) * 1000) / 1000;
+    if (e.event === 'stall-start') {
+      start = t;
+      downAt = undefined;
+    } else if (e.event === 'release-downstream' && start !== undefined) downAt = t;
+    else if (e.event === 'stall-end' && start !== undefined) {
+      if (downAt !== undefined && downAt < t) {
+        out.push({ start, end: downAt, direction: 'both' });
+        out.push({ start: downAt, end: t, direction: 'upstream' });
+      } else out.push({ start, end: t, direction: 'both' });
+      start = undefined;
+    }
+  }
+  return out;
+}
+
+export interface SummaryInput {
+  verdict: Verdict;
+  counters: RunCounters;
+  error?: { code: string; message: string };
+  wire: WireWitness;
+  disk: DiskWitness;
+  scribble: number;
+  drc: string;
+  drcStats?: ServerStats['drc'];
+  /** lines the scenario's actions add */
+  scenarioLines: readonly string[];
+  expectedBytes: number;
+}
+
+/** The human summary, as `repro` prints it and the results database stores it. */
+export function summaryLines(s: SummaryInput): string[] {
+  const { counters: c, wire, disk } = s;
+  const out: string[] = [];
+  const xidList = [...wire.scribbledXids].slice(0, 8).map(hexXid).join(' ');
+  if (s.verdict === 'reproduced') {
+    out.push(
+      `REPRODUCED — ${c.scribbledOnWire} retransmitted WRITE${c.scribbledOnWire === 1 ? '' : 's'} carried scribbled bytes on the wire` +
+        (xidList ? ` (xids ${xidList}${wire.scribbledXids.size > 8 ? ' …' : ''})` : '') +
+        `, ${c.executedScribbled} executed by the server, ${c.corruptBlocks} block${c.corruptBlocks === 1 ? '' : 's'} corrupt on disk` +
+        (disk.corrupt.length ? ` (offsets ${disk.corrupt.slice(0, 6).map((b) => b.offset).join(', ')}${disk.corrupt.length > 6 ? ' …' : ''})` : ''),
+    );
+  } else if (s.verdict === 'not-reproduced') {
+    out.push(`not reproduced — ${c.retransmissions} retransmissions, 0 late transmissions, 0 scribbled bytes on the wire, 0 corrupt blocks`);
+  } else out.push(`error — ${s.error?.message}`);
+  if (wire.scribbledOnWire) out.push(`on the wire: ${wire.deadbeefOnWire} of the ${wire.scribbledOnWire} differing copies carried ${hexXid(s.scribble)} itself, the rest the buffer's next contents (another block's counters)`);
+  if (disk.corrupt.length) out.push(`journal: ${disk.explained} of ${disk.corrupt.length} corrupt blocks lie inside an executed WRITE whose payload was not the pattern`);
+  if (s.drcStats && s.drcStats.mode !== 'off')
+    out.push(`DRC (${s.drc}): ${s.drcStats.hits} replayed, ${s.drcStats.payloadMisses} payload misses executed, ${s.drcStats.expired} entries expired (120 s modelled), ${s.drcStats.inProgressDrops} in-progress drops`);
+  if (c.partialDuplicates) out.push(`${c.partialDuplicates} duplicate(s) were already partly written when the reply came and were finished from caller memory`);
+  out.push(...s.scenarioLines);
+  if (disk.bytes < s.expectedBytes && !s.error) out.push(`the file on disk is short: ${disk.bytes} of ${s.expectedBytes} bytes`);
+  return out;
+}
+
+/** One XID's events in the shape of seed 000's tap trace, in modelled seconds. */
+export function tapLines(trace: readonly RpcCallEvent[], exec: readonly ServerExec[], xid: number, t0: number, scale: number): string[] {
+  const evs = [
+    ...trace.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: e.event + (e.kind ? ` (${e.kind})` : '') })),
+    ...exec.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: `server ${e.outcome}` })),
+  ].sort((a, b) => a.t - b.t);
+  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${((e.t - t0) / scale / 1000).toFixed(3)}s "${e.name}" xid=${hexXid(xid)}`);
+}

@@ -1,0 +1,156 @@
+// The three witnesses of a reproduction run, each blind to the others: the client (its own count of transmissions
+// that read a buffer already returned to the caller, and its lifecycle trace), the wire (the proxy's capture,
+// inspected for retransmissions whose payload differs from the first copy) and the disk (the file read back,
+// each corrupt block explained by a journal row of an executed WRITE that carried other bytes).
+import diagnostics_channel from 'node:diagnostics_channel';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { CHANNELS } from '../core/channels';
+import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
+import { hexXid } from '../client/rpc/xid';
+import { inspectFiles } from '../captures';
+import type { JournalRow } from '../server/journal';
+import { NFSPROC3 } from '../xdr/nfs3/constants';
+import { fillPattern, verifyPattern, type CorruptBlock } from './pattern';
+
+/** One WRITE the server dealt with (CHANNELS.serverOp), on the client trace's clock (performance.now()). */
+export interface ServerExec {
+  xid: number;
+  t: number;
+  outcome: string;
+}
+
+/** Witness 1, the client: its WRITE lifecycle events (also written to trace.jsonl) and the server's executions. */
+export interface ClientObserver {
+  readonly trace: RpcCallEvent[];
+  readonly serverExec: ServerExec[];
+  /** Unsubscribes and closes the trace file. */
+  stop(): Promise<void>;
+}
+
+export function observeClient(tracePath: string): ClientObserver {
+  const trace: RpcCallEvent[] = [];
+  const traceOut = fs.createWriteStream(tracePath);
+  const unsubscribe = onRpcCallEvents((e) => {
+    if (e.proc !== 'WRITE') return;
+    trace.push(e);
+    traceOut.write(JSON.stringify(e) + '\n');
+  });
+  const serverExec: ServerExec[] = [];
+  const onServerOp = (m: unknown) => {
+    const e = m as { event: string; proc: string; xid: number; t: number };
+    if (e.proc === 'WRITE') serverExec.push({ xid: e.xid, t: e.t, outcome: e.event });
+  };
+  diagnostics_channel.subscribe(CHANNELS.serverOp, onServerOp);
+  return {
+    trace,
+    serverExec,
+    async stop() {
+      unsubscribe();
+      diagnostics_channel.unsubscribe(CHANNELS.serverOp, onServerOp);
+      await new Promise((r) => traceOut.end(r));
+    },
+  };
+}
+
+/** Witness 2, the wire. */
+export interface WireWitness {
+  findings?: Awaited<ReturnType<typeof inspectFiles>>;
+  /** later transmissions of a WRITE XID on the client leg whose payload differs from the first */
+  scribbledOnWire: number;
+  /** of those, the ones that carried the scribble word itself */
+  deadbeefOnWire: number;
+  scribbledXids: Set<number>;
+}
+
+/**
+ * Inspects the proxy's capture. It holds each call twice, client->proxy and proxy->server: only the client leg
+ * (the connection to `proxyPort`) counts, so a copy is not counted once per leg.
+ */
+export async function wireWitness(capture: string, proxyPort: number | undefined, scribble: number): Promise<WireWitness> {
+  const w: WireWitness = { scribbledOnWire: 0, deadbeefOnWire: 0, scribbledXids: new Set() };
+  if (!fs.existsSync(capture)) return w;
+  w.findings = await inspectFiles([capture]);
+  for (const d of w.findings.differingDuplicates) {
+    if (d.proc !== NFSPROC3.WRITE) continue;
+    const later = d.transmissions.filter((t) => !t.equalToFirst && t.connection.endsWith(`:${proxyPort}`));
+    if (later.length) {
+      w.scribbledOnWire += later.length;
+      w.deadbeefOnWire += later.filter((t) => t.pattern?.kind === 'fill32' && t.pattern.word === hexXid(scribble)).length;
+      w.scribbledXids.add(Number(d.xid));
+    }
+  }
+  return w;
+}
+
+export interface DiskInput {
+  /** the file blktest wrote, inside the export */
+  file: string;
+  blockSize: number;
+  count: number;
+  /** the journal's WRITE rows */
+  journalRows: readonly JournalRow[];
+  /** XIDs the wire witness saw scribbled */
+  scribbledXids: ReadonlySet<number>;
+}
+
+/** Witness 3, the disk, with the server's journal as its explanation. */
+export interface DiskWitness {
+  /** executed WRITEs whose payload was not the pattern at their offset */
+  executedScribbled: number;
+  /** whole blocks of the file that do not hold their pattern */
+  corrupt: CorruptBlock[];
+  /** of those, the ones inside an executed scribbled WRITE */
+  explained: number;
+  /** bytes of the file as it is on disk */
+  bytes: number;
+}
+
+/**
+ * The pattern of the file as far as it exists is built once: journal rows are hashed against its slices (cached
+ * per range), disk blocks compared with it; only differing blocks are looked at word by word.
+ */
+export function diskWitness(d: DiskInput): DiskWitness {
+  const expectedBytes = d.count * d.blockSize;
+  const disk = fs.existsSync(d.file) ? fs.readFileSync(d.file) : Buffer.alloc(0);
+  const pattern = fillPattern(Buffer.allocUnsafe(Math.floor(Math.min(disk.length, expectedBytes) / d.blockSize) * d.blockSize), 0);
+  const patternDigests = new Map<string, string>();
+  const patternDigest = (off: number, count: number): string => {
+    const key = `${off}+${count}`;
+    let digest = patternDigests.get(key);
+    if (digest === undefined) {
+      const want = off + count <= pattern.length ? pattern.subarray(off, off + count) : fillPattern(Buffer.allocUnsafe(count), off);
+      patternDigests.set(key, (digest = crypto.createHash('sha256').update(want).digest('hex')));
+    }
+    return digest;
+  };
+  const byXid = new Map<number, JournalRow[]>();
+  for (const r of d.journalRows) {
+    const rows = byXid.get(r.xid);
+    if (rows) rows.push(r);
+    else byXid.set(r.xid, [r]);
+  }
+  let executedScribbled = 0;
+  const scribbledRanges: Array<[number, number]> = [];
+  for (const rows of byXid.values()) {
+    for (const r of rows) {
+      if (!(r.outcome === 'executed' || r.outcome === 'payload-miss-executed') || r.status !== 0) continue;
+      if (rows.length < 2 && !d.scribbledXids.has(r.xid)) continue; // a lone transmission carries what was sent first
+      const off = Number(r.offset ?? 0);
+      if (r.data_sha256 !== patternDigest(off, r.count ?? 0)) {
+        executedScribbled++;
+        scribbledRanges.push([off, off + (r.count ?? 0)]);
+      }
+    }
+  }
+  // Whole blocks only (a short tail is reported as a short file).
+  const corrupt: CorruptBlock[] = [];
+  for (let b = 0; (b + 1) * d.blockSize <= disk.length; b++) {
+    const at = b * d.blockSize;
+    const block = disk.subarray(at, at + d.blockSize);
+    if (at + d.blockSize <= pattern.length && block.equals(pattern.subarray(at, at + d.blockSize))) continue;
+    corrupt.push(...verifyPattern(block, at, d.blockSize));
+  }
+  const explained = corrupt.filter((b) => scribbledRanges.some(([a, z]) => b.firstBadOffset >= a && b.firstBadOffset < z)).length;
+  return { executedScribbled, corrupt, explained, bytes: disk.length };
+}
