@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Measurement, measurement, median } from './measure';
-import { TcpConv, writeCall, writeReply, record, counter } from '../test/support/captures-builder';
+import { TcpConv, writeCall, writeReply, record, counter } from '../testing/captures-builder';
 import { which } from '../lab/peers/tools';
 
 const TARGET_BYTES = 210 * 1024 * 1024;

@@ -11,7 +11,7 @@ import { AUTH_NONE, encodeAuthSys } from '../xdr/rpc';
 import { NFS3 } from '../xdr/nfs3/procs';
 import type { ProcCodec } from '../xdr/nfs3/procedure';
 import type { Fattr3, ReaddirplusRes, WriteArgs } from '../xdr/nfs3/types';
-import { toJpArgs, toJpRes } from '../test/support/xdr-jsonpack';
+import { toJpArgs, toJpRes } from '../testing/xdr-jsonpack';
 
 const YARDSTICK = 'json-pack 18.28';
 const ROUNDS = 41;

@@ -1,8 +1,8 @@
 // `nfs-testbed dashboard`: serves the results database as web pages (runs, matrices, run timelines) on loopback.
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
-import { createDashboard } from '../lab/dashboard/server';
-import { API_TOKEN_ENV, apiToken } from '../server/api-auth';
+import { createDashboard } from '../api/dashboard/server';
+import { API_TOKEN_ENV, apiToken } from '../api/auth';
 import { DEFAULT_RESULTS_DB } from '../lab/paths';
 import { openResults } from '../lab/results-db';
 

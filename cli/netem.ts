@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { parseNumber } from '../core/units';
 import { createProxy, applySchedule, loadSchedule, NetemRegistry, sidecarPath, type FaultSpec, type Schedule } from '../netem';
-import { createNetemApiServer } from '../lab/netem-api';
-import { API_TOKEN_ENV, apiToken } from '../server/api-auth';
+import { createNetemApiServer } from '../api/netem';
+import { API_TOKEN_ENV, apiToken } from '../api/auth';
 
 interface NetemCliOptions {
   listen: string;

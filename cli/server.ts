@@ -5,9 +5,9 @@ import { ConfigError } from '../core/errors';
 import { parseNumber, parseSize } from '../core/units';
 import { drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
-import { startAdminApi } from '../server/admin-api';
+import { startAdminApi } from '../api/admin';
 import { DEFAULT_LIMITS } from '../server/rpc/limits';
-import { API_TOKEN_ENV, apiToken } from '../server/api-auth';
+import { API_TOKEN_ENV, apiToken } from '../api/auth';
 
 interface ServerCliOptions {
   export: string;

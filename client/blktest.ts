@@ -10,7 +10,7 @@ import { channel, CHANNELS } from '../core/channels';
 import { ConfigError, TestbedError } from '../core/errors';
 import { silentLogger, type Logger } from '../core/log';
 import { TimeScale } from '../core/units';
-import { fillPattern, patternWord } from '../lab/pattern';
+import { fillPattern, patternWord } from '../core/pattern';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { getPolicy, type PolicyName } from './policies';
 import { clampIoSize, mount, UncommittedWrites, type NfsMount } from './nfs3';

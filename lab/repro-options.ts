@@ -4,7 +4,7 @@
 import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
-import { DEADBEEF } from './pattern';
+import { DEADBEEF } from '../core/pattern';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
 export const DRC_MODES = ['off', 'xid', 'checksum-256', 'checksum-all'] as const;

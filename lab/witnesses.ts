@@ -11,7 +11,7 @@ import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
 import type { JournalRow } from '../server/journal';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
-import { fillPattern, verifyPattern, type CorruptBlock } from './pattern';
+import { fillPattern, verifyPattern, type CorruptBlock } from '../core/pattern';
 
 /** One WRITE the server dealt with (CHANNELS.serverOp), on the client trace's clock (performance.now()). */
 export interface ServerExec {

@@ -7,7 +7,7 @@ import { inspectBytes } from '../captures/inspect';
 import {
   TcpConv, pcapFile, pcapngFile, timed, LT, ethernet, sll, sll2, bsdNull, ipv4, ipv6, udp,
   writeCall, writeReply, record, counter, fill32, FramePkt, rpcCall, rpcReply,
-} from './support/captures-builder';
+} from '../testing/captures-builder';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 const XID = 0x0000abcd;

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32 } from './support/captures-builder';
+import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32 } from '../testing/captures-builder';
 
 const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 let dir = '';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcFramer, FramedRecord, FramerEvent } from '../captures/rpc/framer';
 import { plausibleRecord } from '../captures/rpc/plausible';
-import { writeCall, writeReply, record, counter } from './support/captures-builder';
+import { writeCall, writeReply, record, counter } from '../testing/captures-builder';
 
 function framer(aligned = true, outstanding: (xid: number) => boolean = () => false) {
   const records: FramedRecord[] = [];

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { Journal, JournalRow } from '../server/journal';
 import { inspectFiles } from '../captures/inspect';
 import { CaptureError } from '../core/errors';
-import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32, FH } from './support/captures-builder';
+import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32, FH } from '../testing/captures-builder';
 
 const XID = 0x0a0b0c0d;
 const good = counter(8192, 2);

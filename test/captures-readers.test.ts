@@ -11,7 +11,7 @@ import { readerFor } from '../captures/readers/open';
 import type { CapturedPacket, TrailingData } from '../captures/readers/packet';
 import { inspectFiles } from '../captures/inspect';
 import { missingTools } from '../lab/peers/tools';
-import { pcapFile, pcapngFile, FramePkt, LT } from './support/captures-builder';
+import { pcapFile, pcapngFile, FramePkt, LT } from '../testing/captures-builder';
 
 const PKTS: FramePkt[] = [
   { sec: 1700000000, nsec: 123456789, data: Buffer.from('first packet bytes') },

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { inspectFiles } from '../captures/inspect';
 import { startTcpdump, type TcpdumpCapture } from '../netem/capture/tcpdump';
 import { missingTools, isRoot } from '../lab/peers/tools';
-import { record, writeCall, writeReply, counter, fill32 } from './support/captures-builder';
+import { record, writeCall, writeReply, counter, fill32 } from '../testing/captures-builder';
 
 const skip = missingTools(['tcpdump', 'tcpdump']) ?? (isRoot() ? undefined : 'needs root to capture on lo');
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { runBlktest, findCorrupt } from '../client/blktest';
 import { silentLogger } from '../core/log';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
-import { fillPattern } from '../lab/pattern';
+import { fillPattern } from '../core/pattern';
 import { startServer, type RunningServer } from '../server/index';
 import { startStallRelay } from './support/client-stall-relay';
 

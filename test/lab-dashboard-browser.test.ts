@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import type { Server } from '@hapi/hapi';
-import { createDashboard } from '../lab/dashboard/server';
+import { createDashboard } from '../api/dashboard/server';
 import { openResults } from '../lab/results-db';
 import type { ResultsDb } from '../lab/results-db';
 import { AXIS_ORDER } from '../lab/results-db';

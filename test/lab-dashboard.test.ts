@@ -2,8 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from '@hapi/hapi';
-import { createDashboard } from '../lab/dashboard/server';
-import { lateBurstWindow, niceTicks, timelineSvg } from '../lab/dashboard/timeline-svg';
+import { createDashboard } from '../api/dashboard/server';
+import { lateBurstWindow, niceTicks, timelineSvg } from '../api/dashboard/timeline-svg';
 import { openResults } from '../lab/results-db';
 import type { MatrixSummary, ResultsDb, RunSummary } from '../lab/results-db';
 import { TIMELINE_KINDS } from '../lab/run-record';

@@ -2,7 +2,7 @@
 // stall now, reset, and validation errors as 400s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createNetemApiServer } from '../lab/netem-api';
+import { createNetemApiServer } from '../api/netem';
 import { NetemRegistry } from '../netem';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';

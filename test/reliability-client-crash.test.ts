@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runBlktest, type BlktestOptions } from '../client/blktest';
-import { fillPattern, verifyPattern } from '../lab/pattern';
+import { fillPattern, verifyPattern } from '../core/pattern';
 import { spawnServer, type ServerChild } from './support/server-cli';
 
 const BLOCK = 64 << 10;

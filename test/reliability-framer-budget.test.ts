@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { ByteBudget, DirectFramer } from '../server/rpc/direct-framer';
 import { NFS3 } from '../xdr/nfs3/procs';
-import { RawRpc, createFile, mountRoot, sleep, testServer } from './support/server-rpc';
+import { RawRpc, createFile, mountRoot, sleep, testServer } from '../testing/server-rpc';
 
 const MiB = 1 << 20;
 

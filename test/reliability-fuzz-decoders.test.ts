@@ -8,7 +8,7 @@ import { XdrError } from '../core/errors';
 import { DecoderFuzzSummary, fuzzDecoders, isTypedError, makeInput } from '../lab/fuzz/decoders';
 import { loadCorpus } from '../lab/fuzz/corpus';
 import { Mutator } from '../lab/fuzz/mutator';
-import { Rng } from './support/xdr-arbitrary';
+import { Rng } from '../testing/xdr-arbitrary';
 
 const CI_INPUTS = 100_000;
 

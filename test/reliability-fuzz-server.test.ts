@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { fuzzServer, liveCalls } from '../lab/fuzz/server';
-import { RawRpc, TestServer, testServer } from './support/server-rpc';
+import { RawRpc, TestServer, testServer } from '../testing/server-rpc';
 
 let t: TestServer;
 before(async () => {

@@ -10,7 +10,7 @@ import { encodeRecord } from '../xdr/record';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { transportLimits, DEFAULT_LIMITS } from '../server/rpc/limits';
 import { TimeScale } from '../core/units';
-import { RawRpc, mountRoot, createFile, testServer, sleep } from './support/server-rpc';
+import { RawRpc, mountRoot, createFile, testServer, sleep } from '../testing/server-rpc';
 import { closeAll, openMany, until } from './support/reliability-conns';
 import { CLI } from './support/server-cli';
 

@@ -11,7 +11,7 @@ import { encodeRecord } from '../xdr/record';
 import { parseDuration } from '../core/units';
 import { DEFAULTS, SEED_NUMBERS, SEED_SERVER_LIMITS } from '../lab/repro';
 import type { LimitsInput } from '../server/rpc/limits';
-import { RawRpc, createFile, mountRoot, sleep, testServer } from './support/server-rpc';
+import { RawRpc, createFile, mountRoot, sleep, testServer } from '../testing/server-rpc';
 
 // The seed's stall plus its backoff lag, stretched by 28 modelled seconds of contention: past the server's default
 // 2 minute record timeout, well inside the 6 minutes of SEED_SERVER_LIMITS.

@@ -12,11 +12,11 @@ import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3 } from '../xdr/nfs3/constants';
 import { XdrReader } from '../xdr/reader';
 import { AUTH_FLAVOR, AUTH_STAT, REJECT_STAT, decodeMessage, encodeAuthSys } from '../xdr/rpc';
-import { startAdminApi } from '../server/admin-api';
-import { apiToken, isLoopback } from '../server/api-auth';
-import { createDashboard } from '../lab/dashboard/server';
+import { startAdminApi } from '../api/admin';
+import { apiToken, isLoopback } from '../api/auth';
+import { createDashboard } from '../api/dashboard/server';
 import { openResults } from '../lab/results-db';
-import { RawRpc, TestServer, mountRoot, testServer } from './support/server-rpc';
+import { RawRpc, TestServer, mountRoot, testServer } from '../testing/server-rpc';
 import { CLI } from './support/server-cli';
 
 const cred = (uid: number, gid = uid) => encodeAuthSys({ stamp: 1, machinename: 'sec', uid, gid, gids: [gid] });

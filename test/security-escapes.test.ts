@@ -10,7 +10,7 @@ import path from 'node:path';
 import { MOUNT3 } from '../xdr/mount';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { MOUNTSTAT3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from './support/server-rpc';
+import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
 import { Canary, plantCanary } from './support/reliability-canary';
 
 const { NFS3ERR_ACCES, NFS3ERR_NAMETOOLONG, NFS3ERR_EXIST, NFS3ERR_INVAL, NFS3ERR_NOTDIR, NFS3ERR_BADHANDLE } = NFSSTAT3;

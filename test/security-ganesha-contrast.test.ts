@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3 } from '../xdr/nfs3/constants';
-import { RawRpc, mountRoot, testServer } from './support/server-rpc';
+import { RawRpc, mountRoot, testServer } from '../testing/server-rpc';
 
 interface Outcome {
   dotdot: number;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
-import { createNetemApiServer } from '../lab/netem-api';
+import { createNetemApiServer } from '../api/netem';
 import { NetemRegistry } from '../netem';
 import { startEchoServer } from './support/netem-rpc';
 

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import Hapi from '@hapi/hapi';
-import { adminApiPlugin } from '../server/admin-api';
+import { adminApiPlugin } from '../api/admin';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
-import { fillDeadbeef, fillPattern, patternBlock, patternWord, verifyPattern } from '../lab/pattern';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from './support/server-rpc';
+import { fillDeadbeef, fillPattern, patternBlock, patternWord, verifyPattern } from '../core/pattern';
+import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
 
 let t: TestServer;
 let api: Hapi.Server;

@@ -12,8 +12,8 @@ import { FTYPE3, MOUNTSTAT3, NFSSTAT3, NFS_PROGRAM } from '../xdr/nfs3/constants
 import { RecordDecoder } from '../xdr/record';
 import { ACCEPT_STAT, AUTH_STAT, REJECT_STAT, decodeMessage } from '../xdr/rpc';
 import { XdrReader } from '../xdr/reader';
-import { RawRpc, ROOT_CRED, TestServer, createFile, mountRoot, testServer } from './support/server-rpc';
-import { readTcpStreams } from './support/xdr-pcap-lite';
+import { RawRpc, ROOT_CRED, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { readTcpStreams } from '../testing/xdr-pcap-lite';
 
 const CAPTURES = path.join(__dirname, '..', '..', '..', 'shared', 'captures');
 const LS_PCAP = path.join(CAPTURES, 'libnfs-ganesha-ls.pcap');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IPPROTO, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3 } from '../xdr/nfs3/constants';
 import { PMAP2 } from '../xdr/portmap';
-import { RawRpc, mountRoot } from './support/server-rpc';
+import { RawRpc, mountRoot } from '../testing/server-rpc';
 import { CLI, spawnServer } from './support/server-cli';
 
 function getJson(url: string): Promise<any> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { RawRpc, TestServer, createFile, mountRoot, sleep, testServer } from './support/server-rpc';
+import { RawRpc, TestServer, createFile, mountRoot, sleep, testServer } from '../testing/server-rpc';
 
 const DATA_AT = 64; // WRITE args: fh (4 + 38 + 2 pad) + offset 8 + count 4 + stable 4 + data length 4
 

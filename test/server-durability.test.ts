@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { fillPattern, verifyPattern } from '../lab/pattern';
-import { RawRpc, createFile, mountRoot } from './support/server-rpc';
+import { fillPattern, verifyPattern } from '../core/pattern';
+import { RawRpc, createFile, mountRoot } from '../testing/server-rpc';
 import { spawnServer } from './support/server-cli';
 
 const BLOCK = 4096;

@@ -7,7 +7,7 @@ import { encodeRecord } from '../xdr/record';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { DirectFramer } from '../server/rpc/direct-framer';
-import { RawRpc, createFile, mountRoot, testServer } from './support/server-rpc';
+import { RawRpc, createFile, mountRoot, testServer } from '../testing/server-rpc';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0 || 1;

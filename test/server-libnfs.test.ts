@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { missingTools } from '../lab/peers/tools';
-import { TestServer, testServer } from './support/server-rpc';
+import { TestServer, testServer } from '../testing/server-rpc';
 
 const skip = missingTools(['nfs-cp', 'libnfs-utils'], ['nfs-ls', 'libnfs-utils'], ['nfs-cat', 'libnfs-utils']);
 const MiB = 1024 * 1024;

@@ -8,7 +8,7 @@ import { NFS3 } from '../xdr/nfs3/procs';
 import { ACCESS3, FTYPE3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { encodeAuthSys } from '../xdr/rpc';
 import { decodeReply, encodeCall } from '../xdr/message';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from './support/server-rpc';
+import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
 
 let t: TestServer;
 let rpc: RawRpc;

@@ -10,7 +10,7 @@ import { decodeCall, decodeCallArgs, decodeReply, encodeCall, encodeReply } from
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFS3_LIMITS, readFattr, readFh, writeFh } from '../xdr/nfs3/structs';
 import type { ProcCodec } from '../xdr/nfs3/procedure';
-import { Rng, fattr } from './support/xdr-arbitrary';
+import { Rng, fattr } from '../testing/xdr-arbitrary';
 
 function code(f: () => unknown): string {
   try {

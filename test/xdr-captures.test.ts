@@ -14,7 +14,7 @@ import { MOUNT3_PROCS } from '../xdr/mount';
 import { MOUNT_PROGRAM, NFS_PROGRAM } from '../xdr/nfs3/constants';
 import type { ProcCodec } from '../xdr/nfs3/procedure';
 import type { ReadArgs, ReadRes, WriteArgs } from '../xdr/nfs3/types';
-import { readTcpStreams } from './support/xdr-pcap-lite';
+import { readTcpStreams } from '../testing/xdr-pcap-lite';
 
 const repoRoot = path.join(__dirname, '..', '..');
 const dir = path.join(repoRoot, '..', 'shared', 'captures');

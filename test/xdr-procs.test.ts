@@ -10,7 +10,7 @@ import { PMAP2, PMAP2_PROCS } from '../xdr/portmap';
 import { decodeCall, decodeCallArgs, decodeReply, encodeCall, encodeReply } from '../xdr/message';
 import { encodeAuthSys } from '../xdr/rpc';
 import type { ProcCodec } from '../xdr/nfs3/procedure';
-import { MOUNT3_GEN, NFS3_GEN, PMAP2_GEN, Rng, plain } from './support/xdr-arbitrary';
+import { MOUNT3_GEN, NFS3_GEN, PMAP2_GEN, Rng, plain } from '../testing/xdr-arbitrary';
 
 const RUNS = 150;
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { RecordDecoder, encodeRecord } from '../xdr/record';
 import { encodeCall, encodeCallRecord, encodeReply, encodeReplyRecord } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
-import { NFS3_GEN, Rng } from './support/xdr-arbitrary';
+import { NFS3_GEN, Rng } from '../testing/xdr-arbitrary';
 
 /** A fragment header: top bit = last fragment, low 31 bits = length. */
 function mark(len: number, last: boolean): Buffer {

@@ -13,8 +13,8 @@ import { PMAP2_PROCS } from '../../xdr/portmap';
 import { RecordDecoder, encodeRecord } from '../../xdr/record';
 import { XdrWriter } from '../../xdr/writer';
 import { encodeAuthSys } from '../../xdr/rpc';
-import { MOUNT3_GEN, NFS3_GEN, PMAP2_GEN, Rng } from '../../test/support/xdr-arbitrary';
-import { readTcpStreams } from '../../test/support/xdr-pcap-lite';
+import { MOUNT3_GEN, NFS3_GEN, PMAP2_GEN, Rng } from '../../testing/xdr-arbitrary';
+import { readTcpStreams } from '../../testing/xdr-pcap-lite';
 
 export const CAPTURES_DIR = path.join(__dirname, '..', '..', '..', '..', 'shared', 'captures');
 const SHRINK_OVER = 64 * 1024;

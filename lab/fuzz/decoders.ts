@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { TestbedError } from '../../core/errors';
-import { Rng } from '../../test/support/xdr-arbitrary';
+import { Rng } from '../../testing/xdr-arbitrary';
 import { loadCorpus } from './corpus';
 import { Mutator, inputSeed } from './mutator';
 import { FuzzTarget, Seed, TARGETS } from './targets';

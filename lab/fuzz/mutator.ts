@@ -1,7 +1,7 @@
 // A seeded byte mutator for wire-format fuzzing: same seed and index, same input. The operations aim at what XDR
 // decoders get wrong: 4-byte aligned words (every XDR item is a multiple of 4 bytes, RFC 4506 §3) set to lengths
 // and counts at the edges (0, 2^31-1, 2^32-1 ...), truncations, splices of two messages, duplicated ranges.
-import { Rng } from '../../test/support/xdr-arbitrary';
+import { Rng } from '../../testing/xdr-arbitrary';
 
 /** Words that are lengths, counts, enums or booleans at their edges. */
 const INTERESTING_WORDS = [

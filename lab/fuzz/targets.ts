@@ -10,7 +10,7 @@ import { MOUNT_PROGRAM, NFS_PROGRAM, PMAP_PROGRAM } from '../../xdr/nfs3/constan
 import { XdrReader } from '../../xdr/reader';
 import { RecordDecoder } from '../../xdr/record';
 import { AUTH_FLAVOR, decodeAuthSys, decodeMessage } from '../../xdr/rpc';
-import type { Rng } from '../../test/support/xdr-arbitrary';
+import type { Rng } from '../../testing/xdr-arbitrary';
 import { BodySeed, Corpus, codecFor } from './corpus';
 
 export interface Seed {

@@ -4,7 +4,7 @@
 // originals are released first. Returns the client's own counts and what reached the receiving side.
 import { RpcTransport } from '../../client/rpc/transport';
 import type { PolicyName } from '../../client/policies';
-import { DEADBEEF, fillDeadbeef, fillPattern, verifyPattern, type CorruptBlock } from '../../lab/pattern';
+import { DEADBEEF, fillDeadbeef, fillPattern, verifyPattern, type CorruptBlock } from '../../core/pattern';
 import { startResponder, BLOB_PUT } from './client-responder';
 import { startStallRelay } from './client-stall-relay';
 

@@ -1,5 +1,5 @@
 // Test support for the limits tests: many raw connections at once, opened in waves (the listen backlog is finite).
-import { RawRpc } from './server-rpc';
+import { RawRpc } from '../../testing/server-rpc';
 
 /** Opens n connections, `wave` at a time; a connection the server closes or refuses yields null. */
 export async function openMany(port: number, n: number, wave = 100): Promise<Array<RawRpc | null>> {

@@ -5,9 +5,9 @@ import path from 'node:path';
 import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { TestbedError } from '../core/errors';
-import { verifyPattern } from '../lab/pattern';
-import { apiToken, requireBearer } from './api-auth';
-import type { RunningServer } from './index';
+import { verifyPattern } from '../core/pattern';
+import { apiToken, requireBearer } from './auth';
+import type { RunningServer } from '../server/index';
 
 export interface AdminApiOptions {
   server: RunningServer;

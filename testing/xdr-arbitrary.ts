@@ -1,8 +1,8 @@
 // Seeded random values for every NFSv3 / MOUNT v3 / PORTMAP v2 argument and result type, for property tests.
 // core/prng.ts (mulberry32) keeps runs reproducible: same seed, same values.
-import { FTYPE3, NFSSTAT3, MOUNTSTAT3 } from '../../xdr/nfs3/constants';
-import type * as T from '../../xdr/nfs3/types';
-import { Prng } from '../../core/prng';
+import { FTYPE3, NFSSTAT3, MOUNTSTAT3 } from '../xdr/nfs3/constants';
+import type * as T from '../xdr/nfs3/types';
+import { Prng } from '../core/prng';
 
 export class Rng extends Prng {
   /** integer in [0, n) */

@@ -4,16 +4,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { memoryLogger } from '../../core/log';
-import { encodeCall } from '../../xdr/message';
-import { decodeReply } from '../../xdr/message';
-import { MOUNT3 } from '../../xdr/mount';
-import { NFS3 } from '../../xdr/nfs3/procs';
-import type { ProcCodec } from '../../xdr/nfs3/procedure';
-import { RecordDecoder, encodeRecord } from '../../xdr/record';
-import { decodeMessage, encodeAuthSys, OpaqueAuth } from '../../xdr/rpc';
-import { XdrReader } from '../../xdr/reader';
-import { startServer, RunningServer, ServerOptions } from '../../server';
+import { memoryLogger } from '../core/log';
+import { encodeCall } from '../xdr/message';
+import { decodeReply } from '../xdr/message';
+import { MOUNT3 } from '../xdr/mount';
+import { NFS3 } from '../xdr/nfs3/procs';
+import type { ProcCodec } from '../xdr/nfs3/procedure';
+import { RecordDecoder, encodeRecord } from '../xdr/record';
+import { decodeMessage, encodeAuthSys, OpaqueAuth } from '../xdr/rpc';
+import { XdrReader } from '../xdr/reader';
+import { startServer, RunningServer, ServerOptions } from '../server';
 
 export const ROOT_CRED: OpaqueAuth = encodeAuthSys({ stamp: 1, machinename: 'testbed', uid: 0, gid: 0, gids: [] });
 

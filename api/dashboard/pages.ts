@@ -1,6 +1,6 @@
 // The dashboard's HTML pages, rendered server-side as plain strings: inline CSS, no scripts, no external assets.
-import type { RunRecord, Verdict } from '../run-record';
-import type { MatrixCell, MatrixInfo, MatrixSummary, RunFilter, RunSummary } from '../results-db';
+import type { RunRecord, Verdict } from '../../lab/run-record';
+import type { MatrixCell, MatrixInfo, MatrixSummary, RunFilter, RunSummary } from '../../lab/results-db';
 import { esc, lateBurstWindow, timelineSvg } from './timeline-svg';
 
 const CSS = `

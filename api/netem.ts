@@ -5,7 +5,7 @@ import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { ConfigError, TestbedError } from '../core/errors';
 import { FAULT_KINDS, type NetemRegistry, type Proxy, type FaultSpec } from '../netem';
-import { apiToken, isLoopback, requireBearer } from '../server/api-auth';
+import { apiToken, isLoopback, requireBearer } from './auth';
 
 // Every input is bounded: strings by length, arrays by items, numbers by range, bodies by bytes. Unknown keys,
 // unexpected query strings and bodies on routes that take none are 400s (joi), never silently ignored.

@@ -1,7 +1,7 @@
 // Renders a run's timeline (RunRecord.timeline) as a self-contained SVG string: one row per affected XID, one
 // mark per lifecycle event, the proxy's stall windows shaded. Pure: same input, same bytes; no DOM, no assets.
-import type { Timeline, TimelineEvent, TimelineKind } from '../run-record';
-import { TIMELINE_KINDS } from '../run-record';
+import type { Timeline, TimelineEvent, TimelineKind } from '../../lab/run-record';
+import { TIMELINE_KINDS } from '../../lab/run-record';
 
 export interface TimelineSvgOptions {
   /** the run's time scale: real ms = modelled ms x timeScale; the axis is in modelled seconds */

@@ -2,11 +2,11 @@
 // a ResultsDb the caller opened and closes. Listens on 127.0.0.1 unless told otherwise.
 import Hapi from '@hapi/hapi';
 import Joi from 'joi';
-import type { ResultsDb, RunFilter } from '../results-db';
-import { VERDICTS } from '../results-db';
+import type { ResultsDb, RunFilter } from '../../lab/results-db';
+import { VERDICTS } from '../../lab/results-db';
 import { matrixListPage, matrixPage, notFoundPage, runPage, runsPage } from './pages';
 import { timelineSvg } from './timeline-svg';
-import { apiToken, requireBearer } from '../../server/api-auth';
+import { apiToken, requireBearer } from '../auth';
 
 export interface DashboardOptions {
   db: ResultsDb;

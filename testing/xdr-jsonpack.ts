@@ -7,7 +7,7 @@ import * as JM from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/messages';
 import * as JMS from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/structs';
 import { MountDecoder } from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/MountDecoder';
 import { MountEncoder } from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/MountEncoder';
-import type * as T from '../../xdr/nfs3/types';
+import type * as T from '../xdr/nfs3/types';
 
 type Any = any; // json-pack's message unions are wide; the adapters are checked by the round trips instead
 
