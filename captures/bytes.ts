@@ -155,6 +155,17 @@ export class ChunkQueue {
     return { lastFrame, lastTs, pieces };
   }
 
+  /** Replaces the queued views by one copy of their bytes, so that no pushed chunk stays referenced. */
+  compact(): void {
+    if (this.length === 0) return;
+    const frame = this.frames[this.head];
+    const ts = this.times[this.head];
+    const own = this.peek(this.length);
+    const copy = own.buffer === this.bufs[this.head].buffer ? Buffer.from(own) : own;
+    this.clear();
+    this.push(copy, frame, ts);
+  }
+
   /** Drops n bytes (n <= length). */
   skip(n: number): void {
     while (n > 0) {

@@ -24,6 +24,10 @@ export interface InspectOptions {
   maxRecord?: number;
   /** server write journal (SQLite, server/journal.ts schema 1) to join with duplicated WRITEs */
   journal?: string;
+  /** bytes all streams together may hold in unfinished records (default budget.ts DEFAULT_MAX_BUFFERED) */
+  maxBuffered?: number;
+  /** most bytes a compressed capture may unpack to (default source.ts: 1024x its size, at least 64 MiB) */
+  maxUnpacked?: number;
 }
 
 export interface InspectResult {
@@ -39,7 +43,7 @@ export interface InspectResult {
 type Pass = { p: Pipeline; files: FileStats[] };
 
 function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
-  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, keepPayload: keep });
+  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep });
 }
 
 async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number) => boolean): Promise<Pass> {
@@ -47,7 +51,7 @@ async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number
   const files: FileStats[] = [];
   for (let i = 0; i < paths.length; i++) {
     p.startFile(i);
-    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk));
+    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
     files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
   }
   p.finish();

@@ -9,7 +9,8 @@ import { TcpTracker, TcpConnection, connectionLabel, hostPort } from './tcp/conn
 import { OverlapDiff } from './tcp/direction';
 import { RpcFramer, FramedRecord, FramerEvent } from './rpc/framer';
 import { plausibleRecord, plausibleCallHeader, plausibleReplyHeader, PROG } from './rpc/plausible';
-import { summarize, MessageSummary } from './rpc/messages';
+import { summarize, summarizeDamaged, MessageSummary } from './rpc/messages';
+import { RetainBudget, DEFAULT_MAX_BUFFERED } from './budget';
 import { Ledger, LedgerOptions, MessageContext } from './analysis/ledger';
 import { DEFAULT_MAX_RECORD } from '../xdr/record';
 
@@ -17,10 +18,12 @@ export interface PipelineOptions extends LedgerOptions {
   /** server ports whose streams are RPC even when their first bytes are not seen (default 2049 and 111) */
   ports?: number[];
   maxRecord?: number;
+  /** bytes all streams together may hold in unfinished records and out-of-order segments (budget.ts) */
+  maxBuffered?: number;
 }
 
 export interface StreamFinding {
-  kind: 'gap-resync' | 'record-lost' | 'malformed-message';
+  kind: 'gap-resync' | 'record-lost' | 'malformed-message' | 'memory-capped';
   file: number;
   connection: string;
   frame: number;
@@ -61,7 +64,10 @@ export class Pipeline {
   truncatedPackets = 0;
   rpcConnections = new Set<string>();
   findings: StreamFinding[] = [];
-  findingCounts = { 'gap-resync': 0, 'record-lost': 0, 'malformed-message': 0 };
+  findingCounts = { 'gap-resync': 0, 'record-lost': 0, 'malformed-message': 0, 'memory-capped': 0 };
+  readonly budget: RetainBudget;
+  /** TCP connections known to carry RPC: a server port, or a call was decoded on them */
+  private rpcConnIds = new Set<number>();
   /** first MAX_FINDINGS retransmitted segments whose bytes differ from the first copy, and their count */
   tcpDiffs: TcpDiffFinding[] = [];
   tcpDiffCount = 0;
@@ -76,15 +82,19 @@ export class Pipeline {
     this.ledger = new Ledger(opts);
     this.knownPorts = new Set(opts.ports ?? DEFAULT_PORTS);
     this.maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
+    this.budget = new RetainBudget(opts.maxBuffered ?? DEFAULT_MAX_BUFFERED);
     this.tcp = new TcpTracker({
       open: (c, dir) => this.openStream(c, dir),
       isServerPort: (port) => this.knownPorts.has(port),
-      close: (c) => this.ledger.closeConnection(c.id),
+      close: (c) => {
+        this.ledger.closeConnection(c.id);
+        this.rpcConnIds.delete(c.id);
+      },
       overlapDiff: (c, dir, d) => {
         this.tcpDiffCount++;
         if (this.tcpDiffs.length < MAX_FINDINGS) this.tcpDiffs.push({ ...d, file: this.file, connection: connectionLabel(c), direction: `${hostPort(c.ends[dir])} -> ${hostPort(c.ends[1 - dir])}` });
       },
-    });
+    }, this.budget);
   }
 
   startFile(index: number): void {
@@ -99,6 +109,7 @@ export class Pipeline {
     const ts = timeOf(p);
     this.lastFrame = p.frame;
     this.lastTs = ts;
+    this.tcp.history.advance(this.bytes);
     const link = decodeLink(p.linktype, p.data);
     if (!link) {
       this.nonIp++;
@@ -119,6 +130,7 @@ export class Pipeline {
   finish(): void {
     this.tcp.finish(this.lastFrame, this.lastTs);
     this.ip.finish();
+    this.ledger.finish();
   }
 
   private isKnown(a: number, b: number): boolean {
@@ -130,13 +142,18 @@ export class Pipeline {
     const src = c.ends[dir];
     const dst = c.ends[1 - dir];
     const known = this.isKnown(c.ends[0].port, c.ends[1].port);
+    if (known) this.rpcConnIds.add(c.id);
     const d = c.dirs[dir];
+    // A reply is expected for an outstanding call, or on any connection known to carry RPC: its call may be
+    // behind a gap in the other direction, or lost with it (each direction is read on its own).
+    const expected = (xid: number) => this.rpcConnIds.has(c.id) || this.ledger.outstanding(c.id, xid);
     return new RpcFramer({
       maxRecord: this.maxRecord,
       aligned: d.cleanStart,
       searchBudget: known ? Infinity : this.maxRecord + 65536,
-      plausible: (b, o) => plausibleRecord(b, o, this.maxRecord, (xid) => this.ledger.outstanding(c.id, xid)),
-      onRecord: (r) => this.message(r.data, this.context(r, label, c.id, src, dst)),
+      budget: this.budget,
+      plausible: (b, o) => plausibleRecord(b, o, this.maxRecord, expected),
+      onRecord: (r) => this.record(r, label, c.id, src, dst),
       onEvent: (e) => this.framerEvent(e, label),
     });
   }
@@ -159,6 +176,13 @@ export class Pipeline {
     };
   }
 
+  private record(r: FramedRecord, connection: string, connectionId: number, src: { addr: string; port: number }, dst: { addr: string; port: number }): void {
+    const ctx = this.context(r, connection, connectionId, src, dst);
+    if (r.capped) this.finding({ kind: 'memory-capped', file: this.file, connection, frame: r.firstFrame, streamOffset: r.streamOffset, bytes: r.length });
+    if (!r.damaged) return this.message(r.data, ctx);
+    this.decoded(summarizeDamaged(r.data, r.length, r.holes, r.truncated, r.capped), ctx);
+  }
+
   private framerEvent(e: FramerEvent, connection: string): void {
     if (e.type === 'off') return;
     const kind = e.type === 'resync' ? 'gap-resync' : 'record-lost';
@@ -179,8 +203,13 @@ export class Pipeline {
       this.finding({ kind: 'malformed-message', file: this.file, connection: ctx.connection, frame: ctx.firstFrame, code: err instanceof XdrError ? err.code : 'UNKNOWN' });
       return;
     }
+    this.decoded(m, ctx);
+  }
+
+  private decoded(m: MessageSummary, ctx: MessageContext): void {
     this.rpcConnections.add(ctx.connection);
     if (m.kind === 'call') {
+      if (ctx.transport === 'tcp') this.rpcConnIds.add(ctx.connectionId);
       this.ledger.call(m, ctx);
       if (m.getport) this.getports.set(`${ctx.connectionId}|${m.xid}`, m.getport.prog);
     } else {
@@ -190,7 +219,7 @@ export class Pipeline {
       if (prog !== undefined) {
         this.getports.delete(k);
         // RFC 1833 §3.2 PMAPPROC_GETPORT returns the port (0 = unregistered): learn NFS and MOUNT ports.
-        if ((prog === PROG.NFS || prog === PROG.MOUNT) && m.accepted && m.body.length >= 4) {
+        if ((prog === PROG.NFS || prog === PROG.MOUNT) && m.accepted && !m.damage && m.body.length >= 4) {
           const port = m.body.readUInt32BE(0);
           if (port > 0 && port < 65536) {
             if (!this.knownPorts.has(port)) this.detectedPorts.add(port);

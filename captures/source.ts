@@ -17,6 +17,19 @@ export interface ReadResult {
 
 const CHUNK = 512 * 1024;
 
+/**
+ * A compressed capture may unpack to at most this many times its size (and at least MIN_UNPACKED_LIMIT), unless
+ * the caller says otherwise: real NFS captures of zero-filled WRITEs reach ~360x (eth-ipv4-tcp-nfsv3.pcap.bz2),
+ * a hostile 3 KB .bz2 unpacked to 4 GiB (issue 15).
+ */
+export const MAX_UNPACK_RATIO = 1024;
+export const MIN_UNPACKED_LIMIT = 64 * 1024 * 1024;
+
+export interface ReadOptions {
+  /** most bytes a compressed file may unpack to (default: MAX_UNPACK_RATIO x its size, at least MIN_UNPACKED_LIMIT) */
+  maxUnpacked?: number;
+}
+
 async function firstBytes(path: string): Promise<Buffer> {
   const fh = await fs.promises.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new CaptureError('CAPTURE_IO', `cannot open ${path}: ${err.code ?? err.message}`, { path, errno: err.code });
@@ -31,7 +44,7 @@ async function firstBytes(path: string): Promise<Buffer> {
 }
 
 /** Streams the decompressed bytes of `path`. */
-function open(path: string, compression: Compression): { stream: Readable; done: Promise<void> } {
+function open(path: string, compression: Compression): { stream: Readable; done: Promise<void>; stop?: () => void } {
   const file = fs.createReadStream(path, { highWaterMark: CHUNK });
   if (compression === 'bzip2') {
     file.destroy();
@@ -42,7 +55,8 @@ function open(path: string, compression: Compression): { stream: Readable; done:
       child.on('error', (e: NodeJS.ErrnoException) => reject(new CaptureError('CAPTURE_BZIP2', `cannot run bzip2: ${e.code ?? e.message}`)));
       child.on('close', (code) => (code === 0 ? resolve() : reject(new CaptureError('CAPTURE_BZIP2', `bzip2 -dc ${path} failed (${code}): ${err.trim()}`, { path, status: code }))));
     });
-    return { stream: child.stdout, done };
+    // Stopped by its PID when reading ends early (an error, the unpacked-size limit).
+    return { stream: child.stdout, done, stop: () => child.exitCode === null && child.signalCode === null && child.kill() };
   }
   if (compression === 'gzip') {
     const gz = zlib.createGunzip({ chunkSize: CHUNK });
@@ -53,9 +67,12 @@ function open(path: string, compression: Compression): { stream: Readable; done:
 }
 
 /** Reads one capture file, handing every packet to onPacket in file order. */
-export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket) => void): Promise<ReadResult> {
+export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket) => void, o: ReadOptions = {}): Promise<ReadResult> {
   const compression = compressionOf(await firstBytes(path));
-  const { stream, done } = open(path, compression);
+  const { stream, done, stop } = open(path, compression);
+  const limit = compression ? (o.maxUnpacked ?? Math.max(MIN_UNPACKED_LIMIT, MAX_UNPACK_RATIO * fs.statSync(path).size)) : Infinity;
+  let unpacked = 0;
+  let ended = false;
   // Settled early so that a decompressor failure after a reader error is not an unhandled rejection.
   const status = done.then(
     () => null,
@@ -70,6 +87,10 @@ export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      unpacked += chunk.length;
+      if (unpacked > limit) {
+        throw new CaptureError('CAPTURE_UNPACKED_LIMIT', `${path} unpacks to more than ${limit} bytes (${compression}); a capture this compressible is refused unless --max-unpacked says how much to read`, { path, limit });
+      }
       if (!reader) {
         head = head.length ? Buffer.concat([head, chunk]) : chunk;
         if (head.length < 4) continue;
@@ -83,11 +104,14 @@ export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket
     if (err instanceof CaptureError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new CaptureError('CAPTURE_IO', `reading ${path}: ${e.code ?? e.message}`, { path });
+    ended = true;
   } finally {
     stream.destroy();
+    if (!ended) stop?.();
   }
   const failed = await status;
-  if (failed) throw failed;
+  // A decompressor stopped early (we destroyed its output) fails too: the reader's error is the one to report.
+  if (failed && unpacked <= limit) throw failed;
   if (!reader) readerFor(head); // throws CAPTURE_SHORT_HEADER / CAPTURE_MAGIC
   const trailing = reader!.end();
   return { format: reader!.format, compression, packets, trailing };

@@ -5,6 +5,7 @@ import { ConfigError, TestbedError } from '../core/errors';
 import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
 import { renderText } from '../captures/analysis/text';
 import { EXIT } from './exit';
+import { parseSize } from '../core/units';
 
 interface InspectCliOptions {
   port: string[];
@@ -12,6 +13,8 @@ interface InspectCliOptions {
   hexdiff?: string;
   exportPayloads?: string;
   journal?: string;
+  maxBuffered?: string;
+  maxUnpacked?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -41,11 +44,15 @@ export function register(program: Command): void {
     .option('--hexdiff <xid>', 'print where the transmissions of this XID differ, in hex')
     .option('--export-payloads <dir>', 'write each transmission payload of every duplicated XID into DIR')
     .option('--journal <file>', 'server write journal (SQLite) to join: which copy was executed and which the file holds')
+    .option('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records (default 64MiB)')
+    .option('--max-unpacked <size>', 'most bytes a .gz/.bz2 capture may unpack to (default 1024x its size, at least 64MiB)')
     .action(async (files: string[], opts: InspectCliOptions) => {
       try {
         const ports = opts.port.map(parsePort);
         const hexdiffXid = opts.hexdiff === undefined ? undefined : parseXid(opts.hexdiff);
-        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal });
+        const maxBuffered = opts.maxBuffered === undefined ? undefined : parseSize(opts.maxBuffered, '--max-buffered');
+        const maxUnpacked = opts.maxUnpacked === undefined ? undefined : parseSize(opts.maxUnpacked, '--max-unpacked');
+        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked });
         const r = result.report;
         if (opts.json) {
           const doc = { ...r, ...(hexdiffXid !== undefined ? { hexdiff: hexDiff(result, hexdiffXid) } : {}), ...(opts.exportPayloads ? { exported: result.exported } : {}) };

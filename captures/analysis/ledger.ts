@@ -22,6 +22,14 @@ export interface MessageContext {
   streamOffset: number | null;
 }
 
+/** A reply whose call has not been seen (yet): the call's bytes may still be on their way through reassembly. */
+interface EarlyReply {
+  rec: Omit<ReplyRecord, 'answers' | 'nfsStatus'>;
+  /** first word of the results, when the call turns out to be NFS */
+  firstWord: number | null;
+  clientAddr: string;
+}
+
 export interface ReplyRecord {
   file: number;
   frame: number;
@@ -59,6 +67,14 @@ export interface Transmission {
   lastTime: number;
   pieces: number;
   damaged: boolean;
+  /** payload bytes the capture lacks (damaged calls) */
+  missingBytes: number;
+  /** only xid, program, version and procedure are sure (a hole lies in the header or the WRITE arguments) */
+  headerDamaged: boolean;
+  /** the record's end was lost with its framing */
+  truncated: boolean;
+  /** the body was dropped to stay within the memory budget */
+  capped: boolean;
   streamOffset: number | null;
   /** sha1 of the WRITE data, or of the whole arguments for other procedures; null when damaged */
   payloadSha1: string | null;
@@ -75,6 +91,8 @@ export interface LedgerOptions {
 }
 
 const NFS_PROG = 100003;
+/** Replies held while their call may still come; beyond this the oldest of the connection is settled. */
+const MAX_EARLY = 100_000;
 
 /** crypto.hash (one-shot, Node >= 20.12) where available, else a Hash object. */
 const oneShot = (crypto as unknown as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
@@ -87,7 +105,12 @@ export class Ledger {
   readonly payloads = new Map<number, Buffer>();
   private byClientXid = new Map<string, Transmission[]>();
   private pending = new Map<number, Map<number, number>>();
+  /** replies read before their call, by connection and XID */
+  private early = new Map<number, Map<number, EarlyReply[]>>();
+  private earlyCount = 0;
   orphanReplies = 0;
+  /** XIDs of replies whose call was never seen (the capture lost its header); first 1000 */
+  orphanXids: Array<{ xid: number; connection: string; frame: number }> = [];
   rpcReplies = 0;
   malformed = 0;
   private readonly hash: boolean;
@@ -101,12 +124,35 @@ export class Ledger {
     return (this.pending.get(connectionId)?.get(xid) ?? 0) > 0;
   }
 
+  /** Both directions of a connection are finished: replies still without a call pair across connections or are orphans. */
   closeConnection(connectionId: number): void {
     this.pending.delete(connectionId);
+    const e = this.early.get(connectionId);
+    if (!e) return;
+    this.early.delete(connectionId);
+    for (const [xid, list] of e) this.settle(xid, list);
+  }
+
+  private settle(xid: number, list: EarlyReply[]): void {
+    this.earlyCount -= list.length;
+    for (const x of list) {
+      const same = this.byClientXid.get(`${x.clientAddr}|${xid}`);
+      if (same) this.attach(same[same.length - 1], x);
+      else {
+        this.orphanReplies++;
+        if (this.orphanXids.length < 1000) this.orphanXids.push({ xid, connection: x.rec.connection, frame: x.rec.frame });
+      }
+    }
+  }
+
+  /** End of the capture: connections never closed (and UDP flows) settle their early replies. */
+  finish(): void {
+    for (const id of [...this.early.keys()]) this.closeConnection(id);
   }
 
   call(c: CallSummary, ctx: MessageContext): Transmission {
     const payload = c.write ? c.write.data : c.args;
+    const damaged = ctx.damaged || c.damage !== undefined;
     const t: Transmission = {
       index: this.transmissions.length,
       file: ctx.file,
@@ -127,15 +173,19 @@ export class Ledger {
       firstTime: ctx.firstTime,
       lastTime: ctx.lastTime,
       pieces: ctx.pieces,
-      damaged: ctx.damaged,
+      damaged,
+      missingBytes: c.damage?.missingBytes ?? 0,
+      headerDamaged: c.damage?.headerDamaged ?? false,
+      truncated: c.damage?.truncated ?? false,
+      capped: c.damage?.capped ?? false,
       streamOffset: ctx.streamOffset,
-      payloadSha1: ctx.damaged || !this.hash ? null : sha1hex(payload),
-      payloadLength: payload.length,
+      payloadSha1: damaged || !this.hash ? null : sha1hex(payload),
+      payloadLength: c.payloadLength,
       replies: [],
     };
     if (c.write) t.write = { fh: c.write.file.toString('hex'), offset: c.write.offset, count: c.write.count, stable: c.write.stable };
     this.transmissions.push(t);
-    if (this.opts.keepPayload?.(t.index)) this.payloads.set(t.index, Buffer.from(payload));
+    if (this.opts.keepPayload?.(t.index) && !damaged) this.payloads.set(t.index, Buffer.from(payload));
     const k = `${t.client}|${t.xid}`;
     const list = this.byClientXid.get(k);
     if (list) list.push(t);
@@ -143,35 +193,58 @@ export class Ledger {
     let p = this.pending.get(ctx.connectionId);
     if (!p) this.pending.set(ctx.connectionId, (p = new Map()));
     p.set(t.xid, (p.get(t.xid) ?? 0) + 1);
+    const e = this.early.get(ctx.connectionId);
+    const waiting = e?.get(t.xid);
+    if (waiting) {
+      e!.delete(t.xid);
+      this.earlyCount -= waiting.length;
+      for (const x of waiting) this.attach(t, x);
+    }
     return t;
   }
 
-  /** Pairs a reply with the latest earlier transmission of its XID on the same connection, else from the same client. */
-  reply(r: ReplySummary, ctx: MessageContext): Transmission | null {
+  /**
+   * Pairs a reply with the latest earlier transmission of its XID on the same connection. A reply whose call has
+   * not been decoded waits: the call direction may still hold the call behind a capture gap (each direction is
+   * reassembled on its own). At connection close a waiting reply pairs with the latest transmission of its XID
+   * from the same client on any connection, else it is an orphan (the capture lost the call's header).
+   */
+  reply(r: ReplySummary, ctx: MessageContext): void {
     this.rpcReplies++;
+    const x: EarlyReply = {
+      rec: {
+        file: ctx.file,
+        frame: ctx.lastFrame,
+        time: ctx.lastTime,
+        connection: ctx.connection,
+        connectionId: ctx.connectionId,
+        accepted: r.accepted,
+        acceptStat: r.acceptStat,
+        bodySha1: sha1hex(r.body),
+      },
+      firstWord: r.accepted && r.acceptStat === 0 && r.body.length >= 4 && !r.damage?.headerDamaged ? r.body.readUInt32BE(0) : null,
+      clientAddr: ctx.dst.addr,
+    };
     const list = this.byClientXid.get(`${ctx.dst.addr}|${r.xid}`);
-    if (!list) {
-      this.orphanReplies++;
-      return null;
-    }
     let t: Transmission | undefined;
-    for (let i = list.length - 1; i >= 0 && !t; i--) if (list[i].connectionId === ctx.connectionId) t = list[i];
-    t ??= list[list.length - 1];
+    if (list) for (let i = list.length - 1; i >= 0 && !t; i--) if (list[i].connectionId === ctx.connectionId) t = list[i];
+    if (t) return this.attach(t, x);
+    let e = this.early.get(ctx.connectionId);
+    if (!e) this.early.set(ctx.connectionId, (e = new Map()));
+    const w = e.get(r.xid);
+    if (w) w.push(x);
+    else e.set(r.xid, [x]);
+    if (++this.earlyCount > MAX_EARLY) {
+      const [oldest, l] = e.entries().next().value as [number, EarlyReply[]];
+      e.delete(oldest);
+      this.settle(oldest, l);
+    }
+  }
+
+  private attach(t: Transmission, x: EarlyReply): void {
     const p = this.pending.get(t.connectionId);
-    if (p && (p.get(r.xid) ?? 0) > 0) p.set(r.xid, p.get(r.xid)! - 1);
-    t.replies.push({
-      file: ctx.file,
-      frame: ctx.lastFrame,
-      time: ctx.lastTime,
-      connection: ctx.connection,
-      connectionId: ctx.connectionId,
-      accepted: r.accepted,
-      acceptStat: r.acceptStat,
-      nfsStatus: t.prog === NFS_PROG && r.accepted && r.acceptStat === 0 && r.body.length >= 4 ? r.body.readUInt32BE(0) : null,
-      bodySha1: sha1hex(r.body),
-      answers: t.index,
-    });
-    return t;
+    if (p && (p.get(t.xid) ?? 0) > 0) p.set(t.xid, p.get(t.xid)! - 1);
+    t.replies.push({ ...x.rec, nfsStatus: t.prog === NFS_PROG ? x.firstWord : null, answers: t.index });
   }
 
   /** Calls grouped by client address, XID, program, version and procedure, in order of appearance. */

@@ -30,6 +30,12 @@ export interface TransmissionView {
   payloadSha1: string | null;
   payloadLength: number;
   damaged: boolean;
+  /** payload bytes the capture lacks */
+  missingBytes: number;
+  headerDamaged: boolean;
+  truncated: boolean;
+  /** body dropped to stay within the memory budget */
+  capped: boolean;
   offset?: string;
   count?: number;
   stable?: number;
@@ -94,7 +100,15 @@ export interface InspectReport {
   tcpConnections: number;
   rpcCalls: number;
   rpcReplies: number;
+  /** replies whose call was never seen: calls the capture lost with their header */
   orphanReplies: number;
+  orphanReplyList: Array<{ xid: string; connection: string; frame: number }>;
+  /** calls with bytes missing from the capture (or dropped for memory), and the payload bytes they lack */
+  damagedCalls: { count: number; missingPayloadBytes: number; headerDamaged: number; truncated: number; capped: number };
+  /** what unfinished records and out-of-order segments held at most, across all streams, and the cap */
+  buffered: { peakBytes: number; capBytes: number; sheds: number };
+  /** retransmitted TCP bytes that could not be compared (their first copy had left the history) */
+  tcpUncomparedBytes: number;
   malformedMessages: number;
   writeCalls: number;
   writeBytes: number;
@@ -169,6 +183,10 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
       payloadSha1: t.payloadSha1,
       payloadLength: t.payloadLength,
       damaged: t.damaged,
+      missingBytes: t.missingBytes,
+      headerDamaged: t.headerDamaged,
+      truncated: t.truncated,
+      capped: t.capped,
       ...(t.write ? { offset: t.write.offset.toString(), count: t.write.count, stable: t.write.stable } : {}),
       equalToFirst: equal,
       firstDiffOffset: d ? d.firstDiffOffset : null,
@@ -212,7 +230,15 @@ export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyM
   const unanswered = groups.filter((g) => g.every((t) => t.replies.length === 0));
   let writeCalls = 0;
   let writeBytes = 0;
+  const damagedCalls = { count: 0, missingPayloadBytes: 0, headerDamaged: 0, truncated: 0, capped: 0 };
   for (const t of L.transmissions) {
+    if (t.damaged) {
+      damagedCalls.count++;
+      damagedCalls.missingPayloadBytes += t.missingBytes;
+      if (t.headerDamaged) damagedCalls.headerDamaged++;
+      if (t.truncated) damagedCalls.truncated++;
+      if (t.capped) damagedCalls.capped++;
+    }
     if (t.write) {
       writeCalls++;
       writeBytes += t.payloadLength;
@@ -232,6 +258,10 @@ export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyM
     rpcCalls: L.transmissions.length,
     rpcReplies: L.rpcReplies,
     orphanReplies: L.orphanReplies,
+    orphanReplyList: L.orphanXids.slice(0, 100).map((o) => ({ ...o, xid: xidHex(o.xid) })),
+    damagedCalls,
+    buffered: { peakBytes: p.budget.peak, capBytes: p.budget.cap, sheds: p.budget.sheds },
+    tcpUncomparedBytes: p.tcp.uncomparedBytes(),
     malformedMessages: L.malformed,
     writeCalls,
     writeBytes,

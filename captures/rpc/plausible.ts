@@ -20,11 +20,25 @@ export function plausibleCallHeader(b: Buffer, o: number): boolean {
   return vers >= 1 && vers <= 4 && proc < 64;
 }
 
-/** A reply header at b[o..o+12): msg_type REPLY and reply_stat 0/1, for a call we saw. */
-export function plausibleReplyHeader(b: Buffer, o: number, outstanding: (xid: number) => boolean): boolean {
+/**
+ * A reply header at b[o..o+24) (RFC 5531 §9 reply_body): msg_type REPLY; MSG_ACCEPTED with a verifier of a
+ * known flavor and at most 400 bytes (and, after an empty verifier, accept_stat SUCCESS..SYSTEM_ERR), or
+ * MSG_DENIED with reject_stat RPC_MISMATCH/AUTH_ERROR; and `expected(xid)`: a call with this XID is outstanding,
+ * or the stream is known to carry RPC (its calls may have been lost by the capture).
+ */
+export function plausibleReplyHeader(b: Buffer, o: number, expected: (xid: number) => boolean): boolean {
   if (b[o + 4] !== 0 || b[o + 5] !== 0 || b[o + 6] !== 0 || b[o + 7] !== 1) return false;
   const stat = b.readUInt32BE(o + 8);
-  return stat <= 1 && outstanding(b.readUInt32BE(o));
+  if (stat > 1) return false;
+  if (stat === 1) {
+    if (b.readUInt32BE(o + 12) > 1) return false;
+  } else {
+    const flavor = b.readUInt32BE(o + 12);
+    const len = b.readUInt32BE(o + 16);
+    if (flavor > 6 || len > 400) return false;
+    if (len === 0 && b.length >= o + 24 && b.readUInt32BE(o + 20) > 5) return false;
+  }
+  return expected(b.readUInt32BE(o));
 }
 
 /** A record mark at b[o] whose fragment starts with a plausible call or reply. b needs o + 28 bytes. */

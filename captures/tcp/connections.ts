@@ -2,7 +2,8 @@
 // starts a new generation (NFS clients reconnect from the same port). Closed connections are dropped, so memory
 // is bounded by the connections open at once.
 import { TCP_FLAG, TcpSegment } from '../decode/transport';
-import { OverlapDiff, StreamSink, TcpDirection } from './direction';
+import { HistoryWindow, OverlapDiff, StreamSink, TcpDirection } from './direction';
+import { RetainBudget } from '../budget';
 
 export interface Endpoint {
   addr: string;
@@ -48,8 +49,16 @@ export class TcpTracker {
   private closedKeys = new Set<string>();
   private nextId = 1;
   connectionsSeen = 0;
+  /** retransmitted bytes of closed connections that were not compared */
+  private uncompared = 0;
 
-  constructor(private readonly ev: ConnectionEvents) {}
+  /** delivered segments kept for retransmission comparison, across all connections */
+  readonly history = new HistoryWindow();
+
+  constructor(
+    private readonly ev: ConnectionEvents,
+    private readonly budget: RetainBudget = new RetainBudget(Infinity),
+  ) {}
 
   segment(seg: TcpSegment, frame: number, ts: number): void {
     const fwd = seg.src < seg.dst || (seg.src === seg.dst && seg.sport <= seg.dport);
@@ -77,7 +86,7 @@ export class TcpTracker {
       const sender = { addr: seg.src, port: seg.sport };
       const receiver = { addr: seg.dst, port: seg.dport };
       const ends: [Endpoint, Endpoint] = senderIsClient ? [sender, receiver] : [receiver, sender];
-      const dirs = [0, 1].map((i) => new TcpDirection(null, (diff) => this.ev.overlapDiff(conn, i as 0 | 1, diff))) as [TcpDirection, TcpDirection];
+      const dirs = [0, 1].map((i) => new TcpDirection(null, (diff) => this.ev.overlapDiff(conn, i as 0 | 1, diff), this.budget, this.history)) as [TcpDirection, TcpDirection];
       const conn: TcpConnection = { id: this.nextId++, generation: gen, ends, dirs, synSeen: syn && !ackFlag, firstFrame: frame, closed: [false, false], reset: false };
       c = conn;
       this.conns.set(key, c);
@@ -87,12 +96,14 @@ export class TcpTracker {
     const di = this.dirOf(c, seg);
     const dir = c.dirs[di];
     if (syn) dir.syn(seg.seq);
+    // The acknowledgement first: the sender had received those bytes before it sent this segment's data, so a
+    // call whose missing bytes it acknowledges is complete (with its gap) before the reply in this data is read.
+    if (ackFlag) c.dirs[1 - di].acked(seg.ack, frame, ts);
     if (seg.wireLen > 0) {
       if (!dir.started || (dir.sink === null && dir.bytes === 0 && dir.segments === 0)) dir.sink = this.ev.open(c, di);
       // Data in a SYN segment (TFO) starts after the SYN's sequence number.
       dir.segment(syn ? (seg.seq + 1) >>> 0 : seg.seq, seg.data, seg.wireLen, frame, ts);
     }
-    if (ackFlag) c.dirs[1 - di].acked(seg.ack, frame, ts);
     if (seg.flags & TCP_FLAG.FIN) {
       c.closed[di] = true;
       dir.finish(frame, ts);
@@ -110,6 +121,7 @@ export class TcpTracker {
     c.dirs[1].finish(frame, ts);
     this.conns.delete(key);
     this.closedKeys.add(key);
+    this.uncompared += c.dirs[0].uncomparedBytes + c.dirs[1].uncomparedBytes;
     if (this.closedKeys.size > 65536) this.closedKeys.delete(this.closedKeys.values().next().value as string);
     this.ev.close(c);
   }
@@ -117,6 +129,12 @@ export class TcpTracker {
   /** End of capture: every connection still open is finished. */
   finish(frame: number, ts: number): void {
     for (const [key, c] of [...this.conns]) this.close(c, key, frame, ts);
+  }
+
+  uncomparedBytes(): number {
+    let n = this.uncompared;
+    for (const c of this.conns.values()) n += c.dirs[0].uncomparedBytes + c.dirs[1].uncomparedBytes;
+    return n;
   }
 
   get open(): number {

@@ -3,12 +3,21 @@
 // retransmitted bytes keep the first copy, and an overlap whose bytes differ is reported; missing bytes
 // become a gap once the peer acknowledges past them, the queue overflows, or the stream ends.
 //
-// Ownership: segment data views are kept (queue, history) and never written to.
+// Memory: out-of-order segments are copied (a view would pin its whole capture chunk) and declared to the
+// shared RetainBudget, which may make the direction give up waiting (a gap) when all streams together hold too
+// much; delivered segments stay in a history for comparison with retransmissions, at most HISTORY_BYTES per
+// direction and only while they lie within the last HISTORY_WINDOW bytes of capture input (HistoryWindow), so
+// the capture chunks they reference are bounded across all directions.
+//
+// Ownership: segment data views are kept (history) and never written to.
+import { RetainBudget, type Retainer } from '../budget';
 
 export interface StreamSink {
   data(buf: Buffer, frame: number, ts: number): void;
   /** `bytes` of the stream were not captured */
   gap(bytes: number, frame: number, ts: number): void;
+  /** the stream ended (FIN, RST, end of capture): what is unfinished stays so */
+  end?(frame: number, ts: number): void;
 }
 
 export interface OverlapDiff {
@@ -28,13 +37,46 @@ interface Seg {
   ts: number;
 }
 
-/** Bytes of delivered data kept to compare retransmissions against. */
+/** Bytes of delivered data kept per direction to compare retransmissions against. */
 export const HISTORY_BYTES = 1024 * 1024;
+/** Capture input bytes within which delivered segments are remembered at all (bounds the chunks they pin). */
+export const HISTORY_WINDOW = 32 * 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Delivered segments of every direction in input order; those older than HISTORY_WINDOW input bytes are forgotten. */
+export class HistoryWindow {
+  private entries: Array<{ dir: TcpDirection; seg: Seg; pos: number }> = [];
+  private head = 0;
+  /** capture input bytes read so far */
+  pos = 0;
+
+  constructor(readonly window = HISTORY_WINDOW) {}
+
+  add(dir: TcpDirection, seg: Seg): void {
+    this.entries.push({ dir, seg, pos: this.pos });
+  }
+
+  advance(pos: number): void {
+    this.pos = pos;
+    const limit = pos - this.window;
+    while (this.head < this.entries.length && this.entries[this.head].pos < limit) {
+      const e = this.entries[this.head];
+      this.entries[this.head] = undefined as unknown as (typeof this.entries)[number];
+      this.head++;
+      e.dir.forget(e.seg);
+    }
+    if (this.head > 4096 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
 /** Out-of-order bytes held before the missing bytes are declared lost. */
 export const MAX_OOO_BYTES = 16 * 1024 * 1024;
 export const MAX_OOO_SEGMENTS = 16384;
 
-export class TcpDirection {
+export class TcpDirection implements Retainer {
   /** sequence number of stream offset 0 */
   private base = -1;
   /** next stream offset expected */
@@ -52,11 +94,17 @@ export class TcpDirection {
   retransmittedBytes = 0;
   gapBytes = 0;
   keepAlives = 0;
+  /** retransmitted bytes whose first copy had left the history (not compared) */
+  uncomparedBytes = 0;
   ended = false;
+  /** bytes declared to the budget (out-of-order queue) */
+  retained = 0;
 
   constructor(
     public sink: StreamSink | null,
     private readonly onDiff: (d: OverlapDiff) => void,
+    private readonly budget: RetainBudget = new RetainBudget(Infinity),
+    private readonly history?: HistoryWindow,
   ) {}
 
   get started(): boolean {
@@ -107,6 +155,27 @@ export class TcpDirection {
     this.enqueue(seg);
     this.drain();
     if (this.oooBytes > MAX_OOO_BYTES || this.ooo.length > MAX_OOO_SEGMENTS) this.gapTo(this.ooo[0].s, frame, ts);
+    this.declare();
+  }
+
+  /** Retainer: stop waiting for the first missing bytes (they become a gap) and deliver what follows them. */
+  shed(): void {
+    if (this.ooo.length) {
+      const q = this.ooo[0];
+      this.gapTo(q.s, q.frame, q.ts);
+    }
+    this.declare();
+  }
+
+  private declare(): void {
+    if (this.oooBytes !== this.retained) this.budget.set(this, this.oooBytes);
+  }
+
+  /** HistoryWindow: this delivered segment is too old to keep. */
+  forget(seg: Seg): void {
+    if (seg.data.length === 0) return;
+    this.histBytes -= seg.data.length;
+    seg.data = EMPTY;
   }
 
   /** The peer acknowledged up to `ack`: bytes before it that we hold no copy of were lost by the capture. */
@@ -115,12 +184,16 @@ export class TcpDirection {
     const a = this.rel(ack);
     if (a <= this.next || a - this.next > 0x40000000) return;
     this.gapTo(Math.min(a, this.ooo[0].s), frame, ts);
+    this.declare();
   }
 
   /** End of stream (FIN/RST/end of capture): whatever is queued is delivered with gaps. */
   finish(frame: number, ts: number): void {
+    if (this.ended) return;
     while (this.ooo.length) this.gapTo(this.ooo[0].s, frame, ts);
     this.ended = true;
+    this.sink?.end?.(frame, ts);
+    this.declare();
   }
 
   private gapTo(target: number, frame: number, ts: number): void {
@@ -182,6 +255,8 @@ export class TcpDirection {
     if (cur < e) pieces.push({ ...seg, s: cur, data: seg.data.subarray(cur - seg.s), cut: seg.cut });
     else if (seg.cut > 0 && pieces.length) pieces[pieces.length - 1].cut = 0;
     for (const p of pieces) {
+      // A view would keep its whole capture chunk alive while the segment waits.
+      p.data = Buffer.from(p.data);
       let i = this.ooo.length;
       while (i > 0 && this.ooo[i - 1].s > p.s) i--;
       this.ooo.splice(i, 0, p);
@@ -191,10 +266,11 @@ export class TcpDirection {
 
   private remember(seg: Seg): void {
     this.hist.push(seg);
+    this.history?.add(this, seg);
     this.histBytes += seg.data.length;
     while (this.histHead < this.hist.length - 1 && this.histBytes - this.hist[this.histHead].data.length >= HISTORY_BYTES) {
-      this.histBytes -= this.hist[this.histHead].data.length;
-      // Dropped entries must not keep their capture chunk alive until the next compaction.
+      // Dropped entries must not keep their capture chunk alive (nor through the HistoryWindow).
+      this.forget(this.hist[this.histHead]);
       this.hist[this.histHead] = undefined as unknown as Seg;
       this.histHead++;
     }
@@ -207,15 +283,19 @@ export class TcpDirection {
   /** Compares retransmitted bytes with the delivered copy still in history. */
   private compareHistory(seg: Seg): void {
     const e = seg.s + seg.data.length;
+    let compared = 0;
     for (let i = this.hist.length - 1; i >= this.histHead; i--) {
       const h = this.hist[i];
+      if (h.data.length === 0) break; // forgotten (HistoryWindow): everything before it is too
       const he = h.s + h.data.length;
       if (he <= seg.s) break;
       if (h.s >= e) continue;
       const os = Math.max(seg.s, h.s);
       const oe = Math.min(e, he);
+      compared += oe - os;
       this.compare(seg.data.subarray(os - seg.s, oe - seg.s), h.data.subarray(os - h.s, oe - h.s), os, seg.frame, h.frame);
     }
+    this.uncomparedBytes += seg.data.length - compared;
   }
 
   private compare(a: Buffer, b: Buffer, streamOffset: number, frame: number, originalFrame: number): void {
