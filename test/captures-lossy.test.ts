@@ -12,7 +12,7 @@ import path from 'node:path';
 import { inspectBytes, inspectFilesDetailed } from '../captures/inspect';
 import { missingTools } from '../lab/peers/tools';
 import { makeLossy } from './support/captures-lossy';
-import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter } from './support/captures-builder';
+import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter } from '../testing/captures-builder';
 
 const SHARED = path.join(__dirname, '..', '..', '..', 'shared', 'captures');
 const REAL = path.join(SHARED, '2sessions-tcp-wsize32k-tcp-wsize512k.pcap.bz2');

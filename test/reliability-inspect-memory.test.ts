@@ -11,7 +11,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { inspectBytes, inspectFiles } from '../captures/inspect';
 import { missingTools } from '../lab/peers/tools';
-import { TcpConv, pcapFile, timed, LT, writeCall, record, counter } from './support/captures-builder';
+import { TcpConv, pcapFile, timed, LT, writeCall, record, counter } from '../testing/captures-builder';
 
 const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 
