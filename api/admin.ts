@@ -1,4 +1,4 @@
-// The server's admin API as a hapi plugin (the one module under server/ that imports hapi; it is the edge).
+// The server's admin API as a hapi plugin (api/ holds the HTTP edges; nothing under server/ imports hapi).
 // Routes: GET /stats, GET/PUT /drc, POST /drc/flush, GET /journal, GET /verify. Tested with server.inject.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -161,7 +161,7 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
 
 /**
  * Starts a hapi server with only the admin plugin (the CLI's --api HOST:PORT). Loopback by default; on any other
- * address a bearer token is mandatory (server/api-auth.ts), and when a token is given it is always required.
+ * address a bearer token is mandatory (api/auth.ts), and when a token is given it is always required.
  */
 export async function startAdminApi(server: RunningServer, host = HOST_DEFAULT, port = 0, o: { token?: string } = {}): Promise<Hapi.Server> {
   const token = apiToken(host, o.token, 'admin API');

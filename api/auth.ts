@@ -1,6 +1,6 @@
 // Who may use an HTTP API (admin, dashboard, netem): loopback by default; bound anywhere else it requires a
-// bearer token (RFC 6750 §2.1 Authorization header), compared in constant time. A hapi edge module, like
-// admin-api.ts: nothing else under server/ imports it.
+// bearer token (RFC 6750 §2.1 Authorization header), compared in constant time. api/ is the one home of the
+// HTTP edges (hapi): the admin API, the netem API and the dashboard all take their auth from here.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type Hapi from '@hapi/hapi';

@@ -1,6 +1,6 @@
 // Control API of the netem proxies (an edge module: hapi + joi live here, never under netem/). Toxiproxy's shape:
 // list/create/delete proxies, add/update/remove faults on a live proxy, reset, metrics, connections, stall now.
-// 127.0.0.1 by default; joi on every input; bearer token (server/api-auth.ts) required off loopback.
+// 127.0.0.1 by default; joi on every input; bearer token (api/auth.ts) required off loopback.
 import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { ConfigError, TestbedError } from '../core/errors';
@@ -240,7 +240,7 @@ export interface NetemApiOptions {
   host?: string;
   port?: number;
   /**
-   * Bearer token every request must carry (server/api-auth.ts, as the admin API and the dashboard): optional on
+   * Bearer token every request must carry (api/auth.ts, as the admin API and the dashboard): optional on
    * loopback, mandatory elsewhere (ConfigError API_TOKEN_REQUIRED before anything binds).
    */
   token?: string;

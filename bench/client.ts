@@ -11,7 +11,8 @@ import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
 import { startReady, type ReadyChild } from './child';
-import { median, measurement, processCpuMs, selfCpuMs, withMedianRatio, type Measurement } from './measure';
+import { median } from '../core/stats';
+import { measurement, processCpuMs, selfCpuMs, withMedianRatio, type Measurement } from './measure';
 
 const MiB = 1 << 20;
 /** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */

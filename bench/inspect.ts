@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Measurement, measurement, median } from './measure';
+import { median } from '../core/stats';
+import { Measurement, measurement } from './measure';
 import { TcpConv, writeCall, writeReply, record, counter } from '../testing/captures-builder';
 import { which } from '../lab/peers/tools';
 

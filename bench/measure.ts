@@ -1,5 +1,6 @@
 // Benchmark plumbing shared by every area: medians, ratios to a yardstick measured in the same run, output.
 import fs from 'node:fs';
+import { median } from '../core/stats';
 
 export interface Measurement {
   bench: string;
@@ -44,13 +45,6 @@ export async function processSettled(pid: number, quietMs = 100, maxMs = 3000): 
     if (!(now > last)) return;
     last = now;
   }
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

@@ -16,7 +16,8 @@ import { createProxy } from '../netem';
 import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
-import { median, measurement, selfCpuMs, withMedianRatio, type Measurement } from './measure';
+import { median } from '../core/stats';
+import { measurement, selfCpuMs, withMedianRatio, type Measurement } from './measure';
 
 const BULK = 512 * 1024 * 1024;
 const WARM = 64 * 1024 * 1024;

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { DEFAULTS, runRepro, type ReproPhases } from '../lab/repro';
-import { measurement, median, type Measurement } from './measure';
+import { median } from '../core/stats';
+import { measurement, type Measurement } from './measure';
 
 export async function run(): Promise<Measurement[]> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-bench-repro-'));

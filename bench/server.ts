@@ -13,7 +13,8 @@ import path from 'node:path';
 import { ganeshaMissing, startGanesha, Ganesha } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
 import { startReady } from './child';
-import { Measurement, measurement, median, processCpuMs, processSettled } from './measure';
+import { median } from '../core/stats';
+import { Measurement, measurement, processCpuMs, processSettled } from './measure';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_SERVER_MIB ?? 256);

@@ -5,7 +5,8 @@ import { Reader } from '@jsonjoy.com/buffers/lib/Reader';
 import { FullNfsv3Encoder, Nfsv3Decoder } from '@jsonjoy.com/json-pack/lib/nfs/v3';
 import { RpcMessageDecoder } from '@jsonjoy.com/json-pack/lib/rpc/RpcMessageDecoder';
 import { RpcOpaqueAuth } from '@jsonjoy.com/json-pack/lib/rpc/messages';
-import { type Measurement, measurement, median } from './measure';
+import { median } from '../core/stats';
+import { type Measurement, measurement } from './measure';
 import { decodeCall, decodeCallArgs, decodeReply, encodeCall, encodeCallRecord, encodeReply, encodeReplyRecord } from '../xdr/message';
 import { AUTH_NONE, encodeAuthSys } from '../xdr/rpc';
 import { NFS3 } from '../xdr/nfs3/procs';
@@ -70,7 +71,7 @@ function callCase(codec: ProcCodec<any, any>, args: unknown, hint: number): Pair
       decodeCallArgs(r, codec);
     },
     theirs() {
-      // json-pack's writer rebases offsets when it grows mid-message (see test/support/xdr-jsonpack.ts), so a
+      // json-pack's writer rebases offsets when it grows mid-message (see testing/xdr-jsonpack.ts), so a
       // correct caller reserves room first.
       jpEnc.writer.ensureCapacity(hint);
       jpEnc.encodeCall(1, codec.proc, jpCred, jpNone, jpArgs);

@@ -1,5 +1,5 @@
 // blktest2 (seed 000's test program) over our NFSv3 client: each write() fills one reusable Buffer with the
-// counter pattern (lab/pattern.ts), issues it O_DIRECT-style as wsize WRITE calls in flight at once that all
+// counter pattern (core/pattern.ts), issues it O_DIRECT-style as wsize WRITE calls in flight at once that all
 // reference slices of that Buffer (Linux nfs_direct_write_schedule), and the moment it returns fills the Buffer
 // with the scribble word before the next iteration refills it. `inflight` such Buffers run at once (aio).
 // At the end: COMMIT if any WRITE was unstable, read the file back over NFS and list every corrupt block.

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestbedError } from '../core/errors';
-import { median } from '../bench/measure';
+import { median } from '../core/stats';
 import { POLICY_NAMES } from '../client/policies/policy';
 import { DRC_MODES } from './repro-options';
 import type { RunConfig, RunCounters, RunError, RunRecord, Timeline, Verdict } from './run-record';

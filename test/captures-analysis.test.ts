@@ -1,4 +1,4 @@
-// Constructed captures (test/support/captures-builder.ts, independent of captures/): duplicated XIDs across
+// Constructed captures (testing/captures-builder.ts, independent of captures/): duplicated XIDs across
 // connections, several RPCs per segment, out-of-order and overlapping segments, gaps, link types.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

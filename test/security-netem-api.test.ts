@@ -1,5 +1,5 @@
 // Issue 8 "Security" for the netem control API: binds 127.0.0.1 by default, joi validates params, query and body
-// of every route (bounded; unexpected input is a 400), and a bearer token (server/api-auth.ts, as the admin API
+// of every route (bounded; unexpected input is a 400), and a bearer token (api/auth.ts, as the admin API
 // and dashboard use it) is required when given and mandatory off loopback: the API refuses to be built and the
 // CLI exits 2 before anything binds. Nothing here binds a non-loopback address.
 import { test } from 'node:test';

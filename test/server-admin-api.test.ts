@@ -1,5 +1,5 @@
 // The admin API (hapi plugin) through server.inject: stats, DRC configuration and flush, the journal with its
-// filters, and the verify endpoint that checks a file against the blktest counter pattern (lab/pattern.ts).
+// filters, and the verify endpoint that checks a file against the blktest counter pattern (core/pattern.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

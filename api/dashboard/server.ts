@@ -14,7 +14,7 @@ export interface DashboardOptions {
   host?: string;
   /** default 0 (any free port; read server.info.port after start) */
   port?: number;
-  /** bearer token every request must carry; mandatory when host is not loopback (server/api-auth.ts) */
+  /** bearer token every request must carry; mandatory when host is not loopback (api/auth.ts) */
   token?: string;
 }
 
