@@ -4,6 +4,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { runBlktest, STABLE_NAMES, type BlktestResult, type StableName } from '../client/blktest';
 import { POLICY_NAMES, getPolicy } from '../client/policies';
 import { startTrace, type TapScope } from '../client/rpc/trace';
+import { parseHostPort } from '../core/address';
 import { ConfigError, RpcError, TestbedError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
@@ -34,12 +35,6 @@ interface Opts {
   trace?: string | boolean;
   traceJson?: string;
   json?: boolean;
-}
-
-function parseServer(s: string): { host: string; port: number } {
-  const m = /^(.+):(\d+)$/.exec(s);
-  if (!m) throw new ConfigError('BAD_SERVER', `--server expects HOST:PORT, got "${s}"`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: parseNumber(m[2], '--server port', 0, 65535) };
 }
 
 function parseWord(s: string): number {
@@ -89,7 +84,7 @@ export function register(program: Command): void {
     .option('--trace-json <file>', 'write every lifecycle event as a JSON line')
     .option('--json', 'print exactly one JSON document on stdout')
     .action(async (o: Opts) => {
-      const { host, port } = parseServer(o.server);
+      const { host, port } = parseHostPort(o.server, '--server');
       if (o.count !== undefined && o.duration !== undefined) throw new ConfigError('BAD_OPTIONS', '--count and --duration are exclusive');
       const scope = o.trace === undefined || o.trace === false ? undefined : o.trace === true ? 'all' : o.trace;
       if (scope !== undefined && scope !== 'all' && scope !== 'retransmitted') throw new ConfigError('BAD_TRACE', `--trace scope must be all or retransmitted, got "${scope}"`);

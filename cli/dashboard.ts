@@ -1,6 +1,6 @@
 // `nfs-testbed dashboard`: serves the results database as web pages (runs, matrices, run timelines) on loopback.
 import type { Command } from 'commander';
-import { ConfigError } from '../core/errors';
+import { parseHostPort } from '../core/address';
 import { createDashboard } from '../api/dashboard/server';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
 import { DEFAULT_RESULTS_DB } from '../lab/paths';
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--listen <host:port>', 'address to serve on (port 0: any free port)', '127.0.0.1:8080')
     .option('--api-token <token>', `bearer token every request must carry (env ${API_TOKEN_ENV}); mandatory when not on loopback`)
     .action(async (opts: DashboardCliOptions) => {
-      const { host, port } = parseListen(opts.listen);
+      const { host, port } = parseHostPort(opts.listen, '--listen');
       const token = opts.apiToken ?? process.env[API_TOKEN_ENV];
       apiToken(host, token, 'dashboard'); // refuse before opening anything
       const db = openResults(opts.db);
@@ -47,10 +47,3 @@ export function register(program: Command): void {
     });
 }
 
-/** "127.0.0.1:8080" or "[::1]:8080" -> host and port. */
-export function parseListen(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError('BAD_LISTEN', `--listen: expected HOST:PORT, got "${text}"`);
-  return { host: m[1] ?? m[2], port };
-}

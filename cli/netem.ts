@@ -2,6 +2,7 @@
 // control API) until SIGINT/SIGTERM. Prints one line starting with `ready` naming its addresses.
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
+import { parseHostPort } from '../core/address';
 import { parseNumber } from '../core/units';
 import { createProxy, applySchedule, loadSchedule, NetemRegistry, sidecarPath, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../api/netem';
@@ -29,12 +30,6 @@ interface NetemCliOptions {
   seed?: string;
   rpc: boolean;
   name: string;
-}
-
-export function hostPort(text: string, name: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
-  const m = /^(?:\[?([^\]]*)\]?:)?(\d{1,5})$/.exec(text.trim());
-  if (!m || Number(m[2]) > 65535) throw new ConfigError('BAD_ADDRESS', `${name}: expected HOST:PORT, got "${text}"`);
-  return { host: m[1] || defaultHost, port: Number(m[2]) };
 }
 
 /** "WRITE" or "WRITE#3" or "7#1|2" -> call match. */
@@ -119,12 +114,12 @@ export function register(program: Command): void {
     .option('--no-rpc', 'do not parse RPC record marking (plain TCP relay)')
     .option('--name <name>', 'proxy name in events and the API', 'netem')
     .action(async (o: NetemCliOptions) => {
-      const listen = hostPort(o.listen, '--listen');
-      const upstream = hostPort(o.upstream, '--upstream');
+      const listen = parseHostPort(o.listen, '--listen');
+      const upstream = parseHostPort(o.upstream, '--upstream');
       if (!['together', 'backoff'].includes(o.resume)) throw new ConfigError('NETEM_RESUME', `--resume: together or backoff, got "${o.resume}"`);
       if (!['packets', 'records', 'chunks', 'bytes'].includes(o.unit)) throw new ConfigError('NETEM_UNIT', `--unit: packets, records, chunks or bytes, got "${o.unit}"`);
       if (!['synth', 'tcpdump'].includes(o.captureWith)) throw new ConfigError('NETEM_CAPTURE', `--capture-with: synth or tcpdump, got "${o.captureWith}"`);
-      const api = o.api ? hostPort(o.api, '--api') : undefined;
+      const api = o.api ? parseHostPort(o.api, '--api') : undefined;
       const token = o.apiToken ?? process.env[API_TOKEN_ENV];
       if (api) apiToken(api.host, token, 'netem API'); // refuse before the proxy binds anything (exit 2)
       const schedule: Schedule | undefined = o.schedule ? loadSchedule(o.schedule) : undefined;

@@ -2,6 +2,7 @@
 // optionally the admin API) until SIGINT/SIGTERM. Prints one line starting with `ready` naming its addresses.
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
+import { parseHostPort } from '../core/address';
 import { parseNumber, parseSize } from '../core/units';
 import { drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
@@ -43,13 +44,6 @@ interface ServerCliOptions {
 function port(text: string, name: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw new ConfigError('BAD_PORT', `${name}: expected 0..65535, got "${text}"`);
   return Number(text);
-}
-
-/** "HOST:PORT" or ":PORT" or "PORT" (host defaults to 127.0.0.1). */
-export function parseHostPort(text: string, name: string): { host: string; port: number } {
-  const m = /^(?:(.*):)?(\d+)$/.exec(text.trim());
-  if (!m) throw new ConfigError('BAD_ADDRESS', `${name}: expected HOST:PORT, got "${text}"`);
-  return { host: m[1] || '127.0.0.1', port: port(m[2], name) };
 }
 
 export function register(program: Command): void {
