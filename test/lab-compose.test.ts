@@ -1,11 +1,11 @@
-// docker-compose.yml runs the seed's scenario with the seed's numbers, docker-compose accepts it, and the subset
-// parser the tests use to start the same commands locally reads exactly what docker-compose reads.
+// docker-compose.yml runs the seed's scenario with the seed's numbers, docker-compose accepts it, and the reader
+// the tests use to start the same commands locally (the yaml package, YAML 1.1) reads what docker-compose reads.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cliArgs, composeCommands, loadComposeCommands, parseYamlSubset } from '../lab/compose';
+import { cliArgs, composeCommands, loadComposeCommands } from './support/compose';
 import { missingTools } from '../lab/peers/tools';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -21,70 +21,11 @@ function flag(args: string[], name: string): string | undefined {
   return i < 0 ? undefined : args[i + 1];
 }
 
-describe('YAML subset parser', () => {
-  test('block mappings, lists (indented or not), quoted scalars, comments, folded plain scalars', () => {
-    const doc = parseYamlSubset(
-      [
-        '# header',
-        'a:',
-        '  b: plain value # comment',
-        '  c:',
-        '    - "double \\"q\\" # not a comment"',
-        "    - 'single ''q'''",
-        '    - 127.0.0.1:8080:8080',
-        '  d:',
-        '  - same-indent item',
-        '  - folded over',
-        '    two lines',
-        '  e: {}',
-        '  f:',
-        'g: []',
-      ].join('\n'),
-    );
-    assert.deepEqual(doc, {
-      a: {
-        b: 'plain value',
-        c: ['double "q" # not a comment', "single 'q'", '127.0.0.1:8080:8080'],
-        d: ['same-indent item', 'folded over two lines'],
-        e: {},
-        f: null,
-      },
-      g: [],
-    });
-  });
-
-  test('unquoted scalars resolve as YAML 1.1 (what docker-compose reads), quoted ones stay strings', () => {
-    assert.deepEqual(parseYamlSubset('- off\n- "off"\n- 0xdeadbeef\n- "0xdeadbeef"\n- 2049\n- 010\n- 1.5\n- yes\n- ~\n- 65s\n- 1MiB'), [
-      false, 'off', 0xdeadbeef, '0xdeadbeef', 2049, 8, 1.5, true, null, '65s', '1MiB',
-    ]);
-  });
-
-  test('what the subset does not cover is refused with the line, not guessed', () => {
-    for (const bad of [
-      'a: [1, 2]',
-      'a: {b: 1}',
-      'a: &x 1',
-      'a: *x',
-      'a: !!str 1',
-      'a: |\n  text',
-      'a:\n\t- x',
-      'a: 1\na: 2',
-      'a:\n  - b: 1',
-      'a: "unterminated',
-      'a: 1:30',
-      'a:\n  b: 1\n    c: 2',
-    ]) {
-      assertCode(() => parseYamlSubset(bad), 'COMPOSE_UNSUPPORTED_YAML');
-    }
-    try {
-      parseYamlSubset('a: 1\nb: [x]');
-    } catch (err) {
-      assert.equal((err as { details?: { line?: number } }).details?.line, 2);
-    }
-  });
-
-  test('a command item YAML reads as a non-string is an error naming the service', () => {
+describe('reading the compose file', () => {
+  test('a command item YAML 1.1 reads as a non-string (unquoted off, 0xdeadbeef) is an error naming the service', () => {
     assertCode(() => composeCommands('services:\n  s:\n    command:\n      - server\n      - --drc\n      - off\n'), 'COMPOSE_BAD_COMMAND');
+    assertCode(() => composeCommands('services:\n  s:\n    command:\n      - blktest\n      - --scribble\n      - 0xdeadbeef\n'), 'COMPOSE_BAD_COMMAND');
+    assert.deepEqual(composeCommands('services:\n  s:\n    command:\n      - blktest\n      - "0xdeadbeef"\n      - "off"\n'), { s: ['blktest', '0xdeadbeef', 'off'] });
     assertCode(() => composeCommands('services:\n  s:\n    command: server --drc off\n'), 'COMPOSE_BAD_COMMAND');
     assertCode(() => composeCommands('version: "3"\n'), 'COMPOSE_NO_SERVICES');
     assertCode(() => cliArgs(['npm', 'start']), 'COMPOSE_BAD_COMMAND');

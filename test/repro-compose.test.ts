@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { inspectFiles } from '../captures';
-import { cliArgs, loadComposeCommands } from '../lab/compose';
+import { cliArgs, loadComposeCommands } from './support/compose';
 import { freePort } from '../lab/peers/ganesha';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 
