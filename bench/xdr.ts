@@ -10,7 +10,7 @@ import { type Measurement, measurement } from './measure';
 import { decodeCall, decodeCallArgs, decodeReply, encodeCall, encodeCallRecord, encodeReply, encodeReplyRecord } from '../xdr/message';
 import { AUTH_NONE, encodeAuthSys } from '../xdr/rpc';
 import { NFS3 } from '../xdr/nfs3/procs';
-import type { ProcCodec } from '../xdr/nfs3/procedure';
+import type { ProcCodec } from '../xdr/procedure';
 import type { Fattr3, ReaddirplusRes, WriteArgs } from '../xdr/nfs3/types';
 import { toJpArgs, toJpRes } from '../testing/xdr-jsonpack';
 

@@ -9,7 +9,7 @@ import { XdrWriter } from '../xdr/writer';
 import { decodeCall, decodeCallArgs, decodeReply, encodeCall, encodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFS3_LIMITS, readFattr, readFh, writeFh } from '../xdr/nfs3/structs';
-import type { ProcCodec } from '../xdr/nfs3/procedure';
+import type { ProcCodec } from '../xdr/procedure';
 import { Rng, fattr } from '../testing/xdr-arbitrary';
 
 function code(f: () => unknown): string {

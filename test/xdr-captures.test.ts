@@ -12,7 +12,7 @@ import { encodeCall, encodeReply } from '../xdr/message';
 import { NFS3, NFS3_PROCS } from '../xdr/nfs3/procs';
 import { MOUNT3_PROCS } from '../xdr/mount';
 import { MOUNT_PROGRAM, NFS_PROGRAM } from '../xdr/nfs3/constants';
-import type { ProcCodec } from '../xdr/nfs3/procedure';
+import type { ProcCodec } from '../xdr/procedure';
 import type { ReadArgs, ReadRes, WriteArgs } from '../xdr/nfs3/types';
 import { readTcpStreams } from '../testing/xdr-pcap-lite';
 

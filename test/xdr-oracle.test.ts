@@ -14,7 +14,7 @@ import { NFS3_PROCS } from '../xdr/nfs3/procs';
 import { MOUNT3 } from '../xdr/mount';
 import { ACCEPT_STAT, AUTH_STAT, REJECT_STAT, decodeMessage, encodeAuthSys } from '../xdr/rpc';
 import { encodeCall, encodeErrorReply, encodeReply, type ErrorReply } from '../xdr/message';
-import type { ProcCodec } from '../xdr/nfs3/procedure';
+import type { ProcCodec } from '../xdr/procedure';
 import { MOUNT3_GEN, NFS3_GEN, Rng, plain } from '../testing/xdr-arbitrary';
 import { fromJpArgs, fromJpMount, fromJpRes, jpDecode, jpEncode, toJpArgs, toJpMount, toJpRes } from '../testing/xdr-jsonpack';
 

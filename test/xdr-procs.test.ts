@@ -9,7 +9,7 @@ import { MOUNT3, MOUNT3_PROCS } from '../xdr/mount';
 import { PMAP2, PMAP2_PROCS } from '../xdr/portmap';
 import { decodeCall, decodeCallArgs, decodeReply, encodeCall, encodeReply } from '../xdr/message';
 import { encodeAuthSys } from '../xdr/rpc';
-import type { ProcCodec } from '../xdr/nfs3/procedure';
+import type { ProcCodec } from '../xdr/procedure';
 import { MOUNT3_GEN, NFS3_GEN, PMAP2_GEN, Rng, plain } from '../testing/xdr-arbitrary';
 
 const RUNS = 150;

@@ -9,7 +9,7 @@ import { encodeCall } from '../xdr/message';
 import { decodeReply } from '../xdr/message';
 import { MOUNT3 } from '../xdr/mount';
 import { NFS3 } from '../xdr/nfs3/procs';
-import type { ProcCodec } from '../xdr/nfs3/procedure';
+import type { ProcCodec } from '../xdr/procedure';
 import { RecordDecoder, encodeRecord } from '../xdr/record';
 import { decodeMessage, encodeAuthSys, OpaqueAuth } from '../xdr/rpc';
 import { XdrReader } from '../xdr/reader';

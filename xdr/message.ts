@@ -3,7 +3,7 @@
 // encodeCallRecord/encodeReplyRecord give it framed. Payload Buffers inside args or results are referenced, not
 // copied (xdr/writer.ts ownership note); decoded Buffers are views of the record (xdr/reader.ts).
 import { RpcError } from '../core/errors';
-import type { ProcCodec } from './nfs3/procedure';
+import type { ProcCodec } from './procedure';
 import { XdrReader, enumSet } from './reader';
 import { MAX_FRAGMENT_LENGTH, encodeRecord } from './record';
 import {

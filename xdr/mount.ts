@@ -4,7 +4,7 @@ import { readList, writeList } from './list';
 import { type XdrReader, enumSet } from './reader';
 import type { XdrWriter } from './writer';
 import { MNTNAMLEN, MNTPATHLEN, MOUNT_PROGRAM, MOUNT_V3, MOUNTPROC3, MOUNTSTAT3, type Mountstat3 } from './nfs3/constants';
-import { type ProcBody, type ProcCodec, defineProc, procTable } from './nfs3/procedure';
+import { type ProcBody, type ProcCodec, defineProc, procTable } from './procedure';
 import { readFh, writeFh } from './nfs3/structs';
 import type { ExportEntry, MntArgs, MntRes, MountEntry } from './nfs3/types';
 

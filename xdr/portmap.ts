@@ -3,7 +3,7 @@ import { readList, writeList } from './list';
 import type { XdrReader } from './reader';
 import type { XdrWriter } from './writer';
 import { PMAP_PROGRAM, PMAP_V2, PMAPPROC } from './nfs3/constants';
-import { type ProcBody, type ProcCodec, defineProc, procTable } from './nfs3/procedure';
+import { type ProcBody, type ProcCodec, defineProc, procTable } from './procedure';
 import type { CallitArgs, CallitRes, PmapMapping } from './nfs3/types';
 
 /** CALLIT carries opaque args/results of another procedure; bounded like a small RPC message. */

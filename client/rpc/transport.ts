@@ -28,7 +28,7 @@ import { RpcError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/log';
 import { TimeScale } from '../../core/units';
 import { decodeReply, encodeCall } from '../../xdr/message';
-import type { ProcCodec } from '../../xdr/nfs3/procedure';
+import type { ProcCodec } from '../../xdr/procedure';
 import { enumName } from '../../xdr/reader';
 import { RecordDecoder, encodeRecord, gatherLength } from '../../xdr/record';
 import { ACCEPT_STAT, AUTH_NONE, AUTH_STAT, REJECT_STAT, encodeAuthSys, peekXid, type OpaqueAuth, type RpcReply } from '../../xdr/rpc';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { decodeCall, decodeReply, encodeCall, encodeReply } from '../../xdr/message';
 import { MOUNT3_PROCS } from '../../xdr/mount';
 import { MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, PMAP_PROGRAM, PMAP_V2 } from '../../xdr/nfs3/constants';
-import type { ProcCodec } from '../../xdr/nfs3/procedure';
+import type { ProcCodec } from '../../xdr/procedure';
 import { NFS3_PROCS } from '../../xdr/nfs3/procs';
 import { PMAP2_PROCS } from '../../xdr/portmap';
 import { RecordDecoder, encodeRecord } from '../../xdr/record';

@@ -1,6 +1,6 @@
 // The explicit dispatch table: programs -> versions -> procedures (no registration by import side effect).
 import type { AuthSys, RpcCall } from '../../xdr/rpc';
-import type { ProcCodec } from '../../xdr/nfs3/procedure';
+import type { ProcCodec } from '../../xdr/procedure';
 import type { DrcOutcome } from '../drc';
 
 /** One TCP connection as the procedures and the DRC see it. */

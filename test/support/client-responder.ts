@@ -3,7 +3,7 @@
 // or to drop a connection. It records which XIDs arrived on which connection.
 import net from 'node:net';
 import { encodeReply, decodeCall, decodeCallArgs } from '../../xdr/message';
-import { defineProc, type ProcCodec } from '../../xdr/nfs3/procedure';
+import { defineProc, type ProcCodec } from '../../xdr/procedure';
 import type { XdrReader } from '../../xdr/reader';
 import { RecordDecoder, encodeRecord } from '../../xdr/record';
 import type { XdrWriter } from '../../xdr/writer';

@@ -7,7 +7,7 @@ import { XdrError } from '../../core/errors';
 import type { XdrReader } from '../reader';
 import type { XdrWriter } from '../writer';
 import { CREATEMODE3, FTYPE3, NFS_PROGRAM, NFS_V3, NFSPROC3, type Nfs3Err } from './constants';
-import { type ProcBody, type ProcCodec, defineProc, procTable } from './procedure';
+import { type ProcBody, type ProcCodec, defineProc, procTable } from '../procedure';
 import {
   NFS3_LIMITS,
   readCookieVerf,

@@ -1,6 +1,6 @@
 // The codec contract for one RPC procedure: arguments and results, both directions, sans-IO.
-import type { XdrReader } from '../reader';
-import type { XdrWriter } from '../writer';
+import type { XdrReader } from './reader';
+import type { XdrWriter } from './writer';
 
 export interface ProcCodec<A, R> {
   readonly prog: number;
