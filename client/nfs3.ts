@@ -7,11 +7,11 @@
 // reply record and belong to the caller. UncommittedWrites keeps offsets, counts and verifiers only, never data:
 // commitWrites() asks the caller for the bytes of a range it must send again.
 import { TestbedError } from '../core/errors';
-import { IPPROTO, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, STABLE_HOW } from '../xdr/nfs3/constants';
+import { NFS_PROGRAM, NFS_V3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { NFS3 } from '../xdr/nfs3/procs';
 import type * as T from '../xdr/nfs3/types';
-import { MOUNT3 } from '../xdr/mount';
-import { PMAP2 } from '../xdr/portmap';
+import { MOUNT3, MOUNT_PROGRAM, MOUNT_V3, type ExportEntry, type MntRes } from '../xdr/mount';
+import { PMAP2, IPPROTO } from '../xdr/portmap';
 import { AUTH_NONE } from '../xdr/rpc';
 import { RpcTransport, type CallInfo, type TransportOptions } from './rpc/transport';
 
@@ -265,9 +265,9 @@ export class UncommittedWrites {
 /** MOUNT v3 (RFC 1813 Appendix I) calls on a transport connected to the MOUNT service. */
 export class MountClient {
   constructor(readonly rpc: RpcTransport) {}
-  mnt(dirpath: string): Promise<T.MntRes> { return this.rpc.call(MOUNT3.MNT, { dirpath }); }
+  mnt(dirpath: string): Promise<MntRes> { return this.rpc.call(MOUNT3.MNT, { dirpath }); }
   umnt(dirpath: string): Promise<void> { return this.rpc.call(MOUNT3.UMNT, { dirpath }); }
-  export(): Promise<T.ExportEntry[]> { return this.rpc.call(MOUNT3.EXPORT, undefined); }
+  export(): Promise<ExportEntry[]> { return this.rpc.call(MOUNT3.EXPORT, undefined); }
 }
 
 /** PORTMAP v2 GETPORT (RFC 1833 §3.2) over TCP; 0 means not registered. */

@@ -13,8 +13,10 @@
 import { DEFAULT_MAX_RECORD } from '../xdr/record';
 import { RecordScanner } from './record-scanner';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
-import { NFSPROC3, MOUNTPROC3, PMAPPROC, NFS_PROGRAM, MOUNT_PROGRAM, PMAP_PROGRAM } from '../xdr/nfs3/constants';
+import { NFSPROC3, NFS_PROGRAM } from '../xdr/nfs3/constants';
 import type { RecordInfo } from './types';
+import { MOUNTPROC3, MOUNT_PROGRAM } from '../xdr/mount';
+import { PMAPPROC, PMAP_PROGRAM } from '../xdr/portmap';
 
 export interface FramedUnit {
   bytes: Buffer;

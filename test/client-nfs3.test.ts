@@ -8,8 +8,9 @@ import path from 'node:path';
 import { mount, pmapGetport, type NfsMount } from '../client/nfs3';
 import { silentLogger } from '../core/log';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
-import { ACCESS3, FTYPE3, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
+import { ACCESS3, FTYPE3, NFS_PROGRAM, NFS_V3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { startServer } from '../server/index';
+import { MOUNT_PROGRAM, MOUNT_V3 } from '../xdr/mount';
 
 /** One walk through the API; `dir` is the export's local directory, to check effects on disk. */
 async function exercise(m: NfsMount, dir: string, tag: string): Promise<void> {

@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MOUNT3 } from '../xdr/mount';
+import { MOUNT3, MOUNTSTAT3 } from '../xdr/mount';
 import { NFS3 } from '../xdr/nfs3/procs';
-import { MOUNTSTAT3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
+import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
 import { Canary, plantCanary } from './support/reliability-canary';
 

@@ -8,10 +8,11 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { IPPROTO, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3 } from '../xdr/nfs3/constants';
-import { PMAP2 } from '../xdr/portmap';
+import { NFS_PROGRAM, NFS_V3 } from '../xdr/nfs3/constants';
+import { PMAP2, IPPROTO } from '../xdr/portmap';
 import { RawRpc, mountRoot } from '../testing/server-rpc';
 import { CLI, spawnServer } from './support/server-cli';
+import { MOUNT_PROGRAM, MOUNT_V3 } from '../xdr/mount';
 
 function getJson(url: string): Promise<any> {
   return new Promise((resolve, reject) => {

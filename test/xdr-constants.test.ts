@@ -7,8 +7,8 @@ import * as C from '../xdr/nfs3/constants';
 import * as RPC from '../xdr/rpc';
 import { LAST_FRAGMENT, MAX_FRAGMENT_LENGTH } from '../xdr/record';
 import { NFS3_PROCS } from '../xdr/nfs3/procs';
-import { MOUNT3_PROCS } from '../xdr/mount';
-import { PMAP2_PROCS } from '../xdr/portmap';
+import * as M from '../xdr/mount';
+import * as P from '../xdr/portmap';
 
 test('RFC 5531 §9: msg_type, reply_stat, accept_stat, reject_stat, auth_stat', () => {
   assert.equal(RPC.RPC_VERSION, 2);
@@ -109,17 +109,17 @@ test('RFC 1813 §2.6, §3.3: ftype3, stable_how, createmode3, time_how, ACCESS3 
 });
 
 test('RFC 1813 Appendix I: MOUNT v3 program, limits, procedures, mountstat3', () => {
-  assert.equal(C.MOUNT_PROGRAM, 100005);
-  assert.equal(C.MOUNT_V3, 3);
-  assert.equal(C.MNTPATHLEN, 1024);
-  assert.equal(C.MNTNAMLEN, 255);
+  assert.equal(M.MOUNT_PROGRAM, 100005);
+  assert.equal(M.MOUNT_V3, 3);
+  assert.equal(M.MNTPATHLEN, 1024);
+  assert.equal(M.MNTNAMLEN, 255);
   const procs = { NULL: 0, MNT: 1, DUMP: 2, UMNT: 3, UMNTALL: 4, EXPORT: 5 };
-  assert.deepEqual(C.MOUNTPROC3, procs);
+  assert.deepEqual(M.MOUNTPROC3, procs);
   assert.deepEqual(
-    MOUNT3_PROCS.map((c) => [c.name, c.proc, c.prog, c.vers]),
+    M.MOUNT3_PROCS.map((c) => [c.name, c.proc, c.prog, c.vers]),
     Object.entries(procs).map(([name, n]) => [name, n, 100005, 3]),
   );
-  assert.deepEqual(C.MOUNTSTAT3, {
+  assert.deepEqual(M.MOUNTSTAT3, {
     MNT3_OK: 0,
     MNT3ERR_PERM: 1,
     MNT3ERR_NOENT: 2,
@@ -134,13 +134,13 @@ test('RFC 1813 Appendix I: MOUNT v3 program, limits, procedures, mountstat3', ()
 });
 
 test('RFC 1833 §3: PORTMAP v2 program, procedures, protocols', () => {
-  assert.equal(C.PMAP_PROGRAM, 100000);
-  assert.equal(C.PMAP_V2, 2);
+  assert.equal(P.PMAP_PROGRAM, 100000);
+  assert.equal(P.PMAP_V2, 2);
   const procs = { NULL: 0, SET: 1, UNSET: 2, GETPORT: 3, DUMP: 4, CALLIT: 5 };
-  assert.deepEqual(C.PMAPPROC, procs);
+  assert.deepEqual(P.PMAPPROC, procs);
   assert.deepEqual(
-    PMAP2_PROCS.map((c) => [c.name, c.proc, c.prog, c.vers]),
+    P.PMAP2_PROCS.map((c) => [c.name, c.proc, c.prog, c.vers]),
     Object.entries(procs).map(([name, n]) => [name, n, 100000, 2]),
   );
-  assert.deepEqual(C.IPPROTO, { TCP: 6, UDP: 17 });
+  assert.deepEqual(P.IPPROTO, { TCP: 6, UDP: 17 });
 });

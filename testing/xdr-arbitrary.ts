@@ -1,8 +1,10 @@
 // Seeded random values for every NFSv3 / MOUNT v3 / PORTMAP v2 argument and result type, for property tests.
 // core/prng.ts (mulberry32) keeps runs reproducible: same seed, same values.
-import { FTYPE3, NFSSTAT3, MOUNTSTAT3 } from '../xdr/nfs3/constants';
+import { FTYPE3, NFSSTAT3 } from '../xdr/nfs3/constants';
 import type * as T from '../xdr/nfs3/types';
 import { Prng } from '../core/prng';
+import { MOUNTSTAT3 } from '../xdr/mount';
+import type { PmapMapping } from '../xdr/portmap';
 
 export class Rng extends Prng {
   /** integer in [0, n) */
@@ -221,7 +223,7 @@ export const NFS3_GEN: Record<string, Gen> = {
   },
 };
 
-const mapping = (g: Rng): T.PmapMapping => ({ prog: g.u32(), vers: g.u32(), prot: g.pick([6, 17]), port: g.int(65536) });
+const mapping = (g: Rng): PmapMapping => ({ prog: g.u32(), vers: g.u32(), prot: g.pick([6, 17]), port: g.int(65536) });
 
 export const MOUNT3_GEN: Record<string, Gen> = {
   NULL: { args: () => undefined, res: () => undefined },

@@ -8,6 +8,7 @@ import * as JMS from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/structs';
 import { MountDecoder } from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/MountDecoder';
 import { MountEncoder } from '@jsonjoy.com/json-pack/lib/nfs/v3/mount/MountEncoder';
 import type * as T from '../xdr/nfs3/types';
+import type { ExportEntry, MountEntry } from '../xdr/mount';
 
 type Any = any; // json-pack's message unions are wide; the adapters are checked by the round trips instead
 
@@ -308,10 +309,10 @@ export function toJpMount(name: string, isRequest: boolean, v: Any): Any {
       const fh = new Reader(v.fhandle);
       return new JM.MountMntResponse(0, new JM.MountMntResOk(new JMS.MountFhandle3(fh), v.authFlavors));
     }
-    case 'DUMP': return new JM.MountDumpResponse(jList<T.MountEntry, JMS.MountBody>(v, (e, next) => new JMS.MountBody(e.hostname, e.directory, next)));
+    case 'DUMP': return new JM.MountDumpResponse(jList<MountEntry, JMS.MountBody>(v, (e, next) => new JMS.MountBody(e.hostname, e.directory, next)));
     case 'EXPORT':
       return new JM.MountExportResponse(
-        jList<T.ExportEntry, JMS.MountExportNode>(v, (e, next) => new JMS.MountExportNode(e.dir, jList<string, JMS.MountGroupNode>(e.groups, (g, n) => new JMS.MountGroupNode(g, n)), next)),
+        jList<ExportEntry, JMS.MountExportNode>(v, (e, next) => new JMS.MountExportNode(e.dir, jList<string, JMS.MountGroupNode>(e.groups, (g, n) => new JMS.MountGroupNode(g, n)), next)),
       );
   }
   throw new Error(`no json-pack MOUNT response for ${name}`);

@@ -1,12 +1,42 @@
-// MOUNT v3 procedure codecs (RFC 1813 Appendix I §5.2). Lists (mountlist, exports, groups) are XDR linked
-// lists of optional-data (RFC 4506 §4.19) and decode to arrays.
+// MOUNT v3 (RFC 1813 Appendix I): wire constants, types and procedure codecs. Lists (mountlist, exports, groups)
+// are XDR linked lists of optional-data (RFC 4506 §4.19) and decode to arrays. Explicit constant values, pinned to
+// the RFC by test/xdr-constants.test.ts.
 import { readList, writeList } from './list';
 import { type XdrReader, enumSet } from './reader';
 import type { XdrWriter } from './writer';
-import { MNTNAMLEN, MNTPATHLEN, MOUNT_PROGRAM, MOUNT_V3, MOUNTPROC3, MOUNTSTAT3, type Mountstat3 } from './nfs3/constants';
 import { type ProcBody, type ProcCodec, defineProc, procTable } from './procedure';
 import { readFh, writeFh } from './nfs3/structs';
-import type { ExportEntry, MntArgs, MntRes, MountEntry } from './nfs3/types';
+import type { Fh } from './nfs3/types';
+
+// MOUNT v3 (RFC 1813 Appendix I)
+export const MOUNT_PROGRAM = 100005;
+export const MOUNT_V3 = 3;
+// RFC 1813 Appendix I §5.1
+export const MNTPATHLEN = 1024;
+export const MNTNAMLEN = 255;
+// RFC 1813 Appendix I §5.2: MOUNT procedures
+export const MOUNTPROC3 = { NULL: 0, MNT: 1, DUMP: 2, UMNT: 3, UMNTALL: 4, EXPORT: 5 } as const;
+// RFC 1813 Appendix I §5.1.5: enum mountstat3
+export const MOUNTSTAT3 = {
+  MNT3_OK: 0,
+  MNT3ERR_PERM: 1,
+  MNT3ERR_NOENT: 2,
+  MNT3ERR_IO: 5,
+  MNT3ERR_ACCES: 13,
+  MNT3ERR_NOTDIR: 20,
+  MNT3ERR_INVAL: 22,
+  MNT3ERR_NAMETOOLONG: 63,
+  MNT3ERR_NOTSUPP: 10004,
+  MNT3ERR_SERVERFAULT: 10006,
+} as const;
+export type Mountstat3 = (typeof MOUNTSTAT3)[keyof typeof MOUNTSTAT3];
+
+// Types (RFC 1813 Appendix I §5.2), field order as in the RFC.
+export interface MntArgs { dirpath: string }
+/** mountres3; the failure arm is typed by mountstat3 so `status === 0` narrows. */
+export type MntRes = { status: 0; fhandle: Fh; authFlavors: number[] } | { status: Exclude<Mountstat3, 0> };
+export interface MountEntry { hostname: string; directory: string }
+export interface ExportEntry { dir: string; groups: string[] }
 
 /** auth_flavors<> has no RFC bound; this keeps a hostile count from allocating. */
 export const MAX_AUTH_FLAVORS = 64;

@@ -1,10 +1,21 @@
-// PORTMAP v2 procedure codecs (RFC 1833 §3.2). CALLIT is encoded/decoded faithfully; servers may refuse it.
+// PORTMAP v2 (RFC 1833 §3): wire constants, types and procedure codecs. CALLIT is encoded/decoded faithfully;
+// servers may refuse it. Explicit constant values, pinned to the RFC by test/xdr-constants.test.ts.
 import { readList, writeList } from './list';
 import type { XdrReader } from './reader';
 import type { XdrWriter } from './writer';
-import { PMAP_PROGRAM, PMAP_V2, PMAPPROC } from './nfs3/constants';
 import { type ProcBody, type ProcCodec, defineProc, procTable } from './procedure';
-import type { CallitArgs, CallitRes, PmapMapping } from './nfs3/types';
+
+export const PMAP_PROGRAM = 100000;
+export const PMAP_V2 = 2;
+// RFC 1833 §3.2: PORTMAP v2 procedures
+export const PMAPPROC = { NULL: 0, SET: 1, UNSET: 2, GETPORT: 3, DUMP: 4, CALLIT: 5 } as const;
+// RFC 1833 §3.1
+export const IPPROTO = { TCP: 6, UDP: 17 } as const;
+
+// RFC 1833 §3.1: types, field order as in the RFC.
+export interface PmapMapping { prog: number; vers: number; prot: number; port: number }
+export interface CallitArgs { prog: number; vers: number; proc: number; args: Buffer }
+export interface CallitRes { port: number; res: Buffer }
 
 /** CALLIT carries opaque args/results of another procedure; bounded like a small RPC message. */
 export const MAX_CALLIT_BYTES = 64 * 1024;

@@ -5,11 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeCall, decodeReply, encodeCall, encodeReply } from '../../xdr/message';
-import { MOUNT3_PROCS } from '../../xdr/mount';
-import { MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, PMAP_PROGRAM, PMAP_V2 } from '../../xdr/nfs3/constants';
+import { MOUNT3_PROCS, MOUNT_PROGRAM, MOUNT_V3 } from '../../xdr/mount';
+import { NFS_PROGRAM, NFS_V3 } from '../../xdr/nfs3/constants';
 import type { ProcCodec } from '../../xdr/procedure';
 import { NFS3_PROCS } from '../../xdr/nfs3/procs';
-import { PMAP2_PROCS } from '../../xdr/portmap';
+import { PMAP2_PROCS, PMAP_PROGRAM, PMAP_V2 } from '../../xdr/portmap';
 import { RecordDecoder, encodeRecord } from '../../xdr/record';
 import { XdrWriter } from '../../xdr/writer';
 import { encodeAuthSys } from '../../xdr/rpc';

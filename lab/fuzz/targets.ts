@@ -6,12 +6,14 @@ import { PcapReader } from '../../captures/readers/pcap';
 import { PcapngReader } from '../../captures/readers/pcapng';
 import { DirectFramer } from '../../server/rpc/direct-framer';
 import { decodeReply } from '../../xdr/message';
-import { MOUNT_PROGRAM, NFS_PROGRAM, PMAP_PROGRAM } from '../../xdr/nfs3/constants';
+import { NFS_PROGRAM } from '../../xdr/nfs3/constants';
 import { XdrReader } from '../../xdr/reader';
 import { RecordDecoder } from '../../xdr/record';
 import { AUTH_FLAVOR, decodeAuthSys, decodeMessage } from '../../xdr/rpc';
 import type { Rng } from '../../testing/xdr-arbitrary';
 import { BodySeed, Corpus, codecFor } from './corpus';
+import { MOUNT_PROGRAM } from '../../xdr/mount';
+import { PMAP_PROGRAM } from '../../xdr/portmap';
 
 export interface Seed {
   bytes: Buffer;

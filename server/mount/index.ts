@@ -2,10 +2,8 @@
 // following symlinks), EXPORT lists the one export, DUMP/UMNT/UMNTALL keep the advisory mount list.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MOUNT_PROGRAM, MOUNT_V3, MOUNTSTAT3 } from '../../xdr/nfs3/constants';
-import { MOUNT3 } from '../../xdr/mount';
+import { MOUNT3, MOUNT_PROGRAM, MOUNT_V3, MOUNTSTAT3, type MntRes, type MountEntry } from '../../xdr/mount';
 import { AUTH_FLAVOR } from '../../xdr/rpc';
-import type { MntRes, MountEntry } from '../../xdr/nfs3/types';
 import type { FileHandles } from '../handles';
 import { Program, procedures } from '../rpc/program';
 

@@ -1,9 +1,9 @@
 // PORTMAP v2 (RFC 1833 §3): answers GETPORT/DUMP for the programs this server serves. SET/UNSET from clients are
 // refused (FALSE); CALLIT is not offered (PROC_UNAVAIL) since it only amplifies traffic.
-import { IPPROTO, MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, PMAP_PROGRAM, PMAP_V2 } from '../../xdr/nfs3/constants';
-import { PMAP2 } from '../../xdr/portmap';
-import type { PmapMapping } from '../../xdr/nfs3/types';
+import { NFS_PROGRAM, NFS_V3 } from '../../xdr/nfs3/constants';
+import { PMAP2, IPPROTO, PMAP_PROGRAM, PMAP_V2, type PmapMapping } from '../../xdr/portmap';
 import { Program, procedures } from '../rpc/program';
+import { MOUNT_PROGRAM, MOUNT_V3 } from '../../xdr/mount';
 
 export interface Ports {
   nfs: number;

@@ -1,21 +1,14 @@
-// NFSv3 (RFC 1813), MOUNT v3 (RFC 1813 Appendix I) and PORTMAP v2 (RFC 1833 §3) wire constants.
+// NFSv3 (RFC 1813) wire constants (MOUNT v3 and PORTMAP v2 have theirs in xdr/mount.ts and xdr/portmap.ts).
 // Explicit values, never auto-numbered (go-nfs issue #154); test/xdr-constants.test.ts pins them to the RFCs.
 
 export const NFS_PROGRAM = 100003;
 export const NFS_V3 = 3;
-export const MOUNT_PROGRAM = 100005;
-export const MOUNT_V3 = 3;
-export const PMAP_PROGRAM = 100000;
-export const PMAP_V2 = 2;
 
 // RFC 1813 §2.4 sizes
 export const NFS3_FHSIZE = 64;
 export const NFS3_COOKIEVERFSIZE = 8;
 export const NFS3_CREATEVERFSIZE = 8;
 export const NFS3_WRITEVERFSIZE = 8;
-// RFC 1813 Appendix I §5.1
-export const MNTPATHLEN = 1024;
-export const MNTNAMLEN = 255;
 
 // RFC 1813 §3: procedure numbers
 export const NFSPROC3 = {
@@ -89,27 +82,5 @@ export const ACCESS3 = { READ: 0x0001, LOOKUP: 0x0002, MODIFY: 0x0004, EXTEND: 0
 // RFC 1813 §3.3.19: FSINFO properties
 export const FSF3 = { LINK: 0x0001, SYMLINK: 0x0002, HOMOGENEOUS: 0x0008, CANSETTIME: 0x0010 } as const;
 
-// RFC 1813 Appendix I §5.2: MOUNT procedures
-export const MOUNTPROC3 = { NULL: 0, MNT: 1, DUMP: 2, UMNT: 3, UMNTALL: 4, EXPORT: 5 } as const;
-// RFC 1813 Appendix I §5.1.5: enum mountstat3
-export const MOUNTSTAT3 = {
-  MNT3_OK: 0,
-  MNT3ERR_PERM: 1,
-  MNT3ERR_NOENT: 2,
-  MNT3ERR_IO: 5,
-  MNT3ERR_ACCES: 13,
-  MNT3ERR_NOTDIR: 20,
-  MNT3ERR_INVAL: 22,
-  MNT3ERR_NAMETOOLONG: 63,
-  MNT3ERR_NOTSUPP: 10004,
-  MNT3ERR_SERVERFAULT: 10006,
-} as const;
-
-// RFC 1833 §3.2: PORTMAP v2 procedures
-export const PMAPPROC = { NULL: 0, SET: 1, UNSET: 2, GETPORT: 3, DUMP: 4, CALLIT: 5 } as const;
-// RFC 1833 §3.1
-export const IPPROTO = { TCP: 6, UDP: 17 } as const;
-
 export type Nfsstat3 = (typeof NFSSTAT3)[keyof typeof NFSSTAT3];
 export type Nfs3Err = Exclude<Nfsstat3, 0>;
-export type Mountstat3 = (typeof MOUNTSTAT3)[keyof typeof MOUNTSTAT3];

@@ -1,7 +1,7 @@
-// NFSv3 / MOUNT v3 / PORTMAP v2 argument and result types (RFC 1813, RFC 1833), field order as in the RFC.
+// NFSv3 argument and result types (RFC 1813), field order as in the RFC.
 // Names are the RFC's in camelCase. Results are discriminated on `status` (0 = NFS3_OK).
 // Buffers in decoded values are views into the record they came from (see xdr/reader.ts ownership note).
-import type { Mountstat3, Nfs3Err } from './constants';
+import type { Nfs3Err } from './constants';
 
 /** nfs_fh3 data (<= NFS3_FHSIZE bytes). */
 export type Fh = Buffer;
@@ -155,15 +155,3 @@ export type PathconfRes = Result<
 
 export interface CommitArgs { file: Fh; offset: bigint; count: number }
 export type CommitRes = Result<{ fileWcc: WccData; verf: Buffer }, { fileWcc: WccData }>;
-
-// --- MOUNT v3 (RFC 1813 Appendix I) ---
-export interface MntArgs { dirpath: string }
-/** mountres3; the failure arm is typed by mountstat3 so `status === 0` narrows. */
-export type MntRes = { status: 0; fhandle: Fh; authFlavors: number[] } | { status: Exclude<Mountstat3, 0> };
-export interface MountEntry { hostname: string; directory: string }
-export interface ExportEntry { dir: string; groups: string[] }
-
-// --- PORTMAP v2 (RFC 1833 §3) ---
-export interface PmapMapping { prog: number; vers: number; prot: number; port: number }
-export interface CallitArgs { prog: number; vers: number; proc: number; args: Buffer }
-export interface CallitRes { port: number; res: Buffer }
