@@ -12,6 +12,7 @@ import { buildReport, groupDiffers, InspectReport, xidHex } from './analysis/rep
 import { hexDiffLines } from './analysis/diff';
 import type { Transmission } from './analysis/ledger';
 import { JournalReader } from './journal';
+import { inView, type LegChoice } from './analysis/legs';
 
 export interface InspectOptions {
   /** extra server ports whose TCP streams are RPC even without their start (2049 and 111 always) */
@@ -28,6 +29,11 @@ export interface InspectOptions {
   maxBuffered?: number;
   /** most bytes a compressed capture may unpack to (default source.ts: 1024x its size, at least 64 MiB) */
   maxUnpacked?: number;
+  /**
+   * Which relay leg duplicates, exports and the journal join count when the capture holds both legs of a proxy
+   * (analysis/legs.ts): 'client' (default, what the client sent), 'server' (what the server received), 'all'.
+   */
+  leg?: LegChoice;
 }
 
 export interface InspectResult {
@@ -81,11 +87,11 @@ function bytesPass(captures: Buffer[], opts: InspectOptions & { chunkSize?: numb
 /** Indexes of the transmissions whose payloads pass 2 must keep. */
 function wantedPayloads(first: Pass, opts: InspectOptions): Set<number> {
   const wanted = new Set<number>();
-  for (const g of first.p.ledger.groups()) {
+  for (const g of first.p.ledger.groups(opts.leg ?? 'client')) {
     if (g.length < 2) continue;
     if (groupDiffers(g) || opts.exportPayloadsDir || opts.journal) for (const t of g) wanted.add(t.index);
   }
-  if (opts.hexdiffXid !== undefined) for (const t of first.p.ledger.transmissions) if (t.xid === opts.hexdiffXid) wanted.add(t.index);
+  if (opts.hexdiffXid !== undefined) for (const t of first.p.ledger.transmissions) if (t.xid === opts.hexdiffXid && inView(t, opts.leg ?? 'client')) wanted.add(t.index);
   return wanted;
 }
 
@@ -98,7 +104,7 @@ export function inspectBytes(captures: Buffer[], opts: InspectOptions & { chunkS
   const wanted = wantedPayloads(first, opts);
   const run = wanted.size ? bytesPass(captures, opts, (i) => wanted.has(i)) : first;
   const payloads = run.p.ledger.payloads;
-  return { report: buildReport(run.p, run.files, payloads), transmissions: run.p.ledger.transmissions, payloads, exported: [] };
+  return { report: buildReport(run.p, run.files, payloads, opts.leg ?? 'client'), transmissions: run.p.ledger.transmissions, payloads, exported: [] };
 }
 
 /** Full result: the report plus transmissions and kept payloads (used by the CLI for --hexdiff/--export). */
@@ -115,17 +121,18 @@ export async function inspectFilesDetailed(paths: string[], opts: InspectOptions
     }
   }
   const payloads = run.p.ledger.payloads;
-  const report = buildReport(run.p, run.files, payloads);
-  if (opts.journal) joinJournal(opts.journal, report, run.p.ledger.groups(), payloads);
+  const view = opts.leg ?? 'client';
+  const report = buildReport(run.p, run.files, payloads, view);
+  if (opts.journal) joinJournal(opts.journal, report, run.p.ledger.groups(view), payloads);
   const exported: string[] = [];
   if (opts.exportPayloadsDir) {
     fs.mkdirSync(opts.exportPayloadsDir, { recursive: true });
-    for (const g of run.p.ledger.groups()) {
+    for (const g of run.p.ledger.groups(view)) {
       if (g.length < 2) continue;
       g.forEach((t, i) => {
         const buf = payloads.get(t.index);
         if (!buf) return;
-        const f = path.join(opts.exportPayloadsDir!, `${xidHex(t.xid)}-${t.client.replace(/:/g, '_')}-${i + 1}-file${t.file}-frame${t.firstFrame}.bin`);
+        const f = path.join(opts.exportPayloadsDir!, `${xidHex(t.xid)}-${t.client.replace(/:/g, '_')}-${t.leg ? `${t.leg}leg-` : ''}${i + 1}-file${t.file}-frame${t.firstFrame}.bin`);
         fs.writeFileSync(f, buf);
         exported.push(f);
       });
@@ -138,9 +145,9 @@ export async function inspectFilesDetailed(paths: string[], opts: InspectOptions
 function joinJournal(file: string, report: InspectReport, groups: Transmission[][], payloads: ReadonlyMap<number, Buffer>): void {
   const reader = new JournalReader(file);
   try {
-    const byKey = new Map(groups.filter((g) => g.length > 1).map((g) => [`${xidHex(g[0].xid)}|${g[0].client}|${g[0].procedure}`, g]));
+    const byKey = new Map(groups.filter((g) => g.length > 1).map((g) => [`${g[0].leg}|${xidHex(g[0].xid)}|${g[0].client}|${g[0].procedure}`, g]));
     for (const d of [...report.differingDuplicates, ...report.identicalDuplicates]) {
-      const g = byKey.get(`${d.xid}|${d.client}|${d.procedure}`);
+      const g = byKey.get(`${d.leg}|${d.xid}|${d.client}|${d.procedure}`);
       if (!g || !g[0].write) continue;
       d.journal = reader.join(d, g.map((t) => payloads.get(t.index) ?? null), g[0].write.fh);
     }
@@ -156,17 +163,17 @@ export async function inspectFiles(paths: string[], opts: InspectOptions = {}): 
 
 /** Hex rows where each later transmission of `xid` differs from the first (from an InspectResult). */
 export function hexDiff(result: InspectResult, xid: number): string[] {
-  const ts = result.transmissions.filter((t) => t.xid === xid);
+  const ts = result.transmissions.filter((t) => t.xid === xid && inView(t, result.report.legs.view));
   if (ts.length === 0) return [`no call with xid ${xidHex(xid)}`];
   const byGroup = new Map<string, Transmission[]>();
   for (const t of ts) {
-    const k = `${t.client}|${t.prog}|${t.vers}|${t.proc}`;
+    const k = `${t.leg}|${t.client}|${t.prog}|${t.vers}|${t.proc}`;
     byGroup.set(k, [...(byGroup.get(k) ?? []), t]);
   }
   const out: string[] = [];
   for (const g of byGroup.values()) {
     const a = g[0];
-    out.push(`xid ${xidHex(xid)} ${a.procedure} from ${a.client}: ${g.length} transmission(s)`);
+    out.push(`xid ${xidHex(xid)} ${a.procedure} from ${a.client}${a.leg ? ` (${a.leg} leg)` : ''}: ${g.length} transmission(s)`);
     const pa = result.payloads.get(a.index);
     for (let i = 1; i < g.length; i++) {
       const pb = result.payloads.get(g[i].index);

@@ -13,6 +13,7 @@ import { summarize, summarizeDamaged, MessageSummary } from './rpc/messages';
 import { RetainBudget, DEFAULT_MAX_BUFFERED } from './budget';
 import { Ledger, LedgerOptions, MessageContext } from './analysis/ledger';
 import { DEFAULT_MAX_RECORD } from '../xdr/record';
+import { detectLegs, type Leg, type LegMap } from './analysis/legs';
 
 export interface PipelineOptions extends LedgerOptions {
   /** server ports whose streams are RPC even when their first bytes are not seen (default 2049 and 111) */
@@ -68,6 +69,11 @@ export class Pipeline {
   readonly budget: RetainBudget;
   /** TCP connections known to carry RPC: a server port, or a call was decoded on them */
   private rpcConnIds = new Set<number>();
+  /** legs named by the capture's interfaces (pcapng if_name written by netem), by connection id */
+  private namedLegs = new Map<number, Leg>();
+  private ifName: string | undefined;
+  /** relay legs, known after finish() */
+  legs: LegMap = { byConnection: new Map(), pairs: [], named: false };
   /** first MAX_FINDINGS retransmitted segments whose bytes differ from the first copy, and their count */
   tcpDiffs: TcpDiffFinding[] = [];
   tcpDiffCount = 0;
@@ -110,6 +116,7 @@ export class Pipeline {
     this.lastFrame = p.frame;
     this.lastTs = ts;
     this.tcp.history.advance(this.bytes);
+    this.ifName = p.ifName;
     const link = decodeLink(p.linktype, p.data);
     if (!link) {
       this.nonIp++;
@@ -131,6 +138,8 @@ export class Pipeline {
     this.tcp.finish(this.lastFrame, this.lastTs);
     this.ip.finish();
     this.ledger.finish();
+    this.legs = detectLegs(this.ledger.transmissions, this.namedLegs);
+    for (const t of this.ledger.transmissions) t.leg = this.legs.byConnection.get(t.connectionId) ?? null;
   }
 
   private isKnown(a: number, b: number): boolean {
@@ -143,6 +152,8 @@ export class Pipeline {
     const dst = c.ends[1 - dir];
     const known = this.isKnown(c.ends[0].port, c.ends[1].port);
     if (known) this.rpcConnIds.add(c.id);
+    const named = this.ifName === undefined ? null : /client leg/i.test(this.ifName) ? 'client' : /server leg/i.test(this.ifName) ? 'server' : null;
+    if (named) this.namedLegs.set(c.id, named);
     const d = c.dirs[dir];
     // A reply is expected for an outstanding call, or on any connection known to carry RPC: its call may be
     // behind a gap in the other direction, or lost with it (each direction is read on its own).

@@ -6,6 +6,7 @@ import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
 import { renderText } from '../captures/analysis/text';
 import { EXIT } from './exit';
 import { parseSize } from '../core/units';
+import { LEG_CHOICES, type LegChoice } from '../captures/analysis/legs';
 
 interface InspectCliOptions {
   port: string[];
@@ -15,6 +16,7 @@ interface InspectCliOptions {
   journal?: string;
   maxBuffered?: string;
   maxUnpacked?: string;
+  leg?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -44,6 +46,7 @@ export function register(program: Command): void {
     .option('--hexdiff <xid>', 'print where the transmissions of this XID differ, in hex')
     .option('--export-payloads <dir>', 'write each transmission payload of every duplicated XID into DIR')
     .option('--journal <file>', 'server write journal (SQLite) to join: which copy was executed and which the file holds')
+    .option('--leg <leg>', 'a relay capture with both legs: count the client leg (default), the server leg, or all')
     .option('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records (default 64MiB)')
     .option('--max-unpacked <size>', 'most bytes a .gz/.bz2 capture may unpack to (default 1024x its size, at least 64MiB)')
     .action(async (files: string[], opts: InspectCliOptions) => {
@@ -52,7 +55,9 @@ export function register(program: Command): void {
         const hexdiffXid = opts.hexdiff === undefined ? undefined : parseXid(opts.hexdiff);
         const maxBuffered = opts.maxBuffered === undefined ? undefined : parseSize(opts.maxBuffered, '--max-buffered');
         const maxUnpacked = opts.maxUnpacked === undefined ? undefined : parseSize(opts.maxUnpacked, '--max-unpacked');
-        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked });
+        if (opts.leg !== undefined && !LEG_CHOICES.includes(opts.leg as LegChoice)) throw new ConfigError('BAD_LEG', `--leg: expected ${LEG_CHOICES.join('|')}, got "${opts.leg}"`);
+        const leg = opts.leg as LegChoice | undefined;
+        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked, leg });
         const r = result.report;
         if (opts.json) {
           const doc = { ...r, ...(hexdiffXid !== undefined ? { hexdiff: hexDiff(result, hexdiffXid) } : {}), ...(opts.exportPayloads ? { exported: result.exported } : {}) };

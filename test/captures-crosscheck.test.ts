@@ -1,12 +1,18 @@
 // Captures the project makes itself give the same findings: one blktest run with scribbled duplicates (seed 000 at
 // a small time scale) is recorded twice at once — by the netem proxy's synthesized pcap and by tcpdump on the real
-// loopback traffic of the client leg — and inspect must report the same duplicated XIDs with the same payloads.
+// loopback traffic of the client leg — and inspect must report the same calls with the same payloads.
+//
+// The proxy's capture holds what the proxy read; tcpdump holds what was on the wire. They differ in one way only:
+// bytes a client sent that the proxy never read because the connection was reset while they sat in the proxy's
+// receive buffer (the client gives up on a connection stalled with retransmissions queued). That made this test
+// fail 1 run in N (issue 16 §4). So per connection, the proxy's calls must be exactly the first calls of the
+// tcpdump capture, at the same stream offsets with the same payloads; calls after them are reported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inspectFiles } from '../captures';
+import { inspectFilesDetailed } from '../captures/inspect';
 import { runBlktest } from '../client/blktest';
 import { DEFAULTS } from '../lab/repro';
 import { isRoot, missingTools } from '../lab/peers/tools';
@@ -17,7 +23,7 @@ import { NFSPROC3 } from '../xdr/nfs3/constants';
 
 const skip = missingTools(['tcpdump', 'tcpdump']) ?? (isRoot() ? undefined : 'needs root to capture on lo');
 
-test('the proxy pcap and a tcpdump capture of the same run give the same findings', { skip, timeout: 120_000 }, async () => {
+test('the proxy pcap and a tcpdump capture of the same run give the same findings', { skip, timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-crosscheck-'));
   const exportDir = path.join(dir, 'export');
   fs.mkdirSync(exportDir);
@@ -53,18 +59,31 @@ test('the proxy pcap and a tcpdump capture of the same run give the same finding
     await server.close();
   }
   const port = `:${proxy.address.port}`;
-  // The same view from both files: WRITE duplicates on the client leg, each with its transmissions' payload hashes.
-  const view = async (file: string) => {
-    const rep = await inspectFiles([file]);
-    return rep.differingDuplicates
-      .filter((d) => d.proc === NFSPROC3.WRITE)
-      .map((d) => ({ xid: d.xid, offset: d.offset, payloads: d.transmissions.filter((t) => t.connection.endsWith(port)).map((t) => t.payloadSha1) }))
-      .filter((d) => d.payloads.length > 1)
-      .sort((a, b) => a.xid.localeCompare(b.xid));
+  // Client-leg WRITE calls per connection (keyed by the client's port), in stream order.
+  const calls = async (file: string) => {
+    const res = await inspectFilesDetailed([file]);
+    const by = new Map<number, string[]>();
+    for (const t of res.transmissions) {
+      if (t.proc !== NFSPROC3.WRITE || !t.connection.endsWith(port) || t.leg === 'server') continue;
+      const l = by.get(t.clientPort) ?? [];
+      l.push(`${t.streamOffset} ${t.xid.toString(16)} ${t.truncated ? 'truncated' : t.payloadSha1}`);
+      by.set(t.clientPort, l);
+    }
+    return { by, report: res.report };
   };
-  const fromProxy = await view(synth);
-  const fromTcpdump = await view(real);
-  assert.ok(fromProxy.length > 0);
-  assert.deepEqual(fromTcpdump, fromProxy);
+  const fromProxy = await calls(synth);
+  const fromTcpdump = await calls(real);
+  assert.ok(fromProxy.report.differingDuplicates.length > 0);
+  assert.deepEqual([...fromProxy.by.keys()].sort(), [...fromTcpdump.by.keys()].sort());
+  let unread = 0;
+  for (const [cport, p] of fromProxy.by) {
+    const w = fromTcpdump.by.get(cport)!;
+    // The proxy may have read the last call only in part (truncated): compare its offset and XID.
+    const last = p.length - 1;
+    assert.deepEqual(p.slice(0, last), w.slice(0, last), `connection from port ${cport}`);
+    assert.equal(p[last].split(' ').slice(0, 2).join(' '), w[last].split(' ').slice(0, 2).join(' '));
+    unread += w.length - p.length;
+  }
+  t.diagnostic(`${unread} WRITE transmissions were on the wire but never read by the proxy (connection reset)`);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { CallSummary, ReplySummary } from '../rpc/messages';
 import { procName } from '../rpc/messages';
+import type { Leg, LegChoice } from './legs';
 
 export interface MessageContext {
   file: number;
@@ -81,6 +82,8 @@ export interface Transmission {
   payloadLength: number;
   write?: { fh: string; offset: bigint; count: number; stable: number };
   replies: ReplyRecord[];
+  /** relay leg of its connection (analysis/legs.ts), null when the connection is no relay leg */
+  leg: Leg | null;
 }
 
 export interface LedgerOptions {
@@ -182,6 +185,7 @@ export class Ledger {
       payloadSha1: damaged || !this.hash ? null : sha1hex(payload),
       payloadLength: c.payloadLength,
       replies: [],
+      leg: null,
     };
     if (c.write) t.write = { fh: c.write.file.toString('hex'), offset: c.write.offset, count: c.write.count, stable: c.write.stable };
     this.transmissions.push(t);
@@ -247,11 +251,15 @@ export class Ledger {
     t.replies.push({ ...x.rec, nfsStatus: t.prog === NFS_PROG ? x.firstWord : null, answers: t.index });
   }
 
-  /** Calls grouped by client address, XID, program, version and procedure, in order of appearance. */
-  groups(): Transmission[][] {
+  /**
+   * Calls grouped by client address, XID, program, version and procedure, in order of appearance, counting the
+   * transmissions of one relay leg (plus connections that are no leg) or, with 'all', each leg separately.
+   */
+  groups(choice: LegChoice = 'all'): Transmission[][] {
     const out = new Map<string, Transmission[]>();
     for (const t of this.transmissions) {
-      const k = `${t.client}|${t.xid}|${t.prog}|${t.vers}|${t.proc}`;
+      if (choice !== 'all' && t.leg !== null && t.leg !== choice) continue;
+      const k = `${t.leg}|${t.client}|${t.xid}|${t.prog}|${t.vers}|${t.proc}`;
       const g = out.get(k);
       if (g) g.push(t);
       else out.set(k, [t]);

@@ -4,6 +4,7 @@ import type { Pipeline, FileStats, StreamFinding, TcpDiffFinding } from '../pipe
 import type { Transmission, ReplyRecord } from './ledger';
 import { diffPayloads, hex32, PatternInfo, patternLabel } from './diff';
 import type { JournalJoin } from '../journal';
+import type { Leg, LegChoice, LegPair } from './legs';
 
 export interface ReplyView {
   file: number;
@@ -20,6 +21,8 @@ export interface ReplyView {
 export interface TransmissionView {
   /** 1-based, in order of appearance */
   n: number;
+  /** relay leg of its connection, null when it is no relay leg */
+  leg: Leg | null;
   file: number;
   frames: { first: number; last: number; packets: number };
   firstTime: number;
@@ -50,6 +53,8 @@ export interface TransmissionView {
 }
 
 export interface DuplicateView {
+  /** relay leg these transmissions were counted on (null: no relay) */
+  leg: Leg | null;
   xid: string;
   client: string;
   server: string;
@@ -95,6 +100,11 @@ export interface InspectReport {
   nonIpPackets: number;
   ip: Pipeline['ip']['stats'];
   ports: { known: number[]; detected: number[] };
+  /**
+   * Relay legs (a proxy's capture holds every call twice): the pairs found, calls per leg, and the leg the
+   * duplicates, unanswered calls and exports count ('client' by default: what the client sent).
+   */
+  legs: { detected: boolean; named: boolean; view: LegChoice; pairs: LegPair[]; calls: { client: number; server: number; other: number } };
   /** TCP connections (each generation counted) and UDP flows that carried RPC messages */
   connections: number;
   tcpConnections: number;
@@ -173,6 +183,7 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
     for (const r of t.replies) earliestReply = Math.min(earliestReply, r.time);
     return {
       n: i + 1,
+      leg: t.leg,
       file: t.file,
       frames: { first: t.firstFrame, last: t.lastFrame, packets: t.pieces },
       firstTime: round6(t.firstTime),
@@ -199,6 +210,7 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
   const differing = views.find((v) => v.equalToFirst === false);
   const window = differing ?? views[1];
   return {
+    leg: a.leg,
     xid: xidHex(a.xid),
     client: a.client,
     server: a.server,
@@ -221,9 +233,11 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
   };
 }
 
-export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyMap<number, Buffer>): InspectReport {
+export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyMap<number, Buffer>, view: LegChoice = 'client'): InspectReport {
   const L = p.ledger;
-  const groups = L.groups();
+  const groups = L.groups(view);
+  const legCalls = { client: 0, server: 0, other: 0 };
+  for (const t of L.transmissions) legCalls[t.leg ?? 'other']++;
   const dups = groups.filter((g) => g.length > 1);
   const differing = dups.filter(groupDiffers);
   const identical = dups.filter((g) => !groupDiffers(g));
@@ -253,6 +267,7 @@ export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyM
     nonIpPackets: p.nonIp,
     ip: p.ip.stats,
     ports: { known: [...p.knownPorts].sort((x, y) => x - y), detected: [...p.detectedPorts].sort((x, y) => x - y) },
+    legs: { detected: p.legs.byConnection.size > 0, named: p.legs.named, view, pairs: p.legs.pairs, calls: legCalls },
     connections: p.rpcConnections.size,
     tcpConnections: p.tcp.connectionsSeen,
     rpcCalls: L.transmissions.length,

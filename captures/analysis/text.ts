@@ -8,8 +8,9 @@ function fmtSec(x: number | null): string {
   return x === null ? '-' : `${x.toFixed(3)}s`;
 }
 
-function row(d: DuplicateView): string[] {
+function row(d: DuplicateView, legs: boolean): string[] {
   return [
+    ...(legs ? [d.leg ?? '-'] : []),
     d.xid,
     d.client,
     d.procedure,
@@ -41,12 +42,17 @@ export function renderText(r: InspectReport): string {
   out.push(
     `packets ${r.packets}  snaplen-cut ${r.truncatedPackets}  RPC connections ${r.connections} (TCP connections ${r.tcpConnections})  ports ${r.ports.known.join(',')}${r.ports.detected.length ? ` (detected ${r.ports.detected.join(',')})` : ''}`,
   );
+  if (r.legs.detected) {
+    const c = r.legs.calls;
+    out.push(`relay legs: ${r.legs.pairs.length} connection pair(s)${r.legs.named ? ' named by the capture' : ''}; calls on the client leg ${c.client}, server leg ${c.server}, elsewhere ${c.other}; counting the ${r.legs.view === 'all' ? 'both legs' : `${r.legs.view} leg`} (--leg)`);
+  }
   out.push(`calls ${r.rpcCalls}  replies ${r.rpcReplies}  WRITE calls ${r.writeCalls} (${r.writeBytes} bytes)  duplicated XIDs ${r.duplicatedXids}  unanswered ${r.unansweredCalls.count}`);
   const dups = [...r.differingDuplicates, ...r.identicalDuplicates];
   if (dups.length) {
     out.push('');
     const shown = dups.slice(0, MAX_ROWS);
-    out.push(...table(['xid', 'client', 'procedure', 'offset', 'count', 'tx', 'conns', 'payloads', 'first diff', 'diff bytes', 'pattern', 'answered', 'reply->copy'], shown.map(row)));
+    const legs = r.legs.detected;
+    out.push(...table([...(legs ? ['leg'] : []), 'xid', 'client', 'procedure', 'offset', 'count', 'tx', 'conns', 'payloads', 'first diff', 'diff bytes', 'pattern', 'answered', 'reply->copy'], shown.map((d) => row(d, legs))));
     if (dups.length > shown.length) out.push(`... ${dups.length - shown.length} more duplicated XIDs (--json lists them)`);
   }
   for (const d of r.differingDuplicates.slice(0, 20)) {

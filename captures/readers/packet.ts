@@ -16,6 +16,8 @@ export interface CapturedPacket {
   data: Buffer;
   /** Length of the packet on the wire; > data.length when the capture was snaplen-truncated. */
   origLen: number;
+  /** pcapng interface name (if_name or if_description), when the capture names its interfaces */
+  ifName?: string;
 }
 
 /** A sans-IO capture reader: push file bytes in, get packets out; end() reports what was left over. */
@@ -24,6 +26,8 @@ export interface CaptureReader {
   push(chunk: Buffer, onPacket: (p: CapturedPacket) => void): void;
   /** Call at end of input; returns a description of an incomplete trailing packet/block, or null. */
   end(): TrailingData | null;
+  /** section comments (pcapng) */
+  readonly comments?: readonly string[];
 }
 
 export interface TrailingData {

@@ -16,7 +16,10 @@ export const PCAPNG_BLOCK = {
 } as const;
 /** §4.1: the SHB's byte-order magic, written in the section's byte order */
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-/** §4.2: option if_tsresol */
+/** §3.5 opt_comment (every block), §4.2 if_name / if_description and if_tsresol */
+const OPT_COMMENT = 1;
+const OPT_IF_NAME = 2;
+const OPT_IF_DESCRIPTION = 3;
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
 /** Largest block accepted; checked from the block header before any bytes are buffered for it. */
@@ -28,6 +31,8 @@ interface Iface {
   /** timestamp units per second */
   unitsPerSec: bigint;
   offsetSec: bigint;
+  /** if_name, else if_description */
+  name?: string;
 }
 
 export class PcapngReader implements CaptureReader {
@@ -39,6 +44,8 @@ export class PcapngReader implements CaptureReader {
   private frame = 0;
   private pendingLen = -1;
   private failed: CaptureError | null = null;
+  /** opt_comment values of the section headers read so far (netem writes its time scale there) */
+  readonly comments: string[] = [];
 
   push(chunk: Buffer, onPacket: (p: CapturedPacket) => void): void {
     if (this.failed) throw this.failed;
@@ -88,6 +95,10 @@ export class PcapngReader implements CaptureReader {
     if (this.u32(b, len - 4) !== len) throw new CaptureError('CAPTURE_BLOCK', `pcapng block trailing length ${this.u32(b, len - 4)} != ${len}`);
     switch (type) {
       case PCAPNG_BLOCK.SHB:
+        // §4.1: byte-order magic, version, section length (8 bytes), then options.
+        this.options(b, 24, len - 4, (code, v) => {
+          if (code === OPT_COMMENT && this.comments.length < 64) this.comments.push(v.toString('utf8'));
+        });
         return;
       case PCAPNG_BLOCK.IDB: {
         if (len < 20) throw new CaptureError('CAPTURE_BLOCK', `IDB too short (${len})`);
@@ -99,6 +110,8 @@ export class PcapngReader implements CaptureReader {
             iface.unitsPerSec = r & 0x80 ? 1n << BigInt(r & 0x7f) : 10n ** BigInt(r);
           } else if (code === OPT_IF_TSOFFSET && v.length >= 8) {
             iface.offsetSec = this.le ? v.readBigInt64LE(0) : v.readBigInt64BE(0);
+          } else if (code === OPT_IF_NAME || (code === OPT_IF_DESCRIPTION && iface.name === undefined)) {
+            iface.name = v.toString('utf8');
           }
         });
         this.ifaces.push(iface);
@@ -146,7 +159,7 @@ export class PcapngReader implements CaptureReader {
       tsSec = Number(sec + iface.offsetSec);
       tsNsec = Number((frac * 1000000000n) / iface.unitsPerSec);
     }
-    onPacket({ frame: this.frame, linktype: iface.linktype, tsSec, tsNsec, data, origLen });
+    onPacket({ frame: this.frame, linktype: iface.linktype, tsSec, tsNsec, data, origLen, ...(iface.name !== undefined ? { ifName: iface.name } : {}) });
   }
 
   private options(b: Buffer, start: number, end: number, on: (code: number, value: Buffer) => void): void {
