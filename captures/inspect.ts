@@ -34,6 +34,11 @@ export interface InspectOptions {
    * (analysis/legs.ts): 'client' (default, what the client sent), 'server' (what the server received), 'all'.
    */
   leg?: LegChoice;
+  /**
+   * The run's --time-scale, for modelled seconds; by default read from the capture (a pcapng section comment
+   * "time-scale X" written by netem) or from the netem event log beside it (FILE.events.jsonl).
+   */
+  timeScale?: number;
 }
 
 export interface InspectResult {
@@ -46,7 +51,41 @@ export interface InspectResult {
   exported: string[];
 }
 
-type Pass = { p: Pipeline; files: FileStats[] };
+type Pass = { p: Pipeline; files: FileStats[]; comments: string[] };
+
+/** netem's event log beside a capture (netem/capture/sink.ts sidecarPath). */
+function sidecarOf(capture: string): string {
+  return capture.replace(/\.pcap(ng)?$/i, '') + '.events.jsonl';
+}
+
+/** The time scale the capture's run used: the option, a pcapng comment, or the 'listen' event of netem's log. */
+function timeScaleOf(paths: string[], comments: string[], opts: InspectOptions): number | null {
+  if (opts.timeScale !== undefined) return opts.timeScale;
+  for (const c of comments) {
+    const m = /time-scale[= ]([0-9.e-]+)/.exec(c);
+    if (m && Number(m[1]) > 0) return Number(m[1]);
+  }
+  for (const f of paths) {
+    const side = sidecarOf(f);
+    if (!fs.existsSync(side)) continue;
+    const fd = fs.openSync(side, 'r');
+    try {
+      const head = Buffer.alloc(4096);
+      const n = fs.readSync(fd, head, 0, head.length, 0);
+      for (const line of head.subarray(0, n).toString('utf8').split('\n')) {
+        try {
+          const e = JSON.parse(line) as { event?: string; timeScale?: number };
+          if (e.event === 'listen' && typeof e.timeScale === 'number' && e.timeScale > 0) return e.timeScale;
+        } catch {
+          // a line cut at the 4 KiB boundary
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return null;
+}
 
 function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
   return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep });
@@ -55,18 +94,21 @@ function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipel
 async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number) => boolean): Promise<Pass> {
   const p = pipelineFor(opts, keep);
   const files: FileStats[] = [];
+  const comments: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     p.startFile(i);
     const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
     files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
+    comments.push(...r.comments);
   }
   p.finish();
-  return { p, files };
+  return { p, files, comments };
 }
 
 function bytesPass(captures: Buffer[], opts: InspectOptions & { chunkSize?: number }, keep?: (i: number) => boolean): Pass {
   const p = pipelineFor(opts, keep);
   const files: FileStats[] = [];
+  const comments: string[] = [];
   const step = opts.chunkSize ?? 1 << 20;
   captures.forEach((buf, i) => {
     p.startFile(i);
@@ -79,9 +121,10 @@ function bytesPass(captures: Buffer[], opts: InspectOptions & { chunkSize?: numb
       });
     }
     files.push({ file: i, path: `<buffer ${i}>`, format: reader.format, compression: null, packets, trailing: reader.end() });
+    comments.push(...(reader.comments ?? []));
   });
   p.finish();
-  return { p, files };
+  return { p, files, comments };
 }
 
 /** Indexes of the transmissions whose payloads pass 2 must keep. */
@@ -104,7 +147,8 @@ export function inspectBytes(captures: Buffer[], opts: InspectOptions & { chunkS
   const wanted = wantedPayloads(first, opts);
   const run = wanted.size ? bytesPass(captures, opts, (i) => wanted.has(i)) : first;
   const payloads = run.p.ledger.payloads;
-  return { report: buildReport(run.p, run.files, payloads, opts.leg ?? 'client'), transmissions: run.p.ledger.transmissions, payloads, exported: [] };
+  const report = buildReport(run.p, run.files, payloads, opts.leg ?? 'client', timeScaleOf([], run.comments, opts));
+  return { report, transmissions: run.p.ledger.transmissions, payloads, exported: [] };
 }
 
 /** Full result: the report plus transmissions and kept payloads (used by the CLI for --hexdiff/--export). */
@@ -122,7 +166,7 @@ export async function inspectFilesDetailed(paths: string[], opts: InspectOptions
   }
   const payloads = run.p.ledger.payloads;
   const view = opts.leg ?? 'client';
-  const report = buildReport(run.p, run.files, payloads, view);
+  const report = buildReport(run.p, run.files, payloads, view, timeScaleOf(paths, run.comments, opts));
   if (opts.journal) joinJournal(opts.journal, report, run.p.ledger.groups(view), payloads);
   const exported: string[] = [];
   if (opts.exportPayloadsDir) {

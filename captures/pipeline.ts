@@ -83,6 +83,8 @@ export class Pipeline {
   file = 0;
   private lastFrame = 0;
   private lastTs = 0;
+  /** timestamp of the first packet (epoch seconds), null before any */
+  firstTs: number | null = null;
 
   constructor(opts: PipelineOptions = {}) {
     this.ledger = new Ledger(opts);
@@ -113,6 +115,7 @@ export class Pipeline {
     const cut = p.origLen > p.data.length ? p.origLen - p.data.length : 0;
     if (cut) this.truncatedPackets++;
     const ts = timeOf(p);
+    if (this.firstTs === null) this.firstTs = ts;
     this.lastFrame = p.frame;
     this.lastTs = ts;
     this.tcp.history.advance(this.bytes);

@@ -13,6 +13,8 @@ export interface ReadResult {
   compression: Compression;
   packets: number;
   trailing: TrailingData | null;
+  /** pcapng section comments */
+  comments: readonly string[];
 }
 
 const CHUNK = 512 * 1024;
@@ -114,5 +116,5 @@ export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket
   if (failed && unpacked <= limit) throw failed;
   if (!reader) readerFor(head); // throws CAPTURE_SHORT_HEADER / CAPTURE_MAGIC
   const trailing = reader!.end();
-  return { format: reader!.format, compression, packets, trailing };
+  return { format: reader!.format, compression, packets, trailing, comments: reader!.comments ?? [] };
 }

@@ -1,11 +1,12 @@
 // `nfs-testbed inspect FILE...`: read NFS captures and report duplicated XIDs whose payloads differ.
-// Exit 3 when a duplicated XID (or a retransmitted TCP segment) carried different bytes, 0 otherwise.
+// Exit 3 when a duplicated XID (or a retransmitted TCP segment) carried different bytes, 5 when the capture holds
+// no RPC at all, 6 when --hexdiff names an XID that is not there, 0 otherwise.
 import type { Command } from 'commander';
 import { ConfigError, TestbedError } from '../core/errors';
 import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
 import { renderText } from '../captures/analysis/text';
 import { EXIT } from './exit';
-import { parseSize } from '../core/units';
+import { parseNumber, parseSize } from '../core/units';
 import { LEG_CHOICES, type LegChoice } from '../captures/analysis/legs';
 
 interface InspectCliOptions {
@@ -17,6 +18,7 @@ interface InspectCliOptions {
   maxBuffered?: string;
   maxUnpacked?: string;
   leg?: string;
+  timeScale?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -29,10 +31,11 @@ export function parsePort(text: string): number {
   return n;
 }
 
+/** An XID as inspect prints it (0x1a2b3c4d), bare hex with a letter (1a2b3c4d), or decimal (439041101). */
 export function parseXid(text: string): number {
   const t = text.trim().toLowerCase();
-  const n = /^0x[0-9a-f]{1,8}$/.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new ConfigError('BAD_XID', `--hexdiff: expected an XID like 0x1a2b3c4d, got "${text}"`);
+  const n = /^0x[0-9a-f]{1,8}$/.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : /^[0-9a-f]{1,8}$/.test(t) ? parseInt(t, 16) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new ConfigError('BAD_XID', `--hexdiff: expected an XID in hex (0x1a2b3c4d) or decimal, got "${text}"`);
   return n;
 }
 
@@ -47,6 +50,7 @@ export function register(program: Command): void {
     .option('--export-payloads <dir>', 'write each transmission payload of every duplicated XID into DIR')
     .option('--journal <file>', 'server write journal (SQLite) to join: which copy was executed and which the file holds')
     .option('--leg <leg>', 'a relay capture with both legs: count the client leg (default), the server leg, or all')
+    .option('--time-scale <x>', "the run's time scale, for modelled seconds (default: from the capture or netem's FILE.events.jsonl)")
     .option('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records (default 64MiB)')
     .option('--max-unpacked <size>', 'most bytes a .gz/.bz2 capture may unpack to (default 1024x its size, at least 64MiB)')
     .action(async (files: string[], opts: InspectCliOptions) => {
@@ -57,18 +61,28 @@ export function register(program: Command): void {
         const maxUnpacked = opts.maxUnpacked === undefined ? undefined : parseSize(opts.maxUnpacked, '--max-unpacked');
         if (opts.leg !== undefined && !LEG_CHOICES.includes(opts.leg as LegChoice)) throw new ConfigError('BAD_LEG', `--leg: expected ${LEG_CHOICES.join('|')}, got "${opts.leg}"`);
         const leg = opts.leg as LegChoice | undefined;
-        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked, leg });
+        const timeScale = opts.timeScale === undefined ? undefined : parseNumber(opts.timeScale, '--time-scale', 1e-9);
+        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked, leg, timeScale });
         const r = result.report;
+        if (hexdiffXid !== undefined) {
+          // Just the diff: the report is what inspect without --hexdiff prints.
+          const found = result.transmissions.some((t) => t.xid === hexdiffXid);
+          const lines = hexDiff(result, hexdiffXid);
+          if (opts.json) process.stdout.write(JSON.stringify({ xid: `0x${hexdiffXid.toString(16).padStart(8, '0')}`, found, hexdiff: lines }, null, 2) + '\n');
+          else process.stdout.write(lines.join('\n') + '\n');
+          process.exitCode = !found ? EXIT.NOT_FOUND : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
+          return;
+        }
         if (opts.json) {
-          const doc = { ...r, ...(hexdiffXid !== undefined ? { hexdiff: hexDiff(result, hexdiffXid) } : {}), ...(opts.exportPayloads ? { exported: result.exported } : {}) };
+          const doc = { ...r, ...(opts.exportPayloads ? { exported: result.exported } : {}) };
           process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
         } else {
           let text = renderText(r);
-          if (hexdiffXid !== undefined) text = hexDiff(result, hexdiffXid).join('\n') + '\n\n' + text;
           if (opts.exportPayloads) text += `exported ${result.exported.length} payload files to ${opts.exportPayloads}\n`;
           process.stdout.write(text);
         }
-        process.exitCode = r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
+        // No RPC found is no clean result: nothing was checked (README "Exit codes").
+        process.exitCode = r.rpcCalls + r.rpcReplies === 0 ? EXIT.NO_RPC : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
       } catch (err) {
         if (!opts.json || !(err instanceof TestbedError)) throw err;
         // --json: stdout holds exactly one document, errors included.

@@ -90,6 +90,50 @@ test('--hexdiff shows the differing rows; --export-payloads writes each transmis
   assert.equal(fs.readFileSync(path.join(out, files[1])).readUInt32BE(4096), 0xdeadbeef);
 });
 
+test('a capture without RPC is no clean result: exit 5, a verdict that says so and suggests --port', () => {
+  const c = new TcpConv({ sport: 8080 });
+  const http = path.join(dir, 'http.pcap');
+  const req = Buffer.from('GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n'.repeat(4));
+  fs.writeFileSync(http, pcapFile(timed([...c.handshake(), c.fromClient(req), c.fromServer(Buffer.from('HTTP/1.1 200 OK\r\n\r\nhello'))]), { linktype: LT.ETHERNET }));
+  const r = cli(http);
+  assert.equal(r.code, 5, r.err);
+  assert.match(r.out.trimEnd().split('\n').pop()!, /^NO RPC: .*try --port 8080/);
+  const j = cli(http, '--json');
+  assert.equal(j.code, 5);
+  assert.equal(JSON.parse(j.out).tcpServerPorts[0].port, 8080);
+});
+
+test('--hexdiff takes hex or decimal, prints only the diff, and an absent XID exits 6', () => {
+  const dec = cli(corrupt, '--hexdiff', String(0xfeed0001));
+  assert.equal(dec.code, 3);
+  assert.match(dec.out, /de ad be ef/);
+  assert.doesNotMatch(dec.out, /DIFFERING DUPLICATES/, 'no report after the diff');
+  assert.equal(cli(corrupt, '--hexdiff', 'feed0001').out, dec.out);
+  const none = cli(corrupt, '--hexdiff', '0x12345678');
+  assert.equal(none.code, 6);
+  assert.match(none.out, /no call with xid 0x12345678/);
+  const j = cli(corrupt, '--hexdiff', '0x12345678', '--json');
+  assert.equal(j.code, 6);
+  assert.equal(JSON.parse(j.out).found, false);
+});
+
+test('times are seconds since the first packet; with the run\'s time scale (netem\'s event log beside the capture) also modelled seconds', () => {
+  const doc = JSON.parse(cli(corrupt, '--json').out);
+  const t = doc.differingDuplicates[0].transmissions;
+  assert.equal(doc.time.timeScale, null);
+  assert.ok(t[0].firstTime >= 0 && t[0].firstTime < 1, String(t[0].firstTime));
+  assert.equal(t[0].modelTime, null);
+  const scaled = path.join(dir, 'scaled.pcap');
+  fs.copyFileSync(corrupt, scaled);
+  fs.writeFileSync(path.join(dir, 'scaled.events.jsonl'), JSON.stringify({ t: '2026-01-01T00:00:00.000Z', ms: 0, modelMs: 0, event: 'listen', kind: 'proxy', timeScale: 0.001 }) + '\n');
+  const s = JSON.parse(cli(scaled, '--json').out);
+  assert.equal(s.time.timeScale, 0.001);
+  const d = s.differingDuplicates[0];
+  assert.equal(d.transmissions[1].modelTime, Math.round((d.transmissions[1].firstTime / 0.001) * 1000) / 1000);
+  assert.equal(d.replyToLaterCopyModel, Math.round((d.replyToLaterCopy / 0.001) * 1000) / 1000);
+  assert.equal(JSON.parse(cli(corrupt, '--json', '--time-scale', '0.01').out).time.timeScale, 0.01);
+});
+
 test('errors: a bad file is exit 1 with a coded JSON error; bad options are exit 2', () => {
   const junk = path.join(dir, 'junk.pcap');
   fs.writeFileSync(junk, 'not a capture, just text that is long enough');

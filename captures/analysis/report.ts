@@ -25,8 +25,11 @@ export interface TransmissionView {
   leg: Leg | null;
   file: number;
   frames: { first: number; last: number; packets: number };
+  /** seconds since the first packet of the capture */
   firstTime: number;
   lastTime: number;
+  /** firstTime in modelled seconds (time-scaled runs), else null */
+  modelTime: number | null;
   connection: string;
   transport: 'tcp' | 'udp';
   clientPort: number;
@@ -77,6 +80,8 @@ export interface DuplicateView {
   repliesDiffer: boolean;
   /** seconds from the reply to an earlier copy to the first later copy (differing one if any) */
   replyToLaterCopy: number | null;
+  /** the same in modelled seconds (time-scaled runs), else null */
+  replyToLaterCopyModel: number | null;
   /** with a server journal (--journal): what the server executed and which copy the file holds */
   journal?: JournalJoin;
 }
@@ -104,9 +109,13 @@ export interface InspectReport {
    * Relay legs (a proxy's capture holds every call twice): the pairs found, calls per leg, and the leg the
    * duplicates, unanswered calls and exports count ('client' by default: what the client sent).
    */
+  /** times are seconds since `origin` (epoch seconds of the first packet); modelled seconds use timeScale */
+  time: Clock & { originIso: string | null };
   legs: { detected: boolean; named: boolean; view: LegChoice; pairs: LegPair[]; calls: { client: number; server: number; other: number } };
   /** TCP connections (each generation counted) and UDP flows that carried RPC messages */
   connections: number;
+  /** server ports of TCP connections that carried data, most bytes first (first 5): where to look with --port */
+  tcpServerPorts: Array<{ port: number; bytes: number }>;
   tcpConnections: number;
   rpcCalls: number;
   rpcReplies: number;
@@ -145,11 +154,24 @@ function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
+/** Times in a report: seconds since the capture's first packet, and modelled seconds when the run was time-scaled. */
+export interface Clock {
+  /** epoch seconds of the first packet */
+  origin: number;
+  /** the run's --time-scale (real = modelled x scale), null when unknown */
+  timeScale: number | null;
+}
+
+let clock: Clock = { origin: 0, timeScale: null };
+const rel = (t: number) => round6(t - clock.origin);
+/** Modelled seconds for a real span (or a relative time), null without a time scale. */
+const model = (s: number | null) => (s === null || clock.timeScale === null ? null : Math.round((s / clock.timeScale) * 1000) / 1000);
+
 function replyView(r: ReplyRecord, numberOf: Map<number, number>): ReplyView {
   return {
     file: r.file,
     frame: r.frame,
-    time: round6(r.time),
+    time: rel(r.time),
     connection: r.connection,
     answers: numberOf.get(r.answers) ?? 0,
     acceptStat: r.acceptStat,
@@ -186,8 +208,9 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
       leg: t.leg,
       file: t.file,
       frames: { first: t.firstFrame, last: t.lastFrame, packets: t.pieces },
-      firstTime: round6(t.firstTime),
-      lastTime: round6(t.lastTime),
+      firstTime: rel(t.firstTime),
+      lastTime: rel(t.lastTime),
+      modelTime: model(rel(t.firstTime)),
       connection: t.connection,
       transport: t.transport,
       clientPort: t.clientPort,
@@ -230,10 +253,12 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
     answered: views.filter((v) => g[v.n - 1].replies.length > 0).map((v) => v.n),
     repliesDiffer: new Set(replies.map((r) => r.bodySha1)).size > 1,
     replyToLaterCopy: window?.afterReply ?? null,
+    replyToLaterCopyModel: model(window?.afterReply ?? null),
   };
 }
 
-export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyMap<number, Buffer>, view: LegChoice = 'client'): InspectReport {
+export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyMap<number, Buffer>, view: LegChoice = 'client', timeScale: number | null = null): InspectReport {
+  clock = { origin: p.firstTs ?? 0, timeScale };
   const L = p.ledger;
   const groups = L.groups(view);
   const legCalls = { client: 0, server: 0, other: 0 };
@@ -267,8 +292,10 @@ export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyM
     nonIpPackets: p.nonIp,
     ip: p.ip.stats,
     ports: { known: [...p.knownPorts].sort((x, y) => x - y), detected: [...p.detectedPorts].sort((x, y) => x - y) },
+    time: { ...clock, originIso: p.firstTs === null ? null : new Date(p.firstTs * 1000).toISOString() },
     legs: { detected: p.legs.byConnection.size > 0, named: p.legs.named, view, pairs: p.legs.pairs, calls: legCalls },
     connections: p.rpcConnections.size,
+    tcpServerPorts: [...p.tcp.serverPortBytes].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([port, bytes]) => ({ port, bytes })),
     tcpConnections: p.tcp.connectionsSeen,
     rpcCalls: L.transmissions.length,
     rpcReplies: L.rpcReplies,
@@ -291,7 +318,7 @@ export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyM
         procedure: g[0].procedure,
         frame: g[0].firstFrame,
         file: g[0].file,
-        time: round6(g[0].firstTime),
+        time: rel(g[0].firstTime),
         connection: g[0].connection,
         transmissions: g.length,
       })),
@@ -307,6 +334,10 @@ export function buildReport(p: Pipeline, files: FileStats[], payloads: ReadonlyM
 }
 
 function verdict(r: InspectReport, nDiffering: number): string {
+  if (r.rpcCalls + r.rpcReplies === 0) {
+    const hint = r.tcpServerPorts.length ? `; TCP servers seen on ports ${r.tcpServerPorts.map((x) => x.port).join(', ')}: try --port ${r.tcpServerPorts[0].port}` : '';
+    return `NO RPC: no ONC RPC call or reply found in ${r.packets} packets (RPC is looked for on ports ${r.ports.known.join(', ')} and at the start of every TCP stream)${hint}`;
+  }
   if (nDiffering > 0) {
     const pats = [...new Set(r.differingDuplicates.map((d) => d.pattern ?? 'unknown'))].join(', ');
     return `DIFFERING DUPLICATES: ${nDiffering} duplicated XID${nDiffering === 1 ? '' : 's'} carried different payloads (${pats}); ${r.rpcCalls} calls, ${r.duplicatedXids} duplicated XIDs`;

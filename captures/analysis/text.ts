@@ -4,8 +4,8 @@ import type { InspectReport, DuplicateView } from './report';
 /** Rows of the duplicates table before the rest is left to --json; differing duplicates come first. */
 const MAX_ROWS = 50;
 
-function fmtSec(x: number | null): string {
-  return x === null ? '-' : `${x.toFixed(3)}s`;
+function fmtSec(x: number | null, model: number | null = null): string {
+  return x === null ? '-' : `${x.toFixed(3)}s${model === null ? '' : ` (model ${model.toFixed(1)}s)`}`;
 }
 
 function row(d: DuplicateView, legs: boolean): string[] {
@@ -23,7 +23,7 @@ function row(d: DuplicateView, legs: boolean): string[] {
     d.diffBytes === null ? '-' : String(d.diffBytes),
     d.pattern ?? '-',
     d.answered.length ? d.answered.map((n) => `#${n}`).join(',') : 'none',
-    fmtSec(d.replyToLaterCopy),
+    fmtSec(d.replyToLaterCopy, d.replyToLaterCopyModel),
   ];
 }
 
@@ -39,6 +39,7 @@ export function renderText(r: InspectReport): string {
     const trail = f.trailing ? `; TRUNCATED: ${f.trailing.bytes} bytes of frame ${f.trailing.frame} (${f.trailing.cut}) missing their end` : '';
     out.push(`${f.path}: ${f.format}${f.compression ? ` (${f.compression})` : ''}, ${f.packets} packets${trail}`);
   }
+  if (r.time.originIso) out.push(`times: seconds since the first packet (${r.time.originIso})${r.time.timeScale !== null ? `; model seconds at time scale ${r.time.timeScale}` : ''}`);
   out.push(
     `packets ${r.packets}  snaplen-cut ${r.truncatedPackets}  RPC connections ${r.connections} (TCP connections ${r.tcpConnections})  ports ${r.ports.known.join(',')}${r.ports.detected.length ? ` (detected ${r.ports.detected.join(',')})` : ''}`,
   );
@@ -60,7 +61,7 @@ export function renderText(r: InspectReport): string {
     out.push(`${d.xid} ${d.procedure} from ${d.client}:`);
     for (const t of d.transmissions) {
       out.push(
-        `  #${t.n} frames ${t.frames.first}-${t.frames.last} t=${t.firstTime.toFixed(6)} ${t.connection} sha1 ${t.payloadSha1?.slice(0, 16) ?? '-'}` +
+        `  #${t.n} frames ${t.frames.first}-${t.frames.last} t=${t.firstTime.toFixed(6)}s${t.modelTime === null ? '' : ` (model ${t.modelTime.toFixed(3)}s)`} ${t.connection} sha1 ${t.payloadSha1?.slice(0, 16) ?? '-'}` +
           `${t.n > 1 ? (t.equalToFirst ? ' = #1' : ` differs from #1 at ${t.firstDiffOffset} (${t.diffBytes} bytes, ${t.pattern?.kind ?? '?'})`) : ''}` +
           `${t.replies.length ? `; replied in frame ${t.replies.map((x) => x.frame).join(',')}` : '; no reply'}`,
       );

@@ -49,6 +49,8 @@ export class TcpTracker {
   private closedKeys = new Set<string>();
   private nextId = 1;
   connectionsSeen = 0;
+  /** bytes carried by connections, by the server end's port */
+  readonly serverPortBytes = new Map<number, number>();
   /** retransmitted bytes of closed connections that were not compared */
   private uncompared = 0;
 
@@ -100,6 +102,8 @@ export class TcpTracker {
     // call whose missing bytes it acknowledges is complete (with its gap) before the reply in this data is read.
     if (ackFlag) c.dirs[1 - di].acked(seg.ack, frame, ts);
     if (seg.wireLen > 0) {
+      const sp = c.ends[1].port;
+      if (this.serverPortBytes.size < 4096 || this.serverPortBytes.has(sp)) this.serverPortBytes.set(sp, (this.serverPortBytes.get(sp) ?? 0) + seg.wireLen);
       if (!dir.started || (dir.sink === null && dir.bytes === 0 && dir.segments === 0)) dir.sink = this.ev.open(c, di);
       // Data in a SYN segment (TFO) starts after the SYN's sequence number.
       dir.segment(syn ? (seg.seq + 1) >>> 0 : seg.seq, seg.data, seg.wireLen, frame, ts);
