@@ -5,14 +5,18 @@
 //   6..14  u64  inode number       14..22 u64 generation (birth time in ns, low 64 bits; tells a reused inode)
 //   22..38      HMAC-SHA256(secret, bytes 0..22) truncated to 16 bytes
 // The per-export secret lives on disk (stateDir/handle-secret) so handles survive a restart.
-// Node cannot open by inode, so the table maps inode -> export-relative path; a miss (e.g. after a restart)
-// rescans the export once. A handle that authenticates but whose object is gone is NFS3ERR_STALE; one that does
-// not authenticate (or has the wrong shape) is NFS3ERR_BADHANDLE.
+// Node cannot open by inode, so the table maps inode -> export-relative path, a hint only: resolving a handle walks
+// that path from a descriptor of the export root, one component at a time with O_PATH|O_NOFOLLOW (a symlink
+// swapped in anywhere on the way stops the walk; nothing outside is opened, not even for a stat), and the object
+// reached counts only if its inode and generation are the handle's. A miss (a rename behind our back, a restart)
+// rescans the export once, by the same descriptor walk. A handle that authenticates but whose object is gone is
+// NFS3ERR_STALE; one that does not authenticate (or has the wrong shape) is NFS3ERR_BADHANDLE.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NfsStatusError } from '../core/errors';
 import { NFSSTAT3 } from '../xdr/nfs3/constants';
+import { O_DIRECTORY, O_NOFOLLOW, O_PATH, atPath, checkProcFd, closeQuietly, fdPath, fstatBig, openAsync } from './fs-at';
 
 const MAGIC = 0x4e;
 const LAYOUT = 1;
@@ -22,24 +26,38 @@ const VERIFIED_MAX = 4096;
 const MAC = 16;
 export const HANDLE_BYTES = BODY + MAC;
 
+/** An object a handle names, held by a descriptor verified against the handle. */
 export interface Resolved {
-  /** export-relative path, '' for the root, '/'-separated, never containing '..' */
+  /** export-relative path, '' for the root, '/'-separated, never containing '..' (where it was found) */
   rel: string;
-  /** absolute path on the local filesystem */
-  abs: string;
+  /**
+   * O_PATH descriptor of exactly the handle's object, owned by whoever resolved it (the export's root
+   * descriptor for the root: never close that one). Act on it through fdPath/atPath (fs-at.ts).
+   */
+  fd: number;
+  /** its fstat when resolved */
   stats: fs.BigIntStats;
 }
+
+const sameObject = (st: fs.BigIntStats, ino: bigint, gen: bigint): boolean => st.ino === ino && BigInt.asUintN(64, st.birthtimeNs) === gen;
+/** A directory that was removed (rmdir leaves its inode with no links) is gone for NFS, though we hold it. */
+const removedDir = (st: fs.BigIntStats): boolean => st.nlink === 0n && st.isDirectory();
 
 export class FileHandles {
   private readonly byIno = new Map<bigint, string>();
   /** handles (as latin1 strings) whose MAC was checked, and what they name */
   private readonly verified = new Map<string, Readonly<{ ino: bigint; gen: bigint }>>();
   private scanning: Promise<void> | null = null;
+  /** calls between enter() and leave(): the root descriptor stays open until none is left */
+  private users = 0;
+  private closed?: () => void;
 
   private constructor(
     readonly root: string,
     private readonly secret: Buffer,
     readonly exportId: number,
+    /** O_PATH descriptor of the export root, held for the server's life: every walk starts here */
+    readonly rootFd: number,
   ) {}
 
   /** Loads (or creates, mode 0600) the export's secret in `stateDir` and indexes the root. */
@@ -57,13 +75,66 @@ export class FileHandles {
       fs.renameSync(tmp, file);
     }
     const exportId = crypto.createHmac('sha256', secret).update('export-id').digest().readUInt32BE(0);
-    const h = new FileHandles(root, secret, exportId);
-    h.byIno.set(fs.lstatSync(root, { bigint: true }).ino, '');
+    checkProcFd(root);
+    const rootFd = fs.openSync(root, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+    const h = new FileHandles(root, secret, exportId, rootFd);
+    h.byIno.set(fs.fstatSync(rootFd, { bigint: true }).ino, '');
     return h;
   }
 
+  /** A call that may use the root descriptor begins (every NFS and MOUNT call that resolves anything). */
+  enter(): void {
+    this.users++;
+  }
+
+  leave(): void {
+    if (--this.users === 0 && this.closed) this.closed();
+  }
+
+  /**
+   * Closes the root descriptor once no call uses it (server shutdown: connections are gone, but a procedure may
+   * still be running; closed under it, the number could name another file by the time it walks from it).
+   */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.closed = () => {
+        fs.closeSync(this.rootFd);
+        resolve();
+      };
+      if (this.users === 0) this.closed();
+    });
+  }
+
+  /** Where `rel` is on the local filesystem (logs and reports only: the server itself never acts on this path). */
   abs(rel: string): string {
     return rel === '' ? this.root : path.join(this.root, rel);
+  }
+
+  /**
+   * Walks `rel` from the root descriptor, one component at a time, never following a symlink: every component
+   * but the last must be a real directory (ENOTDIR otherwise). Returns an O_PATH descriptor of what the last
+   * component names (the root descriptor itself for ''), which the caller owns.
+   */
+  async walk(rel: string): Promise<number> {
+    if (rel === '') return this.rootFd;
+    const parts = rel.split('/');
+    let fd = this.rootFd;
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      let next: number;
+      try {
+        next = await openAsync(atPath(fd, parts[i]), O_PATH | O_NOFOLLOW | (last ? 0 : O_DIRECTORY));
+      } finally {
+        if (fd !== this.rootFd) closeQuietly(fd);
+      }
+      fd = next;
+    }
+    return fd;
+  }
+
+  /** Closes a descriptor walk() or resolve() gave out (the root's stays open). */
+  release(fd: number): void {
+    if (fd !== this.rootFd) closeQuietly(fd);
   }
 
   /** Makes the handle for an object at `rel` whose lstat is `st`, and remembers where it lives. */
@@ -109,27 +180,32 @@ export class FileHandles {
     return this.byIno.get(fh.readBigUInt64BE(6));
   }
 
-  /** Finds the object; NFS3ERR_BADHANDLE for a forged handle, NFS3ERR_STALE for a vanished object. */
+  /**
+   * Finds the object and opens it (O_PATH, verified against the handle: the caller must release() the
+   * descriptor); NFS3ERR_BADHANDLE for a forged handle, NFS3ERR_STALE for a vanished object.
+   */
   async resolve(fh: Buffer): Promise<Resolved> {
     const { ino, gen } = this.parse(fh);
-    const hit = await this.check(ino, gen);
+    const hit = await this.open(ino, gen);
     if (hit) return hit;
     await this.rescan();
-    const again = await this.check(ino, gen);
+    const again = await this.open(ino, gen);
     if (again) return again;
     throw new NfsStatusError(NFSSTAT3.NFS3ERR_STALE, `object ${ino} is gone`);
   }
 
-  private async check(ino: bigint, gen: bigint): Promise<Resolved | null> {
+  private async open(ino: bigint, gen: bigint): Promise<Resolved | null> {
     const rel = this.byIno.get(ino);
     if (rel === undefined) return null;
-    const abs = this.abs(rel);
+    let fd: number | undefined;
     try {
-      const stats = await fs.promises.lstat(abs, { bigint: true });
-      if (stats.ino === ino && BigInt.asUintN(64, stats.birthtimeNs) === gen) return { rel, abs, stats };
+      fd = await this.walk(rel);
+      const stats = await fstatBig(fd);
+      if (sameObject(stats, ino, gen) && !removedDir(stats)) return { rel, fd, stats };
     } catch {
       /* moved or removed: fall through */
     }
+    if (fd !== undefined) this.release(fd);
     if (this.byIno.get(ino) === rel) this.byIno.delete(ino);
     return null;
   }
@@ -137,34 +213,41 @@ export class FileHandles {
   /** Walks the export (without following symlinks) and re-learns every inode's path. One walk at a time. */
   rescan(): Promise<void> {
     if (!this.scanning) {
-      this.scanning = this.walk().finally(() => {
+      this.scanning = this.scan().finally(() => {
         this.scanning = null;
       });
     }
     return this.scanning;
   }
 
-  private async walk(): Promise<void> {
-    const queue = [''];
-    while (queue.length) {
-      const rel = queue.shift()!;
-      let names: fs.Dirent[];
+  /** Depth first from the root descriptor, subdirectories opened O_NOFOLLOW: never leaves the export. */
+  private async scan(): Promise<void> {
+    const visit = async (dirFd: number, rel: string): Promise<void> => {
+      let names: string[];
       try {
-        names = await fs.promises.readdir(this.abs(rel), { withFileTypes: true });
+        names = await fs.promises.readdir(fdPath(dirFd));
       } catch {
-        continue;
+        return;
       }
-      for (const d of names) {
-        const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+      for (const name of names) {
+        const childRel = rel === '' ? name : `${rel}/${name}`;
+        let sub: number;
         try {
-          const st = await fs.promises.lstat(this.abs(childRel), { bigint: true });
+          const st = await fs.promises.lstat(atPath(dirFd, name), { bigint: true });
           this.byIno.set(st.ino, childRel);
-          if (d.isDirectory()) queue.push(childRel);
+          if (!st.isDirectory()) continue;
+          sub = await openAsync(atPath(dirFd, name), O_PATH | O_NOFOLLOW | O_DIRECTORY);
         } catch {
-          /* raced with a removal */
+          continue; // raced with a removal or a swap
+        }
+        try {
+          await visit(sub, childRel);
+        } finally {
+          closeQuietly(sub);
         }
       }
-    }
+    };
+    await visit(this.rootFd, '');
   }
 
   /** After a rename: the object and, for a directory, everything below it moved. */

@@ -17,7 +17,7 @@ import { FileHandles } from './handles';
 import { Journal, JournalRow } from './journal';
 import { PayloadHasher } from './journal-hasher';
 import { mountProgram } from './mount';
-import { Nfs3Export } from './nfs3/context';
+import { Nfs3Export } from './nfs3/export';
 import { nfs3Program } from './nfs3';
 import { WriteBehind } from './nfs3/write-behind';
 import { portmapProgram } from './portmap';

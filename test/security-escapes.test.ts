@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MOUNT3, MOUNTSTAT3 } from '../xdr/mount';
 import { NFS3 } from '../xdr/nfs3/procs';
-import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
+import { FTYPE3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
 import { Canary, plantCanary } from './support/reliability-canary';
 
@@ -101,9 +101,12 @@ describe('symlinks (stored as text, never followed by the server)', () => {
     refusedWith((await rpc.call(NFS3.WRITE, { file: link, offset: 0n, count: 3, stable: STABLE_HOW.FILE_SYNC, data: Buffer.from('pwn') })).status, NFS3ERR_INVAL, 'WRITE via link');
     refusedWith((await rpc.call(NFS3.SETATTR, { object: link, newAttributes: { size: 0n } })).status, NFS3ERR_INVAL, 'SETATTR size via link');
     refusedWith((await rpc.call(NFS3.COMMIT, { file: link, offset: 0n, count: 0 })).status, NFS3ERR_INVAL, 'COMMIT via link');
-    // CREATE on the link's name: UNCHECKED/GUARDED open with O_NOFOLLOW (ELOOP -> INVAL) or find it exists; EXCLUSIVE
-    // finds something that is not its file (EXIST). None truncates the canary.
-    refusedWith((await create('to-canary', root, 0)).status, NFS3ERR_INVAL, 'CREATE UNCHECKED over link');
+    // CREATE on the link's name, as nfsd3_create_file: UNCHECKED answers the link itself (NFS3_OK, nothing opened,
+    // nothing changed), GUARDED finds it exists, EXCLUSIVE finds something that is not its file (EXIST). None
+    // truncates the canary.
+    const unchecked = await rpc.call(NFS3.CREATE, { where: { dir: root, name: 'to-canary' }, how: { mode: 0, attributes: { size: 0n } } });
+    assert.equal(unchecked.status, NFSSTAT3.NFS3_OK, 'CREATE UNCHECKED over link');
+    assert.equal((unchecked as { objAttributes: { type: number } }).objAttributes.type, FTYPE3.NF3LNK);
     refusedWith((await create('to-canary', root, 1)).status, NFS3ERR_EXIST, 'CREATE GUARDED over link');
     refusedWith((await create('to-canary', root, 2)).status, NFS3ERR_EXIST, 'CREATE EXCLUSIVE over link');
     // SETATTR mode/times apply to the link itself (lchmod is skipped, lutimes), never to its target.

@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import { NfsStatusError } from '../../core/errors';
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+import { fdPath, lstatAt } from '../fs-at';
 import type { Resolved } from '../handles';
-import { Nfs3Export, lstatOrUndefined } from './context';
+import type { Nfs3Export } from './export';
 
 export interface Listed {
   name: string;
@@ -33,15 +34,16 @@ export async function page(x: Nfs3Export, dir: Resolved, cookie: bigint, verf: B
   if (cookie !== 0n && !verf.equals(Buffer.alloc(8)) && !verf.equals(mine)) {
     throw new NfsStatusError(NFSSTAT3.NFS3ERR_BAD_COOKIE, 'directory changed since the cookie was issued');
   }
-  const names = (await fs.promises.readdir(dir.abs)).sort();
+  const names = (await fs.promises.readdir(fdPath(dir.fd))).sort(); // exactly the held directory
   const all = ['.', '..', ...names];
   if (cookie > BigInt(all.length)) throw new NfsStatusError(NFSSTAT3.NFS3ERR_BAD_COOKIE, `cookie ${cookie} past the end`);
   const parentRel = dir.rel.includes('/') ? dir.rel.slice(0, dir.rel.lastIndexOf('/')) : '';
   async function* gen(): AsyncGenerator<Listed> {
     for (let i = Number(cookie); i < all.length; i++) {
       const name = all[i];
-      const rel = name === '.' ? dir.rel : name === '..' ? parentRel : x.child(dir, name).rel;
-      const stats = name === '.' ? dir.stats : await lstatOrUndefined(x.handles.abs(rel));
+      const rel = name === '.' ? dir.rel : name === '..' ? parentRel : x.child(dir, name);
+      // ".." of the export root is the root itself, as nfsd_lookup_dentry answers: never the directory above.
+      const stats = name === '.' || (name === '..' && dir.rel === '') ? dir.stats : await lstatAt(dir.fd, name);
       if (!stats) continue; // removed while listing
       yield { name, cookie: BigInt(i + 1), rel, stats };
     }

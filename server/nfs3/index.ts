@@ -1,7 +1,7 @@
 // The NFS program (100003) version 3 dispatch table: one entry per procedure, RFC 1813 §3 order.
 import { NFS_PROGRAM, NFS_V3, NFSPROC3 } from '../../xdr/nfs3/constants';
 import { ProcEntry, Program, procedures } from '../rpc/program';
-import type { Nfs3Export } from './context';
+import type { Nfs3Export } from './export';
 import { onAccess } from './on-access';
 import { onCommit } from './on-commit';
 import { onCreate } from './on-create';
@@ -50,18 +50,27 @@ export function nfs3Program(x: Nfs3Export): Program {
     onPathconf(x),
     onCommit(x),
   ]);
-  // Every procedure but NULL and WRITE (which orders itself) first waits for the deferred writes queued before it
-  // arrived, so it sees every WRITE already answered (write-behind.ts).
-  const ordered = v3.procs.map((e) => (!e || e.codec.proc === NFSPROC3.NULL || e.codec.proc === NFSPROC3.WRITE ? e : afterWrites(x, e)));
-  return { prog: NFS_PROGRAM, name: 'NFS', versions: new Map([[NFS_V3, { procs: ordered }]]) };
+  const procs = v3.procs.map((e) => (!e || e.codec.proc === NFSPROC3.NULL ? e : scoped(x, e, e.codec.proc !== NFSPROC3.WRITE)));
+  return { prog: NFS_PROGRAM, name: 'NFS', versions: new Map([[NFS_V3, { procs }]]) };
 }
 
-function afterWrites(x: Nfs3Export, e: ProcEntry): ProcEntry {
+/**
+ * Every procedure but NULL runs in a scope: the descriptors it resolves are closed once it has returned. With
+ * `ordered` (all but WRITE, which orders itself) it first waits for the deferred writes queued before it arrived,
+ * so it sees every WRITE already answered (write-behind.ts).
+ */
+function scoped(x: Nfs3Export, e: ProcEntry, ordered: boolean): ProcEntry {
   return {
     ...e,
-    run(ctx, a) {
-      const b = x.writeBehind.barrier();
-      return b ? b.then(() => e.run(ctx, a)) : e.run(ctx, a);
+    async run(ctx, a) {
+      x.begin();
+      try {
+        const b = ordered ? x.writeBehind.barrier() : undefined;
+        if (b) await b;
+        return await e.run(ctx, a);
+      } finally {
+        x.release(ctx);
+      }
     },
   };
 }

@@ -4,13 +4,14 @@ import { ACCESS3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { AccessArgs, AccessRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, fattr, isDir } from './context';
+import { fattr, isDir } from './attrs';
+import type { Nfs3Export } from './export';
 
 export function onAccess(x: Nfs3Export): ProcEntry<AccessArgs, AccessRes> {
   return {
     codec: NFS3.ACCESS,
     async run(ctx, a) {
-      const obj = await x.resolve(a.object);
+      const obj = await x.resolve(ctx, a.object);
       ctx.note.path = obj.rel;
       const attrs = fattr(obj.stats);
       const uid = ctx.auth?.uid ?? 65534;

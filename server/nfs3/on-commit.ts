@@ -4,7 +4,9 @@
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { CommitArgs, CommitRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, fattr, fstatBig, fsyncFd, wccAttr } from './context';
+import { fstatBig, fsyncFd } from '../fs-at';
+import { fattr, wccAttr } from './attrs';
+import type { Nfs3Export } from './export';
 
 export function onCommit(x: Nfs3Export): ProcEntry<CommitArgs, CommitRes> {
   return {
@@ -12,7 +14,7 @@ export function onCommit(x: Nfs3Export): ProcEntry<CommitArgs, CommitRes> {
     async run(ctx, a) {
       const failed = x.takeWriteError(a.file);
       if (failed !== undefined) return { status: failed, fileWcc: {} } as CommitRes;
-      const { rel, value } = await x.withFile(a.file, false, async (fd) => {
+      const { rel, value } = await x.withFile(ctx, a.file, false, async (fd) => {
         const before = await fstatBig(fd);
         await fsyncFd(fd);
         return { before: wccAttr(before), after: fattr(await fstatBig(fd)) };

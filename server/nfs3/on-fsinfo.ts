@@ -3,13 +3,15 @@ import { FSF3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { FsinfoArgs, FsinfoRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, RTMAX, WTMAX, fattr } from './context';
+import { fattr } from './attrs';
+import type { Nfs3Export } from './export';
+import { RTMAX, WTMAX } from './limits';
 
 export function onFsinfo(x: Nfs3Export): ProcEntry<FsinfoArgs, FsinfoRes> {
   return {
     codec: NFS3.FSINFO,
     async run(ctx, a) {
-      const obj = await x.resolve(a.fsroot);
+      const obj = await x.resolve(ctx, a.fsroot);
       ctx.note.path = obj.rel;
       return {
         status: 0,

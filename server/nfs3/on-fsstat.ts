@@ -1,18 +1,21 @@
-// RFC 1813 §3.3.18 FSSTAT: statfs(2) of the filesystem holding the export.
+// RFC 1813 §3.3.18 FSSTAT: statfs(2) of the filesystem holding the object (through its descriptor).
 import fs from 'node:fs';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { FsstatArgs, FsstatRes } from '../../xdr/nfs3/types';
+import { fdPath } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, fattr, nfsError } from './context';
+import { fattr } from './attrs';
+import { nfsError } from './errno';
+import type { Nfs3Export } from './export';
 
 export function onFsstat(x: Nfs3Export): ProcEntry<FsstatArgs, FsstatRes> {
   return {
     codec: NFS3.FSSTAT,
     async run(ctx, a) {
-      const obj = await x.resolve(a.fsroot);
+      const obj = await x.resolve(ctx, a.fsroot);
       ctx.note.path = obj.rel;
       try {
-        const s = await fs.promises.statfs(obj.abs, { bigint: true });
+        const s = await fs.promises.statfs(fdPath(obj.fd), { bigint: true });
         return {
           status: 0,
           objAttributes: fattr(obj.stats),

@@ -2,13 +2,14 @@
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { GetattrArgs, GetattrRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, fattr } from './context';
+import { fattr } from './attrs';
+import type { Nfs3Export } from './export';
 
 export function onGetattr(x: Nfs3Export): ProcEntry<GetattrArgs, GetattrRes> {
   return {
     codec: NFS3.GETATTR,
     async run(ctx, a) {
-      const obj = await x.resolve(a.object);
+      const obj = await x.resolve(ctx, a.object);
       ctx.note.path = obj.rel;
       return { status: 0, objAttributes: fattr(obj.stats) };
     },

@@ -1,23 +1,43 @@
-// RFC 1813 §3.3.15 LINK: a hard link to a non-directory inside the export.
+// RFC 1813 §3.3.15 LINK: a hard link to a non-directory inside the export. Node's link(2) cannot link a
+// descriptor (that needs linkat with AT_EMPTY_PATH or AT_SYMLINK_FOLLOW), so the source is linked by its name
+// in its directory, both directories held by descriptors: if another object took that name meanwhile, the new
+// link names the wrong inode, and is taken back (NFS3ERR_STALE: the handle's object is no longer where it was).
 import fs from 'node:fs';
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { LinkArgs, LinkRes } from '../../xdr/nfs3/types';
+import { atPath, lstatAt } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, checkName, nfsError } from './context';
+import { isDir } from './attrs';
+import { fail, nfsError } from './errno';
+import type { Nfs3Export } from './export';
+import { checkName } from './limits';
 
 export function onLink(x: Nfs3Export): ProcEntry<LinkArgs, LinkRes> {
   return {
     codec: NFS3.LINK,
     async run(ctx, a) {
-      const file = await x.resolve(a.file);
-      const dir = await x.resolveDir(a.link.dir);
+      const file = await x.resolve(ctx, a.file);
+      const dir = await x.resolveDir(ctx, a.link.dir);
       ctx.note.path = file.rel;
       try {
         checkName(a.link.name, 'create');
-        await fs.promises.link(file.abs, x.child(dir, a.link.name).abs);
-        return { status: 0, fileAttributes: await x.attrsOf(file.abs), linkDirWcc: await x.wcc(dir.abs, dir.stats) };
+        // nfsd_link: a directory source is NFS3ERR_ISDIR, before anything is looked up.
+        if (isDir(file.stats)) fail(NFSSTAT3.NFS3ERR_ISDIR, `${file.rel} is a directory`);
+        const slash = file.rel.lastIndexOf('/');
+        const from = await x.handles.walk(slash < 0 ? '' : file.rel.slice(0, slash));
+        x.hold(ctx, from);
+        const fromName = file.rel.slice(slash + 1);
+        const to = atPath(dir.fd, a.link.name);
+        await fs.promises.link(atPath(from, fromName), to);
+        const made = await lstatAt(dir.fd, a.link.name);
+        if (!made || made.ino !== file.stats.ino || made.birthtimeNs !== file.stats.birthtimeNs) {
+          if (made) await fs.promises.unlink(to).catch(() => {});
+          fail(NFSSTAT3.NFS3ERR_STALE, `${file.rel} was replaced while it was linked`);
+        }
+        return { status: 0, fileAttributes: await x.attrsOf(file), linkDirWcc: await x.wcc(dir) };
       } catch (e) {
-        return { status: nfsError(e).status, fileAttributes: await x.attrsOf(file.abs), linkDirWcc: await x.wcc(dir.abs, dir.stats) } as LinkRes;
+        return { status: nfsError(e).status, fileAttributes: await x.attrsOf(file), linkDirWcc: await x.wcc(dir) } as LinkRes;
       }
     },
     fail: (status) => ({ status, linkDirWcc: {} }) as LinkRes,

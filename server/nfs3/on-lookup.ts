@@ -1,17 +1,19 @@
-// RFC 1813 §3.3.3 LOOKUP: one component, never following symlinks; ".." at the export root is NFS3ERR_ACCES
-// (nothing above the export is reachable).
-import { NfsStatusError } from '../../core/errors';
+// RFC 1813 §3.3.3 LOOKUP: one component, looked up through the directory's descriptor and never followed;
+// ".." at the export root is NFS3ERR_ACCES (nothing above the export is reachable).
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { LookupArgs, LookupRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, checkName, fattr, nfsError } from './context';
+import { fattr } from './attrs';
+import { fail, nfsError } from './errno';
+import type { Nfs3Export } from './export';
+import { checkName } from './limits';
 
 export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
   return {
     codec: NFS3.LOOKUP,
     async run(ctx, a) {
-      const dir = await x.resolveDir(a.what.dir);
+      const dir = await x.resolveDir(ctx, a.what.dir);
       const dirAttributes = fattr(dir.stats);
       const name = a.what.name;
       ctx.note.path = dir.rel;
@@ -20,10 +22,10 @@ export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
         let rel: string;
         if (name === '.') rel = dir.rel;
         else if (name === '..') {
-          if (dir.rel === '') throw new NfsStatusError(NFSSTAT3.NFS3ERR_ACCES, '".." at the export root');
+          if (dir.rel === '') fail(NFSSTAT3.NFS3ERR_ACCES, '".." at the export root');
           rel = dir.rel.includes('/') ? dir.rel.slice(0, dir.rel.lastIndexOf('/')) : '';
-        } else rel = x.child(dir, name).rel;
-        const found = await x.describe(rel, x.handles.abs(rel));
+        } else rel = x.child(dir, name);
+        const found = await x.describeAt(dir, name, rel);
         return { status: 0, object: found.fh, objAttributes: found.attrs, dirAttributes };
       } catch (e) {
         return { status: nfsError(e).status, dirAttributes } as LookupRes;

@@ -5,7 +5,7 @@ import { FTYPE3, NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { MknodArgs, MknodRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import type { Nfs3Export } from './context';
+import type { Nfs3Export } from './export';
 import { createFail, createIn } from './dir-op';
 
 export function onMknod(x: Nfs3Export): ProcEntry<MknodArgs, MknodRes> {

@@ -2,13 +2,15 @@
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { PathconfArgs, PathconfRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { NAME_MAX, Nfs3Export, fattr } from './context';
+import { fattr } from './attrs';
+import type { Nfs3Export } from './export';
+import { NAME_MAX } from './limits';
 
 export function onPathconf(x: Nfs3Export): ProcEntry<PathconfArgs, PathconfRes> {
   return {
     codec: NFS3.PATHCONF,
     async run(ctx, a) {
-      const obj = await x.resolve(a.object);
+      const obj = await x.resolve(ctx, a.object);
       ctx.note.path = obj.rel;
       return { status: 0, objAttributes: fattr(obj.stats), linkmax: 65000, nameMax: NAME_MAX, noTrunc: true, chownRestricted: true, caseInsensitive: false, casePreserving: true };
     },

@@ -4,7 +4,9 @@
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { ReadArgs, ReadRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, RTMAX, fileOffset, pread } from './context';
+import { pread } from '../fs-at';
+import type { Nfs3Export } from './export';
+import { RTMAX, fileOffset } from './limits';
 import { BufferPool } from '../../core/buffer-pool';
 
 export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
@@ -17,7 +19,7 @@ export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
       const buf = pool.take(RTMAX);
       let lent = false;
       try {
-        const { rel, value } = await x.withFile(a.file, false, async (fd) => {
+        const { rel, value } = await x.withFile(ctx, a.file, false, async (fd) => {
           let got = 0;
           while (got < want) {
             const n = await pread(fd, buf, got, want - got, pos + got);

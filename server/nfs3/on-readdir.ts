@@ -3,7 +3,9 @@ import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { Entry3, ReaddirArgs, ReaddirRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, fattr, nfsError } from './context';
+import { fattr } from './attrs';
+import { nfsError } from './errno';
+import type { Nfs3Export } from './export';
 import { DIRLIST_FIXED_BYTES, entryBytes, page } from './dir-list';
 
 
@@ -11,7 +13,7 @@ export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
   return {
     codec: NFS3.READDIR,
     async run(ctx, a) {
-      const dir = await x.resolveDir(a.dir);
+      const dir = await x.resolveDir(ctx, a.dir);
       ctx.note.path = dir.rel;
       const dirAttributes = fattr(dir.stats);
       try {

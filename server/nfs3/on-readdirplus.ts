@@ -5,7 +5,9 @@ import { NFS3 } from '../../xdr/nfs3/procs';
 import type { EntryPlus3, ReaddirplusArgs, ReaddirplusRes } from '../../xdr/nfs3/types';
 import { HANDLE_BYTES } from '../handles';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, fattr, nfsError } from './context';
+import { fattr } from './attrs';
+import { nfsError } from './errno';
+import type { Nfs3Export } from './export';
 import { DIRLIST_FIXED_BYTES, entryBytes, page } from './dir-list';
 
 /** post_op_attr with attributes + post_op_fh3 with a handle */
@@ -15,7 +17,7 @@ export function onReaddirplus(x: Nfs3Export): ProcEntry<ReaddirplusArgs, Readdir
   return {
     codec: NFS3.READDIRPLUS,
     async run(ctx, a) {
-      const dir = await x.resolveDir(a.dir);
+      const dir = await x.resolveDir(ctx, a.dir);
       ctx.note.path = dir.rel;
       const dirAttributes = fattr(dir.stats);
       try {

@@ -1,29 +1,32 @@
-// RFC 1813 §3.3.12 REMOVE: unlink a non-directory (a directory is NFS3ERR_ISDIR... via unlink's EISDIR).
+// RFC 1813 §3.3.12 REMOVE: unlink a non-directory (a directory is NFS3ERR_ISDIR, via unlink's EISDIR), by name
+// through the directory's descriptor.
 import fs from 'node:fs';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { RemoveArgs, RemoveRes } from '../../xdr/nfs3/types';
+import { atPath, lstatAt } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import { Nfs3Export, checkName, lstatOrUndefined, nfsError } from './context';
+import { nfsError } from './errno';
+import type { Nfs3Export } from './export';
+import { checkName } from './limits';
 
 /** REMOVE and RMDIR differ only in the system call. */
-export function removeEntry(x: Nfs3Export, name: 'REMOVE' | 'RMDIR', unlink: (abs: string) => Promise<void>): ProcEntry<RemoveArgs, RemoveRes> {
+export function removeEntry(x: Nfs3Export, name: 'REMOVE' | 'RMDIR', unlink: (path: string) => Promise<void>): ProcEntry<RemoveArgs, RemoveRes> {
   return {
     codec: NFS3[name],
     async run(ctx, a) {
-      const dir = await x.resolveDir(a.object.dir);
+      const dir = await x.resolveDir(ctx, a.object.dir);
       ctx.note.path = dir.rel;
       try {
         checkName(a.object.name, 'remove');
-        const { abs } = x.child(dir, a.object.name);
-        const st = await lstatOrUndefined(abs);
-        await unlink(abs);
+        const st = await lstatAt(dir.fd, a.object.name);
+        await unlink(atPath(dir.fd, a.object.name));
         if (st) {
           x.dropFd(st.ino);
           if (st.nlink <= 1n) x.handles.forget(st.ino);
         }
-        return { status: 0, dirWcc: await x.wcc(dir.abs, dir.stats) };
+        return { status: 0, dirWcc: await x.wcc(dir) };
       } catch (e) {
-        return { status: nfsError(e).status, dirWcc: await x.wcc(dir.abs, dir.stats) } as RemoveRes;
+        return { status: nfsError(e).status, dirWcc: await x.wcc(dir) } as RemoveRes;
       }
     },
     fail: (status) => ({ status, dirWcc: {} }) as RemoveRes,
@@ -31,5 +34,5 @@ export function removeEntry(x: Nfs3Export, name: 'REMOVE' | 'RMDIR', unlink: (ab
 }
 
 export function onRemove(x: Nfs3Export): ProcEntry<RemoveArgs, RemoveRes> {
-  return removeEntry(x, 'REMOVE', (abs) => fs.promises.unlink(abs));
+  return removeEntry(x, 'REMOVE', (p) => fs.promises.unlink(p));
 }

@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import type { RmdirArgs, RmdirRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
-import type { Nfs3Export } from './context';
+import type { Nfs3Export } from './export';
 import { removeEntry } from './on-remove';
 
 export function onRmdir(x: Nfs3Export): ProcEntry<RmdirArgs, RmdirRes> {
-  return removeEntry(x, 'RMDIR', (abs) => fs.promises.rmdir(abs));
+  return removeEntry(x, 'RMDIR', (p) => fs.promises.rmdir(p));
 }

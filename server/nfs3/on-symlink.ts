@@ -1,19 +1,30 @@
 // RFC 1813 §3.3.10 SYMLINK: the target is stored as given, even if it points outside the export; the server
-// never follows symlinks itself (LOOKUP, READ, WRITE, SETATTR all work on the link or refuse), so a link
-// cannot take the server anywhere.
+// never follows symlinks itself (every object is reached by a descriptor walk that refuses them, and acted on
+// through its descriptor), so a link cannot take the server anywhere. Created through the directory's
+// descriptor; its owner and times are then set on the link itself (dir-op.ts holdCreated).
 import fs from 'node:fs';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { SymlinkArgs, SymlinkRes } from '../../xdr/nfs3/types';
+import { atPath } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import type { Nfs3Export } from './context';
-import { createFail, createIn } from './dir-op';
+import { createFail, createIn, holdCreated, serverUid } from './dir-op';
+import type { Nfs3Export } from './export';
+import { applySattr } from './setattr';
 
 export function onSymlink(x: Nfs3Export): ProcEntry<SymlinkArgs, SymlinkRes> {
   return {
     codec: NFS3.SYMLINK,
     run: (ctx, a) =>
-      createIn(x, ctx, a.where, async (abs) => {
-        await fs.promises.symlink(a.symlink.data, abs);
+      createIn(x, ctx, a.where, async (dir, name, rel) => {
+        const target = a.symlink.data;
+        const obj = await x.serially(async () => {
+          const t0 = BigInt(Date.now() - 1000) * 1_000_000n; // file times come from a coarse clock
+          await fs.promises.symlink(target, atPath(dir.fd, name));
+          return holdCreated(x, ctx, dir, name, rel, 0, (st) => st.isSymbolicLink() && st.uid === serverUid() && st.size === BigInt(Buffer.byteLength(target)) && (st.birthtimeNs === 0n || st.birthtimeNs >= t0));
+        });
+        // nfsd_symlink -> nfsd_create_setattr: the mode is the link's own (0777) and ignored.
+        await applySattr(obj, { ...a.symlink.attributes, mode: undefined });
+        return { obj, created: true };
       }),
     fail: createFail,
   };

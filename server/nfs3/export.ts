@@ -1,0 +1,173 @@
+// The export as the NFSv3 procedures use it: handles resolved to descriptors verified against the handle (held
+// for the call, closed when its procedure returns), the descriptor cache for READ/WRITE/COMMIT, the write
+// verifier and the failures of deferred writes. The procedures themselves live one per file (on-<proc>.ts).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { Logger } from '../../core/log';
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+import type { Fattr3, WccData } from '../../xdr/nfs3/types';
+import { O_NOCTTY, O_RDONLY, O_RDWR, atPath, fdPath, fstatBig, openAsync } from '../fs-at';
+import { FileHandles, Resolved } from '../handles';
+import type { CallContext } from '../rpc/program';
+import { fattr, isDir, isReg, wccAttr } from './attrs';
+import { fail, nfsError } from './errno';
+import { FdCache } from './fd-cache';
+import { WriteBehind } from './write-behind';
+
+export class Nfs3Export {
+  /**
+   * RFC 1813 §3.3.7: fixed for this server instance, different after a restart, and changed in place when a
+   * deferred write failed (write-behind.ts), so clients resend what they have not committed.
+   */
+  readonly writeVerifier: Buffer;
+  /** UNSTABLE WRITEs executed behind their reply (off unless the server sets a limit) */
+  writeBehind = new WriteBehind(0);
+  private readonly fds: FdCache;
+  /** per inode: the status of a deferred write that failed, reported by the file's next COMMIT */
+  private readonly writeErrors = new Map<bigint, number>();
+  /** tail of the creations that must not overlap (serially()) */
+  private creating: Promise<unknown> = Promise.resolve();
+  /** descriptors each call resolved, closed by release() once its procedure has returned (nfs3/index.ts) */
+  private readonly held = new WeakMap<CallContext, number[]>();
+
+  constructor(
+    readonly handles: FileHandles,
+    readonly logger: Logger,
+    maxFds = 256,
+    fdIdleMs = 2000,
+  ) {
+    this.writeVerifier = crypto.randomBytes(8);
+    this.fds = new FdCache(maxFds, fdIdleMs);
+  }
+
+  /** A deferred write failed after its reply: new verifier, and the file's next COMMIT reports `e`. */
+  deferredWriteFailed(fh: Buffer, e: unknown): void {
+    const status = nfsError(e).status;
+    try {
+      this.writeErrors.set(this.handles.parse(fh).ino, status);
+    } catch {
+      // an unparsable handle never reaches the queue
+    }
+    crypto.randomFillSync(this.writeVerifier);
+    this.logger.log('error', 'deferred write failed: write verifier changed', { status, err: (e as Error)?.message, verifier: this.writeVerifier.toString('hex') });
+  }
+
+  /** The status of a deferred write of this file that failed since its last COMMIT (then forgotten). */
+  takeWriteError(fh: Buffer): number | undefined {
+    const { ino } = this.handles.parse(fh);
+    const status = this.writeErrors.get(ino);
+    this.writeErrors.delete(ino);
+    return status;
+  }
+
+  /** A call begins (nfs3/index.ts): the root descriptor stays open until it is released. */
+  begin(): void {
+    this.handles.enter();
+  }
+
+  /** Keeps `fd` open until the call's procedure has returned. */
+  hold(ctx: CallContext, fd: number): void {
+    const list = this.held.get(ctx);
+    if (list) list.push(fd);
+    else this.held.set(ctx, [fd]);
+  }
+
+  /** Closes what the call held (its procedure has returned; nothing it started still uses the numbers). */
+  release(ctx: CallContext): void {
+    const list = this.held.get(ctx);
+    if (list) {
+      this.held.delete(ctx);
+      for (const fd of list) this.handles.release(fd);
+    }
+    this.handles.leave();
+  }
+
+  /** Runs fn after every earlier serially() call settled (MKDIR and SYMLINK creation, dir-op.ts holdCreated). */
+  serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.creating.then(fn, fn);
+    this.creating = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The handle's object, held by a verified descriptor for this call (handles.ts). */
+  async resolve(ctx: CallContext, fh: Buffer): Promise<Resolved> {
+    const obj = await this.handles.resolve(fh);
+    this.hold(ctx, obj.fd);
+    return obj;
+  }
+
+  async resolveDir(ctx: CallContext, fh: Buffer): Promise<Resolved> {
+    const d = await this.resolve(ctx, fh);
+    if (!isDir(d.stats)) fail(NFSSTAT3.NFS3ERR_NOTDIR, `${d.rel} is not a directory`);
+    return d;
+  }
+
+  /** The export-relative path of `name` inside directory `dir` (name already checked). */
+  child(dir: Resolved, name: string): string {
+    return dir.rel === '' ? name : `${dir.rel}/${name}`;
+  }
+
+  /** Handle and attributes of `name` in `dir` as it is now (never following a symlink), for LOOKUP and listings. */
+  async describeAt(dir: Resolved, name: string, rel: string): Promise<{ fh: Buffer; attrs: Fattr3; stats: fs.BigIntStats }> {
+    const st = await fs.promises.lstat(atPath(dir.fd, name), { bigint: true });
+    return { fh: this.handles.make(rel, st), attrs: fattr(st), stats: st };
+  }
+
+  /** Handle and attributes of an object held by a descriptor (one the procedure created and verified). */
+  async describeFd(rel: string, fd: number): Promise<{ fh: Buffer; attrs: Fattr3; stats: fs.BigIntStats }> {
+    const st = await fstatBig(fd);
+    return { fh: this.handles.make(rel, st), attrs: fattr(st), stats: st };
+  }
+
+  /** Attributes of a held object now, or undefined (post_op_attr "attributes_follow FALSE"). */
+  async attrsOf(obj: Resolved): Promise<Fattr3 | undefined> {
+    try {
+      return fattr(await fstatBig(obj.fd));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** wcc_data around a change of a held object: before is its stat when resolved, after is taken now. */
+  async wcc(obj: Resolved): Promise<WccData> {
+    return { before: wccAttr(obj.stats), after: await this.attrsOf(obj) };
+  }
+
+  /**
+   * READ/WRITE/COMMIT: runs fn with a cached descriptor of the handle's regular file. A cached one for the
+   * handle's inode and generation skips the resolution (the descriptor is the object; REMOVE and RENAME-over
+   * retire it); otherwise the handle is resolved to a verified descriptor and the file reopened through it, so
+   * the cache only ever holds the handle's own inode. Returns the export-relative path too (for the journal).
+   */
+  async withFile<T>(ctx: CallContext, fh: Buffer, write: boolean, fn: (fd: number) => Promise<T>): Promise<{ rel: string; value: T }> {
+    const { ino, gen } = this.handles.parse(fh);
+    const rel = this.handles.pathOf(fh);
+    let slot = rel === undefined ? undefined : this.fds.take(ino, gen, write);
+    let where = rel;
+    if (!slot) {
+      const obj = await this.resolve(ctx, fh);
+      if (!isReg(obj.stats)) fail(isDir(obj.stats) ? NFSSTAT3.NFS3ERR_ISDIR : NFSSTAT3.NFS3ERR_INVAL, `${obj.rel} is not a regular file`);
+      // The O_PATH descriptor is held until this call returns, so the reopen through it names this inode.
+      slot = this.fds.add(ino, gen, write, () => openAsync(fdPath(obj.fd), (write ? O_RDWR : O_RDONLY) | O_NOCTTY));
+      where = obj.rel;
+    }
+    try {
+      return { rel: where!, value: await fn(await slot.fd) };
+    } catch (e) {
+      throw nfsError(e);
+    } finally {
+      this.fds.put(slot);
+    }
+  }
+
+  /** Closes the cached descriptor of an inode (after REMOVE, RENAME over it ...). */
+  dropFd(ino: bigint): void {
+    this.fds.drop(ino);
+  }
+
+  /** Closes every cached descriptor and the root's (server shutdown). */
+  async closeAll(): Promise<void> {
+    await this.fds.closeAll();
+    await this.handles.close();
+  }
+}
