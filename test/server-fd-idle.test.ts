@@ -1,4 +1,4 @@
-// The server's descriptor cache (server/nfs3/context.ts) closes a file unused for --fd-idle, as Linux nfsd's file
+// The server's descriptor cache (server/nfs3/fd-cache.ts) closes a file unused for --fd-idle, as Linux nfsd's file
 // cache does: a file removed outside NFS must give its space back once nobody writes it, and a file still in use
 // keeps its descriptor. Real sockets, real files; the descriptors are read from /proc/self/fd.
 import { test } from 'node:test';
