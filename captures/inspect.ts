@@ -54,7 +54,7 @@ export interface InspectResult {
 type Pass = { p: Pipeline; files: FileStats[]; comments: string[] };
 
 /** netem's event log beside a capture (netem/capture/sink.ts sidecarPath). */
-function sidecarOf(capture: string): string {
+export function sidecarOf(capture: string): string {
   return capture.replace(/\.pcap(ng)?$/i, '') + '.events.jsonl';
 }
 

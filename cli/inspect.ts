@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError, TestbedError } from '../core/errors';
 import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
 import { renderText } from '../captures/analysis/text';
+import { annotate, type AnnotateResult } from '../captures/annotate';
 import { EXIT } from './exit';
 import { parseNumber, parseSize } from '../core/units';
 import { LEG_CHOICES, type LegChoice } from '../captures/analysis/legs';
@@ -19,6 +20,7 @@ interface InspectCliOptions {
   maxUnpacked?: string;
   leg?: string;
   timeScale?: string;
+  annotate?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -49,6 +51,7 @@ export function register(program: Command): void {
     .option('--hexdiff <xid>', 'print where the transmissions of this XID differ, in hex')
     .option('--export-payloads <dir>', 'write each transmission payload of every duplicated XID into DIR')
     .option('--journal <file>', 'server write journal (SQLite) to join: which copy was executed and which the file holds')
+    .option('--annotate <out.pcapng>', 'also write a pcapng copy with packet comments on every copy of a duplicated XID and on fault events')
     .option('--leg <leg>', 'a relay capture with both legs: count the client leg (default), the server leg, or all')
     .option('--time-scale <x>', "the run's time scale, for modelled seconds (default: from the capture or netem's FILE.events.jsonl)")
     .option('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records (default 64MiB)')
@@ -73,12 +76,15 @@ export function register(program: Command): void {
           process.exitCode = !found ? EXIT.NOT_FOUND : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
           return;
         }
+        let annotated: AnnotateResult | undefined;
+        if (opts.annotate) annotated = await annotate(files, opts.annotate, { ports, journal: opts.journal, maxBuffered, maxUnpacked, timeScale });
         if (opts.json) {
-          const doc = { ...r, ...(opts.exportPayloads ? { exported: result.exported } : {}) };
+          const doc = { ...r, ...(opts.exportPayloads ? { exported: result.exported } : {}), ...(annotated ? { annotated: { file: opts.annotate, ...annotated } } : {}) };
           process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
         } else {
           let text = renderText(r);
           if (opts.exportPayloads) text += `exported ${result.exported.length} payload files to ${opts.exportPayloads}\n`;
+          if (annotated) text += `annotated ${annotated.packets} packets into ${opts.annotate}: ${annotated.commentedPackets} with comments (${annotated.differingFrames.length} differing copies, ${annotated.eventComments} fault events)\n`;
           process.stdout.write(text);
         }
         // No RPC found is no clean result: nothing was checked (README "Exit codes").

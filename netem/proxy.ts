@@ -1,5 +1,6 @@
 // The netem proxy: listen, dial the upstream per accepted connection, relay both directions through the installed
 // faults, keep metrics and an event log, optionally capture both legs to a pcap. Programmatic entry: createProxy().
+import fs from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BufferPool } from '../core/buffer-pool';
@@ -7,6 +8,7 @@ import { ConfigError, NetemError } from '../core/errors';
 import { TimeScale } from '../core/units';
 import { ConnectionCapture, PcapSink, sidecarPath } from './capture/sink';
 import { startTcpdump, type TcpdumpCapture } from './capture/tcpdump';
+import { annotate } from '../captures/annotate';
 import { Connection, type ConnectionHost, type ConnectionInfo } from './connection';
 import { EventLog } from './events';
 import type { FaultContext, FaultInstance, StallRequest } from './fault';
@@ -120,6 +122,8 @@ export class Proxy implements ConnectionHost {
   private stalledMs = 0;
   private holdUntil: Record<Direction, number> = { upstream: 0, downstream: 0 };
   private sink?: PcapSink;
+  /** the classic pcap written while running when the capture asked for is pcapng */
+  private rawCapture?: string;
   private tcpdump?: TcpdumpCapture;
   private isClosed = false;
   private listenAddr = { host: '127.0.0.1', port: 0 };
@@ -137,7 +141,9 @@ export class Proxy implements ConnectionHost {
     this.log = new EventLog(this.name, this.timeScale.factor);
     if (opts.capture) {
       this.capturePath = opts.capture;
-      if (opts.captureWith !== 'tcpdump') this.sink = new PcapSink(opts.capture);
+      // FILE.pcapng: the relay writes a classic pcap beside it, annotated into FILE.pcapng at close.
+      if (/\.pcapng$/i.test(opts.capture)) this.rawCapture = `${opts.capture}.raw.pcap`;
+      if (opts.captureWith !== 'tcpdump') this.sink = new PcapSink(this.rawCapture ?? opts.capture);
       this.log.addFile(sidecarPath(opts.capture));
     }
     if (opts.eventLog) this.log.addFile(opts.eventLog);
@@ -158,7 +164,7 @@ export class Proxy implements ConnectionHost {
         this.listenAddr = { host: a.address, port: a.port };
         this.log.emit({ source: 'proxy', kind: 'proxy', event: 'listen', listen: this.listenAddr, upstream: this.upstream, timeScale: this.timeScale.factor, seed: this.seed });
         if (this.opts.captureWith === 'tcpdump' && this.capturePath) {
-          startTcpdump(this.capturePath, [this.listenAddr.port, this.upstream.port]).then((t) => {
+          startTcpdump(this.rawCapture ?? this.capturePath, [this.listenAddr.port, this.upstream.port]).then((t) => {
             this.tcpdump = t;
             resolve(this);
           }, reject);
@@ -525,6 +531,16 @@ export class Proxy implements ConnectionHost {
     await this.sink?.close();
     await this.tcpdump?.stop();
     await this.log.close();
+    if (this.rawCapture && this.capturePath && fs.existsSync(this.rawCapture)) {
+      // Packet comments on every copy of a duplicated XID and on the fault events, one interface per leg.
+      await annotate([this.rawCapture], this.capturePath, {
+        events: this.log.events,
+        eventsEpochMs: performance.timeOrigin + this.log.started,
+        timeScale: this.timeScale.factor,
+        ports: [this.listenAddr.port, this.upstream.port],
+      });
+      fs.rmSync(this.rawCapture, { force: true });
+    }
   }
 }
 

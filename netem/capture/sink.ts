@@ -7,7 +7,7 @@ import { CaptureError } from '../../core/errors';
 import { pcapGlobalHeader, TcpConversation, type Endpoint } from './pcap';
 
 export function sidecarPath(pcapPath: string): string {
-  return pcapPath.replace(/\.pcap$/i, '') + '.events.jsonl';
+  return pcapPath.replace(/\.pcap(ng)?$/i, '') + '.events.jsonl';
 }
 
 /** µs since the epoch, from the monotonic clock anchored at timeOrigin. */
