@@ -104,7 +104,7 @@ export function register(program: Command): void {
     .option('--phase <phase>', 'with --on-call: stall before or after forwarding that call', 'after')
     .option('--fault <spec>', 'add a fault: KIND:key=value,... or JSON (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--schedule <file>', 'JSON schedule: {seed, timeScale, faults, timeline}')
-    .option('--capture <file.pcap>', 'write a synthesized pcap of both legs (and FILE.events.jsonl)')
+    .option('--capture <file.pcap>', 'write a synthesized pcap of both legs (and FILE.events.jsonl); FILE.pcapng: annotated for Wireshark at close')
     .option('--capture-with <tool>', 'synth (the proxy writes both legs) | tcpdump (real loopback capture; root)', 'synth')
     .option('--event-log <file>', 'also write fault events as JSON lines here')
     .option('--api <host:port>', 'serve the control API here (loopback; any other address needs --api-token)')
