@@ -17,15 +17,42 @@ export function parseDuration(text: string | number, name = 'duration'): number 
   return Number(m[1]) * mult;
 }
 
-/** Parses "1MiB", "64KiB", "4096", "2g" into bytes (integer). */
+/** Parses "1MiB", "64KiB", "4096", "2g", "4MiB+64KiB" (a sum, as formatSize prints) into bytes (integer). */
 export function parseSize(text: string | number, name = 'size'): number {
   if (typeof text === 'number') return text;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const mult = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || mult === undefined) throw new ConfigError('BAD_SIZE', `${name}: cannot parse size "${text}" (examples: 4096, 64KiB, 1MiB)`);
-  const v = Math.round(Number(m[1]) * mult);
+  let v = 0;
+  for (const term of text.split('+')) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(term);
+    const mult = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
+    if (!m || mult === undefined) throw new ConfigError('BAD_SIZE', `${name}: cannot parse size "${text}" (examples: 4096, 64KiB, 1MiB, 4MiB+64KiB)`);
+    v += Math.round(Number(m[1]) * mult);
+  }
   if (!Number.isSafeInteger(v)) throw new ConfigError('BAD_SIZE', `${name}: ${text} is too large`);
   return v;
+}
+
+/** Bytes exactly, in binary units as parseSize reads them back: 4259840 -> "4MiB+64KiB", 1000 -> "1000B". */
+export function formatSize(bytes: number): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`formatSize: ${bytes} is not a byte count`);
+  if (bytes === 0) return '0';
+  const terms: string[] = [];
+  let rest = bytes;
+  for (const [unit, mult] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (rest >= mult && rest % 1024 === 0) {
+      terms.push(`${Math.floor(rest / mult)}${unit}`);
+      rest %= mult;
+    }
+  }
+  if (rest) terms.push(`${rest}B`);
+  return terms.join('+');
+}
+
+/** Milliseconds in the largest unit that keeps them whole, as parseDuration reads them back: 120000 -> "2m". */
+export function formatDuration(ms: number): string {
+  if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`formatDuration: ${ms} is not a duration`);
+  if (ms === 0) return '0s';
+  for (const [unit, mult] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) if (ms % mult === 0) return `${ms / mult}${unit}`;
+  return `${ms}ms`;
 }
 
 /** Parses a positive number (time scale, probabilities ...). */
