@@ -7,8 +7,11 @@ import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
 import { renderText } from '../captures/analysis/text';
 import { annotate, type AnnotateResult } from '../captures/annotate';
 import { EXIT } from './exit';
-import { parseNumber, parseSize } from '../core/units';
+import { formatSize, parseNumber, parseSize } from '../core/units';
 import { LEG_CHOICES, type LegChoice } from '../captures/analysis/legs';
+import { DEFAULT_MAX_BUFFERED } from '../captures/budget';
+import { MAX_UNPACK_RATIO, MIN_UNPACKED_LIMIT } from '../captures/source';
+import { optionWithDefault } from './help';
 
 interface InspectCliOptions {
   port: string[];
@@ -52,10 +55,10 @@ export function register(program: Command): void {
     .option('--export-payloads <dir>', 'write each transmission payload of every duplicated XID into DIR')
     .option('--journal <file>', 'server write journal (SQLite) to join: which copy was executed and which the file holds')
     .option('--annotate <out.pcapng>', 'also write a pcapng copy with packet comments on every copy of a duplicated XID and on fault events')
-    .option('--leg <leg>', 'a relay capture with both legs: count the client leg (default), the server leg, or all')
-    .option('--time-scale <x>', "the run's time scale, for modelled seconds (default: from the capture or netem's FILE.events.jsonl)")
-    .option('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records (default 64MiB)')
-    .option('--max-unpacked <size>', 'most bytes a .gz/.bz2 capture may unpack to (default 1024x its size, at least 64MiB)')
+    .addOption(optionWithDefault('--leg <leg>', 'a relay capture with both legs: count the client leg, the server leg, or all', 'client'))
+    .addOption(optionWithDefault('--time-scale <x>', "the run's time scale, for modelled seconds", "from the capture or netem's FILE.events.jsonl"))
+    .addOption(optionWithDefault('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records', formatSize(DEFAULT_MAX_BUFFERED)))
+    .addOption(optionWithDefault('--max-unpacked <size>', 'most bytes a .gz/.bz2 capture may unpack to', `${MAX_UNPACK_RATIO}x its size, at least ${formatSize(MIN_UNPACKED_LIMIT)}`))
     .action(async (files: string[], opts: InspectCliOptions) => {
       try {
         const ports = opts.port.map(parsePort);

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { TestbedError, ConfigError } from '../core/errors';
 import { EXIT } from './exit';
+import { HELP_CONFIG } from './help';
 import { register as registerRuns } from './runs';
 import { register as registerDashboard } from './dashboard';
 import { register as registerInspect } from './inspect';
@@ -30,7 +31,8 @@ export function buildProgram(): Command {
     .description(pkg.description)
     .version(pkg.version)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .configureHelp(HELP_CONFIG); // before the subcommands: each copies it
   for (const register of SUBCOMMANDS) register(program);
   return program;
 }

@@ -7,6 +7,7 @@ import { parseNumber } from '../core/units';
 import { createProxy, applySchedule, loadSchedule, NetemRegistry, sidecarPath, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../api/netem';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
+import { optionWithDefault } from './help';
 
 interface NetemCliOptions {
   listen: string;
@@ -109,8 +110,8 @@ export function register(program: Command): void {
     .option('--event-log <file>', 'also write fault events as JSON lines here')
     .option('--api <host:port>', 'serve the control API here (loopback; any other address needs --api-token)')
     .option('--api-token <token>', `bearer token the control API requires (env ${API_TOKEN_ENV}); mandatory when --api is not loopback`)
-    .option('--time-scale <x>', 'multiply every modelled duration by x (default 1, or the schedule\'s)')
-    .option('--seed <s>', 'seed of every random decision (default 1, or the schedule\'s)')
+    .addOption(optionWithDefault('--time-scale <x>', 'multiply every modelled duration by x', "1, or the schedule's"))
+    .addOption(optionWithDefault('--seed <s>', 'seed of every random decision', "1, or the schedule's"))
     .option('--no-rpc', 'do not parse RPC record marking (plain TCP relay)')
     .option('--name <name>', 'proxy name in events and the API', 'netem')
     .action(async (o: NetemCliOptions) => {

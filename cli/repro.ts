@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/log';
-import { parseDuration, parseNumber, parseSize } from '../core/units';
+import { formatSize, parseDuration, parseNumber, parseSize } from '../core/units';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEFAULT_RESULTS_DB, DEFAULT_RUNS_DIR } from '../lab/paths';
 import { DEFAULTS, DRC_MODES, checkReproOptions, runRepro, type DrcModeName, type TimerLag } from '../lab/repro';
@@ -12,6 +12,7 @@ import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
 import { formatMatrix } from './runs';
 import { EXIT } from './exit';
+import { optionWithDefault } from './help';
 
 interface CommonOpts {
   timeScale?: string;
@@ -46,9 +47,9 @@ function addCommon(cmd: Command): Command {
     .option('--time-scale <x>', `multiply every modelled duration (65 s stall, 60 s timeo) by x`, String(DEFAULTS.timeScale))
     .option('--real-time', "the seed's own numbers: time scale 1 (65 s stalls; takes minutes)")
     .option('--seed <n>', 'seed of every random decision', String(DEFAULTS.seed))
-    .option('--count <n>', `write() calls of --block-size each (default ${DEFAULTS.count})`)
-    .option('--block-size <size>', 'bytes per write() (default 1MiB)')
-    .option('--scribble-hold <duration>', `how long 0xdeadbeef stays in the buffer before the next refill (default ${DEFAULTS.scribbleHold})`)
+    .addOption(optionWithDefault('--count <n>', 'write() calls of --block-size each', String(DEFAULTS.count)))
+    .addOption(optionWithDefault('--block-size <size>', 'bytes per write()', formatSize(DEFAULTS.blockSize)))
+    .addOption(optionWithDefault('--scribble-hold <duration>', 'how long 0xdeadbeef stays in the buffer before the next refill (modelled)', DEFAULTS.scribbleHold))
     .option('--db <file>', 'results database', DEFAULT_RESULTS_DB)
     .option('--json', 'print exactly one JSON document')
     .option('--verbose', 'log what the server, proxy and client do');
@@ -62,7 +63,7 @@ export function register(program: Command): void {
       .option('--policy <name>', `retransmit policy (${POLICY_NAMES.join(', ')})`, DEFAULTS.policy)
       .option('--drc <mode>', `server duplicate request cache (${DRC_MODES.join(', ')})`, DEFAULTS.drc)
       .option('--scenario <name>', `fault scenario (${SCENARIO_NAMES.join(', ')})`, DEFAULTS.scenario)
-      .option('--out <dir>', `where the capture, journal, trace and results go (default a fresh folder under ${DEFAULT_RUNS_DIR})`),
+      .addOption(optionWithDefault('--out <dir>', 'where the capture, journal, trace and results go', `a fresh folder under ${DEFAULT_RUNS_DIR}`)),
   ).action(async (opts: CommonOpts & { policy: string; drc: string; scenario: string; out?: string }) => {
     checkReproOptions({ policy: opts.policy as PolicyName, drc: opts.drc as DrcModeName, scenario: opts.scenario as ScenarioName });
     const c = common(opts);
@@ -113,9 +114,9 @@ export function register(program: Command): void {
       .option('--policies <list>', 'comma-separated subset of policies')
       .option('--drcs <list>', 'comma-separated subset of DRC modes')
       .option('--scenarios <list>', 'comma-separated subset of scenarios')
-      .option('--jobs <n>', 'cells run at once, each in its own worker thread (1 = one after the other)', String(defaultJobs()))
+      .addOption(optionWithDefault('--jobs <n>', 'cells run at once, each in its own worker thread (1 = one after the other)', 'two per core, at most 4'))
       .option('--out <dir>', 'folder for the runs', DEFAULT_RUNS_DIR),
-  ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; jobs: string; out: string }) => {
+  ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; jobs?: string; out: string }) => {
     const c = common(opts);
     const list = <T extends string>(v: string | undefined, all: readonly T[], name: string): readonly T[] => {
       if (!v) return all;
@@ -131,7 +132,7 @@ export function register(program: Command): void {
         drcs: list(opts.drcs, DRC_MODES, 'drc'),
         scenarios: list(opts.scenarios, SCENARIO_NAMES, 'scenario'),
         repeat: parseNumber(opts.repeat, '--repeat', 1, 100),
-        jobs: parseNumber(opts.jobs, '--jobs', 1, 64),
+        jobs: opts.jobs === undefined ? defaultJobs() : parseNumber(opts.jobs, '--jobs', 1, 64),
         baseSeed: c.seed,
         outRoot: path.resolve(opts.out),
         matrixId,

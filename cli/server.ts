@@ -3,12 +3,13 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
-import { parseNumber, parseSize } from '../core/units';
-import { drcConfig } from '../server/drc/config';
+import { formatSize, parseNumber, parseSize } from '../core/units';
+import { DEFAULT_CACHED_PROCS, drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
 import { startAdminApi } from '../api/admin';
 import { DEFAULT_LIMITS } from '../server/rpc/limits';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
+import { optionWithDefault } from './help';
 
 interface ServerCliOptions {
   export: string;
@@ -53,9 +54,9 @@ export function register(program: Command): void {
     .requiredOption('--export <dir>', 'directory to export')
     .option('--export-path <path>', 'path clients mount', '/export')
     .option('--host <addr>', 'listen address', '127.0.0.1')
-    .option('--port <n>', 'NFS port (0 = any free port)', '0')
-    .option('--mount-port <n>', 'separate MOUNT port (default: the NFS port)')
-    .option('--portmap-port <n>', 'separate PORTMAP port (default: the NFS port)')
+    .option('--port <n>', 'NFS port; 0 = any free port', '0')
+    .addOption(optionWithDefault('--mount-port <n>', 'separate MOUNT port', 'the NFS port'))
+    .addOption(optionWithDefault('--portmap-port <n>', 'separate PORTMAP port', 'the NFS port'))
     .option('--drc <mode>', 'duplicate request cache: off | xid | checksum', 'checksum')
     .option('--drc-csum-bytes <n>', 'checksum mode: argument bytes hashed, or "all"', '256')
     .option('--drc-scope <scope>', 'client (nfsd) | connection (ganesha)', 'client')
@@ -63,12 +64,12 @@ export function register(program: Command): void {
     .option('--drc-inprogress <how>', 'duplicate of a request still executing: drop (nfsd) | wait (ganesha)', 'drop')
     .option('--drc-expiry <duration>', 'entry lifetime, modelled time (obeys --time-scale)', '120s')
     .option('--drc-size <n>', 'capacity in entries (LRU beyond it)', '1024')
-    .option('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (default: the non-idempotent ten)')
+    .addOption(optionWithDefault('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (nfsd caches the non-idempotent ones)', DEFAULT_CACHED_PROCS.join(',')))
     .option('--journal <file>', 'write journal (SQLite, WAL)')
     .option('--api <host:port>', 'serve the admin API (HTTP) there')
     .option('--time-scale <x>', 'multiplies every modelled duration', '1')
-    .option('--state-dir <dir>', 'where the file-handle secret lives (default: under the OS temp dir)')
-    .option('--max-record-size <size>', 'largest RPC record accepted; a larger header closes the connection', String(DEFAULT_LIMITS.maxRecordSize))
+    .addOption(optionWithDefault('--state-dir <dir>', 'where the file-handle secret lives', 'a folder under the OS temp dir'))
+    .option('--max-record-size <size>', 'largest RPC record accepted; a larger header closes the connection', formatSize(DEFAULT_LIMITS.maxRecordSize))
     .option('--max-connections <n>', 'connections open at once; more are closed on accept', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-in-flight <n>', 'calls executing at once per connection before reading pauses', String(DEFAULT_LIMITS.maxInFlight))
     .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)

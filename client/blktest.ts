@@ -19,6 +19,9 @@ import type { TransportOptions } from './rpc/transport';
 export const STABLE_NAMES = { unstable: STABLE_HOW.UNSTABLE, data_sync: STABLE_HOW.DATA_SYNC, file_sync: STABLE_HOW.FILE_SYNC } as const;
 export type StableName = keyof typeof STABLE_NAMES;
 
+/** Blocks written (count mode) or cycled over (duration mode) when not given. */
+export const DEFAULT_BLOCKS = 64;
+
 export interface BlktestOptions {
   host: string;
   port: number;
@@ -146,10 +149,10 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
   const policy = getPolicy(opts.policy ?? 'zero-copy').name;
   const scribble = (opts.scribble ?? 0xdeadbeef) >>> 0;
   const scale = new TimeScale(opts.timeScale ?? 1);
-  const count = opts.count ?? (opts.durationMs === undefined ? 64 : undefined);
+  const count = opts.count ?? (opts.durationMs === undefined ? DEFAULT_BLOCKS : undefined);
   if (count !== undefined) checkInt('count', count, 1);
   const commitEvery = opts.commitEvery === undefined ? undefined : checkInt('commit every', opts.commitEvery, 1);
-  const fileBlocks = checkInt('file blocks', opts.fileBlocks ?? count ?? 64, 1);
+  const fileBlocks = checkInt('file blocks', opts.fileBlocks ?? count ?? DEFAULT_BLOCKS, 1);
   const logger = opts.logger ?? silentLogger;
   const holdMs = scale.real(opts.scribbleHoldMs ?? 0);
   const scribbleBytes = Buffer.alloc(4);
