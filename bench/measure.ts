@@ -29,6 +29,23 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/** ns every thread of process `pid` has run on a CPU (Linux /proc/PID/task/TID/schedstat), or NaN elsewhere. */
+export function tasksCpuNs(pid: number | 'self' = 'self'): number {
+  try {
+    let ns = 0;
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended between readdir and read: its time is gone from the sum (threads here are long-lived)
+      }
+    }
+    return ns;
+  } catch {
+    return NaN;
+  }
+}
+
 /** CPU time this process has used so far, in ms: every thread (main, workers, the thread pool). */
 export function selfCpuMs(): number {
   const u = process.cpuUsage();

@@ -17,7 +17,7 @@ import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
 import { median } from '../core/stats';
-import { measurement, selfCpuMs, withMedianRatio, type Measurement } from './measure';
+import { measurement, selfCpuMs, tasksCpuNs, withMedianRatio, type Measurement } from './measure';
 
 const BULK = 512 * 1024 * 1024;
 const WARM = 64 * 1024 * 1024;
@@ -171,6 +171,7 @@ export async function run(): Promise<Measurement[]> {
   const tput: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] };
   const cpu: Record<Case, number[]> = { plain: [], off: [], on: [] }; // relay thread µs per MB
   const cpuAll: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] }; // whole process µs per MB
+  const cpuTasks: Record<Case, number[]> = { plain: [], off: [], on: [] }; // every thread's schedstat, µs per MB
   const ratio: Record<Case, number[]> = { plain: [], off: [], on: [] };
   const lat: Record<'direct' | 'off' | 'on', number[]> = { direct: [], off: [], on: [] };
   const added: Record<'off' | 'on', number[]> = { off: [], on: [] };
@@ -189,9 +190,11 @@ export async function run(): Promise<Measurement[]> {
         await bulk(p.port, WARM, sinkDone);
         const c0 = await p.cpuNs();
         const all0 = selfCpuMs();
+        const s0 = tasksCpuNs();
         const v = await bulk(p.port, BULK, sinkDone);
         cpu[c].push(((await p.cpuNs()) - c0) / 1e3 / (BULK / 1e6));
-        await p.close(); // the capture's last file writes are done by now: counted
+        cpuTasks[c].push((tasksCpuNs() - s0) / 1e3 / (BULK / 1e6)); // the capture is written synchronously by now
+        await p.close();
         cpuAll[c].push(((selfCpuMs() - all0) * 1000) / (BULK / 1e6)); // µs per MB: main thread, the proxy's worker, the pool
         tput[c].push(v);
         ratio[c].push(v / d);
@@ -209,6 +212,14 @@ export async function run(): Promise<Measurement[]> {
       }
     }
     const rounds = `${BULK >> 20} MiB x ${ROUNDS} rounds; ratio = median of per-round ratios`;
+    if (cpuTasks.on.every(Number.isFinite)) {
+      // Issue 20: what capturing costs, CPU per MB of every thread (schedstat), on minus off in the same round.
+      const extra = cpuTasks.on.map((x, i) => x - cpuTasks.off[i]);
+      out.push(
+        measurement('netem', 'capture cost: CPU per MB, capture on minus off (all threads, schedstat)', median(extra) / 1000, 'ms/MB', 'target', 0.4, false,
+          `median of per-round differences, range ${range(extra.map((x) => x / 1000), 2)} ms/MB; writev of headers + the relay's slabs on the relay thread, no payload copy; capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
+      );
+    }
     out.push(withMedianRatio(measurement('netem', 'throughput, plain socket.pipe relay', median(tput.plain), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio.plain));
     out[out.length - 1].note = `what a naive Node relay reaches; ${rounds} (range ${range(ratio.plain, 2)}x)`;
     for (const c of ['off', 'on'] as const) {

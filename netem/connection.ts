@@ -59,8 +59,6 @@ export class Connection implements ConnectionHandle {
   private closeReason = 'closed';
   private readonly onClientError = (e: NodeJS.ErrnoException) => this.peerReset('client', e);
   private readonly onClose = () => this.onSocketClose();
-  /** unregisters the capture's resume listener */
-  private offCapture?: () => void;
 
   constructor(
     readonly id: number,
@@ -93,23 +91,17 @@ export class Connection implements ConnectionHandle {
     const up = new Flow(this, 'upstream', this.framer(hooks), this.host, cap && {
       read: (b) => cap.fromClient(b),
       write: (b) => cap.toServer(b),
-      congested: () => cap.congested,
       ended: () => { cap.fin('client', true); cap.fin('server', true); },
     }, this.host.highWater);
     const down = new Flow(this, 'downstream', this.framer(hooks), this.host, cap && {
       read: (b) => cap.fromServer(b),
       write: (b) => cap.toClient(b),
-      congested: () => cap.congested,
       ended: () => { cap.fin('server', false); cap.fin('client', false); },
     }, this.host.highWater);
     // The flows exist from now on (a stall or hold applies to them before they attach); net.connect below takes
     // the downstream flow's first slab at once, and close() gives every slab back however the connection ends.
     this.up = up;
     this.down = down;
-    this.offCapture = cap?.onResume(() => {
-      this.up?.pump();
-      this.down?.pump();
-    });
     const s = net.connect({ host: this.upstream.host, port: this.upstream.port, allowHalfOpen: true, noDelay: true, onread: down.onread });
     this.server = s;
     s.pause();
@@ -215,7 +207,6 @@ export class Connection implements ConnectionHandle {
     }
     if (!(clientGone && serverGone)) return;
     this.state = 'closed';
-    this.offCapture?.();
     for (const f of [this.up, this.down]) {
       const bytes = f?.close() ?? 0;
       if (f && bytes > 0) this.host.connectionEvent(this, 'queued-dropped', { direction: f.direction, bytes, reason: this.closeReason });

@@ -14,7 +14,8 @@
 // any fault is installed they stay at 64 KiB, the granularity counting triggers had with Node's own reads.
 //
 // Ownership: a slab belongs to the flow. A chunk read into it is handed to the passive framer, the taps and the
-// faults' onChunk/onRecord hooks, none of which may keep it past the call (capture/sink.ts copies), then queued
+// faults' onChunk/onRecord hooks, none of which may keep it past the call (capture/sink.ts writes it before it
+// returns), then queued
 // as a piece that carries the slab; the slab is free again when that piece's socket write has completed, and is
 // then read into again or released to the pool. When a fault plans units (may delay, slice, duplicate or drop
 // them), whole records are needed, or the piece would wait in the queue, the chunk is copied out of the slab
@@ -48,8 +49,6 @@ export interface FlowTaps {
   /** b is valid only during the call (it may be a view of a slab that is read into again) */
   read(b: Buffer): void;
   write(b: Buffer): void;
-  /** the tap lags behind: stop reading until the connection pumps the flow again */
-  congested(): boolean;
   /** the destination was ended (FIN) after the source ended */
   ended(): void;
 }
@@ -323,7 +322,7 @@ export class Flow implements HookSite {
     const src = this.source;
     if (!src || this.sourceEnded || src.destroyed) return;
     const holding = this.holdUntil > 0 && this.holdUntil > performance.now();
-    const read = !this.frozen && (holding || (!this.destBlocked && this.queuedBytes < this.highWater && !this.taps?.congested()));
+    const read = !this.frozen && (holding || (!this.destBlocked && this.queuedBytes < this.highWater));
     if (read === this.reading) return;
     this.reading = read;
     if (read) src.resume();

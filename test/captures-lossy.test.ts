@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspectBytes, inspectFilesDetailed } from '../captures/inspect';
 import { missingTools } from '../lab/peers/tools';
-import { makeLossy } from './support/captures-lossy';
+import { makeLossy } from '../testing/captures-lossy';
 import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter } from '../testing/captures-builder';
 
 const SHARED = path.join(__dirname, '..', '..', '..', 'shared', 'captures');

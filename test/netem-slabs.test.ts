@@ -88,7 +88,7 @@ test('leaving record mode mid-record forwards the bytes held so far, then the re
   assert.deepEqual(rest.flatMap((u) => u.records.map((r) => r.xid)), [9]);
 });
 
-test('the pcap sink copies what it is given, pushes back when the file lags, and writes every packet', async (t) => {
+test('the pcap sink writes what it is given before returning (the slab may be refilled at once), every packet', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-slabs-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'sink.pcap');
@@ -96,15 +96,12 @@ test('the pcap sink copies what it is given, pushes back when the file lags, and
   const cap = new ConnectionCapture(sink, { address: '127.0.0.1', port: 1000 }, { address: '127.0.0.1', port: 2000 }, 1);
   const chunk = Buffer.alloc(1 << 20);
   let written = 0;
-  // 48 MiB offered without yielding: more than the sink lets wait for the file.
+  // 48 MiB offered without yielding, the buffer refilled after each call.
   for (let i = 0; i < 48; i++) {
     chunk.fill(i);
     cap.fromClient(chunk);
     written += chunk.length;
   }
-  assert.equal(cap.congested, true);
-  await new Promise<void>((res) => cap.onResume(res));
-  assert.equal(cap.congested, false);
   await sink.close();
   const pcap = fs.readFileSync(file);
   // global header, 3 handshake packets, then each MiB in segments of at most MAX_SEGMENT, each with a 16+54 byte
