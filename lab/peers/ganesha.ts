@@ -1,7 +1,7 @@
 // Starts Debian's nfs-ganesha (VFS export, NFSv3/TCP only, loopback) as a reference server for interop tests and
 // benchmarks. One ganesha at a time per machine (it registers with the one rpcbind), so starts are serialised by
 // a lock directory shared across processes. Every process started here is stopped by its PID.
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -26,6 +26,14 @@ export interface Ganesha {
 }
 
 const LOCK = path.join(os.tmpdir(), 'nfs-testbed-ganesha.lock');
+
+/** The installed ganesha's release ("4.3" from `ganesha.nfsd -v`: "NFS-Ganesha Release = V4.3"), or undefined. */
+export function ganeshaRelease(): string | undefined {
+  const bin = which('ganesha.nfsd');
+  if (!bin) return undefined;
+  const r = spawnSync(bin, ['-v'], { encoding: 'utf8', timeout: 10_000 });
+  return /Release = V(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1];
+}
 
 export function ganeshaMissing(): string | undefined {
   if (!which('ganesha.nfsd') || !which('rpcbind')) return 'needs ganesha.nfsd and rpcbind (Debian nfs-ganesha nfs-ganesha-vfs rpcbind); .ci/run installs them';
