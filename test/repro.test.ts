@@ -1,5 +1,7 @@
 // The reproduction (issue 7 proof): seed 000's bug on real sockets, and each fix closing it, judged by three
 // independent witnesses: the client's own late-transmission count, the capture (inspect), and the disk + journal.
+// What each policy guarantees is proven by the contract suite (client-policies.test.ts, five seeds' worth of
+// stalls); this file proves the end-to-end wiring: one run per fix, two seeds of the bug, one of cancel-on-reply.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,7 +12,6 @@ import type { RunRecord } from '../lab/run-record';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-repro-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
-const SEEDS = [1, 2, 3, 4, 5];
 
 async function repro(over: Partial<ReproOptions>): Promise<RunRecord> {
   const o = { ...DEFAULTS, ...over } as ReproOptions;
@@ -26,7 +27,7 @@ function witnesses(r: RunRecord): string {
 }
 
 describe('zero-copy with the DRC off reproduces seed 000', () => {
-  for (const seed of SEEDS) {
+  for (const seed of [1, 2]) {
     test(`seed ${seed}: REPRODUCED and the three witnesses agree`, async () => {
       const r = await repro({ policy: 'zero-copy', drc: 'off', seed });
       assert.equal(r.verdict, 'reproduced', witnesses(r));
@@ -48,39 +49,32 @@ describe('zero-copy with the DRC off reproduces seed 000', () => {
 });
 
 for (const policy of ['copy-on-retransmit', 'wait-for-wire', 'copy-always'] as const) {
-  describe(`${policy} closes it`, () => {
-    for (const seed of SEEDS) {
-      test(`seed ${seed}: not reproduced, no scribbled byte on the wire`, async () => {
-        const r = await repro({ policy, drc: 'off', seed });
-        assert.equal(r.verdict, 'not-reproduced', witnesses(r));
-        assert.equal(r.counters.lateTransmissions, 0);
-        assert.equal(r.counters.scribbledOnWire, 0);
-        assert.equal(r.counters.corruptBlocks, 0);
-        // the scenario really happened: the stall made the client retransmit
-        assert.ok(r.counters.retransmissions > 0, witnesses(r));
-      });
-    }
+  test(`${policy} closes it: not reproduced, no scribbled byte on the wire or on disk`, async () => {
+    const r = await repro({ policy, drc: 'off', seed: 1 });
+    assert.equal(r.verdict, 'not-reproduced', witnesses(r));
+    assert.equal(r.counters.lateTransmissions, 0);
+    assert.equal(r.counters.scribbledOnWire, 0);
+    assert.equal(r.counters.corruptBlocks, 0);
+    // the scenario really happened: the stall made the client retransmit
+    assert.ok(r.counters.retransmissions > 0, witnesses(r));
+    assert.match(r.summary[0], /^not reproduced — \d+ retransmissions/);
   });
 }
 
-describe('cancel-on-reply', () => {
-  for (const seed of SEEDS) {
-    test(`seed ${seed}: what is left is counted as partial duplicates`, async () => {
-      const r = await repro({ policy: 'cancel-on-reply', drc: 'off', seed });
-      assert.notEqual(r.verdict, 'error', witnesses(r));
-      // the policy's guarantee: a late transmission can only be a duplicate already started when the reply came
-      assert.ok(r.counters.lateTransmissions <= r.counters.partialDuplicates, witnesses(r));
-      if (r.counters.scribbledOnWire > 0) assert.ok(r.counters.partialDuplicates > 0, witnesses(r));
-      assert.ok(r.summary.length > 0);
-    });
-  }
+test('cancel-on-reply: what is left is counted as partial duplicates, and the summary says so', async () => {
+  const r = await repro({ policy: 'cancel-on-reply', drc: 'off', seed: 1 });
+  assert.notEqual(r.verdict, 'error', witnesses(r));
+  // the policy's guarantee: a late transmission can only be a duplicate already started when the reply came
+  assert.ok(r.counters.lateTransmissions <= r.counters.partialDuplicates, witnesses(r));
+  if (r.counters.scribbledOnWire > 0) assert.ok(r.counters.partialDuplicates > 0, witnesses(r));
+  assert.equal(r.summary[0].startsWith('REPRODUCED'), r.verdict === 'reproduced', r.summary[0]);
+  const partialLine = r.summary.find((l) => l.includes('finished from caller memory'));
+  assert.equal(partialLine, r.counters.partialDuplicates ? `${r.counters.partialDuplicates} duplicate(s) were already partly written when the reply came and were finished from caller memory` : undefined);
 });
 
 test('same seed and config give the same verdict', async () => {
-  for (const policy of ['zero-copy', 'copy-always'] as const) {
-    const a = await repro({ policy, drc: 'xid', seed: 7 });
-    const b = await repro({ policy, drc: 'xid', seed: 7 });
-    assert.equal(a.verdict, b.verdict, `${policy}: ${witnesses(a)} vs ${witnesses(b)}`);
-    assert.equal(a.verdict, policy === 'zero-copy' ? 'reproduced' : 'not-reproduced');
-  }
+  const a = await repro({ policy: 'zero-copy', drc: 'xid', seed: 7 });
+  const b = await repro({ policy: 'zero-copy', drc: 'xid', seed: 7 });
+  assert.equal(a.verdict, 'reproduced', witnesses(a));
+  assert.equal(b.verdict, a.verdict, `${witnesses(a)} vs ${witnesses(b)}`);
 });
