@@ -10,6 +10,7 @@ import { DEFAULTS, DRC_MODES, checkReproOptions, runRepro, type DrcModeName, typ
 import { SCENARIO_NAMES, type ScenarioName } from '../lab/scenarios';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
+import type { RunRecord } from '../lab/run-record';
 import { formatMatrix } from './runs';
 import { EXIT } from './exit';
 import { optionWithDefault } from './help';
@@ -24,6 +25,11 @@ interface CommonOpts {
   db: string;
   json?: boolean;
   verbose?: boolean;
+}
+
+/** A run's client timeouts that no fault explains (lab/witnesses.ts unexplainedTimeouts). */
+function unexplained(r: RunRecord): number {
+  return Number(r.witnesses?.unexplainedTimeouts ?? 0);
 }
 
 function stamp(): string {
@@ -141,7 +147,8 @@ export function register(program: Command): void {
         repro: { timeScale: c.timeScale, ...(c.count ? { count: c.count } : {}), ...(c.blockSize ? { blockSize: c.blockSize } : {}), ...(c.scribbleHold ? { scribbleHold: c.scribbleHold } : {}) },
         onRun: (r, i, n) => {
           const lag = (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0;
-          if (!opts.json) process.stderr.write(`[${i}/${n}] ${r.config.scenario} ${r.config.policy} drc=${r.config.drc} seed=${r.config.seed}: ${r.verdict} (late ${r.counters.lateTransmissions}, wire ${r.counters.scribbledOnWire}, exec ${r.counters.executedScribbled}, corrupt ${r.counters.corruptBlocks}; timer lag max ${lag} ms)\n`);
+          const machine = unexplained(r);
+          if (!opts.json) process.stderr.write(`[${i}/${n}] ${r.config.scenario} ${r.config.policy} drc=${r.config.drc} seed=${r.config.seed}: ${r.verdict} (late ${r.counters.lateTransmissions}, wire ${r.counters.scribbledOnWire}, exec ${r.counters.executedScribbled}, corrupt ${r.counters.corruptBlocks}; timer lag max ${lag} ms${machine ? `; ${machine} timeouts no fault explains` : ''})\n`);
         },
       });
       const summary = db.matrixSummary(matrixId)!;
@@ -150,7 +157,10 @@ export function register(program: Command): void {
         // How late timers fired while the cells ran: CPU contention stretches every time-scaled duration by this.
         const lags = recs.map((r) => (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0).sort((a, b) => a - b);
         const lagLine = `timer lag (max per cell, real ms; the scaled timeo is ${parseDuration(DEFAULTS.timeo, 'timeo') * c.timeScale} ms): median ${lags[lags.length >> 1]}, worst ${lags[lags.length - 1]}`;
-        process.stdout.write(formatMatrix(summary) + `\n${lagLine}\nmatrix ${matrixId}: ${recs.length} runs stored in ${opts.db}\n`);
+        // Cells whose client timed out with no fault holding the reply: the machine, not the scenario, retransmitted.
+        const disturbed = recs.filter((r) => unexplained(r) > 0).map((r) => `${r.config.scenario}/${r.config.policy}/${r.config.drc}/s${r.config.seed}`);
+        const disturbedLine = disturbed.length ? `\ncells with client timeouts no fault explains (their verdict may be the machine's): ${disturbed.join(', ')}` : '';
+        process.stdout.write(formatMatrix(summary) + `\n${lagLine}${disturbedLine}\nmatrix ${matrixId}: ${recs.length} runs stored in ${opts.db}\n`);
       }
       if (recs.some((r) => r.verdict === 'error')) process.exitCode = EXIT.RUNTIME;
     } finally {

@@ -15,7 +15,7 @@ import { checkReproOptions, drcConfig, SEED_SERVER_LIMITS, type ReproOptions } f
 import { affectedXids, buildTimeline, judge, summaryLines, tapLines } from './run-report';
 import type { RunCounters, RunError, RunRecord } from './run-record';
 import { SCENARIOS, type ScenarioActions } from './scenarios';
-import { diskWitness, observeClient, wireWitness } from './witnesses';
+import { diskWitness, observeClient, unexplainedTimeouts, wireWitness } from './witnesses';
 
 export * from './repro-options';
 
@@ -158,9 +158,12 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     throughputMiBps: blk && blk.durationMs > 0 ? Math.round((blk.bytes / 2 ** 20 / (blk.durationMs / 1000)) * 10) / 10 : 0,
   };
   const verdict = judge(error, counters);
+  const timeoMs = parseDuration(o.timeo, 'timeo');
+  const machineTimeouts = unexplainedTimeouts(client.trace, netemEvents, proxyStarted, timeoMs);
+  const lag = lagSummary(timerLag);
   const xids = affectedXids(blk?.lateXids ?? [], wire.scribbledXids, client.trace);
   const timeline = buildTimeline({ xids, trace: client.trace, serverExec: client.serverExec, netemEvents, t0, proxyStarted, end: performance.now() });
-  const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats, scenarioLines: actions?.summary() ?? [], expectedBytes: o.count * o.blockSize });
+  const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats, scenarioLines: actions?.summary() ?? [], expectedBytes: o.count * o.blockSize, machineTimeouts, scaledTimeoMs: timeoMs * o.timeScale, lag });
 
   const record: RunRecord = {
     runId: path.basename(o.outDir),
@@ -202,7 +205,8 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       corruptBlocks: disk.corrupt.length,
       corruptExplainedByJournal: disk.explained,
       drc: drcStats,
-      timerLagMs: lagSummary(timerLag),
+      timerLagMs: lag,
+      unexplainedTimeouts: machineTimeouts,
     },
     timeline,
     ...(error ? { error } : {}),

@@ -93,6 +93,11 @@ export interface SummaryInput {
   /** lines the scenario's actions add */
   scenarioLines: readonly string[];
   expectedBytes: number;
+  /** client timeouts no fault explains (lab/witnesses.ts unexplainedTimeouts) */
+  machineTimeouts: number;
+  /** timeo in real ms at the run's time scale */
+  scaledTimeoMs: number;
+  lag: { p99: number; max: number };
 }
 
 /** The human summary, as `repro` prints it and the results database stores it. */
@@ -116,6 +121,11 @@ export function summaryLines(s: SummaryInput): string[] {
     out.push(`DRC (${s.drc}): ${s.drcStats.hits} replayed, ${s.drcStats.payloadMisses} payload misses executed, ${s.drcStats.expired} entries expired (120 s modelled), ${s.drcStats.inProgressDrops} in-progress drops`);
   if (c.partialDuplicates) out.push(`${c.partialDuplicates} duplicate(s) were already partly written when the reply came and were finished from caller memory`);
   out.push(...s.scenarioLines);
+  if (s.machineTimeouts)
+    out.push(
+      `${s.machineTimeouts} client timeout${s.machineTimeouts === 1 ? '' : 's'} no fault explains: a reply took longer than timeo (${s.scaledTimeoMs} ms real at this time scale) ` +
+        `while no stall or dropped reply held it, so the machine's own delays entered modelled time (timer lag max ${s.lag.max} ms) and this verdict may not be the scenario's`,
+    );
   if (disk.bytes < s.expectedBytes && !s.error) out.push(`the file on disk is short: ${disk.bytes} of ${s.expectedBytes} bytes`);
   return out;
 }

@@ -9,6 +9,7 @@ import { CHANNELS } from '../core/channels';
 import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
 import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
+import type { NetemEvent } from '../netem';
 import type { JournalRow } from '../server/journal';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { fillPattern, verifyPattern, type CorruptBlock } from '../core/pattern';
@@ -51,6 +52,38 @@ export function observeClient(tracePath: string): ClientObserver {
       await new Promise((r) => traceOut.end(r));
     },
   };
+}
+
+/**
+ * Client timeouts that no fault of the proxy explains. A reply timer of d modelled ms waits d x scale real ms; a
+ * timeout is explained when a stall of the proxy overlapped that wait or the proxy dropped or held a reply of that
+ * XID before it fired. Any other timeout means the machine itself (CPU contention: matrix --jobs, parallel tests,
+ * a loaded host) delayed a reply by more than the scaled timeo: at time scale 0.002 a 120 ms hiccup is 60 modelled
+ * seconds. Its retransmission is the machine's, not the scenario's, and under zero-copy it can go out late with
+ * scribbled bytes (a drop-reply cell "reproducing"): the verdict is then not the scenario's.
+ */
+export function unexplainedTimeouts(trace: readonly RpcCallEvent[], netemEvents: readonly NetemEvent[], proxyStarted: number, timeoModelMs: number): number {
+  const stalls: Array<[number, number]> = [];
+  const faultedXids = new Map<number, number>(); // xid -> earliest time (performance.now()) a fault acted on its reply
+  for (const e of netemEvents) {
+    const t = proxyStarted + e.ms;
+    if (e.event === 'stall-start') stalls.push([t, Infinity]);
+    else if (e.event === 'stall-end' && stalls.length) stalls[stalls.length - 1][1] = t;
+    const xid = (e as { xid?: unknown }).xid;
+    if (typeof xid === 'number' && e.kind !== 'proxy' && !faultedXids.has(xid)) faultedXids.set(xid, t);
+  }
+  const timerModelMs = new Map<number, number>(); // xid -> the duration of its running reply timer
+  let n = 0;
+  for (const e of trace) {
+    if (e.event !== 'timeout') continue;
+    const start = e.t - (timerModelMs.get(e.xid) ?? timeoModelMs) * e.scale;
+    if (typeof e.nextTimeoutModelMs === 'number') timerModelMs.set(e.xid, e.nextTimeoutModelMs);
+    const faulted = faultedXids.get(e.xid);
+    if (faulted !== undefined && faulted <= e.t) continue;
+    if (stalls.some(([a, z]) => a <= e.t && z >= start)) continue;
+    n++;
+  }
+  return n;
 }
 
 /** Witness 2, the wire. */

@@ -28,7 +28,9 @@ const SUB: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'baseSeed'> =
 };
 
 const key = (r: RunRecord) => `${r.config.scenario} ${r.config.policy} ${r.config.drc} s${r.config.seed}`;
-const witnesses = (r: RunRecord) => JSON.stringify({ cell: key(r), verdict: r.verdict, ...r.counters, error: r.error });
+/** The run's client timeouts that no fault explains (lab/witnesses.ts): the machine's retransmissions. */
+const machineTimeouts = (r: RunRecord) => Number(r.witnesses?.unexplainedTimeouts ?? 0);
+const witnesses = (r: RunRecord) => JSON.stringify({ cell: key(r), verdict: r.verdict, ...r.counters, machineTimeouts: machineTimeouts(r), error: r.error });
 
 /** The policy named by every client trace event a run recorded (its trace.jsonl). */
 function tracePolicies(r: RunRecord): Set<string> {
@@ -140,11 +142,19 @@ test('--jobs 2 gives the same verdicts as one cell after the other, each cell wi
       assert.ok(r.capture && fs.existsSync(r.capture), witnesses(r));
     }
   }
-  assert.deepEqual(runs[2].map((r) => r.verdict), runs[1].map((r) => r.verdict), `${runs[1].map(witnesses).join('\n')}\nvs\n${runs[2].map(witnesses).join('\n')}`);
-  assert.deepEqual(runs[2].map((r) => r.verdict), ['reproduced', 'not-reproduced', 'not-reproduced', 'not-reproduced']);
-  for (const r of runs[2]) {
-    if (r.config.policy === 'copy-always') assert.equal(r.counters.scribbledOnWire + r.counters.lateTransmissions, 0, witnesses(r));
-    if (r.verdict === 'reproduced') assert.ok(r.counters.corruptBlocks > 0, witnesses(r));
+  // Both runs give every cell the scenario's verdict, unless the cell's client timed out with no fault holding the
+  // reply: then the machine (this loaded host, the other test files) retransmitted, not the scenario, and the
+  // run says so (README "The matrix": a drop-reply x zero-copy cell can then reproduce). Such a cell is reported.
+  const expected = ['reproduced', 'not-reproduced', 'not-reproduced', 'not-reproduced'];
+  for (const jobs of [1, 2]) {
+    runs[jobs].forEach((r, i) => {
+      if (machineTimeouts(r) === 0) assert.equal(r.verdict, expected[i], `jobs ${jobs}: ${witnesses(r)}`);
+      else if (r.verdict !== expected[i]) console.log(`# jobs ${jobs}: ${key(r)} ${r.verdict} after ${machineTimeouts(r)} timeouts no fault explains`);
+      // what does not depend on timing holds in every run: copy-always never sends reused memory, a stall makes zero-copy corrupt
+      if (r.config.policy === 'copy-always') assert.equal(r.counters.scribbledOnWire + r.counters.lateTransmissions, 0, witnesses(r));
+      if (r.config.scenario === 'stall' && r.config.policy === 'zero-copy') assert.equal(r.verdict, 'reproduced', witnesses(r));
+      if (r.verdict === 'reproduced') assert.ok(r.counters.lateTransmissions > 0, witnesses(r));
+    });
   }
 });
 
@@ -158,9 +168,19 @@ describe('nfs-testbed matrix', () => {
     const db = path.join(root, 'cli.sqlite');
     const r = cli('--jobs', '2', '--policies', 'zero-copy,copy-always', '--drcs', 'off', '--scenarios', 'drop-reply', '--json', '--db', db, '--out', path.join(root, 'cli-runs'));
     assert.equal(r.code, 0, r.err);
-    const doc = JSON.parse(r.out) as { runs: number; summary: { cells: Array<{ policy: string; verdict: string }> } };
+    const doc = JSON.parse(r.out) as { matrixId: string; runs: number; summary: { cells: Array<{ policy: string; verdict: string }> } };
     assert.equal(doc.runs, 2);
-    assert.deepEqual(doc.summary.cells.map((c) => [c.policy, c.verdict]).sort(), [['copy-always', 'not-reproduced'], ['zero-copy', 'not-reproduced']]);
+    assert.deepEqual(doc.summary.cells.map((c) => c.policy).sort(), ['copy-always', 'zero-copy']);
+    // A dropped reply alone never corrupts, unless the machine retransmitted (see the test above).
+    const results = openResults(db);
+    try {
+      for (const run of results.listRuns({ matrixId: doc.matrixId })) {
+        const rec = results.getRun(run.runId)!;
+        if (machineTimeouts(rec) === 0) assert.equal(rec.verdict, 'not-reproduced', witnesses(rec));
+      }
+    } finally {
+      results.close();
+    }
   });
 
   test('a bad --jobs is a usage error', () => {
