@@ -7,6 +7,9 @@
 // receive buffer (the client gives up on a connection stalled with retransmissions queued). That made this test
 // fail 1 run in N (issue 16 §4). So per connection, the proxy's calls must be exactly the first calls of the
 // tcpdump capture, at the same stream offsets with the same payloads; calls after them are reported.
+// The server runs as in the reproduction, with SEED_SERVER_LIMITS: its default 2-minute record timeout lies only
+// 18 modelled seconds beyond a stall plus its resume lag, and under CPU contention it closed the connection mid-run
+// (the record-timeout close seen with the failure), another such reset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspectFilesDetailed } from '../captures/inspect';
 import { runBlktest } from '../client/blktest';
-import { DEFAULTS } from '../lab/repro';
+import { DEFAULTS, SEED_SERVER_LIMITS } from '../lab/repro';
 import { isRoot, missingTools } from '../lab/peers/tools';
 import { createProxy } from '../netem';
 import { startTcpdump } from '../netem/capture/tcpdump';
@@ -29,7 +32,7 @@ test('the proxy pcap and a tcpdump capture of the same run give the same finding
   fs.mkdirSync(exportDir);
   const synth = path.join(dir, 'proxy.pcap');
   const real = path.join(dir, 'tcpdump.pcap');
-  const server = await startServer({ exportDir, drc: { mode: 'off' }, timeScale: DEFAULTS.timeScale, stateDir: path.join(dir, 'state') });
+  const server = await startServer({ exportDir, drc: { mode: 'off' }, timeScale: DEFAULTS.timeScale, stateDir: path.join(dir, 'state'), limits: SEED_SERVER_LIMITS });
   const proxy = await createProxy({
     upstream: server.address,
     timeScale: DEFAULTS.timeScale,
