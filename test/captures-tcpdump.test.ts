@@ -12,6 +12,7 @@ import { inspectFiles } from '../captures/inspect';
 import { startTcpdump, type TcpdumpCapture } from '../netem/capture/tcpdump';
 import { missingTools, isRoot } from '../lab/peers/tools';
 import { record, writeCall, writeReply, counter, fill32 } from '../testing/captures-builder';
+import { until } from './support/until';
 
 const skip = missingTools(['tcpdump', 'tcpdump']) ?? (isRoot() ? undefined : 'needs root to capture on lo');
 
@@ -34,11 +35,6 @@ function startSink(): Promise<net.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
-
 async function exchange(port: number, messages: Buffer[], localPort?: number): Promise<void> {
   const sock = net.connect({ host: '127.0.0.1', port, ...(localPort ? { localPort } : {}) });
   await once(sock, 'connect');
@@ -47,7 +43,7 @@ async function exchange(port: number, messages: Buffer[], localPort?: number): P
   for (const m of messages) {
     let before = replies;
     sock.write(m);
-    await waitFor(() => replies > before, 'a reply');
+    await until(() => replies > before, 'a reply');
     before = replies;
   }
   sock.end();

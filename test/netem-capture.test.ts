@@ -12,6 +12,7 @@ import { ganeshaMissing, startGanesha } from '../lab/peers/ganesha';
 import { NFSPROC3, NFSSTAT3 } from '../xdr/nfs3/constants';
 import { XdrWriter } from '../xdr/writer';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';
+import { until } from './support/until';
 
 const noTshark = missingTools(['tshark', 'tshark']);
 
@@ -49,7 +50,7 @@ test('tshark decodes WRITE calls on both legs of the synthesized pcap, nothing m
     const r = await client.call(NFSPROC3.WRITE, writeArgs(BigInt(offset), data));
     sent.push({ xid: r.xid, offset, data });
   }
-  while (client.lateReplies < 1) await new Promise((res) => setTimeout(res, 2));
+  await until(() => client.lateReplies >= 1, 'a reply to a duplicate');
   client.close();
   await proxy.close();
 

@@ -51,7 +51,7 @@ test('a schedule file installs faults and runs its timeline in order', async (t)
   const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, seed: s.seed, timeScale: s.timeScale });
   t.after(() => proxy.close());
   applySchedule(proxy, s);
-  while (!proxy.events.some((e) => e.event === 'stall-end')) await new Promise((r) => setTimeout(r, 5));
+  await proxy.waitForEvent('stall-end');
   const seq = proxy.events.filter((e) => e.source !== 'proxy').map((e) => `${e.source}:${e.event}`);
   assert.deepEqual(seq, ['lat:fault-added', 'drop:fault-added', 'lat:fault-removed', 'api:stall-start', 'api:release-downstream', 'api:release-upstream', 'api:stall-end']);
   const start = proxy.events.find((e) => e.event === 'stall-start')!;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createProxy, type Proxy } from '../netem';
 import { connect, hashUntilEnd, patternBlock, startEcho, startServer, writeStream } from './support/netem-streams';
+import { until } from './support/until';
 
 // The issue's 1 GiB each way (about 7 s on 2 cores); NETEM_BYTE_EXACT_MIB=64 for a quick local run.
 const MIB = Number(process.env.NETEM_BYTE_EXACT_MIB ?? 1024);
@@ -82,7 +83,7 @@ test('resetConnection() resets both peers; reset fault resets on the first chunk
   const c = await connect(proxy.address.port);
   const clientSaw = peerOutcome(c);
   c.write('hello');
-  while (proxy.connections()[0]?.upstreamFlow?.bytesOut !== 5) await new Promise((r) => setTimeout(r, 5));
+  await until(() => proxy.connections()[0]?.upstreamFlow?.bytesOut === 5, 'hello relayed upstream');
   assert.equal(proxy.resetConnection(proxy.connections()[0].id), true);
   assert.equal(await clientSaw, 'ECONNRESET');
   assert.equal(await serverSaw, 'ECONNRESET');

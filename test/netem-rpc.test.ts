@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createProxy } from '../netem';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';
+import { until } from './support/until';
 
 async function rig(t: { after(fn: () => unknown): void }, opts: Partial<Parameters<typeof createProxy>[0]> = {}) {
   const server = await startEchoServer();
@@ -81,7 +82,7 @@ test('duplicate-call injects a second copy of the matching call', async (t) => {
   await client.call(NFSPROC3.WRITE, Buffer.alloc(10));
   const r = await client.call(NFSPROC3.COMMIT, Buffer.alloc(10));
   assert.equal(r.transmissions, 1);
-  while (client.lateReplies < 1) await new Promise((res) => setTimeout(res, 2));
+  await until(() => client.lateReplies >= 1, 'the reply to the injected copy');
   assert.equal(server.arrivals.get(r.xid), 2);
   assert.equal(server.replayed, 1);
   assert.deepEqual(proxy.metrics().upstreamDir.calls, { WRITE: 1, COMMIT: 1 }, 'the proxy counts what it read');

@@ -7,13 +7,10 @@ import { createProxy, rtoReleaseAfter, type NetemEvent } from '../netem';
 import { connect, hashUntilEnd, patternBlock, startServer, writeStream } from './support/netem-streams';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
+import { until } from './support/until';
 
 
-const waitFor = (events: readonly NetemEvent[], name: string, count = 1) =>
-  new Promise<void>((res) => {
-    const check = () => (events.filter((e) => e.event === name).length >= count ? res() : setTimeout(check, 2));
-    check();
-  });
+const waitFor = (events: readonly NetemEvent[], name: string, count = 1) => until(() => events.filter((e) => e.event === name).length >= count, `${count} ${name} event(s)`);
 
 test('the Linux RTO model: 65 s stall releases upstream at 102.2 s (0.2 s doubling)', () => {
   assert.equal(rtoReleaseAfter(65_000), 102_200);
@@ -47,9 +44,9 @@ test('during a stall no byte crosses in either direction and the sender backs up
     go();
   };
   feed(c);
-  while (!serverSock) await new Promise((r) => setTimeout(r, 2));
+  await until(() => serverSock !== undefined, 'the server side of the connection');
   feed(serverSock);
-  while (proxy.metrics().upstreamDir.bytesOut < 8 * block.length) await new Promise((r) => setTimeout(r, 2));
+  await until(() => proxy.metrics().upstreamDir.bytesOut >= 8 * block.length, '8 blocks relayed upstream');
 
   const seen: Record<string, { serverGot: number; clientGot: number; up: number; down: number; clientQueued: number }> = {};
   proxy.onEvent((e) => {
@@ -75,10 +72,7 @@ test('during a stall no byte crosses in either direction and the sender backs up
   const m = proxy.metrics();
   assert.equal(m.stalls, 1);
   // and traffic flows again afterwards
-  await new Promise<void>((res) => {
-    const check = () => (proxy.metrics().upstreamDir.bytesOut > b.up && proxy.metrics().downstreamDir.bytesOut > b.down ? res() : setTimeout(check, 2));
-    check();
-  });
+  await until(() => proxy.metrics().upstreamDir.bytesOut > b.up && proxy.metrics().downstreamDir.bytesOut > b.down, 'traffic in both directions after the stall');
   c.destroy();
 });
 
@@ -139,7 +133,7 @@ test('resume=backoff: the reply to the original call beats the retransmission qu
   assert.equal(res.transmissions, 2);
   assert.equal(server.arrivals.get(res.xid), 1);
   await proxy.waitForEvent('stall-end');
-  while (server.arrivals.get(res.xid) !== 2) await new Promise((r) => setTimeout(r, 2));
+  await until(() => server.arrivals.get(res.xid) === 2, 'the retransmission at the server');
   assert.equal(server.replayed, 1);
   const order = proxy.events.filter((e) => e.source === 'stall-1').map((e) => e.event);
   assert.deepEqual(order, ['fault-added', 'stall-start', 'release-downstream', 'release-upstream', 'stall-end']);
@@ -157,11 +151,11 @@ test('hold keeps reading (the sender does not back up) and releases later', asyn
   proxy.addFault({ kind: 'hold', duration: '20s', direction: 'upstream' });
   const block = Buffer.alloc(1 << 20, 2);
   for (let i = 0; i < 4; i++) c.write(block);
-  while (proxy.metrics().upstreamDir.bytesIn < 4 * block.length) await new Promise((r) => setTimeout(r, 2));
+  await until(() => proxy.metrics().upstreamDir.bytesIn >= 4 * block.length, '4 MiB read by the proxy');
   const m = proxy.metrics();
   // all 4 MiB read into the proxy (beyond the 1 MiB high-water mark) while nothing was written
   assert.equal(m.upstreamDir.bytesOut, 0);
   await waitFor(proxy.events, 'hold-end');
-  while (proxy.metrics().upstreamDir.bytesOut < 4 * block.length) await new Promise((r) => setTimeout(r, 2));
+  await until(() => proxy.metrics().upstreamDir.bytesOut >= 4 * block.length, '4 MiB relayed after the hold');
   c.destroy();
 });

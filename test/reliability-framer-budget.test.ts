@@ -9,7 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { ByteBudget, DirectFramer } from '../server/rpc/direct-framer';
 import { NFS3 } from '../xdr/nfs3/procs';
-import { RawRpc, createFile, mountRoot, sleep, testServer } from '../testing/server-rpc';
+import { RawRpc, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { until } from './support/until';
 
 const MiB = 1 << 20;
 
@@ -45,8 +46,8 @@ test('server: headers without bodies pin at most the budget; WRITEs still land; 
       s.write(Buffer.from([0x80, 0x40, 0x00, 0x00, 1, 2, 3, 4]));
       socks.push(s);
     }
-    for (let i = 0; i < 100 && t.server.stats().connections.open < 100; i++) await sleep(20);
-    await sleep(100);
+    // every peer's 8 bytes read: the server has reserved (or refused to reserve) for each header
+    await until(() => t.server.stats().bytesIn >= 100 * 8, "every peer's header read by the server");
     const pending = t.server.stats().connections.pendingBytes;
     assert.ok(pending <= 8 * MiB, `reserved ${pending} bytes, budget 8 MiB`);
 
@@ -61,7 +62,7 @@ test('server: headers without bodies pin at most the budget; WRITEs still land; 
     rpc.socket.destroy();
 
     for (const s of socks) s.destroy();
-    for (let i = 0; i < 100 && t.server.stats().connections.pendingBytes > 0; i++) await sleep(20);
+    await until(() => t.server.stats().connections.pendingBytes === 0, 'the budget returned');
     assert.equal(t.server.stats().connections.pendingBytes, 0);
   } finally {
     for (const s of socks) s.destroy();

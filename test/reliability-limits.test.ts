@@ -11,7 +11,8 @@ import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { transportLimits, DEFAULT_LIMITS } from '../server/rpc/limits';
 import { TimeScale } from '../core/units';
 import { RawRpc, mountRoot, createFile, testServer, sleep } from '../testing/server-rpc';
-import { closeAll, openMany, until } from './support/reliability-conns';
+import { closeAll, openMany } from './support/reliability-conns';
+import { until } from './support/until';
 import { CLI } from './support/server-cli';
 
 test('1000 concurrent connections each do GETATTR, all answered, none refused', async () => {
@@ -48,7 +49,7 @@ test('a connection flood beyond --max-connections is refused; the established cl
     assert.equal((await est.call(NFS3.GETATTR, { object: root })).status, NFSSTAT3.NFS3_OK);
     // Every flood connection was either accepted (the garbage then closed it: RM_OVERSIZE, freeing its slot) or
     // refused on accept; never more than 50 at once.
-    await until(() => { const c = t.server.stats().connections; return c.total - 1 + c.refused === 600; }, 30_000, 'every flood connection accepted or refused');
+    await until(() => { const c = t.server.stats().connections; return c.total - 1 + c.refused === 600; }, 'every flood connection accepted or refused');
     const st = t.server.stats().connections;
     assert.ok(st.open <= 50, `open ${st.open}`);
     assert.ok(st.refused > 0, JSON.stringify(st));
@@ -58,7 +59,7 @@ test('a connection flood beyond --max-connections is refused; the established cl
   }
   try {
     // The budget comes back when the flood goes away.
-    await until(() => t.server.stats().connections.open === 1, 30_000, 'flood connections to close');
+    await until(() => t.server.stats().connections.open === 1, 'flood connections to close');
     const again = await RawRpc.connect(t.server.address.port);
     assert.equal((await again.call(NFS3.GETATTR, { object: root })).status, NFSSTAT3.NFS3_OK);
     again.close();

@@ -81,7 +81,7 @@ describe('GET /journal', () => {
     const xid = rpc.xid();
     const data = Buffer.from('0123456789abcdefXYZ');
     await rpc.call(NFS3.WRITE, { file: fh, offset: 4096n, count: data.length, stable: STABLE_HOW.DATA_SYNC, data }, xid);
-    await new Promise((r) => setTimeout(r, 20)); // the row is queued after the reply
+    await t.server.flushJournal(); // the row is queued after the reply
     const byXid = await json('GET', `/journal?xid=${xid}`);
     assert.equal(byXid.body.count, 1);
     const row = byXid.body.rows[0];

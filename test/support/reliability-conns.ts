@@ -14,12 +14,3 @@ export async function openMany(port: number, n: number, wave = 100): Promise<Arr
 export function closeAll(conns: Array<RawRpc | null>): void {
   for (const c of conns) c?.close();
 }
-
-/** Resolves when cond() holds, polling; rejects after timeoutMs (a generous bound for a loaded machine). */
-export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
