@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runBlktest, type BlktestOptions } from '../client/blktest';
 import { fillPattern, verifyPattern } from '../core/pattern';
-import { spawnServer, type ServerChild } from './support/server-cli';
+import { spawnServer, type ServerChild } from './support/cli';
 
 const BLOCK = 64 << 10;
 

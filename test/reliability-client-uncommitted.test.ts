@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UncommittedWrites } from '../client/nfs3';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
-import { CLI, spawnServer } from './support/server-cli';
+import { CLI, spawnServer } from './support/cli';
 
 const FH = Buffer.from('0102030405060708', 'hex');
 const OTHER = Buffer.from('0a0b0c0d', 'hex');

@@ -13,7 +13,7 @@ import { TimeScale } from '../core/units';
 import { RawRpc, mountRoot, createFile, testServer, sleep } from '../testing/server-rpc';
 import { closeAll, openMany } from './support/reliability-conns';
 import { until } from './support/until';
-import { CLI } from './support/server-cli';
+import { CLI } from './support/cli';
 
 test('1000 concurrent connections each do GETATTR, all answered, none refused', async () => {
   const t = await testServer();

@@ -17,7 +17,7 @@ import { apiToken, isLoopback } from '../api/auth';
 import { createDashboard } from '../api/dashboard/server';
 import { openResults } from '../lab/results-db';
 import { RawRpc, TestServer, mountRoot, testServer } from '../testing/server-rpc';
-import { CLI } from './support/server-cli';
+import { CLI } from './support/cli';
 
 const cred = (uid: number, gid = uid) => encodeAuthSys({ stamp: 1, machinename: 'sec', uid, gid, gids: [gid] });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { NFS_PROGRAM, NFS_V3 } from '../xdr/nfs3/constants';
 import { PMAP2, IPPROTO } from '../xdr/portmap';
 import { RawRpc, mountRoot } from '../testing/server-rpc';
-import { CLI, spawnServer } from './support/server-cli';
+import { CLI, spawnServer } from './support/cli';
 import { MOUNT_PROGRAM, MOUNT_V3 } from '../xdr/mount';
 
 function getJson(url: string): Promise<any> {

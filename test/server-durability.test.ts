@@ -15,7 +15,7 @@ import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { fillPattern, verifyPattern } from '../core/pattern';
 import { RawRpc, createFile, mountRoot } from '../testing/server-rpc';
-import { spawnServer } from './support/server-cli';
+import { spawnServer } from './support/cli';
 
 const BLOCK = 4096;
 
