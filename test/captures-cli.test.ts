@@ -2,21 +2,17 @@
 // --hexdiff, --export-payloads, errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32 } from '../testing/captures-builder';
+import { runCli } from './support/cli';
 
-const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 let dir = '';
 let corrupt = '';
 let clean = '';
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, 'inspect', ...args], { encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => runCli(['inspect', ...args]);
 
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-inspect-'));

@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { Journal, JournalRow } from '../server/journal';
 import { inspectFiles } from '../captures/inspect';
 import { CaptureError } from '../core/errors';
 import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32, FH } from '../testing/captures-builder';
+import { runCli } from './support/cli';
 
 const XID = 0x0a0b0c0d;
 const good = counter(8192, 2);
@@ -79,9 +79,9 @@ test('with a DRC the retransmission is replayed: the file keeps copy 1, except w
 
 test('the CLI prints the join; a missing or foreign journal is a coded error', async () => {
   const file = journalWith('cli.db', [row(XID, 'executed', good, 8192, 1), row(XID, 'executed', bad, 8192, 2)]);
-  const out = spawnSync(process.execPath, [path.join(__dirname, '..', 'cli', 'main.js'), 'inspect', capture, '--journal', file], { encoding: 'utf8' });
-  assert.equal(out.status, 3, out.stderr);
-  assert.match(out.stdout, /bytes 8192-16384: copy #2/);
+  const out = runCli(['inspect', capture, '--journal', file]);
+  assert.equal(out.code, 3, out.err);
+  assert.match(out.out, /bytes 8192-16384: copy #2/);
   await assert.rejects(inspectFiles([capture], { journal: path.join(dir, 'none.db') }), (e: CaptureError) => e.code === 'JOURNAL_OPEN');
   const foreign = path.join(dir, 'foreign.db');
   const Database = require('better-sqlite3');

@@ -3,7 +3,6 @@
 // copy-on-retransmit does not; the CLI keeps its exit codes and its one JSON document.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +12,8 @@ import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { fillPattern } from '../core/pattern';
 import { startServer, type RunningServer } from '../server/index';
 import { startStallRelay } from './support/client-stall-relay';
+import { runCliAsync } from './support/cli';
 
-const CLI = path.join(__dirname, '..', 'cli', 'main.js');
 let dir: string;
 let server: RunningServer;
 
@@ -27,16 +26,8 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// The server runs in this process: the CLI must not block its event loop.
+const cli = (args: string[]) => runCliAsync(args);
 
 test('blktest against our server writes, commits and verifies with zero corrupt blocks', async () => {
   const r = await runBlktest({ host: '127.0.0.1', port: server.address.port, exportPath: server.exportPath, file: 'plain.bin', count: 12, inflight: 3, blockSize: 256 << 10, wsize: 32 << 10, seed: 1 });
@@ -110,8 +101,8 @@ test('corrupt blocks are classified by what they hold: scribble, zero, other', (
 
 test('CLI: --json prints one document and exits 0 when the file verifies', async () => {
   const r = await cli(['blktest', '--server', `127.0.0.1:${server.address.port}`, '--export', server.exportPath, '--file', 'cli.bin', '--count', '4', '--block-size', '128KiB', '--seed', '5', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out);
   for (const k of ['writes', 'bytes', 'retransmissions', 'lateTransmissions', 'corruptBlocks', 'policy', 'seed', 'durationMs']) assert.ok(k in doc, k);
   assert.equal(doc.writes, 4);
   assert.equal(doc.policy, 'zero-copy');
@@ -121,7 +112,7 @@ test('CLI: --json prints one document and exits 0 when the file verifies', async
 test('CLI: an unreachable server exits 4, a bad option value exits 2', async () => {
   const down = await cli(['blktest', '--server', '127.0.0.1:1', '--file', 'x.bin', '--json']);
   assert.equal(down.code, 4);
-  assert.equal(JSON.parse(down.stdout).error.code, 'RPC_CONNECT');
+  assert.equal(JSON.parse(down.out).error.code, 'RPC_CONNECT');
   const bad = await cli(['blktest', '--server', '127.0.0.1:1', '--file', 'x.bin', '--wsize', 'lots']);
   assert.equal(bad.code, 2);
 });

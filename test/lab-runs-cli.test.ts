@@ -1,7 +1,6 @@
 // `nfs-testbed runs` and `nfs-testbed dashboard` as a user runs them: the built binary, a real database file.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +8,8 @@ import { openResults } from '../lab/results-db';
 import type { RunSummary } from '../lab/results-db';
 import type { RunRecord } from '../lab/run-record';
 import { makeRecord } from './support/lab-records';
+import { runCli, startCli } from './support/cli';
 
-const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 let dir: string;
 let dbFile: string;
 
@@ -26,10 +25,7 @@ before(() => {
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', cwd: dir, timeout: 20_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args, { cwd: dir, timeoutMs: 20_000 });
 
 test('runs lists the stored runs newest first in a readable table', () => {
   const r = cli('runs', '--db', dbFile);
@@ -96,19 +92,10 @@ test('errors: unknown run exits 1 (one JSON document with --json), bad options e
 });
 
 test('dashboard prints ready with its address, serves the runs and stops on SIGTERM', async () => {
-  const child = spawn(process.execPath, [MAIN, 'dashboard', '--db', dbFile, '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const dash = await startCli(['dashboard', '--db', dbFile, '--listen', '127.0.0.1:0'], { cwd: dir });
   try {
-    const ready = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const line = buf.split('\n').find((l) => l.startsWith('ready '));
-        if (line) resolve(line);
-      });
-      child.on('exit', (code) => reject(new Error(`dashboard exited ${code} before ready`)));
-    });
-    const m = /^ready (http:\/\/127\.0\.0\.1:(\d+))/.exec(ready);
-    assert.ok(m, ready);
+    const m = /^ready (http:\/\/127\.0\.0\.1:(\d+))/.exec(dash.readyLine);
+    assert.ok(m, dash.readyLine);
     assert.notEqual(Number(m[2]), 0);
     const res = await fetch(`${m[1]}/api/runs?matrix=mx`);
     assert.equal(res.status, 200);
@@ -116,11 +103,9 @@ test('dashboard prints ready with its address, serves the runs and stops on SIGT
     const page = await fetch(`${m[1]}/runs/cli-zc`);
     assert.match(await page.text(), /data-kind="late-transmit"/);
 
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal((await dash.stop()).code, 0);
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    await dash.stop('SIGKILL');
   }
 });
 

@@ -3,7 +3,6 @@
 // the parent alone writes the results database, and the records come back in table order.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +12,8 @@ import { DRC_MODES } from '../lab/repro-options';
 import { openResults } from '../lab/results-db';
 import { SCENARIOS } from '../lab/scenarios';
 import type { RunRecord } from '../lab/run-record';
+import { runCli } from './support/cli';
 
-const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-matrix-jobs-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -159,10 +158,7 @@ test('--jobs 2 gives the same verdicts as one cell after the other, each cell wi
 });
 
 describe('nfs-testbed matrix', () => {
-  const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [MAIN, 'matrix', ...args], { encoding: 'utf8', cwd: root, timeout: 120_000 });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const cli = (...args: string[]) => runCli(['matrix', ...args], { cwd: root });
 
   test('--jobs 2 --json prints one document covering every cell asked for', () => {
     const db = path.join(root, 'cli.sqlite');

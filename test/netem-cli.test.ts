@@ -2,16 +2,14 @@
 // control API, stops cleanly on SIGTERM; bad values exit 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { parseFaultArg } from '../cli/netem';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';
+import { runCli, startCli } from './support/cli';
 
-const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 
 test('compact fault syntax', () => {
   assert.deepEqual(parseFaultArg('latency:delay=5ms,jitter=1ms,direction=downstream,probability=0.5'), {
@@ -32,24 +30,17 @@ test('netem runs with the seed flags, capture and API, and stops on SIGTERM', as
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-cli-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const pcap = path.join(dir, 'run.pcap');
-  const child = spawn(process.execPath, [
-    MAIN, 'netem', '--upstream', `127.0.0.1:${server.port}`, '--stall', '65s', '--every', '3', '--unit', 'records', '--resume', 'backoff',
+  const netem = await startCli([
+    'netem', '--upstream', `127.0.0.1:${server.port}`, '--stall', '65s', '--every', '3', '--unit', 'records', '--resume', 'backoff',
     '--time-scale', '0.001', '--seed', '5', '--capture', pcap, '--api', '127.0.0.1:0', '--fault', 'latency:delay=1ms',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  const lines = readline.createInterface({ input: child.stdout! });
-  const out: string[] = [];
-  const ready = await new Promise<string>((res, rej) => {
-    lines.on('line', (l) => {
-      out.push(l);
-      if (l.startsWith('hint:')) res(out[0]);
-    });
-    child.once('exit', (c) => rej(new Error(`exited ${c}`)));
-  });
+  ]);
+  t.after(() => netem.stop('SIGKILL'));
+  const ready = netem.readyLine;
+  const hint = await netem.line('hint:');
   assert.match(ready, /^ready netem listen=127\.0\.0\.1:\d+ upstream=127\.0\.0\.1:\d+ api=http:\/\/127\.0\.0\.1:\d+ /);
   const port = Number(/listen=[\d.]+:(\d+)/.exec(ready)![1]);
   const api = /api=(\S+)/.exec(ready)![1];
-  assert.match(out[1], new RegExp(`^hint: tshark -r .*run\\.pcap -d tcp\\.port==${port},rpc -d tcp\\.port==${server.port},rpc$`));
+  assert.match(hint, new RegExp(`^hint: tshark -r .*run\\.pcap -d tcp\\.port==${port},rpc -d tcp\\.port==${server.port},rpc$`));
 
   const client = await RpcTestClient.connect(port);
   for (let i = 0; i < 7; i++) await client.call(NFSPROC3.WRITE, Buffer.alloc(100, i));
@@ -57,9 +48,7 @@ test('netem runs with the seed flags, capture and API, and stops on SIGTERM', as
   const metrics = (await (await fetch(`${api}/proxies/netem/metrics`)).json()) as { stalls: number; upstreamDir: { calls: Record<string, number> } };
   assert.deepEqual(metrics.upstreamDir.calls, { WRITE: 7 });
   assert.ok(metrics.stalls >= 2, `stalls ${metrics.stalls}`); // every 3 records counted on both legs
-  const exited = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0);
+  assert.equal((await netem.stop()).code, 0);
   assert.ok(fs.statSync(pcap).size > 24);
   const events = fs.readFileSync(pcap.replace(/\.pcap$/, '.events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(events.some((e) => e.event === 'stall-start' && e.modelDurationMs === 65000));
@@ -67,7 +56,7 @@ test('netem runs with the seed flags, capture and API, and stops on SIGTERM', as
 
 test('bad option values exit 2', () => {
   for (const args of [['--upstream', 'nowhere'], ['--upstream', '127.0.0.1:1', '--resume', 'later'], ['--upstream', '127.0.0.1:1', '--every', '5'], ['--upstream', '127.0.0.1:1', '--fault', 'teleport:x=1']]) {
-    const r = spawnSync(process.execPath, [MAIN, 'netem', ...args], { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    const r = runCli(['netem', ...args], { timeoutMs: 10_000 });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
   }
 });

@@ -2,13 +2,12 @@
 // a changed verifier sends back to be written again; and the blktest CLI's --commit-every with its JSON counters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UncommittedWrites } from '../client/nfs3';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
-import { CLI, spawnServer } from './support/cli';
+import { spawnServer, runCliAsync } from './support/cli';
 
 const FH = Buffer.from('0102030405060708', 'hex');
 const OTHER = Buffer.from('0a0b0c0d', 'hex');
@@ -63,16 +62,7 @@ test('a range written again while a COMMIT was in flight waits for the next COMM
   assert.deepEqual(offsets(u.ranges(FH)), [0n, 4096n]);
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCliAsync(args);
 
 test('CLI: blktest --commit-every commits during the loop and reports the resend counters in --json', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-rel-commit-'));
@@ -81,14 +71,14 @@ test('CLI: blktest --commit-every commits during the loop and reports the resend
   try {
     const base = ['blktest', '--server', `127.0.0.1:${server.nfsPort}`, '--file', 'every.bin', '--count', '12', '--block-size', '64KiB', '--wsize', '16KiB', '--json'];
     const r = await cli([...base, '--commit-every', '4']);
-    assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout);
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(r.out);
     assert.equal(doc.ok, true);
     assert.equal(doc.commits, 12 / 4 + 1, 'after writes 4, 8, 12, and the final one');
     assert.equal(doc.verifierChanges, 0);
     assert.equal(doc.resentBlocks, 0);
     assert.deepEqual(doc.resentBlockIndices, []);
-    const atEnd = JSON.parse((await cli(base)).stdout);
+    const atEnd = JSON.parse((await cli(base)).out);
     assert.equal(atEnd.commits, 1, 'default: one COMMIT at the end');
     const bad = await cli([...base, '--commit-every', '0']);
     assert.equal(bad.code, 2);

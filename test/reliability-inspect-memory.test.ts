@@ -12,8 +12,8 @@ import zlib from 'node:zlib';
 import { inspectBytes, inspectFiles } from '../captures/inspect';
 import { missingTools } from '../lab/peers/tools';
 import { TcpConv, pcapFile, timed, LT, writeCall, record, counter } from '../testing/captures-builder';
+import { runCli } from './support/cli';
 
-const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 
 /** `n` connections, each sending the first 1448 bytes of a 1 MiB WRITE and nothing more. */
 function unfinished(n: number): Buffer {
@@ -74,9 +74,9 @@ test('the CLI on a .pcap.gz of 400 streams holding 2 MiB each (half of them out 
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const f = path.join(dir, 'many.pcap.gz');
   await hostileGz(f, 400);
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', path.join(dir, 'rss'), process.execPath, MAIN, 'inspect', f, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  assert.equal(r.status, 0, r.stderr);
-  const doc = JSON.parse(r.stdout);
+  const r = runCli(['inspect', f, '--json'], { wrap: ['/usr/bin/time', '-f', '%M', '-o', path.join(dir, 'rss')] });
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out);
   assert.equal(doc.rpcCalls, 400);
   assert.equal(doc.damagedCalls.count, 400);
   const rssKiB = Number(fs.readFileSync(path.join(dir, 'rss'), 'utf8').trim().split('\n').pop());
@@ -107,9 +107,9 @@ test('a .gz that unpacks past 1024x its size (and past 64 MiB) is refused with C
   // The user can lift the limit.
   const r = await inspectFiles([f], { maxUnpacked: 128 * 1024 * 1024 });
   assert.equal(r.packets, 10);
-  const cli = spawnSync(process.execPath, [MAIN, 'inspect', f, '--json'], { encoding: 'utf8' });
-  assert.equal(cli.status, 1);
-  assert.equal(JSON.parse(cli.stdout).error.code, 'CAPTURE_UNPACKED_LIMIT');
+  const cli = runCli(['inspect', f, '--json']);
+  assert.equal(cli.code, 1);
+  assert.equal(JSON.parse(cli.out).error.code, 'CAPTURE_UNPACKED_LIMIT');
 });
 
 test('a .bz2 bomb stops bzip2 at the limit', { skip: missingTools(['bzip2', 'bzip2']) }, async (t) => {

@@ -3,7 +3,6 @@
 // (a record trickling in a byte at a time) closed by the record timeout, an oversize record refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../core/errors';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { encodeRecord } from '../xdr/record';
@@ -13,7 +12,7 @@ import { TimeScale } from '../core/units';
 import { RawRpc, mountRoot, createFile, testServer, sleep } from '../testing/server-rpc';
 import { closeAll, openMany } from './support/reliability-conns';
 import { until } from './support/until';
-import { CLI } from './support/cli';
+import { runCli } from './support/cli';
 
 test('1000 concurrent connections each do GETATTR, all answered, none refused', async () => {
   const t = await testServer();
@@ -136,6 +135,6 @@ test('limits: safe defaults, durations obey the time scale, bad values are Confi
   for (const bad of [{ maxConnections: 0 }, { maxInFlight: 'many' }, { idleTimeout: '0s' }, { maxRecordSize: '1' }, { recordTimeout: 'soon' }]) {
     assert.throws(() => transportLimits(bad), (e: unknown) => e instanceof ConfigError);
   }
-  const r = spawnSync(process.execPath, [CLI, 'server', '--export', '/tmp', '--max-connections', '0'], { encoding: 'utf8' });
-  assert.equal(r.status, 2, r.stderr);
+  const r = runCli(['server', '--export', '/tmp', '--max-connections', '0']);
+  assert.equal(r.code, 2, r.err);
 });

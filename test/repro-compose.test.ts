@@ -4,39 +4,17 @@
 // `docker-compose config` in test/lab-compose.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { inspectFiles } from '../captures';
 import { cliArgs, loadComposeCommands } from './support/compose';
 import { freePort } from '../lab/peers/ganesha';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
+import { startCli, runCliAsync, type CliChild } from './support/cli';
 
 const repo = path.join(__dirname, '..', '..');
-const cli = path.join(repo, 'dist', 'cli', 'main.js');
 const TIME_SCALE = '0.002';
-
-function start(args: string[]): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
-  const ready = new Promise<string>((resolve, reject) => {
-    const rl = readline.createInterface({ input: child.stdout! });
-    rl.on('line', (l) => l.startsWith('ready') && resolve(l));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited ${code} before ready: ${err}`)));
-  });
-  return { child, ready };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    process.kill(child.pid!, 'SIGTERM');
-  });
-}
 
 test('the compose services as local processes reproduce the bug', async () => {
   const cmds = loadComposeCommands(path.join(repo, 'docker-compose.yml'));
@@ -53,25 +31,20 @@ test('the compose services as local processes reproduce the bug', async () => {
       if (a.startsWith('captures/')) return path.join(tmp, path.basename(a));
       return a.replace('20049', String(serverPort)).replace('20050', String(proxyPort));
     });
-  const procs: ChildProcess[] = [];
+  const procs: CliChild[] = [];
   try {
-    const server = start(subst(cliArgs(cmds.server)));
-    procs.push(server.child);
-    await server.ready;
-    const netem = start(subst(cliArgs(cmds.netem)));
-    procs.push(netem.child);
-    await netem.ready;
+    const server = await startCli(subst(cliArgs(cmds.server)), { cwd: repo });
+    procs.push(server);
+    const netem = await startCli(subst(cliArgs(cmds.netem)), { cwd: repo });
+    procs.push(netem);
 
-    const blk = spawn(process.execPath, [cli, ...subst(cliArgs(cmds.client)), '--json'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.push(blk);
-    let out = '';
-    blk.stdout!.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => blk.once('exit', resolve));
+    const blk = await runCliAsync([...subst(cliArgs(cmds.client)), '--json'], { cwd: repo });
+    const out = blk.out;
     const result = JSON.parse(out);
     // exit 3: corruption found (documented exit code)
-    assert.equal(code, 3, out);
-    await stop(netem.child);
-    await stop(server.child);
+    assert.equal(blk.code, 3, out);
+    await netem.stop();
+    await server.stop();
 
     // witness 1: the client counted its own late transmissions
     assert.ok(result.lateTransmissions > 0, out);
@@ -86,7 +59,7 @@ test('the compose services as local processes reproduce the bug', async () => {
     assert.ok(fs.existsSync(path.join(tmp, 'compose-journal.sqlite')));
     assert.ok(fs.existsSync(path.join(tmp, 'compose-trace.jsonl')));
   } finally {
-    for (const p of procs) await stop(p);
+    for (const p of procs) await p.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -3,7 +3,6 @@
 // APIs (admin, dashboard): loopback by default, joi on every input, a bearer token mandatory off loopback.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
@@ -17,7 +16,7 @@ import { apiToken, isLoopback } from '../api/auth';
 import { createDashboard } from '../api/dashboard/server';
 import { openResults } from '../lab/results-db';
 import { RawRpc, TestServer, mountRoot, testServer } from '../testing/server-rpc';
-import { CLI } from './support/cli';
+import { runCli } from './support/cli';
 
 const cred = (uid: number, gid = uid) => encodeAuthSys({ stamp: 1, machinename: 'sec', uid, gid, gids: [gid] });
 
@@ -133,9 +132,9 @@ describe('HTTP APIs', () => {
       assert.throws(() => createDashboard({ db, host: '0.0.0.0' }), (e: unknown) => (e as ConfigError).code === 'API_TOKEN_REQUIRED');
       db.close();
       // The CLI refuses before the NFS server starts: exit 2.
-      const r = spawnSync(process.execPath, [CLI, 'server', '--export', t.dir, '--api', '0.0.0.0:0'], { encoding: 'utf8', env: { ...process.env, NFS_TESTBED_API_TOKEN: '' } });
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /token/);
+      const r = runCli(['server', '--export', t.dir, '--api', '0.0.0.0:0'], { env: { ...process.env, NFS_TESTBED_API_TOKEN: '' } });
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /token/);
     } finally {
       await t.cleanup();
     }

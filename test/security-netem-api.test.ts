@@ -4,14 +4,13 @@
 // CLI exits 2 before anything binds. Nothing here binds a non-loopback address.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../core/errors';
 import { createNetemApiServer } from '../api/netem';
 import { NetemRegistry } from '../netem';
 import { startEchoServer } from './support/netem-rpc';
+import { runCli } from './support/cli';
 
-const MAIN = path.join(__dirname, '..', 'cli', 'main.js');
 const TOKEN = 'netem-token-0123456789abcdef';
 
 async function rig(t: { after(fn: () => unknown): void }, token?: string) {
@@ -137,15 +136,10 @@ test('bodies are bounded: unknown fields, long strings, long lists and oversized
 });
 
 test('CLI: --api off loopback without a token (or with a weak one) exits 2 before binding anything', () => {
-  const run = (args: string[], token = '') =>
-    spawnSync(process.execPath, [MAIN, 'netem', '--upstream', '127.0.0.1:1', ...args], {
-      encoding: 'utf8',
-      timeout: 10_000,
-      env: { ...process.env, NFS_TESTBED_API_TOKEN: token },
-    });
+  const run = (args: string[], token = '') => runCli(['netem', '--upstream', '127.0.0.1:1', ...args], { timeoutMs: 10_000, env: { ...process.env, NFS_TESTBED_API_TOKEN: token } });
   for (const r of [run(['--api', '0.0.0.0:0']), run(['--api', '[::]:0']), run(['--api', '0.0.0.0:0', '--api-token', 'short']), run(['--api', '0.0.0.0:0'], 'short')]) {
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /token/);
-    assert.doesNotMatch(r.stdout, /ready/);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /token/);
+    assert.doesNotMatch(r.out, /ready/);
   }
 });

@@ -2,7 +2,6 @@
 // through PORTMAP GETPORT, the admin API address, clean SIGTERM, and clear failures (exit 2 for bad options).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -11,7 +10,7 @@ import path from 'node:path';
 import { NFS_PROGRAM, NFS_V3 } from '../xdr/nfs3/constants';
 import { PMAP2, IPPROTO } from '../xdr/portmap';
 import { RawRpc, mountRoot } from '../testing/server-rpc';
-import { CLI, spawnServer } from './support/cli';
+import { spawnServer, runCli } from './support/cli';
 import { MOUNT_PROGRAM, MOUNT_V3 } from '../xdr/mount';
 
 function getJson(url: string): Promise<any> {
@@ -54,24 +53,24 @@ test('ready line, PORTMAP GETPORT for separate MOUNT and PORTMAP ports, admin AP
 });
 
 test('bad options exit 2 with a message; a port in use exits 1 naming it', async () => {
-  const missing = spawnSync(process.execPath, [CLI, 'server', '--export', '/nonexistent/export'], { encoding: 'utf8' });
-  assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /export directory/);
-  const badMode = spawnSync(process.execPath, [CLI, 'server', '--export', os.tmpdir(), '--drc', 'sometimes'], { encoding: 'utf8' });
-  assert.equal(badMode.status, 2);
-  assert.match(badMode.stderr, /drc mode/);
-  const badExpiry = spawnSync(process.execPath, [CLI, 'server', '--export', os.tmpdir(), '--drc-expiry', 'soon'], { encoding: 'utf8' });
-  assert.equal(badExpiry.status, 2);
+  const missing = runCli(['server', '--export', '/nonexistent/export']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /export directory/);
+  const badMode = runCli(['server', '--export', os.tmpdir(), '--drc', 'sometimes']);
+  assert.equal(badMode.code, 2);
+  assert.match(badMode.err, /drc mode/);
+  const badExpiry = runCli(['server', '--export', os.tmpdir(), '--drc-expiry', 'soon']);
+  assert.equal(badExpiry.code, 2);
 
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   try {
     const port = (blocker.address() as net.AddressInfo).port;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-cli-'));
-    const inUse = spawnSync(process.execPath, [CLI, 'server', '--export', dir, '--port', String(port), '--state-dir', path.join(dir, '.state')], { encoding: 'utf8' });
+    const inUse = runCli(['server', '--export', dir, '--port', String(port), '--state-dir', path.join(dir, '.state')]);
     fs.rmSync(dir, { recursive: true, force: true });
-    assert.equal(inUse.status, 1);
-    assert.match(inUse.stderr, /PORT_IN_USE/);
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.err, /PORT_IN_USE/);
   } finally {
     blocker.close();
   }
