@@ -47,7 +47,7 @@ test('faults are added, updated and removed on a live proxy', async (t) => {
   const add = await inject('POST', '/proxies/p1/faults', { kind: 'drop-reply', call: { proc: 'WRITE', nth: 1 } });
   assert.equal(add.status, 201);
   assert.equal(add.body.id, 'drop-reply-1');
-  const r = await client.call(NFSPROC3.WRITE, Buffer.alloc(8), { timeoutMs: 200 });
+  const r = await client.call(NFSPROC3.WRITE, Buffer.alloc(8), { timeoutMs: 1000 });
   assert.equal(r.transmissions, 2);
   assert.equal((await inject('GET', '/proxies/p1/faults/drop-reply-1')).body.fired, 1);
   const upd = await inject('PATCH', '/proxies/p1/faults/drop-reply-1', { call: { proc: 'WRITE', nth: 3 } });
