@@ -11,7 +11,7 @@ import { encodeRecord } from '../xdr/record';
 import { parseDuration } from '../core/units';
 import { DEFAULTS, SEED_NUMBERS, SEED_SERVER_LIMITS } from '../lab/repro';
 import type { LimitsInput } from '../server/rpc/limits';
-import { RawRpc, createFile, mountRoot, sleep, testServer } from '../testing/server-rpc';
+import { RawRpc, createFile, sleep, mountedServer } from '../testing/server-rpc';
 
 // The seed's stall plus its backoff lag, stretched by 28 modelled seconds of contention: past the server's default
 // 2 minute record timeout, well inside the 6 minutes of SEED_SERVER_LIMITS.
@@ -19,9 +19,8 @@ const HOLD_MODEL_MS = parseDuration(SEED_NUMBERS.stall, 'stall') + 37_000 + 28_0
 
 /** Sends a 64 KiB WRITE's first 20 KiB, holds the rest back for HOLD_MODEL_MS (scaled), then sends the rest. */
 async function halfSentWrite(limits: LimitsInput | undefined) {
-  const t = await testServer({ timeScale: DEFAULTS.timeScale, ...(limits ? { limits } : {}) });
-  const rpc = await RawRpc.connect(t.server.address.port);
-  const root = await mountRoot(rpc);
+  const t = await mountedServer({ timeScale: DEFAULTS.timeScale, ...(limits ? { limits } : {}) });
+  const { rpc, root } = t;
   const file = await createFile(rpc, root, 'blktest.dat');
   const xid = rpc.xid();
   const data = Buffer.alloc(64 << 10, 0x5a);

@@ -10,13 +10,13 @@ import path from 'node:path';
 import { MOUNT3, MOUNTSTAT3 } from '../xdr/mount';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { FTYPE3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { RawRpc, createFile, mountedServer, type MountedServer } from '../testing/server-rpc';
 import { Canary, plantCanary } from './support/reliability-canary';
 
 const { NFS3ERR_ACCES, NFS3ERR_NAMETOOLONG, NFS3ERR_EXIST, NFS3ERR_INVAL, NFS3ERR_NOTDIR, NFS3ERR_BADHANDLE } = NFSSTAT3;
 
-let a: TestServer; // the export under attack
-let b: TestServer; // another export (its own directory and handle secret)
+let a: MountedServer; // the export under attack
+let b: MountedServer; // another export (its own directory and handle secret)
 let rpc: RawRpc;
 let rpcB: RawRpc;
 let root: Buffer;
@@ -25,17 +25,13 @@ let canary: Canary;
 let refused = 0;
 
 before(async () => {
-  a = await testServer();
-  b = await testServer();
+  a = await mountedServer();
+  b = await mountedServer();
   canary = plantCanary(path.dirname(a.dir));
-  rpc = await RawRpc.connect(a.server.address.port);
-  rpcB = await RawRpc.connect(b.server.address.port);
-  root = await mountRoot(rpc);
-  rootB = await mountRoot(rpcB);
+  ({ rpc, root } = a);
+  ({ rpc: rpcB, root: rootB } = b);
 });
 after(async () => {
-  rpc.close();
-  rpcB.close();
   await a.cleanup();
   await b.cleanup();
 });

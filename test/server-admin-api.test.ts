@@ -9,24 +9,20 @@ import { adminApiPlugin } from '../api/admin';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { fillDeadbeef, fillPattern, patternBlock, patternWord, verifyPattern } from '../core/pattern';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { RawRpc, createFile, mountedServer, type MountedServer } from '../testing/server-rpc';
 
-let t: TestServer;
+let t: MountedServer;
 let api: Hapi.Server;
 let rpc: RawRpc;
 let root: Buffer;
 
 before(async () => {
-  t = await testServer();
+  t = await mountedServer();
+  ({ rpc, root } = t);
   api = Hapi.server();
   await api.register({ plugin: adminApiPlugin, options: { server: t.server } });
-  rpc = await RawRpc.connect(t.server.address.port);
-  root = await mountRoot(rpc);
 });
-after(async () => {
-  rpc.close();
-  await t.cleanup();
-});
+after(() => t.cleanup());
 
 const json = async (method: string, url: string, payload?: object) => {
   const r = await api.inject({ method, url, payload });

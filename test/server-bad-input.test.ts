@@ -12,25 +12,21 @@ import { FTYPE3, NFSSTAT3, NFS_PROGRAM } from '../xdr/nfs3/constants';
 import { RecordDecoder } from '../xdr/record';
 import { ACCEPT_STAT, AUTH_STAT, REJECT_STAT, decodeMessage } from '../xdr/rpc';
 import { XdrReader } from '../xdr/reader';
-import { RawRpc, ROOT_CRED, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { RawRpc, ROOT_CRED, createFile, mountedServer, type MountedServer } from '../testing/server-rpc';
 import { readTcpStreams } from '../testing/xdr-pcap-lite';
 
 const CAPTURES = path.join(__dirname, '..', '..', '..', 'shared', 'captures');
 const LS_PCAP = path.join(CAPTURES, 'libnfs-ganesha-ls.pcap');
 
-let t: TestServer;
+let t: MountedServer;
 let rpc: RawRpc;
 let root: Buffer;
 
 before(async () => {
-  t = await testServer();
-  rpc = await RawRpc.connect(t.server.address.port);
-  root = await mountRoot(rpc);
+  t = await mountedServer();
+  ({ rpc, root } = t);
 });
-after(async () => {
-  rpc.close();
-  await t.cleanup();
-});
+after(() => t.cleanup());
 
 const rawReply = (msg: Buffer) => rpc.reply(msg);
 

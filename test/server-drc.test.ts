@@ -8,7 +8,7 @@ import path from 'node:path';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { RawRpc, TestServer, createFile, mountRoot, sleep, testServer } from '../testing/server-rpc';
+import { RawRpc, TestServer, createFile, sleep, mountedServer } from '../testing/server-rpc';
 
 const DATA_AT = 64; // WRITE args: fh (4 + 38 + 2 pad) + offset 8 + count 4 + stable 4 + data length 4
 
@@ -24,10 +24,8 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const outcomes = (t: TestServer, xid: number) => t.server.journal!.query({ xid }).map((r) => r.outcome);
 
 async function fixture(drc: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const t = await testServer({ drc, ...extra });
-  const rpc = await RawRpc.connect(t.server.address.port);
-  const root = await mountRoot(rpc);
-  return { t, rpc, root };
+  const t = await mountedServer({ drc, ...extra });
+  return { t, rpc: t.rpc, root: t.root };
 }
 
 describe('checksum mode (Linux nfsd): xid key + length + checksum of the first 256 argument bytes', () => {

@@ -7,7 +7,7 @@ import { encodeRecord } from '../xdr/record';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { DirectFramer } from '../server/rpc/direct-framer';
-import { RawRpc, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { createFile, mountedServer } from '../testing/server-rpc';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -109,10 +109,9 @@ test('an oversize record header is refused with RM_OVERSIZE before anything is a
 });
 
 test('the chunked fallback (directReads: false) serves WRITE and READ too', async () => {
-  const t = await testServer({ directReads: false });
-  const rpc = await RawRpc.connect(t.server.address.port);
+  const t = await mountedServer({ directReads: false });
+  const { rpc, root } = t;
   try {
-    const root = await mountRoot(rpc);
     const fh = await createFile(rpc, root, 'chunked.bin');
     const data = Buffer.alloc(200_000, 5);
     const w = await rpc.call(NFS3.WRITE, { file: fh, offset: 0n, count: data.length, stable: STABLE_HOW.FILE_SYNC, data });
@@ -120,7 +119,6 @@ test('the chunked fallback (directReads: false) serves WRITE and READ too', asyn
     const r = await rpc.call(NFS3.READ, { file: fh, offset: 0n, count: data.length });
     assert.deepEqual((r as { data: Buffer }).data, data);
   } finally {
-    rpc.close();
     await t.cleanup();
   }
 });

@@ -8,20 +8,16 @@ import { NFS3 } from '../xdr/nfs3/procs';
 import { ACCESS3, FTYPE3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { encodeAuthSys } from '../xdr/rpc';
 import { decodeReply, encodeCall } from '../xdr/message';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { RawRpc, createFile, mountedServer, type MountedServer } from '../testing/server-rpc';
 
-let t: TestServer;
+let t: MountedServer;
 let rpc: RawRpc;
 let root: Buffer;
 before(async () => {
-  t = await testServer();
-  rpc = await RawRpc.connect(t.server.address.port);
-  root = await mountRoot(rpc);
+  t = await mountedServer();
+  ({ rpc, root } = t);
 });
-after(async () => {
-  rpc.close();
-  await t.cleanup();
-});
+after(() => t.cleanup());
 
 const ok = <T extends { status: number }>(r: T): T & { status: 0 } => {
   assert.equal(r.status, NFSSTAT3.NFS3_OK);

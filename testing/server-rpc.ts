@@ -153,6 +153,38 @@ export async function testServer(o: Partial<ServerOptions> = {}): Promise<TestSe
   };
 }
 
+export interface MountedServer extends TestServer {
+  /** a raw RPC connection to the server's NFS port */
+  rpc: RawRpc;
+  /** the export's root handle (MNT) */
+  root: Buffer;
+}
+
+/**
+ * What most server tests start from: testServer(o), a raw connection and the export's root handle. cleanup() also
+ * closes the connection.
+ */
+export async function mountedServer(o: Partial<ServerOptions> = {}): Promise<MountedServer> {
+  const t = await testServer(o);
+  const rpc = await RawRpc.connect(t.server.address.port);
+  try {
+    const root = await mountRoot(rpc);
+    return {
+      ...t,
+      rpc,
+      root,
+      async cleanup() {
+        rpc.close();
+        await t.cleanup();
+      },
+    };
+  } catch (err) {
+    rpc.close();
+    await t.cleanup();
+    throw err;
+  }
+}
+
 /** MNT the export and return the root handle. */
 export async function mountRoot(rpc: RawRpc, exportPath = '/export'): Promise<Buffer> {
   const res = await rpc.call(MOUNT3.MNT, { dirpath: exportPath });
