@@ -30,3 +30,6 @@ export class NetemError extends TestbedError {}
 export class CaptureError extends TestbedError {}
 /** Bad configuration or option value; the CLI maps it to exit 2. */
 export class ConfigError extends TestbedError {}
+
+/** Linux guests (lab/linux/): a kernel, package, guest or namespace that could not be built, started or reached. */
+export class GuestError extends TestbedError {}

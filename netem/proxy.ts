@@ -23,8 +23,9 @@ import type { Direction, DirectionSpec, Duration, FaultSpec, NetemEvent, RecordI
 export interface ProxyOptions {
   /** name in events and the control API (default "netem") */
   name?: string;
-  /** default 127.0.0.1 port 0 */
-  listen?: { host?: string; port?: number };
+  /** default 127.0.0.1 port 0; `handle`: a listening socket made elsewhere that the proxy takes over (one bound
+   * inside a network namespace by lab/linux/netns.ts, so a guest's TCP peer is this proxy itself) */
+  listen?: { host?: string; port?: number; handle?: net.Server };
   upstream: { host: string; port: number };
   /** every modelled duration is multiplied by this (default 1) */
   timeScale?: number;
@@ -158,7 +159,7 @@ export class Proxy implements ConnectionHost {
     return new Promise((resolve, reject) => {
       const onErr = (e: Error) => reject(new NetemError('NETEM_LISTEN', `cannot listen on ${host}:${port}: ${e.message}`));
       this.server.once('error', onErr);
-      this.server.listen({ host, port }, () => {
+      this.server.listen(this.opts.listen?.handle ?? { host, port }, () => {
         this.server.off('error', onErr);
         const a = this.server.address() as net.AddressInfo;
         this.listenAddr = { host: a.address, port: a.port };
