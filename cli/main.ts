@@ -11,6 +11,7 @@ import { register as registerServer } from './server';
 import { register as registerBlktest } from './blktest';
 import { register as registerNetem } from './netem';
 import { register as registerRepro } from './repro';
+import { register as registerLinux } from './linux';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const pkg = require('../../package.json') as { version: string; description: string };
@@ -24,6 +25,7 @@ const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerInspect,
   registerRuns,
   registerDashboard,
+  registerLinux,
 ];
 
 export function buildProgram(): Command {

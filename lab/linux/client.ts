@@ -24,6 +24,20 @@ export type LinuxNetwork = 'tap' | 'user';
 export const USER_NETWORK_CAVEAT =
   'QEMU user networking acknowledges and buffers what the guest sends: a stall cannot hold data in the guest\'s socket, so the seed\'s precondition cannot arise (run as root for the tap arrangement)';
 
+/**
+ * The seed's order for the real client (root arrangement), on the second WRITE: its reply is held past the RPC
+ * timeout (2 x timeo) while the client leg stops being read (4 x timeo), so the kernel's retransmission is queued
+ * behind a closed window in the guest's socket; the reply is released first, write() returns, blktest2
+ * scribbles, and only then does the rest of the retransmission leave the guest. (netem reports a call when its
+ * record ends, so the upstream stall starts after the whole first copy was forwarded.)
+ */
+export function seedOrderFaults(timeoMs: number): FaultSpec[] {
+  return [
+    { id: 'seed-hold-reply', kind: 'hold', direction: 'downstream', duration: `${2 * timeoMs}ms`, call: { proc: 'WRITE', nth: 2 }, count: 1 },
+    { id: 'seed-stall-client', kind: 'stall', direction: 'upstream', duration: `${4 * timeoMs}ms`, call: { proc: 'WRITE', nth: 2 }, phase: 'after', count: 1 },
+  ];
+}
+
 export interface KernelChoice {
   /** a bzImage of the user's own; default Debian's linux-image-cloud-amd64 */
   kernel?: string;
