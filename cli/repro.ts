@@ -6,7 +6,7 @@ import { createLogger } from '../core/log';
 import { formatSize, parseDuration, parseNumber, parseSize } from '../core/units';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEFAULT_RESULTS_DB, DEFAULT_RUNS_DIR } from '../lab/paths';
-import { DEFAULTS, DRC_MODES, checkReproOptions, runRepro, type DrcModeName, type TimerLag } from '../lab/repro';
+import { DEFAULTS, DRC_MODES, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, PEERS, checkReproOptions, runRepro, type DrcModeName, type PeerName, type TimerLag } from '../lab/repro';
 import { SCENARIO_NAMES, type ScenarioName } from '../lab/scenarios';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
@@ -25,6 +25,8 @@ interface CommonOpts {
   db: string;
   json?: boolean;
   verbose?: boolean;
+  kernel?: string;
+  modules?: string;
 }
 
 /** A run's client timeouts that no fault explains (lab/witnesses.ts unexplainedTimeouts). */
@@ -45,6 +47,8 @@ function common(o: CommonOpts) {
     ...(o.blockSize ? { blockSize: parseSize(o.blockSize, '--block-size') } : {}),
     ...(o.scribbleHold ? { scribbleHold: (parseDuration(o.scribbleHold, '--scribble-hold'), o.scribbleHold) } : {}),
     logger: createLogger({ level: o.verbose ? 'info' : 'error', name: 'repro' }),
+    ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.modules ? { modules: o.modules } : {}),
   };
 }
 
@@ -57,6 +61,8 @@ function addCommon(cmd: Command): Command {
     .addOption(optionWithDefault('--block-size <size>', 'bytes per write()', formatSize(DEFAULTS.blockSize)))
     .addOption(optionWithDefault('--scribble-hold <duration>', 'how long 0xdeadbeef stays in the buffer before the next refill (modelled)', DEFAULTS.scribbleHold))
     .option('--db <file>', 'results database', DEFAULT_RESULTS_DB)
+    .option('--kernel <path>', 'with a linux peer: your own bzImage instead of Debian linux-image-cloud-amd64')
+    .option('--modules <dir>', "with a linux peer: your kernel's lib/modules/<release> folder")
     .option('--json', 'print exactly one JSON document')
     .option('--verbose', 'log what the server, proxy and client do');
 }
@@ -69,11 +75,15 @@ export function register(program: Command): void {
       .option('--policy <name>', `retransmit policy (${POLICY_NAMES.join(', ')})`, DEFAULTS.policy)
       .option('--drc <mode>', `server duplicate request cache (${DRC_MODES.join(', ')})`, DEFAULTS.drc)
       .option('--scenario <name>', `fault scenario (${SCENARIO_NAMES.join(', ')})`, DEFAULTS.scenario)
+      .option('--client <peer>', 'testbed (our client with --policy) | linux (the real kernel client in a QEMU guest)', 'testbed')
+      .option('--server <peer>', 'testbed (our server with --drc) | linux (the real nfsd in a QEMU guest)', 'testbed')
       .addOption(optionWithDefault('--out <dir>', 'where the capture, journal, trace and results go', `a fresh folder under ${DEFAULT_RUNS_DIR}`)),
-  ).action(async (opts: CommonOpts & { policy: string; drc: string; scenario: string; out?: string }) => {
-    checkReproOptions({ policy: opts.policy as PolicyName, drc: opts.drc as DrcModeName, scenario: opts.scenario as ScenarioName });
+  ).action(async (opts: CommonOpts & { policy: string; drc: string; scenario: string; client: string; server: string; out?: string }) => {
+    checkReproOptions({ policy: opts.policy as PolicyName, drc: opts.drc as DrcModeName, scenario: opts.scenario as ScenarioName, client: opts.client as PeerName, server: opts.server as PeerName });
     const c = common(opts);
-    const outDir = path.resolve(opts.out ?? path.join(DEFAULT_RUNS_DIR, `${stamp()}-${opts.policy}-${opts.drc}-${opts.scenario}-s${c.seed}`));
+    const clientName = opts.client === 'linux' ? LINUX_CLIENT_AXIS : opts.policy;
+    const serverName = opts.server === 'linux' ? LINUX_SERVER_AXIS : opts.drc;
+    const outDir = path.resolve(opts.out ?? path.join(DEFAULT_RUNS_DIR, `${stamp()}-${clientName}-${serverName}-${opts.scenario}-s${c.seed}`));
     const say = (l: string) => (opts.json ? undefined : process.stderr.write(l + '\n'));
     const { record, tap, decodeAs } = await runRepro({
       ...DEFAULTS,
@@ -81,6 +91,10 @@ export function register(program: Command): void {
       policy: opts.policy as PolicyName,
       drc: opts.drc as DrcModeName,
       scenario: opts.scenario as ScenarioName,
+      client: opts.client as PeerName,
+      server: opts.server as PeerName,
+      ...(c.kernel ? { kernel: c.kernel } : {}),
+      ...(c.modules ? { modules: c.modules } : {}),
       outDir,
       onStep: say,
     });
@@ -91,7 +105,7 @@ export function register(program: Command): void {
       const k = record.counters;
       process.stdout.write(
         JSON.stringify({
-          verdict: record.verdict, policy: opts.policy, drc: opts.drc, scenario: opts.scenario, seed: c.seed, timeScale: c.timeScale,
+          verdict: record.verdict, policy: record.config.policy, drc: record.config.drc, scenario: opts.scenario, seed: c.seed, timeScale: c.timeScale,
           lateTransmissions: k.lateTransmissions, scribbledOnWire: k.scribbledOnWire, executedScribbled: k.executedScribbled,
           corruptBlocks: k.corruptBlocks, retransmissions: k.retransmissions, partialDuplicates: k.partialDuplicates,
           capture: record.capture, runId: record.runId, outDir, db: opts.db, summary: record.summary, durationMs: record.durationMs,
@@ -120,9 +134,11 @@ export function register(program: Command): void {
       .option('--policies <list>', 'comma-separated subset of policies')
       .option('--drcs <list>', 'comma-separated subset of DRC modes')
       .option('--scenarios <list>', 'comma-separated subset of scenarios')
+      .option('--clients <list>', 'client axis: testbed (our policies) and/or linux (the real kernel client)', 'testbed')
+      .option('--servers <list>', 'server axis: testbed (our DRC modes) and/or linux (the real nfsd)', 'testbed')
       .addOption(optionWithDefault('--jobs <n>', 'cells run at once, each in its own worker thread (1 = one after the other)', 'two per core, at most 4'))
       .option('--out <dir>', 'folder for the runs', DEFAULT_RUNS_DIR),
-  ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; jobs?: string; out: string }) => {
+  ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; clients: string; servers: string; jobs?: string; out: string }) => {
     const c = common(opts);
     const list = <T extends string>(v: string | undefined, all: readonly T[], name: string): readonly T[] => {
       if (!v) return all;
@@ -137,6 +153,8 @@ export function register(program: Command): void {
         policies: list(opts.policies, POLICY_NAMES, 'policy'),
         drcs: list(opts.drcs, DRC_MODES, 'drc'),
         scenarios: list(opts.scenarios, SCENARIO_NAMES, 'scenario'),
+        clients: list(opts.clients, PEERS, 'client'),
+        servers: list(opts.servers, PEERS, 'server'),
         repeat: parseNumber(opts.repeat, '--repeat', 1, 100),
         jobs: opts.jobs === undefined ? defaultJobs() : parseNumber(opts.jobs, '--jobs', 1, 64),
         baseSeed: c.seed,
@@ -144,7 +162,7 @@ export function register(program: Command): void {
         matrixId,
         db,
         logLevel: opts.verbose ? 'info' : 'error',
-        repro: { timeScale: c.timeScale, ...(c.count ? { count: c.count } : {}), ...(c.blockSize ? { blockSize: c.blockSize } : {}), ...(c.scribbleHold ? { scribbleHold: c.scribbleHold } : {}) },
+        repro: { ...(c.kernel ? { kernel: c.kernel } : {}), ...(c.modules ? { modules: c.modules } : {}), timeScale: c.timeScale, ...(c.count ? { count: c.count } : {}), ...(c.blockSize ? { blockSize: c.blockSize } : {}), ...(c.scribbleHold ? { scribbleHold: c.scribbleHold } : {}) },
         onRun: (r, i, n) => {
           const lag = (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0;
           const machine = unexplained(r);

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, TestbedError } from '../core/errors';
 import { createLogger, type Level } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
-import { DEFAULTS, DRC_MODES, runRepro, type DrcModeName, type ReproOptions, type ReproPhases } from './repro';
+import { DEFAULTS, DRC_MODES, runRepro, type DrcModeName, type PeerName, type ReproOptions, type ReproPhases } from './repro';
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios';
 import type { CellReply, CellRequest } from './matrix-worker';
 import type { ResultsDb } from './results-db';
@@ -27,6 +27,10 @@ export interface MatrixOptions {
   policies?: readonly PolicyName[];
   drcs?: readonly DrcModeName[];
   scenarios?: readonly ScenarioName[];
+  /** client and server axes (default testbed only): `linux` adds one column for the real kernel client (no
+   * policy axis: the kernel has its own) and one row for the real nfsd (no DRC axis: nfsd has its own) */
+  clients?: readonly PeerName[];
+  servers?: readonly PeerName[];
   repeat?: number;
   /** cell r of every combination runs with seed baseSeed + r */
   baseSeed?: number;
@@ -49,15 +53,24 @@ export interface MatrixCellSpec {
   scenario: ScenarioName;
   policy: PolicyName;
   drc: DrcModeName;
+  client: PeerName;
+  server: PeerName;
   seed: number;
 }
 
-export function matrixCells(o: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'repeat' | 'baseSeed'>): MatrixCellSpec[] {
+export function matrixCells(o: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'clients' | 'servers' | 'repeat' | 'baseSeed'>): MatrixCellSpec[] {
   const cells: MatrixCellSpec[] = [];
+  const policies = o.policies ?? POLICY_NAMES;
+  const drcs = o.drcs ?? DRC_MODES;
   for (const scenario of o.scenarios ?? SCENARIO_NAMES)
-    for (const policy of o.policies ?? POLICY_NAMES)
-      for (const drc of o.drcs ?? DRC_MODES)
-        for (let r = 0; r < (o.repeat ?? 1); r++) cells.push({ scenario, policy, drc, seed: (o.baseSeed ?? 1) + r });
+    for (const client of o.clients ?? ['testbed'])
+      for (const policy of client === 'linux' ? [DEFAULTS.policy] : policies)
+        for (const server of o.servers ?? ['testbed'])
+          for (const drc of server === 'linux' ? [DEFAULTS.drc] : drcs) {
+            // The restart scenario is our server's own (lab/repro-options.ts checkReproOptions).
+            if (scenario === 'stall-restart' && (client === 'linux' || server === 'linux')) continue;
+            for (let r = 0; r < (o.repeat ?? 1); r++) cells.push({ scenario, policy, drc, client, server, seed: (o.baseSeed ?? 1) + r });
+          }
   return cells;
 }
 
@@ -70,7 +83,7 @@ export async function runMatrix(o: MatrixOptions): Promise<RunRecord[]> {
     ...DEFAULTS,
     ...o.repro,
     ...c,
-    outDir: path.join(o.outRoot, o.matrixId, `${c.scenario}-${c.policy}-${c.drc}-s${c.seed}`),
+    outDir: path.join(o.outRoot, o.matrixId, `${c.scenario}-${c.client === 'linux' ? 'linux' : c.policy}-${c.server === 'linux' ? 'linux-nfsd' : c.drc}-s${c.seed}`),
     matrixId: o.matrixId,
   }));
   const out: RunRecord[] = new Array(cells.length);
@@ -111,7 +124,8 @@ export class CellQueue {
   }
 
   static cpuBound(c: MatrixCellSpec): boolean {
-    return SCENARIOS[c.scenario].cpuBound;
+    // A QEMU TCG guest keeps a core busy: one guest cell at a time.
+    return SCENARIOS[c.scenario].cpuBound || c.client === 'linux' || c.server === 'linux';
   }
 
   /** The next cell to start, or undefined when none may start now (see `drained`). */

@@ -23,9 +23,25 @@ export const SEED_NUMBERS = { stall: '65s', every: 1000, timeo: '60s', retrans: 
  */
 export const SEED_SERVER_LIMITS = { recordTimeout: '6m', idleTimeout: '6m' } as const;
 
+/**
+ * Who plays each side: `testbed` (our client with `policy`, our server with `drc`) or `linux`, the real kernel
+ * client or nfsd in a QEMU guest (lab/linux/). A run's record names them in its policy and DRC columns:
+ * policy `linux` and drc `linux-nfsd`, beside our policies and DRC modes.
+ */
+export const PEERS = ['testbed', 'linux'] as const;
+export type PeerName = (typeof PEERS)[number];
+export const LINUX_CLIENT_AXIS = 'linux';
+export const LINUX_SERVER_AXIS = 'linux-nfsd';
+
 export interface ReproOptions {
   policy: PolicyName;
   drc: DrcModeName;
+  /** default testbed */
+  client?: PeerName;
+  server?: PeerName;
+  /** the guests' kernel (default Debian's linux-image-cloud-amd64) and its modules folder */
+  kernel?: string;
+  modules?: string;
   scenario: ScenarioName;
   seed: number;
   /** every modelled duration is multiplied by this; 1 = the seed's real time */
@@ -95,4 +111,9 @@ export function checkReproOptions(o: Partial<ReproOptions>): void {
   if (o.policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(o.policy)) throw new ConfigError('BAD_POLICY', `policy must be one of ${POLICY_NAMES.join(', ')}`);
   if (o.drc !== undefined && !(DRC_MODES as readonly string[]).includes(o.drc)) throw new ConfigError('BAD_DRC', `drc must be one of ${DRC_MODES.join(', ')}`);
   if (o.scenario !== undefined && !(SCENARIO_NAMES as readonly string[]).includes(o.scenario)) throw new ConfigError('BAD_SCENARIO', `scenario must be one of ${SCENARIO_NAMES.join(', ')}`);
+  for (const [k, v] of [['client', o.client], ['server', o.server]] as const) {
+    if (v !== undefined && !(PEERS as readonly string[]).includes(v)) throw new ConfigError('BAD_PEER', `${k} must be one of ${PEERS.join(', ')}`);
+  }
+  // The restart is our server's (same port, same export, DRC lost); nfsd in a guest does not restart that way.
+  if ((o.server === 'linux' || o.client === 'linux') && o.scenario === 'stall-restart') throw new ConfigError('BAD_SCENARIO', 'stall-restart needs our client and server (--client testbed --server testbed)');
 }

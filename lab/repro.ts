@@ -11,7 +11,10 @@ import { runBlktest, type BlktestResult } from '../client/blktest';
 import { hexXid } from '../client/rpc/xid';
 import { createProxy, type Proxy } from '../netem';
 import { startServer, type RunningServer } from '../server';
-import { checkReproOptions, drcConfig, SEED_SERVER_LIMITS, type ReproOptions } from './repro-options';
+import { checkReproOptions, drcConfig, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, SEED_SERVER_LIMITS, type ReproOptions } from './repro-options';
+import { runLinuxClient, type LinuxClientResult } from './linux/client';
+import { LinuxNfsd, type ReplyCacheStats } from './linux/nfsd';
+import { mount } from '../client/nfs3';
 import { affectedXids, buildTimeline, judge, summaryLines, tapLines } from './run-report';
 import type { RunCounters, RunError, RunRecord } from './run-record';
 import { SCENARIOS, type ScenarioActions } from './scenarios';
@@ -79,12 +82,47 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   let actions: ScenarioActions | undefined;
   let blk: BlktestResult | undefined;
   let error: RunError | undefined;
+  // The Linux peers (lab/linux/): the real kernel client and/or the real nfsd, each in a QEMU guest.
+  let nfsd: LinuxNfsd | undefined;
+  let nfsdBefore: ReplyCacheStats | undefined;
+  let linuxRun: LinuxClientResult | undefined;
   try {
-    server = await startServer(serverOpts);
-    const serverPort = server.address.port;
+    let upstream: { host: string; port: number };
+    if (o.server === 'linux') {
+      nfsd = await LinuxNfsd.start({ outDir: o.outDir, kernel: o.kernel, modules: o.modules });
+      nfsdBefore = await nfsd.replyCacheStats();
+      upstream = { host: '127.0.0.1', port: nfsd.nfsPort };
+      step(`linux nfsd ready nfs=127.0.0.1:${nfsd.nfsPort} mount=127.0.0.1:${nfsd.mountPort} (${nfsd.kernel}, max block ${nfsd.maxBlockSize})`);
+    } else upstream = (server = await startServer(serverOpts)).address;
+    const serverPort = upstream.port;
     const writeCalls = o.count * Math.ceil(o.blockSize / o.wsize);
     const faults = scenario.faults({ seed: o.seed, stall: o.stall, every: o.every, writeCalls });
-    const px = (proxy = await createProxy({ name: 'seed', upstream: server.address, timeScale: o.timeScale, seed: o.seed, faults, capture }));
+    if (o.client === 'linux') {
+      mark('start');
+      // The kernel's timers run in real time: its timeo is the scaled one, in deciseconds (at least 0.1 s).
+      const timeo = Math.max(1, Math.round((parseDuration(o.timeo, 'timeo') * o.timeScale) / 100));
+      linuxRun = await runLinuxClient({
+        server: upstream,
+        mountPort: nfsd?.mountPort,
+        exportPath: '/export',
+        file: BLKTEST_FILE,
+        blockSize: o.blockSize,
+        count: o.count,
+        scribble: o.scribble,
+        timeo,
+        retrans: o.retrans,
+        faults,
+        timeScale: o.timeScale,
+        seed: o.seed,
+        kernel: o.kernel,
+        modules: o.modules,
+        outDir: o.outDir,
+        onProgress: step,
+      });
+      step(`linux client: ${linuxRun.blktest.writes.length} writes, ${linuxRun.held.length} returned with bytes still in the socket, ${linuxRun.corruptBlocks} corrupt blocks read back (${linuxRun.network})`);
+      throw SKIP_MODEL_CLIENT;
+    }
+    const px = (proxy = await createProxy({ name: 'seed', upstream, timeScale: o.timeScale, seed: o.seed, faults, capture }));
     mark('start');
     step(`server nfs=127.0.0.1:${serverPort} drc=${o.drc}; netem ${px.address.host}:${px.address.port} (${o.scenario}); capture ${capture}`);
     actions = scenario.start?.({
@@ -99,6 +137,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     blk = await runBlktest({
       host: px.address.host,
       port: px.address.port,
+      mountPort: nfsd?.mountPort,
       exportPath: '/export',
       file: BLKTEST_FILE,
       blockSize: o.blockSize,
@@ -121,21 +160,29 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     });
     step(`blktest: ${blk.writes} writes, ${blk.retransmissions} retransmissions, ${blk.lateTransmissions} late transmissions, ${blk.corruptBlocks} corrupt blocks read back`);
   } catch (err) {
-    error = runError(err);
-    log.log('error', 'repro failed', { err: error.message, code: error.code });
+    if (err !== SKIP_MODEL_CLIENT) {
+      error = runError(err);
+      log.log('error', 'repro failed', { err: error.message, code: error.code });
+    }
   }
   mark('blktest');
   timerLag.disable();
 
   // --- stop, in order: the scenario's actions (a restart in flight finishes), the proxy, then the server ---
   await actions?.stop();
-  const netemEvents = proxy ? [...proxy.log.events] : [];
+  const netemEvents = proxy ? [...proxy.log.events] : linuxRun ? linuxRun.events : [];
   const proxyStarted = proxy ? proxy.log.started : t0;
-  const proxyPort = proxy?.address.port;
+  const proxyPort = proxy?.address.port ?? linuxRun?.proxyPort;
   await proxy?.close().catch(() => undefined);
   await server?.flushJournal().catch(() => undefined);
   const journalRows = server?.journal ? server.journal.query({ proc: 'WRITE', limit: 1_000_000 }) : [];
-  const drcStats = server?.stats().drc;
+  let drcStats: unknown = server?.stats().drc;
+  if (nfsd) {
+    // nfsd keeps no journal: its reply cache counters over the run stand beside the wire witness, and the file
+    // is read back over NFS (no faults now) so the disk witness checks what nfsd stored.
+    drcStats = await nfsdDrcAndFile(nfsd, nfsdBefore, path.join(exportDir, BLKTEST_FILE), o.count * o.blockSize).catch((e) => ({ error: String(e) }));
+    await nfsd.stop();
+  }
   await server?.close().catch(() => undefined);
   await client.stop();
   mark('stop');
@@ -146,16 +193,20 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const disk = diskWitness({ file: path.join(exportDir, BLKTEST_FILE), blockSize: o.blockSize, count: o.count, journalRows, scribbledXids: wire.scribbledXids });
   fs.rmSync(exportDir, { recursive: true, force: true }); // the evidence is the capture, journal and trace
 
+  const linuxWrite = linuxRun?.mountstats.ops.WRITE;
   const counters: RunCounters = {
-    writes: blk?.writes ?? 0,
-    bytes: blk?.bytes ?? 0,
-    retransmissions: blk?.retransmissions ?? 0,
+    writes: blk?.writes ?? linuxRun?.blktest.writes.length ?? 0,
+    bytes: blk?.bytes ?? linuxRun?.blktest.done?.bytes ?? 0,
+    // the kernel's own count: WRITE transmissions beyond one per call (mountstats)
+    retransmissions: blk?.retransmissions ?? (linuxWrite ? linuxWrite.transmissions - linuxWrite.ops : 0),
     lateTransmissions: blk?.lateTransmissions ?? 0,
     partialDuplicates: blk?.duplicatesFinished ?? 0,
     scribbledOnWire: wire.scribbledOnWire,
-    executedScribbled: disk.executedScribbled,
+    // nfsd keeps no journal: its own count of duplicates executed with a payload that differed from the first
+    // copy's (fs/nfsd/nfscache.c nfsd_cache_key_cmp: a "payload miss"; only the first 256 bytes are compared)
+    executedScribbled: nfsd ? Number(((drcStats as { replyCache?: Record<string, number> })?.replyCache ?? {}).payloadMisses ?? 0) : disk.executedScribbled,
     corruptBlocks: disk.corrupt.length,
-    throughputMiBps: blk && blk.durationMs > 0 ? Math.round((blk.bytes / 2 ** 20 / (blk.durationMs / 1000)) * 10) / 10 : 0,
+    throughputMiBps: blk && blk.durationMs > 0 ? Math.round((blk.bytes / 2 ** 20 / (blk.durationMs / 1000)) * 10) / 10 : (linuxRun?.mibPerSec ?? 0),
   };
   const verdict = judge(error, counters);
   const timeoMs = parseDuration(o.timeo, 'timeo');
@@ -163,7 +214,9 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const lag = lagSummary(timerLag);
   const xids = affectedXids(blk?.lateXids ?? [], wire.scribbledXids, client.trace);
   const timeline = buildTimeline({ xids, trace: client.trace, serverExec: client.serverExec, netemEvents, t0, proxyStarted, end: performance.now() });
-  const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats, scenarioLines: actions?.summary() ?? [], expectedBytes: o.count * o.blockSize, machineTimeouts, scaledTimeoMs: timeoMs * o.timeScale, lag });
+  const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats: server ? (drcStats as ReturnType<RunningServer['stats']>['drc']) : undefined, scenarioLines: actions?.summary() ?? [], expectedBytes: o.count * o.blockSize, machineTimeouts, scaledTimeoMs: timeoMs * o.timeScale, lag });
+  if (nfsd) for (let i = summary.length - 1; i >= 0; i--) if (summary[i].startsWith('journal:')) summary.splice(i, 1);
+  summary.push(...linuxSummary(linuxRun, nfsd ? (drcStats as Record<string, unknown>) : undefined, wire.scribbledXids.size));
 
   const record: RunRecord = {
     runId: path.basename(o.outDir),
@@ -172,8 +225,10 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     durationMs: Math.round(performance.now() - t0),
     version: (require('../../package.json') as { version: string }).version,
     config: {
-      policy: o.policy,
-      drc: o.drc,
+      policy: o.client === 'linux' ? LINUX_CLIENT_AXIS : o.policy,
+      drc: o.server === 'linux' ? LINUX_SERVER_AXIS : o.drc,
+      ...(o.client === 'linux' || o.server === 'linux' ? { client: o.client ?? 'testbed', server: o.server ?? 'testbed', kernel: linuxRun?.kernel ?? nfsd?.kernel ?? o.kernel ?? 'debian' } : {}),
+      ...(linuxRun ? { network: linuxRun.network } : {}),
       scenario: o.scenario,
       seed: o.seed,
       timeScale: o.timeScale,
@@ -193,7 +248,9 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     summary,
     capture,
     netemEvents,
-    traceSummary: blk
+    traceSummary: linuxRun
+      ? { kernel: linuxRun.kernel, tracepoints: linuxRun.traceCounts, trace: linuxRun.traceFile, mountstats: linuxRun.mountstats }
+      : blk
       ? { transmissions: blk.transmissions, retransmissions: blk.retransmissions, lateTransmissions: blk.lateTransmissions, duplicatesCancelled: blk.duplicatesCancelled, duplicatesFinished: blk.duplicatesFinished, lateXids: blk.lateXids.map(hexXid), trace: tracePath }
       : {},
     findings: wire.findings ?? {},
@@ -201,12 +258,13 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       lateTransmissions: counters.lateTransmissions,
       scribbledOnWire: wire.scribbledOnWire,
       deadbeefOnWire: wire.deadbeefOnWire,
-      executedScribbled: disk.executedScribbled,
+      executedScribbled: counters.executedScribbled,
       corruptBlocks: disk.corrupt.length,
       corruptExplainedByJournal: disk.explained,
       drc: drcStats,
       timerLagMs: lag,
       unexplainedTimeouts: machineTimeouts,
+      ...(linuxRun ? { linuxClient: linuxWitness(linuxRun) } : {}),
     },
     timeline,
     ...(error ? { error } : {}),
@@ -256,4 +314,46 @@ async function restartOnPort(opts: Parameters<typeof startServer>[0], port: numb
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+}
+
+/** Thrown past the model client's steps when the Linux client did the writing (not an error). */
+const SKIP_MODEL_CLIENT = Symbol('linux client ran');
+
+/**
+ * nfsd's reply cache counters over the run (after - before; fs/nfsd/nfscache.c: a "payload miss" is a request
+ * whose XID matched an entry but whose checksum did not, executed again) and the file it holds, copied to `file`.
+ */
+async function nfsdDrcAndFile(nfsd: LinuxNfsd, before: ReplyCacheStats | undefined, file: string, bytes: number): Promise<Record<string, unknown>> {
+  const after = await nfsd.replyCacheStats();
+  const delta: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) delta[k] = v - (before?.[k] ?? 0);
+  const m = await mount({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath });
+  try {
+    const l = await m.nfs.lookupPath(m.root, BLKTEST_FILE);
+    if ('fh' in l) {
+      const r = await m.nfs.readRange(l.fh, 0n, bytes, { rsize: m.fsinfo?.rtmax ?? 65536, parallel: 4 });
+      fs.writeFileSync(file, r.data);
+    }
+  } finally {
+    await m.unmount().catch(() => undefined);
+  }
+  return { server: 'linux-nfsd', kernel: nfsd.kernel, maxBlockSize: nfsd.maxBlockSize, replyCache: delta, replyCacheAfter: after };
+}
+
+function linuxWitness(r: LinuxClientResult): Record<string, unknown> {
+  return { kernel: r.kernel, network: r.network, verdictCaveat: r.verdictCaveat, held: r.held, mountstats: r.mountstats, tracepoints: r.traceCounts, trace: r.traceFile, bootToMountedMs: r.bootToMountedMs, guestCorruptBlocks: r.corruptBlocks };
+}
+
+function linuxSummary(r: LinuxClientResult | undefined, nfsdDrc: Record<string, unknown> | undefined, scribbledXids: number): string[] {
+  const out: string[] = [];
+  if (r) {
+    const w = r.mountstats.ops.WRITE;
+    out.push(`linux client (${r.kernel}, ${r.network} networking): ${r.held.length} write() returned with bytes of it still unacknowledged in the socket; WRITE ${w?.ops ?? 0} calls, ${w?.transmissions ?? 0} transmissions, ${w?.timeouts ?? 0} timeouts (mountstats)`);
+    if (r.verdictCaveat) out.push(`marked: ${r.verdictCaveat}`);
+  }
+  if (nfsdDrc) {
+    const rc = (nfsdDrc.replyCache ?? {}) as Record<string, number>;
+    out.push(`linux nfsd reply cache over the run: ${rc.payloadMisses ?? '?'} payload misses, ${rc.cacheHits ?? '?'} hits, ${rc.cacheMisses ?? '?'} misses; inspect: ${scribbledXids} XIDs with differing duplicates`);
+  }
+  return out;
 }

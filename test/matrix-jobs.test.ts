@@ -42,13 +42,25 @@ describe('matrixCells', () => {
     const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'drop-reply'], repeat: 2, baseSeed: 5 });
     assert.equal(cells.length, 16);
     assert.deepEqual(cells.slice(0, 5), [
-      { scenario: 'stall', policy: 'zero-copy', drc: 'off', seed: 5 },
-      { scenario: 'stall', policy: 'zero-copy', drc: 'off', seed: 6 },
-      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', seed: 5 },
-      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', seed: 6 },
-      { scenario: 'stall', policy: 'copy-always', drc: 'off', seed: 5 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'off', client: 'testbed', server: 'testbed', seed: 6 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', client: 'testbed', server: 'testbed', seed: 5 },
+      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', client: 'testbed', server: 'testbed', seed: 6 },
+      { scenario: 'stall', policy: 'copy-always', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 },
     ]);
-    assert.deepEqual(cells[8], { scenario: 'drop-reply', policy: 'zero-copy', drc: 'off', seed: 5 });
+    assert.deepEqual(cells[8], { scenario: 'drop-reply', policy: 'zero-copy', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 });
+  });
+
+  test('the linux axes: one column for the kernel client (no policy axis), one row for nfsd (no DRC axis), never stall-restart', () => {
+    const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'stall-restart'], clients: ['testbed', 'linux'], servers: ['testbed', 'linux'] });
+    const names = cells.map((c) => `${c.scenario} ${c.client === 'linux' ? 'linux' : c.policy} ${c.server === 'linux' ? 'linux-nfsd' : c.drc}`);
+    assert.deepEqual(names.filter((n) => n.startsWith('stall ')), [
+      'stall zero-copy off', 'stall zero-copy xid', 'stall zero-copy linux-nfsd',
+      'stall copy-always off', 'stall copy-always xid', 'stall copy-always linux-nfsd',
+      'stall linux off', 'stall linux xid', 'stall linux linux-nfsd',
+    ]);
+    assert.deepEqual(names.filter((n) => n.startsWith('stall-restart ')), ['stall-restart zero-copy off', 'stall-restart zero-copy xid', 'stall-restart copy-always off', 'stall-restart copy-always xid']);
+    assert.ok(cells.filter((c) => c.client === 'linux' || c.server === 'linux').every((c) => CellQueue.cpuBound(c)), 'guest cells run one at a time');
   });
 
   test('the full matrix is every policy x DRC mode x scenario of the source tables, each once', () => {

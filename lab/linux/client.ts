@@ -68,6 +68,9 @@ export interface LinuxClientOptions extends KernelChoice {
   faults?: FaultSpec[];
   /** link-down fault (tap only): take the tap down for downMs every everyMs once the first write started */
   linkDown?: { downMs: number; everyMs: number };
+  /** the proxy's time scale and seed (repro passes its own; default 1 and 1) */
+  timeScale?: number;
+  seed?: number;
   /** tracepoints (QEMU kernels with sunrpc events) */
   trace?: boolean;
   /** run folder: console.log, capture.pcap, trace.txt */
@@ -122,6 +125,12 @@ export interface LinuxClientResult {
   verdictCaveat: string | null;
   rc: number | null;
   netemEvents: number;
+  /** the proxy's events and listen port (the client leg of the capture) */
+  events: NetemEvent[];
+  proxyPort: number;
+  /** QEMU's PID and the namespace (tap arrangement), both gone when the run returns */
+  guestPid: number;
+  netns: string | null;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -159,6 +168,8 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
         listen: ns ? { handle: await ns.listen() } : { host: '127.0.0.1', port: 0 },
         faults,
         capture: cap,
+        timeScale: o.timeScale,
+        seed: o.seed,
       });
       proxies.push(p);
       return p;
@@ -274,6 +285,10 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
       verdictCaveat: caveat,
       rc: Number(end.match[1]),
       netemEvents: events.length,
+      events,
+      proxyPort: nfsPort,
+      guestPid: guest.pid,
+      netns: ns?.name ?? null,
     };
   } finally {
     if (flap) clearInterval(flap);
