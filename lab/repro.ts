@@ -337,11 +337,11 @@ async function nfsdDrcAndFile(nfsd: LinuxNfsd, before: ReplyCacheStats | undefin
   } finally {
     await m.unmount().catch(() => undefined);
   }
-  return { server: 'linux-nfsd', kernel: nfsd.kernel, maxBlockSize: nfsd.maxBlockSize, replyCache: delta, replyCacheAfter: after };
+  return { server: 'linux-nfsd', kernel: nfsd.kernel, maxBlockSize: nfsd.maxBlockSize, guestPid: nfsd.guest.pid, replyCache: delta, replyCacheAfter: after };
 }
 
 function linuxWitness(r: LinuxClientResult): Record<string, unknown> {
-  return { kernel: r.kernel, network: r.network, verdictCaveat: r.verdictCaveat, held: r.held, mountstats: r.mountstats, tracepoints: r.traceCounts, trace: r.traceFile, bootToMountedMs: r.bootToMountedMs, guestCorruptBlocks: r.corruptBlocks };
+  return { kernel: r.kernel, guestPid: r.guestPid, network: r.network, verdictCaveat: r.verdictCaveat, held: r.held, mountstats: r.mountstats, tracepoints: r.traceCounts, trace: r.traceFile, bootToMountedMs: r.bootToMountedMs, guestCorruptBlocks: r.corruptBlocks };
 }
 
 function linuxSummary(r: LinuxClientResult | undefined, nfsdDrc: Record<string, unknown> | undefined, scribbledXids: number): string[] {

@@ -240,7 +240,9 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
 
     const blkLines = sectionWithTimes(guest, 'blktest');
     const blktest = parseBlktest(blkLines);
-    const mountstats = parseMountstats(guest.section('mountstats'));
+    const mountstatsText = guest.section('mountstats');
+    fs.writeFileSync(path.join(o.outDir, 'mountstats.txt'), mountstatsText.join('\n') + '\n');
+    const mountstats = parseMountstats(mountstatsText);
     const trace = guest.section('trace');
     const traceFile = trace.length ? path.join(o.outDir, 'trace.txt') : null;
     if (traceFile) fs.writeFileSync(traceFile, trace.join('\n') + '\n');

@@ -47,17 +47,30 @@ export function fetchDebs(names: string[]): Array<{ name: string; deb: string; r
   const missing = names.filter((n) => !cached(n));
   if (missing.length) {
     if (missingPrograms(['apt-get', 'dpkg-deb']).length) throw new GuestError('PACKAGE_TOOLS_MISSING', 'apt-get and dpkg-deb are needed to fetch guest packages');
-    // apt drops privileges to _apt for downloads; the folder must be writable by it.
-    fs.chmodSync(debDir, 0o777);
-    run('apt-get', ['download', '-q', ...missing], debDir);
+    // Download into a folder of this process, then move: several test processes may fetch at once. apt drops
+    // privileges to _apt for downloads; the folder must be writable by it.
+    const tmp = fs.mkdtempSync(path.join(debDir, '.dl-'));
+    try {
+      fs.chmodSync(tmp, 0o777);
+      run('apt-get', ['download', '-q', ...missing], tmp);
+      for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(debDir, f));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return names.map((name) => {
     const file = cached(name);
     if (!file) throw new GuestError('PACKAGE_FAILED', `apt-get download ${name} left no .deb`);
-    const root = linuxCache('unpacked', file.replace(/\.deb$/, ''));
-    if (!fs.existsSync(path.join(root, '.unpacked'))) {
-      run('dpkg-deb', ['-x', path.join(debDir, file), root]);
-      fs.writeFileSync(path.join(root, '.unpacked'), '');
+    const root = path.join(linuxCache('unpacked'), file.replace(/\.deb$/, ''));
+    if (!fs.existsSync(root)) {
+      // Unpack beside it and rename: a folder that exists is complete.
+      const tmp = fs.mkdtempSync(`${root}.tmp-`);
+      run('dpkg-deb', ['-x', path.join(debDir, file), tmp]);
+      try {
+        fs.renameSync(tmp, root);
+      } catch {
+        fs.rmSync(tmp, { recursive: true, force: true }); // another process got there first
+      }
     }
     return { name, deb: file, root };
   });

@@ -84,11 +84,11 @@ export function staticProgram(name: string): string {
   if (!fs.existsSync(out)) {
     if (missingPrograms(['gcc']).length) throw new GuestError('GUEST_TOOL_MISSING', 'gcc (with libc6-dev for static linking) is needed to build the guest programs');
     try {
-      execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', `${out}.tmp`, src], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('gcc', ['-static', '-O2', '-Wall', '-o', `${out}.${process.pid}.tmp`, src], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
       throw new GuestError('GUEST_BUILD_FAILED', `gcc -static ${src}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
     }
-    fs.renameSync(`${out}.tmp`, out);
+    fs.renameSync(`${out}.${process.pid}.tmp`, out);
   }
   return out;
 }
@@ -175,8 +175,8 @@ export function buildImage(role: GuestRole, kernel: GuestKernel): GuestImage {
   const dir = linuxCache('images', hash);
   const initrd = path.join(dir, 'initrd.gz');
   if (!fs.existsSync(initrd)) {
-    fs.writeFileSync(`${initrd}.tmp`, zlib.gzipSync(cpioNewc(files), { level: 6 }));
-    fs.renameSync(`${initrd}.tmp`, initrd);
+    fs.writeFileSync(`${initrd}.${process.pid}.tmp`, zlib.gzipSync(cpioNewc(files), { level: 6 }));
+    fs.renameSync(`${initrd}.${process.pid}.tmp`, initrd);
   }
   return { kernel, role, initrd, hash, modules: order.map((m) => m.name) };
 }

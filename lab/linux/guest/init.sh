@@ -11,9 +11,10 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
-R=/dev/ttyS1
-stty -F $R raw -echo 2>/dev/null
-say() { echo "$*" > $R; }
+# ttyS1 stays open on fd 3 for the guest's whole life: a tty nobody holds open drops what the host sends.
+exec 3<>/dev/ttyS1
+stty raw -echo <&3 2>/dev/null
+say() { echo "$*" >&3; }
 finish() { say "@@ end rc=$1"; sync; poweroff -f; }
 
 for m in $(cat /modules.order); do
@@ -43,16 +44,16 @@ client() {
     || { say "@@ error mount: $(cat /tmp/mount.err)"; finish 1; }
   say "@@ mounted uptime=$(cut -d' ' -f1 /proc/uptime) started=$t0"
   say "@@ blktest"
-  blktest2 "/mnt/$nt_file" "$nt_bs" "$nt_count" "$nt_scribble" "$nt_port" > $R 2>&1
+  blktest2 "/mnt/$nt_file" "$nt_bs" "$nt_count" "$nt_scribble" "$nt_port" >&3 2>&1
   rc=$?
   say "@@ mountstats"
-  cat /proc/self/mountstats > $R
+  cat /proc/self/mountstats >&3
   say "@@ netstat"
-  cat /proc/net/snmp > $R
+  cat /proc/net/snmp >&3
   if [ -f /sys/kernel/tracing/trace ]; then
     echo 0 > /sys/kernel/tracing/tracing_on
     say "@@ trace"
-    grep -v '^#' /sys/kernel/tracing/trace > $R
+    grep -v '^#' /sys/kernel/tracing/trace >&3
   fi
   umount /mnt 2>/dev/null
   finish $rc
@@ -72,10 +73,10 @@ nfsd() {
   rpc.nfsd -N 4 -p 2049 "$nt_threads" 2> /tmp/nfsd.err || { say "@@ error rpc.nfsd: $(cat /tmp/nfsd.err)"; finish 1; }
   say "@@ ready versions=$(cat /proc/fs/nfsd/versions | tr ' ' ',') maxblksize=$(cat /proc/fs/nfsd/max_block_size) uptime=$(cut -d' ' -f1 /proc/uptime)"
   # Commands from the host, one a line: stats (reply cache), log (kernel log tail), poweroff.
-  while read -r cmd < $R; do
+  while read -r cmd <&3; do
     case "$cmd" in
-      stats) say "@@ stats"; cat /proc/fs/nfsd/reply_cache_stats > $R; say "@@ stats-end" ;;
-      log) say "@@ log"; dmesg | tail -n 50 > $R; say "@@ log-end" ;;
+      stats) say "@@ stats"; cat /proc/fs/nfsd/reply_cache_stats >&3; say "@@ stats-end" ;;
+      log) say "@@ log"; dmesg | tail -n 50 >&3; say "@@ log-end" ;;
       poweroff) finish 0 ;;
     esac
   done

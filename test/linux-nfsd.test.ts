@@ -1,0 +1,59 @@
+// The real Linux nfsd (Debian's 6.1 cloud kernel under QEMU TCG, 1 GiB) as the server: our blktest against it
+// plain, with --wsize 1MiB (the FSINFO clamp: this nfsd refuses larger records), and the reproduction's seed
+// stall with our 2008-style client, where nfsd's own reply cache counts the differing duplicates it executed.
+// Skipped with the reason when QEMU, busybox-static, gcc or the packages are missing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runBlktest } from '../client/blktest';
+import { POLICY_NAMES, type PolicyName } from '../client/policies';
+import { LinuxNfsd } from '../lab/linux/nfsd';
+import { DEFAULTS, runRepro } from '../lab/repro';
+import { linuxGuestMissing } from '../lab/linux/requirements';
+import { assertNothingLeft } from '../testing/linux';
+
+const skip = linuxGuestMissing();
+
+test('our blktest against the real nfsd: plain run verifies; --wsize 1MiB is clamped to its FSINFO wtmax and completes', { skip }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-nfsd-'));
+  const nfsd = await LinuxNfsd.start({ outDir: out });
+  t.after(async () => {
+    await nfsd.stop();
+    assertNothingLeft([nfsd.guest.pid]);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+  t.diagnostic(`nfsd ready ${nfsd.readyMs} ms after launch; versions ${nfsd.versions}; max block ${nfsd.maxBlockSize}`);
+  assert.match(nfsd.versions, /\+3/);
+  const before = await nfsd.replyCacheStats();
+  const r = await runBlktest({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath, file: 'plain', count: 8, wsize: 1 << 20, timeo: 60_000, policy: 'zero-copy' });
+  assert.equal(r.corruptBlocks, 0);
+  assert.equal(r.wsizeRequested, 1 << 20);
+  assert.equal(r.wsize, nfsd.maxBlockSize, 'clamped to what nfsd announced (fs/nfsd/nfs3proc.c nfsd3_proc_fsinfo: wtmax = svc_max_payload)');
+  assert.equal(r.retransmissions, 0, 'nothing was resent');
+  const after = await nfsd.replyCacheStats();
+  assert.ok(after.cacheMisses > before.cacheMisses, 'nfsd cached the WRITEs');
+  assert.equal(after.payloadMisses, before.payloadMisses);
+});
+
+// Fidelity's 2008 policies when main has them; today's zero-copy otherwise.
+const policies = (['no-cancel', 'linux-2008'] as string[]).filter((p) => (POLICY_NAMES as readonly string[]).includes(p));
+for (const policy of (policies.length ? policies : ['zero-copy']) as PolicyName[]) {
+  test(`repro --server linux with ${policy}: the seed stall corrupts the file on the real nfsd; its payload misses stand beside inspect's differing duplicates`, { skip }, async (t) => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-nfsd-repro-'));
+    t.after(() => fs.rmSync(out, { recursive: true, force: true }));
+    const { record } = await runRepro({ ...DEFAULTS, policy, server: 'linux', outDir: out });
+    const drc = record.witnesses?.drc as { replyCache: Record<string, number>; guestPid: number };
+    t.diagnostic(`${record.verdict}: wire ${record.counters.scribbledOnWire}, nfsd payload misses ${drc.replyCache.payloadMisses}, corrupt ${record.counters.corruptBlocks}`);
+    assertNothingLeft([drc.guestPid]);
+    assert.equal(record.error, undefined);
+    assert.equal(record.config.drc, 'linux-nfsd');
+    assert.equal(record.verdict, 'reproduced');
+    assert.ok(record.counters.scribbledOnWire > 0);
+    assert.ok(drc.replyCache.payloadMisses > 0, 'nfsd executed duplicates whose payload differed from the first copy');
+    assert.equal(record.counters.executedScribbled, drc.replyCache.payloadMisses);
+    assert.ok(record.counters.corruptBlocks > 0, 'the file nfsd holds is corrupt');
+    assert.ok(record.summary.some((l) => l.includes('payload misses')));
+  });
+}
