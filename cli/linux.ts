@@ -5,7 +5,8 @@ import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/unit
 import { runLinuxClient, seedOrderFaults, tempRunDir, type LinuxClientResult } from '../lab/linux/client';
 import { LinuxNfsd, type ReplyCacheStats } from '../lab/linux/nfsd';
 import { EXIT } from './exit';
-import { hostPort, parseFaultArg } from './netem';
+import { parseFaultArg } from './netem';
+import { parseHostPort } from '../core/address';
 
 function clientSummary(r: LinuxClientResult): string {
   const ms = r.mountstats.ops.WRITE;
@@ -52,7 +53,7 @@ export function register(program: Command): void {
     .option('--timeout <time>', 'stop the guest if it has not finished by then', '120s')
     .option('--json', 'print exactly one JSON document on stdout')
     .action(async (o) => {
-      const server = hostPort(o.server, '--server');
+      const server = parseHostPort(o.server, '--server');
       const network = o.network as string;
       if (!['auto', 'tap', 'user'].includes(network)) throw new ConfigError('BAD_NETWORK', `--network must be auto, tap or user, got "${network}"`);
       if (!['none', 'seed-order'].includes(o.schedule)) throw new ConfigError('BAD_SCHEDULE', `--schedule must be none or seed-order, got "${o.schedule}"`);

@@ -10,7 +10,7 @@ import { startServer } from '../server/index';
 import { silentLogger } from '../core/log';
 import { runLinuxClient, seedOrderFaults, USER_NETWORK_CAVEAT } from '../lab/linux/client';
 import { linuxGuestMissing, linuxTapMissing } from '../lab/linux/requirements';
-import { assertNothingLeft } from '../testing/linux';
+import { assertNothingLeft } from './support/linux';
 
 const skip = linuxGuestMissing();
 const skipTap = skip ?? linuxTapMissing();

@@ -12,7 +12,7 @@ import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { LinuxNfsd } from '../lab/linux/nfsd';
 import { DEFAULTS, runRepro } from '../lab/repro';
 import { linuxGuestMissing } from '../lab/linux/requirements';
-import { assertNothingLeft } from '../testing/linux';
+import { assertNothingLeft } from './support/linux';
 
 const skip = linuxGuestMissing();
 

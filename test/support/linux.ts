@@ -2,7 +2,7 @@
 // namespace of this process is left.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { NETNS_PREFIX } from '../lab/linux/netns';
+import { NETNS_PREFIX } from '../../lab/linux/netns';
 
 export function alive(pid: number): boolean {
   try {
