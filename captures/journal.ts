@@ -1,17 +1,15 @@
-// Joins duplicated XIDs found in a capture with the server's write journal (server/journal.ts, schema 1):
+// Joins duplicated XIDs found in a capture with the server's write journal (server/journal.ts; its schema version,
+// outcomes and the reached-the-file rule are core/journal-schema.ts):
 // which transmission the server executed, and which copy the file's bytes hold afterwards. A small adapter:
 // it opens the SQLite file read-only, matches journal rows to transmissions by the sha256 of the payload each
 // carried (the journal's data_sha256), and asks which executed WRITE last covered each part of the range.
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { CaptureError } from '../core/errors';
+import { JOURNAL_SCHEMA_VERSION, REACHED_FILE_SQL, reachedFile } from '../core/journal-schema';
 import { hex32 } from './analysis/diff';
 import type { DuplicateView } from './analysis/report';
 
-export const SUPPORTED_JOURNAL_SCHEMA = 1;
-
-/** Outcomes after which the row's payload reached the file (server/journal.ts header), with status NFS3_OK. */
-const REACHED_FILE = ['executed', 'payload-miss-executed'];
 
 export interface JournalRowView {
   id: number;
@@ -64,13 +62,13 @@ export class JournalReader {
     try {
       this.db = new Database(file, { readonly: true, fileMustExist: true });
       const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-      if (!v || Number(v.value) !== SUPPORTED_JOURNAL_SCHEMA) {
-        throw new CaptureError('JOURNAL_SCHEMA', `journal ${file} has schema ${v?.value ?? 'none'}, this inspector reads ${SUPPORTED_JOURNAL_SCHEMA}`);
+      if (!v || Number(v.value) !== JOURNAL_SCHEMA_VERSION) {
+        throw new CaptureError('JOURNAL_SCHEMA', `journal ${file} has schema ${v?.value ?? 'none'}, this inspector reads ${JOURNAL_SCHEMA_VERSION}`);
       }
       this.byXid = this.db.prepare("SELECT id, t_ms, client, xid, outcome, status, fh, offset, count, data_sha256 FROM journal WHERE xid = ? AND proc = 'WRITE' ORDER BY id");
       this.covering = this.db.prepare(
         `SELECT id, t_ms, client, xid, outcome, status, fh, offset, count, data_sha256 FROM journal
-         WHERE proc = 'WRITE' AND fh = ? AND status = 0 AND outcome IN (${REACHED_FILE.map((o) => `'${o}'`).join(', ')})
+         WHERE proc = 'WRITE' AND fh = ? AND ${REACHED_FILE_SQL}
            AND offset < ? AND offset + count > ? ORDER BY id`,
       );
     } catch (err) {
@@ -97,7 +95,7 @@ export class JournalReader {
       status: r.status,
       transmission: txOf(r.data_sha256),
     }));
-    const executed = [...new Set(rows.filter((r) => REACHED_FILE.includes(r.outcome) && r.status === 0 && r.transmission !== null).map((r) => r.transmission!))].sort((a, b) => a - b);
+    const executed = [...new Set(rows.filter((r) => reachedFile(r) && r.transmission !== null).map((r) => r.transmission!))].sort((a, b) => a - b);
     const blocks: BlockOwner[] = [];
     if (d.offset !== null && d.count !== null) {
       const start = Number(d.offset);

@@ -1,6 +1,7 @@
 // What a reproduction run reports, built from its witnesses: the verdict, the human summary, the timeline the
 // dashboard draws (one row per affected XID, the proxy's stalls shaded) and one XID in seed 000's tap format.
 import { hexXid } from '../client/rpc/xid';
+import { ran } from '../core/journal-schema';
 import type { RpcCallEvent } from '../client/rpc/trace';
 import type { NetemEvent } from '../netem';
 import type { ServerStats } from '../server';
@@ -50,7 +51,7 @@ export function buildTimeline(i: TimelineInput): Timeline {
         const kind = e.xid === xid ? TRACE_TO_TIMELINE[e.event] : undefined;
         if (kind) events.push({ t: rel(e.t), kind, ...(e.attempt !== undefined ? { detail: `attempt ${e.attempt}` } : {}) });
       }
-      for (const s of i.serverExec) if (s.xid === xid && s.outcome.includes('executed')) events.push({ t: rel(s.t), kind: 'server-exec', detail: s.outcome });
+      for (const s of i.serverExec) if (s.xid === xid && ran(s.outcome)) events.push({ t: rel(s.t), kind: 'server-exec', detail: s.outcome });
       events.sort((a, b) => a.t - b.t);
       return { xid: hexXid(xid), events };
     }),

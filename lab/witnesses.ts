@@ -10,7 +10,7 @@ import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
 import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
 import type { NetemEvent } from '../netem';
-import type { JournalRow } from '../server/journal';
+import { reachedFile, type JournalRow } from '../core/journal-schema';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { fillPattern, verifyPattern, type CorruptBlock } from '../core/pattern';
 
@@ -167,7 +167,7 @@ export function diskWitness(d: DiskInput): DiskWitness {
   const scribbledRanges: Array<[number, number]> = [];
   for (const rows of byXid.values()) {
     for (const r of rows) {
-      if (!(r.outcome === 'executed' || r.outcome === 'payload-miss-executed') || r.status !== 0) continue;
+      if (!reachedFile(r)) continue;
       if (rows.length < 2 && !d.scribbledXids.has(r.xid)) continue; // a lone transmission carries what was sent first
       const off = Number(r.offset ?? 0);
       if (r.data_sha256 !== patternDigest(off, r.count ?? 0)) {

@@ -15,6 +15,7 @@ import type { WriteArgs } from '../xdr/nfs3/types';
 import { DrcConfig, DuplicateRequestCache, DrcCounters, drcConfig } from './drc';
 import { FileHandles } from './handles';
 import { Journal, JournalRow } from './journal';
+import { reachedFile } from '../core/journal-schema';
 import { PayloadHasher } from './journal-hasher';
 import { mountProgram } from './mount';
 import { Nfs3Export } from './nfs3/export';
@@ -46,6 +47,8 @@ export interface ServerOptions {
   journal?: string;
   /** multiplies every modelled duration (DRC expiry) */
   timeScale?: number;
+  /** the real-ms clock the DRC ages its entries by (default performance.now); tests move it instead of sleeping */
+  clock?: () => number;
   logger?: Logger;
   /** where the handle secret lives (default: os.tmpdir()/nfs-testbed-state/<hash of the export's real path>) */
   stateDir?: string;
@@ -148,7 +151,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // page-faulted) again by the next one.
   const maxIdleBytes = Math.max(64 * 1024 * 1024, x.writeBehind.limitBytes + 16 * 1024 * 1024);
   const recordPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes, shared: true });
-  const drc = new DuplicateRequestCache(drcConfig(o.drc), scale);
+  const drc = new DuplicateRequestCache(drcConfig(o.drc), scale, o.clock);
   const journal = o.journal ? new Journal(o.journal, logger) : undefined;
   const hasher = new PayloadHasher();
   let journalTail: Promise<unknown> = Promise.resolve();
@@ -171,8 +174,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     outcomes[ev.outcome] = (outcomes[ev.outcome] ?? 0) + 1;
     if (ctx.call.prog !== NFS_PROGRAM) return;
     const isWrite = ctx.call.proc === WRITE;
-    const executed = ev.outcome === 'executed' || ev.outcome === 'payload-miss-executed' || ev.outcome === 'not-cached';
-    if (isWrite && executed && ev.status === 0) writeBytes += (ev.args as WriteArgs).count;
+    if (isWrite && reachedFile(ev)) writeBytes += (ev.args as WriteArgs).count;
     if (ctx.call.proc === NFSPROC3.READ && ev.status === 0) readBytes += (ev.res as { count: number }).count;
     if (ev.outcome !== 'executed' && ev.outcome !== 'not-cached') {
       logger.log('info', `drc ${ev.outcome}`, { proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, client: `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}` });

@@ -1,7 +1,7 @@
 // The write journal (better-sqlite3, WAL): every executed WRITE and every DRC decision, so the reproduction can
 // prove which transmission wrote which block. Rows are queued and inserted in batches (one transaction per flush).
 //
-// Schema version 1 — table `journal`, one row per call the DRC decided on (every cached procedure) plus every
+// Schema version JOURNAL_SCHEMA_VERSION (core/journal-schema.ts, with the outcomes and the rule) — table `journal`, one row per call the DRC decided on (every cached procedure) plus every
 // WRITE (cached or not):
 //   id          INTEGER PRIMARY KEY   insertion order
 //   t_ms        REAL    NOT NULL      wall clock, ms since the Unix epoch, when the decision/execution finished
@@ -10,8 +10,9 @@
 //   client      TEXT    NOT NULL      client "address:port"
 //   xid         INTEGER NOT NULL      RPC XID (unsigned 32-bit)
 //   proc        TEXT    NOT NULL      NFSv3 procedure name (WRITE, CREATE, REMOVE ...)
-//   outcome     TEXT    NOT NULL      executed | payload-miss-executed | replayed | dropped-in-progress | waited
-//                                     | not-cached (DRC on, procedure not cached)
+//   outcome     TEXT    NOT NULL      what the server did with the call (core/journal-schema.ts JOURNAL_OUTCOMES):
+//                                     executed | payload-miss-executed | not-cached | replayed
+//                                     | dropped-in-progress | waited
 //   status      INTEGER               nfsstat3 of the reply sent; NULL when no reply was sent (dropped)
 //   fh          TEXT                  file handle, hex (WRITE: the file; others: the directory or object)
 //   path        TEXT                  export-relative path of that handle when known ('' = export root)
@@ -22,32 +23,14 @@
 //   committed   INTEGER               WRITE stable_how returned; NULL unless executed with NFS3_OK
 //   data_sha256 TEXT                  sha256 (hex) of the payload carried by THIS transmission
 //   head_hex    TEXT                  its first 16 bytes, hex
-// The payload of a row reached the file iff outcome IN ('executed','payload-miss-executed') AND status = 0.
+// Whether a row's payload reached the file is core/journal-schema.ts reachedFile(): the procedure ran (executed,
+// payload-miss-executed or not-cached) and answered NFS3_OK.
 // Indexes: (xid), (path, offset), (t_ms). Table `meta(key PRIMARY KEY, value)` holds schema_version.
 import Database from 'better-sqlite3';
+import { JOURNAL_SCHEMA_VERSION, type JournalRow } from '../core/journal-schema';
 import type { Logger } from '../core/log';
 
-export const JOURNAL_SCHEMA_VERSION = 1;
-
-export interface JournalRow {
-  t_ms: number;
-  instance: string;
-  conn: number;
-  client: string;
-  xid: number;
-  proc: string;
-  outcome: string;
-  status: number | null;
-  fh: string | null;
-  path: string | null;
-  name: string | null;
-  offset: number | null;
-  count: number | null;
-  stable: number | null;
-  committed: number | null;
-  data_sha256: string | null;
-  head_hex: string | null;
-}
+export type { JournalRow } from '../core/journal-schema';
 
 export interface JournalQuery {
   xid?: number;

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Journal, JournalRow } from '../server/journal';
+import type { JournalOutcome, JournalRow } from '../core/journal-schema';
+import { Journal } from '../server/journal';
 import { inspectFiles } from '../captures/inspect';
 import { CaptureError } from '../core/errors';
 import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32, FH } from '../testing/captures-builder';
@@ -40,7 +41,7 @@ before(() => {
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function row(xid: number, outcome: string, data: Buffer, offset: number, t: number): JournalRow {
+function row(xid: number, outcome: JournalOutcome, data: Buffer, offset: number, t: number): JournalRow {
   return {
     t_ms: t, instance: 'beef', conn: 1, client: '10.0.0.1:800', xid, proc: 'WRITE', outcome, status: outcome === 'replayed' || outcome === 'executed' ? 0 : null,
     fh: FH.toString('hex'), path: 'f', name: null, offset, count: data.length, stable: 0, committed: outcome === 'executed' ? 0 : null,

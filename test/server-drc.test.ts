@@ -8,7 +8,7 @@ import path from 'node:path';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { RawRpc, TestServer, createFile, sleep, mountedServer } from '../testing/server-rpc';
+import { RawRpc, TestServer, createFile, mountedServer } from '../testing/server-rpc';
 
 const DATA_AT = 64; // WRITE args: fh (4 + 38 + 2 pad) + offset 8 + count 4 + stable 4 + data length 4
 
@@ -235,7 +235,8 @@ describe('a duplicate of a call still executing', () => {
 
 describe('expiry and capacity', () => {
   test('an entry older than the expiry (120 s modelled, time scale 0.01) no longer answers', async () => {
-    const { t, rpc, root } = await fixture({ mode: 'checksum', expiry: '120s' }, { timeScale: 0.01 });
+    let now = 0; // the DRC's clock, real ms: 120 s modelled at 1/100 is 1200 ms
+    const { t, rpc, root } = await fixture({ mode: 'checksum', expiry: '120s' }, { timeScale: 0.01, clock: () => now });
     try {
       const fh = await createFile(rpc, root, 'old.bin');
       const xid = rpc.xid();
@@ -244,7 +245,7 @@ describe('expiry and capacity', () => {
       await rpc.waitFor(xid);
       rpc.send(msg);
       await rpc.waitFor(xid, 2);
-      await sleep(1500); // 150 s modelled
+      now += 1500; // 150 s modelled
       rpc.send(msg);
       await rpc.waitFor(xid, 3);
       assert.deepEqual(outcomes(t, xid), ['executed', 'replayed', 'executed']);

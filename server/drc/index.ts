@@ -1,6 +1,7 @@
 // The duplicate request cache (the point of the server): decides, for each call, whether to execute it, replay
 // a cached reply, drop it, or make it wait. The RPC layer owns sockets and execution; this owns decisions.
 import { performance } from 'node:perf_hooks';
+import type { JournalOutcome } from '../../core/journal-schema';
 import { TimeScale } from '../../core/units';
 import { NFS_PROGRAM, NFS_V3, NFSPROC3 } from '../../xdr/nfs3/constants';
 import { DrcConfig, DEFAULT_DRC, drcConfig } from './config';
@@ -10,16 +11,19 @@ import { onInProgress } from './in-progress';
 
 export * from './config';
 export type { DrcRequest } from './key';
-export type { DrcEntry } from './table';
+export type { DrcEntry, DrcReply } from './table';
+import type { DrcReply } from './table';
 
-/** The DRC outcome recorded in the journal for every call it sees. */
-export type DrcOutcome = 'executed' | 'payload-miss-executed' | 'replayed' | 'dropped-in-progress' | 'waited' | 'not-cached';
+/** What the DRC decided for a call, in the journal's vocabulary (core/journal-schema.ts JOURNAL_OUTCOMES). */
+export type DrcOutcome = JournalOutcome;
+
 
 export type DrcDecision =
   | { kind: 'execute'; outcome: 'executed' | 'payload-miss-executed' | 'not-cached'; entry?: DrcEntry }
   | { kind: 'replay'; outcome: 'replayed'; reply: Buffer; status: number }
   | { kind: 'drop'; outcome: 'dropped-in-progress' }
-  | { kind: 'wait'; outcome: 'waited'; reply: Promise<Buffer | null> };
+  /** `done` resolves with the original's reply, or null when it produced none (abandoned) */
+  | { kind: 'wait'; outcome: 'waited'; done: Promise<DrcReply | null> };
 
 export interface DrcCounters {
   hits: number;
@@ -107,7 +111,7 @@ export class DuplicateRequestCache {
         return { kind: 'drop', outcome: 'dropped-in-progress' };
       }
       this.c.inProgressWaits++;
-      return { kind: 'wait', outcome: 'waited', reply: d.reply };
+      return { kind: 'wait', outcome: 'waited', done: d.done };
     }
     // Same xid key, different arguments: nfsd's "payload miss" (the retransmission is not the same request).
     const payloadMiss = found !== undefined;
@@ -126,7 +130,7 @@ export class DuplicateRequestCache {
     entry.doneAt = this.now();
     const w = entry.waiters;
     entry.waiters = [];
-    for (const f of w) f(reply);
+    for (const f of w) f({ reply, status });
   }
 
   /** The execution produced no reply (e.g. the connection died): forget the entry, release waiters unanswered. */

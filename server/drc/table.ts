@@ -12,8 +12,14 @@ export interface DrcEntry {
   status?: number;
   /** real ms (performance.now) of the first transmission's completion, for expiry */
   doneAt: number;
-  /** duplicates waiting for this entry (inProgress = wait) */
-  waiters: Array<(reply: Buffer | null) => void>;
+  /** duplicates waiting for this entry (inProgress = wait): given its reply and status, or null when abandoned */
+  waiters: Array<(done: DrcReply | null) => void>;
+}
+
+/** A completed entry's reply and its nfsstat3 (-1 when not an NFS result). */
+export interface DrcReply {
+  reply: Buffer;
+  status: number;
 }
 
 export interface TableCounters {
@@ -99,5 +105,5 @@ export class DrcTable {
 function release(e: DrcEntry): void {
   const w = e.waiters;
   e.waiters = [];
-  for (const f of w) f(e.state === 'done' ? e.reply ?? null : null);
+  for (const f of w) f(e.state === 'done' && e.reply ? { reply: e.reply, status: e.status ?? -1 } : null);
 }

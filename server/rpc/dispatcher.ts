@@ -4,7 +4,7 @@
 import { NfsStatusError, XdrError } from '../../core/errors';
 import type { Logger } from '../../core/log';
 import { XdrReader } from '../../xdr/reader';
-import { ACCEPT_STAT, AUTH_FLAVOR, AUTH_STAT, MSG_TYPE, AuthSys, decodeAuthSys, decodeMessage, RpcCall } from '../../xdr/rpc';
+import { ACCEPT_STAT, AUTH_FLAVOR, AUTH_STAT, AuthSys, decodeAuthSys, decodeMessage, RpcCall } from '../../xdr/rpc';
 import type { DrcDecision, DrcOutcome, DuplicateRequestCache } from '../drc';
 import type { CallContext, ConnInfo, DispatchTable, ProcEntry } from './program';
 import { encodeAcceptedError as acceptedError, encodeErrorReply, encodeReply as successReply } from '../../xdr/message';
@@ -130,9 +130,9 @@ export class Dispatcher {
       return null;
     }
     if (d.kind === 'wait') {
-      const reply = await d.reply;
-      this.emit({ ctx, entry, args, status: reply ? statusOfReply(reply) : undefined, outcome: d.outcome });
-      return reply ? [reply] : null;
+      const done = await d.done;
+      this.emit({ ctx, entry, args, status: done?.status, outcome: d.outcome });
+      return done ? [done.reply] : null;
     }
 
     let res: unknown;
@@ -201,11 +201,3 @@ function statusOf(res: unknown): number {
   return typeof s === 'number' ? s : -1;
 }
 
-/**
- * The nfsstat3 in a cached accepted SUCCESS reply with AUTH_NONE verifier: xid, REPLY, MSG_ACCEPTED, verf (flavor,
- * length 0), SUCCESS, then the status word at byte 24.
- */
-function statusOfReply(reply: Buffer): number {
-  if (reply.length >= 28 && reply.readUInt32BE(4) === MSG_TYPE.REPLY && reply.readUInt32BE(12) === 0 && reply.readUInt32BE(20) === ACCEPT_STAT.SUCCESS) return reply.readUInt32BE(24);
-  return -1;
-}
