@@ -10,6 +10,7 @@ const AREAS: Record<string, () => Promise<{ run(): Promise<Measurement[]> }>> = 
   client: () => import('./client'),
   netem: () => import('./netem'),
   repro: () => import('./repro'),
+  linux: () => import('./linux'),
 };
 
 async function main(): Promise<void> {
