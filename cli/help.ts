@@ -78,11 +78,11 @@ export function optionRows(cmd: Command): OptionRow[] {
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
 /** The README block of one subcommand: its usage line and one table row per option. */
-export function synopsisMarkdown(cmd: Command, programName: string): string {
+export function synopsisMarkdown(cmd: Command, programName: string, name = cmd.name()): string {
   const required = optionRows(cmd).filter((r) => r.required).map((r) => r.flags);
   const lines = [
     '```',
-    [programName, cmd.name(), ...required, cmd.usage()].filter(Boolean).join(' '),
+    [programName, name, ...required, cmd.usage()].filter(Boolean).join(' '),
     '```',
     '',
     '| option | default | meaning |',
@@ -101,7 +101,17 @@ export function synopsisMarkdown(cmd: Command, programName: string): string {
 }
 
 /** Markers around a generated block in the README: `<!-- synopsis NAME -->` ... `<!-- /synopsis -->`. */
-export const SYNOPSIS_BLOCK = /<!-- synopsis ([a-z0-9-]+)[^>]*-->\n[\s\S]*?<!-- \/synopsis -->/g;
+export const SYNOPSIS_BLOCK = /<!-- synopsis ([a-z0-9-]+(?: [a-z0-9-]+)?) \([^>]*-->\n[\s\S]*?<!-- \/synopsis -->|<!-- synopsis ([a-z0-9-]+(?: [a-z0-9-]+)?) *-->\n[\s\S]*?<!-- \/synopsis -->/g;
+
+/** Subcommands by the name their block uses: "server", or "linux client" for a command group's members. */
+function synopsisCommands(program: Command): Map<string, Command> {
+  const out = new Map<string, Command>();
+  for (const c of program.commands) {
+    if (c.commands.length) for (const sub of c.commands) out.set(`${c.name()} ${sub.name()}`, sub);
+    else out.set(c.name(), c);
+  }
+  return out;
+}
 
 const blockText = (name: string, body: string) =>
   `<!-- synopsis ${name} (generated from its --help by \`${SYNOPSES_COMMAND}\`; edit cli/, not here) -->\n${body}\n<!-- /synopsis -->`;
@@ -119,18 +129,19 @@ export interface SynopsesResult {
 
 /** Regenerates every synopsis block of `readme` from the program's subcommands. */
 export function updateSynopses(readme: string, program: Command): SynopsesResult {
-  const cmds = new Map(program.commands.map((c) => [c.name(), c]));
+  const cmds = synopsisCommands(program);
   const seen = new Set<string>();
   const changed: string[] = [];
   const unknown: string[] = [];
-  const text = readme.replace(SYNOPSIS_BLOCK, (block, name: string) => {
+  const text = readme.replace(SYNOPSIS_BLOCK, (block, named: string | undefined, bare: string | undefined) => {
+    const name = named ?? bare ?? '';
     const cmd = cmds.get(name);
     if (!cmd) {
       unknown.push(name);
       return block;
     }
     seen.add(name);
-    const fresh = blockText(name, synopsisMarkdown(cmd, program.name()));
+    const fresh = blockText(name, synopsisMarkdown(cmd, program.name(), name));
     if (fresh !== block) changed.push(name);
     return fresh;
   });
