@@ -37,9 +37,18 @@ interface ServerCliOptions {
   recordTimeout: string;
   maxPendingBytes: string;
   rootSquash?: boolean;
+  allSquash?: boolean;
+  anonUid: string;
+  anonGid: string;
   writeBehind: string;
   fdIdle: string;
   apiToken?: string;
+}
+
+/** A uid or gid: 0 .. 2^32-2 ((uid_t)-1 is no id). */
+function parseId(text: string, name: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xfffffffe) throw new ConfigError('BAD_ID', `${name}: expected a uid/gid 0..4294967294, got "${text}"`);
+  return Number(text);
 }
 
 function port(text: string, name: string): number {
@@ -77,7 +86,10 @@ export function register(program: Command): void {
     .option('--record-timeout <duration>', 'close a connection whose started record does not complete in this long (slowloris; obeys --time-scale)', DEFAULT_LIMITS.recordTimeout)
     .option('--fd-idle <duration>', 'close a cached file descriptor unused this long, as nfsd does (obeys --time-scale)', '2s')
     .option('--write-behind <size>', 'UNSTABLE WRITE bytes that may be answered before they reach the file (0 = write each before its reply)', '64MiB')
-    .option('--root-squash', 'treat AUTH_SYS uid/gid 0 as 65534 (objects root creates are owned by 65534)')
+    .option('--root-squash', 'map AUTH_SYS uid 0 and gid 0 to the anonymous ids, as exports(5) root_squash (nfsd_setuser)')
+    .option('--all-squash', 'map every AUTH_SYS uid and gid to the anonymous ids, as exports(5) all_squash')
+    .option('--anon-uid <uid>', 'the anonymous uid (squashed callers, AUTH_NONE), as exports(5) anonuid', '65534')
+    .option('--anon-gid <gid>', 'the anonymous gid, as exports(5) anongid', '65534')
     .option('--api-token <token>', 'bearer token the admin API requires (env NFS_TESTBED_API_TOKEN); mandatory when --api is not loopback')
     .action(async (o: ServerCliOptions) => {
       const drc = drcConfig({
@@ -106,6 +118,9 @@ export function register(program: Command): void {
         stateDir: o.stateDir,
         limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout, maxPendingBytes: o.maxPendingBytes },
         rootSquash: o.rootSquash,
+        allSquash: o.allSquash,
+        anonUid: parseId(o.anonUid, '--anon-uid'),
+        anonGid: parseId(o.anonGid, '--anon-gid'),
         writeBehind: parseSize(o.writeBehind, '--write-behind'),
         fdIdle: o.fdIdle,
       });

@@ -19,6 +19,7 @@ import { reachedFile } from '../core/journal-schema';
 import { PayloadHasher } from './journal-hasher';
 import { mountProgram } from './mount';
 import { Nfs3Export } from './nfs3/export';
+import { DEFAULT_SQUASH } from './nfs3/identity';
 import { nfs3Program } from './nfs3';
 import { WriteBehind } from './nfs3/write-behind';
 import { portmapProgram } from './portmap';
@@ -69,8 +70,14 @@ export interface ServerOptions {
    * Linux nfsd's file cache). Until then a file removed outside NFS still holds its space.
    */
   fdIdle?: string | number;
-  /** RFC 5531 §8.2 AUTH_SYS uid 0 (and gid 0) are treated as 65534, and objects created by them owned by it */
+  /**
+   * exports(5) identity mapping, as nfsd_setuser (server/nfs3/identity.ts): root_squash maps uid/gid 0 to the
+   * anonymous ids, all_squash maps every id; anonUid/anonGid default to 65534. Default: neither squash.
+   */
   rootSquash?: boolean;
+  allSquash?: boolean;
+  anonUid?: number;
+  anonGid?: number;
 }
 
 export interface ServerStats {
@@ -145,6 +152,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
   const x = new Nfs3Export(handles, logger, 256, scale.parse(o.fdIdle ?? '2s', 'fd idle'));
   x.writeBehind = new WriteBehind(o.writeBehind ?? DEFAULT_WRITE_BEHIND);
+  x.squash = { rootSquash: o.rootSquash ?? false, allSquash: o.allSquash ?? false, anonUid: o.anonUid ?? DEFAULT_SQUASH.anonUid, anonGid: o.anonGid ?? DEFAULT_SQUASH.anonGid };
   // Records of 16 KiB and more are read into pooled SharedArrayBuffers: no GC per record, and the journal's
   // hasher reads them in place. Idle slabs kept: what write-behind may hold plus 16 MiB of calls in flight (at
   // least 64 MiB), so a burst that filled write-behind does not leave slabs to the GC to be allocated (zeroed,
@@ -197,7 +205,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const ports = { nfs: 0, mount: 0, portmap: 0 };
   // Every listener answers every program: a client that finds MOUNT through PORTMAP still gets there.
   const table = dispatchTable([nfs3Program(x), mountProgram(handles, exportPath), portmapProgram(() => ports)]);
-  const dispatcher = new Dispatcher({ table, drc, logger, onCall, rootSquash: o.rootSquash });
+  const dispatcher = new Dispatcher({ table, drc, logger, onCall });
   let nextConn = 0;
   const nextConnId = () => ++nextConn;
   const listen = (port: number) =>

@@ -1,6 +1,7 @@
 // Who may do what: RFC 5531 §8.2/§9 credentials (AUTH_SYS accepted; AUTH_DH, RPCSEC_GSS, AUTH_SHORT and unknown
-// flavors are MSG_DENIED AUTH_ERROR), optional root squash (uid 0 -> 65534, for ownership and chown), and the HTTP
-// APIs (admin, dashboard): loopback by default, joi on every input, a bearer token mandatory off loopback.
+// flavors are MSG_DENIED AUTH_ERROR), optional root squash (uid 0 -> 65534 for every check; per procedure in
+// security-permissions.test.ts), and the HTTP APIs (admin, dashboard): loopback by default, joi on every input,
+// a bearer token mandatory off loopback.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -74,6 +75,7 @@ describe('root squash', () => {
 
   test('on: uid 0 creates files, directories and symlinks owned by 65534:65534, and may not chown; uid 1000 is untouched', { skip: process.getuid?.() === 0 ? false : 'needs root to observe ownership' }, async () => {
     const t = await testServer({ rootSquash: true });
+    fs.chmodSync(t.dir, 0o777); // squashed root is an ordinary user: it needs write permission to create
     const rpc = await RawRpc.connect(t.server.address.port);
     try {
       const root = await mountRoot(rpc);
@@ -99,7 +101,7 @@ describe('root squash', () => {
       assert.equal(rep.readUInt32BE(24), NFSSTAT3.NFS3ERR_PERM);
       assert.equal(fs.statSync(path.join(t.dir, 'squashed')).uid, 65534);
       await as(1000, NFS3.CREATE, { where: { dir: root, name: 'user' }, how: { mode: 0, attributes: {} } });
-      assert.equal(fs.statSync(path.join(t.dir, 'user')).uid, 0); // ownership is only changed for squashed root
+      assert.equal(fs.statSync(path.join(t.dir, 'user')).uid, 1000); // not squashed: the caller's own (nfsd creates as the caller)
     } finally {
       rpc.close();
       await t.cleanup();

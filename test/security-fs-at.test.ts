@@ -120,7 +120,8 @@ describe('the export acts on what it resolved, whatever was swapped afterwards',
   let dir: string;
   let handles: FileHandles;
   let x: Nfs3Export;
-  const ctx = {} as CallContext; // the primitives only use the context as the key of what the call holds
+  // root's AUTH_SYS credential: the primitives use the context for who acts and as the key of what the call holds
+  const ctx = { auth: { stamp: 0, machinename: 'test', uid: 0, gid: 0, gids: [] } } as unknown as CallContext;
   before(async () => {
     dir = fs.mkdtempSync(path.join(base, 'export-'));
     fs.mkdirSync(path.join(dir, 'export'));
@@ -168,7 +169,7 @@ describe('the export acts on what it resolved, whatever was swapped afterwards',
     const { canary, swap } = planted('q', 'w');
     const fh = handleOf('q/w');
     swap();
-    const { rel } = await x.withFile(ctx, fh, true, async (fd) => fs.writeSync(fd, 'WRITTEN', 0));
+    const { rel } = await x.withFile(ctx, fh, 'write', async (fd) => fs.writeSync(fd, 'WRITTEN', 0));
     assert.equal(rel, 'q.away/w', 'the rescan found the file by descriptors, not through the symlink');
     assert.equal(fs.readFileSync(path.join(dir, 'export', 'q.away', 'w'), 'utf8'), 'WRITTEN');
     canary.check();
@@ -178,10 +179,10 @@ describe('the export acts on what it resolved, whatever was swapped afterwards',
     fs.writeFileSync(path.join(dir, 'export', 'a'), 'AAAA');
     fs.writeFileSync(path.join(dir, 'export', 'b'), 'BBBB');
     const fh = handleOf('a');
-    await x.withFile(ctx, fh, false, async () => undefined); // cached
+    await x.withFile(ctx, fh, 'read', async () => undefined); // cached
     fs.renameSync(path.join(dir, 'export', 'b'), path.join(dir, 'export', 'a'));
     const buf = Buffer.alloc(4);
-    await x.withFile(ctx, fh, false, async (fd) => fs.readSync(fd, buf, 0, 4, 0));
+    await x.withFile(ctx, fh, 'read', async (fd) => fs.readSync(fd, buf, 0, 4, 0));
     assert.equal(buf.toString(), 'AAAA');
     // The replaced inode has no name left: resolving its handle afresh is NFS3ERR_STALE, not the file now named a.
     await assert.rejects(handles.resolve(fh), (e: unknown) => (e as { status?: number }).status === NFSSTAT3.NFS3ERR_STALE);

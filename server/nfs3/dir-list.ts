@@ -7,7 +7,10 @@ import { NfsStatusError } from '../../core/errors';
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { fdPath, lstatAt } from '../fs-at';
 import type { Resolved } from '../handles';
+import type { CallContext } from '../rpc/program';
+import { fail } from './errno';
 import type { Nfs3Export } from './export';
+import { MAY, inodeOf, nfsdPermission } from './permission';
 
 export interface Listed {
   name: string;
@@ -27,6 +30,18 @@ export function cookieVerifier(dir: Resolved): Buffer {
   const v = Buffer.alloc(8);
   v.writeBigUInt64BE(BigInt.asUintN(64, dir.stats.mtimeNs));
   return v;
+}
+
+/**
+ * READDIR and READDIRPLUS open the directory for reading (nfsd_readdir: NFSD_MAY_READ, no owner override for
+ * directories): NFS3ERR_ACCES otherwise. Returns whether the caller may also search it (the entries' lookups).
+ */
+export function listable(x: Nfs3Export, ctx: CallContext, dir: Resolved): boolean {
+  const who = x.who(ctx);
+  const ino = inodeOf(dir.stats);
+  const denied = nfsdPermission(who, ino, MAY.READ);
+  if (denied) fail(denied, `${dir.rel}: no read permission for uid ${who.uid}`);
+  return nfsdPermission(who, ino, MAY.EXEC) === 0;
 }
 
 export async function page(x: Nfs3Export, dir: Resolved, cookie: bigint, verf: Buffer): Promise<Page> {

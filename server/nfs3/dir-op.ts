@@ -3,13 +3,16 @@
 // directory's wcc_data. Failures keep the directory's wcc_data so the client's cache stays right.
 import fs from 'node:fs';
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
-import type { CreateRes, DirOpArgs } from '../../xdr/nfs3/types';
+import type { CreateRes, DirOpArgs, Sattr3 } from '../../xdr/nfs3/types';
 import { O_NOFOLLOW, O_PATH, atPath, fdPath, fstatBig, openAsync } from '../fs-at';
 import type { Resolved } from '../handles';
 import type { CallContext } from '../rpc/program';
 import { fail, nfsError } from './errno';
 import type { Nfs3Export } from './export';
+import type { Identity } from './identity';
 import { checkName } from './limits';
+import { inodeOf, newOwner, nfsdPermission } from './permission';
+import { checkTimes, setattrAs } from './setattr';
 
 /** What a create step made: the new (or, for CREATE UNCHECKED, existing) object, held by a verified descriptor. */
 export interface Made {
@@ -18,15 +21,29 @@ export interface Made {
   created: boolean;
 }
 
-export async function createIn(x: Nfs3Export, ctx: CallContext, where: DirOpArgs, make: (dir: Resolved, name: string, rel: string) => Promise<Made>): Promise<CreateRes> {
+/**
+ * `need` is the access the directory must grant before anything is made (nfsd: NFSD_MAY_CREATE for MKDIR,
+ * SYMLINK and MKNOD; CREATE asks NFSD_MAY_EXEC and checks creation itself, as an existing name needs less);
+ * `attrs` the sattr3 the call carries (its times are checked before anything is made).
+ */
+export async function createIn(
+  x: Nfs3Export,
+  ctx: CallContext,
+  where: DirOpArgs,
+  need: number,
+  attrs: Sattr3 | undefined,
+  make: (dir: Resolved, name: string, rel: string, who: Identity) => Promise<Made>,
+): Promise<CreateRes> {
   const dir = await x.resolveDir(ctx, where.dir);
   ctx.note.path = dir.rel;
   try {
     checkName(where.name, 'create');
+    if (attrs) checkTimes(attrs);
+    const who = x.who(ctx);
+    const denied = nfsdPermission(who, inodeOf(dir.stats), need);
+    if (denied) fail(denied, `${dir.rel}: no create permission for uid ${who.uid}`);
     const rel = x.child(dir, where.name);
-    const { obj, created } = await make(dir, where.name, rel);
-    // Root squash: what squashed root creates belongs to the anonymous id, not to the server's user.
-    if (created && ctx.squashed && ctx.auth) await fs.promises.chown(fdPath(obj.fd), ctx.auth.uid, ctx.auth.gid);
+    const { obj } = await make(dir, where.name, rel, who);
     const made = await x.describeFd(rel, obj.fd);
     return { status: 0, obj: made.fh, objAttributes: made.attrs, dirWcc: await x.wcc(dir) };
   } catch (e) {
@@ -59,3 +76,29 @@ export async function holdCreated(x: Nfs3Export, ctx: CallContext, dir: Resolved
 
 /** The uid the server's own creations get (the kernel gives them the server's fsuid). */
 export const serverUid = (): bigint => BigInt(process.geteuid?.() ?? -1);
+
+/**
+ * The server made `obj` as itself; nfsd would have made it as the caller (inode_init_owner: the caller's fsuid,
+ * and its fsgid or a set-group-ID directory's group). Only root can give it away: a server run as another user
+ * leaves its objects its own (the permission checks still model the caller). Refreshes obj.stats.
+ */
+export async function giveToCaller(who: Identity, dir: Resolved, obj: Resolved): Promise<void> {
+  const o = newOwner(who, inodeOf(dir.stats));
+  if (process.geteuid?.() === 0 && (BigInt(o.uid) !== obj.stats.uid || BigInt(o.gid) !== obj.stats.gid)) {
+    await fs.promises.chown(fdPath(obj.fd), o.uid, o.gid);
+    obj.stats = await fstatBig(obj.fd);
+  }
+}
+
+/**
+ * nfsd_create_setattr: what a create's sattr3 sets once the object exists, as the caller (its owner by now):
+ * not the mode (set at creation), the owner only when the caller is root, a size of 0 never (a new file has it).
+ */
+export async function createSetattr(who: Identity, obj: Resolved, s: Sattr3): Promise<void> {
+  const rest: Sattr3 = { ...s, mode: undefined, size: s.size === 0n ? undefined : s.size };
+  if (!who.capable) {
+    rest.uid = undefined;
+    rest.gid = undefined;
+  }
+  if (Object.values(rest).some((v) => v !== undefined)) await setattrAs(who, obj, rest);
+}

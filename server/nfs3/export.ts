@@ -3,6 +3,7 @@
 // verifier and the failures of deferred writes. The procedures themselves live one per file (on-<proc>.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import type { Logger } from '../../core/log';
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import type { Fattr3, WccData } from '../../xdr/nfs3/types';
@@ -12,7 +13,23 @@ import type { CallContext } from '../rpc/program';
 import { fattr, isDir, isReg, wccAttr } from './attrs';
 import { fail, nfsError } from './errno';
 import { FdCache } from './fd-cache';
+import { DEFAULT_SQUASH, Identity, SquashPolicy, identityOf } from './identity';
+import { MAY, inodeOf, modeAfterWrite, nfsdPermission } from './permission';
 import { WriteBehind } from './write-behind';
+
+/**
+ * How READ, WRITE and COMMIT use a file: the descriptor they need and the access nfsd_file_acquire checks
+ * (nfsd_read: NFSD_MAY_READ, nfsd_write: NFSD_MAY_WRITE, nfsd_commit: NFSD_MAY_WRITE, each with the owner
+ * override nfsd_file_do_acquire adds).
+ */
+const fchmod = promisify(fs.fchmod);
+
+export type FileUse = 'read' | 'write' | 'commit';
+const FILE_USE: Record<FileUse, { write: boolean; acc: number }> = {
+  read: { write: false, acc: MAY.READ | MAY.OWNER_OVERRIDE },
+  write: { write: true, acc: MAY.WRITE | MAY.OWNER_OVERRIDE },
+  commit: { write: false, acc: MAY.WRITE | MAY.OWNER_OVERRIDE },
+};
 
 export class Nfs3Export {
   /**
@@ -22,6 +39,8 @@ export class Nfs3Export {
   readonly writeVerifier: Buffer;
   /** UNSTABLE WRITEs executed behind their reply (off unless the server sets a limit) */
   writeBehind = new WriteBehind(0);
+  /** root_squash, all_squash, anonuid/anongid (identity.ts) */
+  squash: SquashPolicy = DEFAULT_SQUASH;
   private readonly fds: FdCache;
   /** per inode: the status of a deferred write that failed, reported by the file's next COMMIT */
   private readonly writeErrors = new Map<bigint, number>();
@@ -58,6 +77,11 @@ export class Nfs3Export {
     const status = this.writeErrors.get(ino);
     this.writeErrors.delete(ino);
     return status;
+  }
+
+  /** Who the call acts as (nfsd_setuser). */
+  who(ctx: CallContext): Identity {
+    return identityOf(ctx.auth, this.squash);
   }
 
   /** A call begins (nfs3/index.ts): the root descriptor stays open until it is released. */
@@ -134,25 +158,40 @@ export class Nfs3Export {
   }
 
   /**
-   * READ/WRITE/COMMIT: runs fn with a cached descriptor of the handle's regular file. A cached one for the
-   * handle's inode and generation skips the resolution (the descriptor is the object; REMOVE and RENAME-over
-   * retire it); otherwise the handle is resolved to a verified descriptor and the file reopened through it, so
-   * the cache only ever holds the handle's own inode. Returns the export-relative path too (for the journal).
+   * READ/WRITE/COMMIT: runs fn with a cached descriptor of the handle's regular file, once the caller may use it
+   * so (nfsd_permission against the inode as it is now; a WRITE by a caller without CAP_FSETID first drops the
+   * set-id bits, as file_remove_privs). A cached descriptor for the handle's inode and generation skips the
+   * resolution (the descriptor is the object; REMOVE and RENAME-over retire it); otherwise the handle is resolved
+   * to a verified descriptor and the file reopened through it, so the cache only ever holds the handle's own
+   * inode. Returns the export-relative path too (for the journal).
    */
-  async withFile<T>(ctx: CallContext, fh: Buffer, write: boolean, fn: (fd: number) => Promise<T>): Promise<{ rel: string; value: T }> {
+  async withFile<T>(ctx: CallContext, fh: Buffer, use: FileUse, fn: (fd: number) => Promise<T>): Promise<{ rel: string; value: T }> {
+    const { write, acc } = FILE_USE[use];
     const { ino, gen } = this.handles.parse(fh);
     const rel = this.handles.pathOf(fh);
     let slot = rel === undefined ? undefined : this.fds.take(ino, gen, write);
     let where = rel;
+    let stats: fs.BigIntStats | undefined;
     if (!slot) {
       const obj = await this.resolve(ctx, fh);
       if (!isReg(obj.stats)) fail(isDir(obj.stats) ? NFSSTAT3.NFS3ERR_ISDIR : NFSSTAT3.NFS3ERR_INVAL, `${obj.rel} is not a regular file`);
       // The O_PATH descriptor is held until this call returns, so the reopen through it names this inode.
       slot = this.fds.add(ino, gen, write, () => openAsync(fdPath(obj.fd), (write ? O_RDWR : O_RDONLY) | O_NOCTTY));
       where = obj.rel;
+      stats = obj.stats;
     }
     try {
-      return { rel: where!, value: await fn(await slot.fd) };
+      const fd = await slot.fd;
+      const who = this.who(ctx);
+      // nfsd's CAP_DAC_OVERRIDE lets fsuid 0 read and write any regular file: the bulk path skips the fstat.
+      if (!who.capable) {
+        const ino = inodeOf(stats ?? fs.fstatSync(fd));
+        const status = nfsdPermission(who, ino, acc);
+        if (status) fail(status, `${where}: ${use} not permitted for uid ${who.uid}`);
+        const mode = use === 'write' ? modeAfterWrite(who, ino) : undefined;
+        if (mode !== undefined) await fchmod(fd, mode);
+      }
+      return { rel: where!, value: await fn(fd) };
     } catch (e) {
       throw nfsError(e);
     } finally {

@@ -14,7 +14,7 @@ export function onCommit(x: Nfs3Export): ProcEntry<CommitArgs, CommitRes> {
     async run(ctx, a) {
       const failed = x.takeWriteError(a.file);
       if (failed !== undefined) return { status: failed, fileWcc: {} } as CommitRes;
-      const { rel, value } = await x.withFile(ctx, a.file, false, async (fd) => {
+      const { rel, value } = await x.withFile(ctx, a.file, 'commit', async (fd) => {
         const before = await fstatBig(fd);
         await fsyncFd(fd);
         return { before: wccAttr(before), after: fattr(await fstatBig(fd)) };

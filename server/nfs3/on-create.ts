@@ -13,10 +13,12 @@ import { O_CREAT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_RDWR, atPath, fstatBig, lstatA
 import type { Resolved } from '../handles';
 import type { CallContext, ProcEntry } from '../rpc/program';
 import { isReg } from './attrs';
-import { createFail, createIn, holdAt } from './dir-op';
+import { createFail, createIn, createSetattr, giveToCaller, holdAt } from './dir-op';
 import { fail } from './errno';
 import type { Nfs3Export } from './export';
-import { applySattr } from './setattr';
+import type { Identity } from './identity';
+import { MAY, inodeOf, mayCreate, newMode } from './permission';
+import { setattrAs } from './setattr';
 
 const fchmod = promisify(fs.fchmod);
 
@@ -32,13 +34,16 @@ export function onCreate(x: Nfs3Export): ProcEntry<CreateArgs, CreateRes> {
   return {
     codec: NFS3.CREATE,
     run: (ctx, a) =>
-      createIn(x, ctx, a.where, async (dir, name, rel) => {
+      createIn(x, ctx, a.where, MAY.EXEC, a.how.mode === CREATEMODE3.EXCLUSIVE ? undefined : a.how.attributes, async (dir, name, rel, who) => {
         // Another client may create the name between the look and the O_EXCL open: then look again.
         for (let tries = 0; ; tries++) {
           const existing = await lstatAt(dir.fd, name);
-          if (existing) return { obj: await found(x, ctx, a, dir, name, rel), created: false };
+          if (existing) return { obj: await found(x, ctx, a, who, dir, name, rel), created: false };
+          // nfsd3_create_file: only a name that does not exist yet needs NFSD_MAY_CREATE.
+          const denied = mayCreate(who, inodeOf(dir.stats));
+          if (denied) fail(denied, `${dir.rel}: no create permission for uid ${who.uid}`);
           try {
-            return { obj: await create(x, ctx, a, dir, name, rel), created: true };
+            return { obj: await create(x, ctx, a, who, dir, name, rel), created: true };
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw e;
           }
@@ -49,7 +54,7 @@ export function onCreate(x: Nfs3Export): ProcEntry<CreateArgs, CreateRes> {
 }
 
 /** The name exists: what nfsd3_create_file answers for each createmode3. */
-async function found(x: Nfs3Export, ctx: CallContext, a: CreateArgs, dir: Resolved, name: string, rel: string): Promise<Resolved> {
+async function found(x: Nfs3Export, ctx: CallContext, a: CreateArgs, who: Identity, dir: Resolved, name: string, rel: string): Promise<Resolved> {
   const how = a.how;
   if (how.mode === CREATEMODE3.GUARDED) fail(NFSSTAT3.NFS3ERR_EXIST, `${rel} exists`);
   const obj = await holdAt(x, ctx, dir, name, rel);
@@ -59,29 +64,30 @@ async function found(x: Nfs3Export, ctx: CallContext, a: CreateArgs, dir: Resolv
     if (!mine) fail(NFSSTAT3.NFS3ERR_EXIST, 'exists with another verifier');
     return obj;
   }
-  // UNCHECKED: a regular file gets its size set (only that), anything else is answered as it is.
-  if (isReg(obj.stats) && how.attributes.size !== undefined) await applySattr(obj, { size: how.attributes.size });
+  // UNCHECKED: a regular file gets its size set (only that, with SETATTR's checks), anything else is answered as it is.
+  if (isReg(obj.stats) && how.attributes.size !== undefined) await setattrAs(who, obj, { size: how.attributes.size });
   return obj;
 }
 
-/** A new file: made with mode 0, then given its mode and attributes through the descriptor open returned. */
-async function create(x: Nfs3Export, ctx: CallContext, a: CreateArgs, dir: Resolved, name: string, rel: string): Promise<Resolved> {
+/**
+ * A new file: made with mode 0 (no one can open it meanwhile), given to the caller, then its mode (umask 0, as
+ * nfsd() sets current->fs->umask = 0; no mode is mode 0) and its other attributes, through the descriptor open
+ * returned.
+ */
+async function create(x: Nfs3Export, ctx: CallContext, a: CreateArgs, who: Identity, dir: Resolved, name: string, rel: string): Promise<Resolved> {
   const fd = await openAsync(atPath(dir.fd, name), O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_NOCTTY, 0);
   x.hold(ctx, fd);
   const obj: Resolved = { rel, fd, stats: await fstatBig(fd) };
+  await giveToCaller(who, dir, obj);
   const how = a.how;
   if (how.mode === CREATEMODE3.EXCLUSIVE) {
-    // nfsd3_create_file: no attributes but the verifier in the times; the client sends SETATTR afterwards.
+    // nfsd3_create_file: no attributes but the verifier in the times (mode 0); the client sends SETATTR afterwards.
     const t = verifierTimes(how.verf);
-    await applySattr(obj, { atime: { seconds: t.atime, nseconds: 0 }, mtime: { seconds: t.mtime, nseconds: 0 } });
+    await createSetattr(who, obj, { atime: { seconds: t.atime, nseconds: 0 }, mtime: { seconds: t.mtime, nseconds: 0 } });
   } else {
-    // nfsd creates with the client's mode and umask 0 (nfsd() sets current->fs->umask = 0); no mode is mode 0.
-    await fchmod(fd, (how.attributes.mode ?? 0) & 0o7777);
-    // nfsd_create_setattr: the other attributes after the mode (a chown then clears set-id bits, as there);
-    // a size of 0 on a new file is ignored (nfsd_check_ignore_resizing).
-    const { size } = how.attributes;
-    await applySattr(obj, { ...how.attributes, mode: undefined, size: size === 0n ? undefined : size });
+    await fchmod(fd, newMode(who, inodeOf(dir.stats), how.attributes.mode ?? 0, false));
+    obj.stats = await fstatBig(fd);
+    await createSetattr(who, obj, how.attributes);
   }
-  obj.stats = await fstatBig(fd);
   return obj;
 }

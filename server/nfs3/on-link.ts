@@ -12,6 +12,7 @@ import { isDir } from './attrs';
 import { fail, nfsError } from './errno';
 import type { Nfs3Export } from './export';
 import { checkName } from './limits';
+import { MAY, inodeOf, nfsdPermission } from './permission';
 
 export function onLink(x: Nfs3Export): ProcEntry<LinkArgs, LinkRes> {
   return {
@@ -21,9 +22,13 @@ export function onLink(x: Nfs3Export): ProcEntry<LinkArgs, LinkRes> {
       const dir = await x.resolveDir(ctx, a.link.dir);
       ctx.note.path = file.rel;
       try {
-        checkName(a.link.name, 'create');
-        // nfsd_link: a directory source is NFS3ERR_ISDIR, before anything is looked up.
+        // nfsd_link: create rights in the directory (ACCES), then a directory source is NFS3ERR_ISDIR; the source
+        // itself needs no permission (fh_verify NFSD_MAY_NOP; nfsd calls vfs_link, not the syscall's may_linkat).
+        const who = x.who(ctx);
+        const denied = nfsdPermission(who, inodeOf(dir.stats), MAY.CREATE);
+        if (denied) fail(denied, `${dir.rel}: no create permission for uid ${who.uid}`);
         if (isDir(file.stats)) fail(NFSSTAT3.NFS3ERR_ISDIR, `${file.rel} is a directory`);
+        checkName(a.link.name, 'create');
         const slash = file.rel.lastIndexOf('/');
         const from = await x.handles.walk(slash < 0 ? '' : file.rel.slice(0, slash));
         x.hold(ctx, from);

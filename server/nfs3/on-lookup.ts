@@ -1,5 +1,6 @@
-// RFC 1813 §3.3.3 LOOKUP: one component, looked up through the directory's descriptor and never followed;
-// ".." at the export root is NFS3ERR_ACCES (nothing above the export is reachable).
+// RFC 1813 §3.3.3 LOOKUP: one component, looked up through the directory's descriptor and never followed; the
+// caller needs search permission on the directory (nfsd_lookup: NFSD_MAY_EXEC); ".." at the export root is
+// NFS3ERR_ACCES (nothing above the export is reachable).
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { LookupArgs, LookupRes } from '../../xdr/nfs3/types';
@@ -8,6 +9,7 @@ import { fattr } from './attrs';
 import { fail, nfsError } from './errno';
 import type { Nfs3Export } from './export';
 import { checkName } from './limits';
+import { MAY, inodeOf, nfsdPermission } from './permission';
 
 export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
   return {
@@ -19,6 +21,9 @@ export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
       ctx.note.path = dir.rel;
       try {
         checkName(name, 'lookup');
+        const who = x.who(ctx);
+        const denied = nfsdPermission(who, inodeOf(dir.stats), MAY.EXEC);
+        if (denied) fail(denied, `${dir.rel}: no search permission for uid ${who.uid}`);
         let rel: string;
         if (name === '.') rel = dir.rel;
         else if (name === '..') {

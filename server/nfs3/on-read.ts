@@ -19,7 +19,7 @@ export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
       const buf = pool.take(RTMAX);
       let lent = false;
       try {
-        const { rel, value } = await x.withFile(ctx, a.file, false, async (fd) => {
+        const { rel, value } = await x.withFile(ctx, a.file, 'read', async (fd) => {
           let got = 0;
           while (got < want) {
             const n = await pread(fd, buf, got, want - got, pos + got);

@@ -1,4 +1,6 @@
-// RFC 1813 §3.3.16 READDIR: names and fileids from a cookie, within `count` bytes of reply.
+// RFC 1813 §3.3.16 READDIR: names and fileids from a cookie, within `count` bytes of reply, clamped to the
+// largest reply the server sends (nfsd3_init_dirlist_pages: svc_max_payload): a huge count gets a short listing.
+// The caller needs read permission on the directory (nfsd_readdir -> nfsd_open, NFSD_MAY_READ).
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { Entry3, ReaddirArgs, ReaddirRes } from '../../xdr/nfs3/types';
@@ -6,7 +8,8 @@ import type { ProcEntry } from '../rpc/program';
 import { fattr } from './attrs';
 import { nfsError } from './errno';
 import type { Nfs3Export } from './export';
-import { DIRLIST_FIXED_BYTES, entryBytes, page } from './dir-list';
+import { DIRLIST_FIXED_BYTES, entryBytes, listable, page } from './dir-list';
+import { RTMAX } from './limits';
 
 
 export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
@@ -17,13 +20,15 @@ export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
       ctx.note.path = dir.rel;
       const dirAttributes = fattr(dir.stats);
       try {
+        listable(x, ctx, dir);
+        const count = Math.min(a.count, RTMAX);
         const p = await page(x, dir, a.cookie, a.cookieverf);
         const entries: Entry3[] = [];
         let size = DIRLIST_FIXED_BYTES;
         let eof = true;
         for await (const e of p.entries) {
           const n = entryBytes(e.name);
-          if (size + n > a.count) {
+          if (size + n > count) {
             eof = false;
             break;
           }

@@ -1,13 +1,15 @@
 // RFC 1813 §3.3.12 REMOVE: unlink a non-directory (a directory is NFS3ERR_ISDIR, via unlink's EISDIR), by name
-// through the directory's descriptor.
+// through the directory's descriptor. As nfsd_unlink: write and search permission on the directory (ACCES), then
+// may_delete's sticky-directory rule (PERM).
 import fs from 'node:fs';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { RemoveArgs, RemoveRes } from '../../xdr/nfs3/types';
 import { atPath, lstatAt } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import { nfsError } from './errno';
+import { fail, nfsError } from './errno';
 import type { Nfs3Export } from './export';
 import { checkName } from './limits';
+import { MAY, inodeOf, mayDelete, nfsdPermission } from './permission';
 
 /** REMOVE and RMDIR differ only in the system call. */
 export function removeEntry(x: Nfs3Export, name: 'REMOVE' | 'RMDIR', unlink: (path: string) => Promise<void>): ProcEntry<RemoveArgs, RemoveRes> {
@@ -18,7 +20,13 @@ export function removeEntry(x: Nfs3Export, name: 'REMOVE' | 'RMDIR', unlink: (pa
       ctx.note.path = dir.rel;
       try {
         checkName(a.object.name, 'remove');
+        const who = x.who(ctx);
+        const dirIno = inodeOf(dir.stats);
+        const denied = nfsdPermission(who, dirIno, MAY.REMOVE);
+        if (denied) fail(denied, `${dir.rel}: no write permission for uid ${who.uid}`);
         const st = await lstatAt(dir.fd, a.object.name);
+        const sticky = st ? mayDelete(who, dirIno, inodeOf(st)) : 0;
+        if (sticky) fail(sticky, `${a.object.name}: sticky directory, not the owner`);
         await unlink(atPath(dir.fd, a.object.name));
         if (st) {
           x.dropFd(st.ino);

@@ -1,11 +1,17 @@
 // RFC 1813 §3.3.14 RENAME: atomic rename(2) by name through both directories' descriptors; handles follow the
-// moved object.
+// moved object. Permission as nfsd_rename and vfs_rename: remove rights in the source directory and create
+// rights in the target (ACCES); may_delete of the source and of a target being replaced (sticky directories:
+// PERM); a directory moving to another parent needs write permission on itself (its ".." changes).
 import fs from 'node:fs';
+import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { RenameArgs, RenameRes } from '../../xdr/nfs3/types';
 import { atPath, lstatAt } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import { nfsError } from './errno';
+import type { Resolved } from '../handles';
+import { fail, nfsError } from './errno';
+import type { Identity } from './identity';
+import { MAY, inodeOf, inodePermission, mayCreate, mayDelete, nfsdPermission } from './permission';
 import type { Nfs3Export } from './export';
 import { checkName } from './limits';
 
@@ -21,6 +27,7 @@ export function onRename(x: Nfs3Export): ProcEntry<RenameArgs, RenameRes> {
         checkName(a.from.name, 'remove');
         checkName(a.to.name, 'remove');
         const victim = await lstatAt(to.fd, a.to.name);
+        checkRename(x.who(ctx), from, to, await lstatAt(from.fd, a.from.name), victim);
         await fs.promises.rename(atPath(from.fd, a.from.name), atPath(to.fd, a.to.name));
         if (victim) {
           x.dropFd(victim.ino);
@@ -34,4 +41,16 @@ export function onRename(x: Nfs3Export): ProcEntry<RenameArgs, RenameRes> {
     },
     fail: (status) => ({ status, fromDirWcc: {}, toDirWcc: {} }) as RenameRes,
   };
+}
+
+function checkRename(who: Identity, from: Resolved, to: Resolved, source: fs.BigIntStats | undefined, target: fs.BigIntStats | undefined): void {
+  const fromIno = inodeOf(from.stats);
+  const toIno = inodeOf(to.stats);
+  const status =
+    nfsdPermission(who, fromIno, MAY.REMOVE) ||
+    nfsdPermission(who, toIno, MAY.CREATE) ||
+    (source ? mayDelete(who, fromIno, inodeOf(source)) : 0) ||
+    (target ? mayDelete(who, toIno, inodeOf(target)) : mayCreate(who, toIno)) ||
+    (source?.isDirectory() && from.stats.ino !== to.stats.ino && !inodePermission(who, inodeOf(source), MAY.WRITE) ? NFSSTAT3.NFS3ERR_ACCES : 0);
+  if (status) fail(status, `rename not permitted for uid ${who.uid}`);
 }

@@ -7,23 +7,23 @@ import { NFS3 } from '../../xdr/nfs3/procs';
 import type { SymlinkArgs, SymlinkRes } from '../../xdr/nfs3/types';
 import { atPath } from '../fs-at';
 import type { ProcEntry } from '../rpc/program';
-import { createFail, createIn, holdCreated, serverUid } from './dir-op';
+import { createFail, createIn, createSetattr, giveToCaller, holdCreated, serverUid } from './dir-op';
 import type { Nfs3Export } from './export';
-import { applySattr } from './setattr';
+import { MAY } from './permission';
 
 export function onSymlink(x: Nfs3Export): ProcEntry<SymlinkArgs, SymlinkRes> {
   return {
     codec: NFS3.SYMLINK,
     run: (ctx, a) =>
-      createIn(x, ctx, a.where, async (dir, name, rel) => {
+      createIn(x, ctx, a.where, MAY.CREATE, a.symlink.attributes, async (dir, name, rel, who) => {
         const target = a.symlink.data;
         const obj = await x.serially(async () => {
           const t0 = BigInt(Date.now() - 1000) * 1_000_000n; // file times come from a coarse clock
           await fs.promises.symlink(target, atPath(dir.fd, name));
           return holdCreated(x, ctx, dir, name, rel, 0, (st) => st.isSymbolicLink() && st.uid === serverUid() && st.size === BigInt(Buffer.byteLength(target)) && (st.birthtimeNs === 0n || st.birthtimeNs >= t0));
         });
-        // nfsd_symlink -> nfsd_create_setattr: the mode is the link's own (0777) and ignored.
-        await applySattr(obj, { ...a.symlink.attributes, mode: undefined });
+        await giveToCaller(who, dir, obj);
+        await createSetattr(who, obj, a.symlink.attributes); // nfsd_symlink -> nfsd_create_setattr (a link's mode is 0777)
         return { obj, created: true };
       }),
     fail: createFail,

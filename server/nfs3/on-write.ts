@@ -21,7 +21,7 @@ async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: 
   const release = ctx.retain(); // the queued job reads the record
   let queued!: () => void;
   const isQueued = new Promise<void>((resolve) => (queued = resolve));
-  const done = x.withFile(ctx, a.file, true, (fd) => {
+  const done = x.withFile(ctx, a.file, 'write', (fd) => {
     // A failure is recorded before the queue moves on: a COMMIT waiting behind it must see it.
     const job = x.writeBehind.enqueue({ fd, data, pos, failed: (e) => x.deferredWriteFailed(a.file, e) });
     queued();
@@ -58,7 +58,7 @@ export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
       const data = a.data.subarray(0, a.count);
       if (a.stable === STABLE_HOW.UNSTABLE && x.writeBehind.accepts(data.length)) return writeBehind(x, ctx, a, data, pos);
       await x.writeBehind.barrier(); // nothing older may land on top of this one
-      const { rel, value } = await x.withFile(ctx, a.file, true, async (fd) => {
+      const { rel, value } = await x.withFile(ctx, a.file, 'write', async (fd) => {
         await pwritevAll(fd, [data], pos);
         if (a.stable === STABLE_HOW.FILE_SYNC) await fsyncFd(fd);
         else if (a.stable === STABLE_HOW.DATA_SYNC) await fdatasyncFd(fd);

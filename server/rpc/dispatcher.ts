@@ -34,12 +34,7 @@ export interface DispatcherOptions {
   logger: Logger;
   /** called once per decoded call that reached a procedure (executed, replayed, dropped or waited) */
   onCall?(ev: CallEvent): void;
-  /** map AUTH_SYS uid 0 / gid 0 to ANON_ID (as Linux exports' root_squash) */
-  rootSquash?: boolean;
 }
-
-/** The anonymous uid and gid root is squashed to (Linux's default anonuid/anongid, "nobody"). */
-export const ANON_ID = 65534;
 
 export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {}
@@ -89,6 +84,7 @@ export class Dispatcher {
     if (!entry) return acceptedError(xid, ACCEPT_STAT.PROC_UNAVAIL);
 
     // RFC 5531 §8.2 / §9: AUTH_NONE and AUTH_SYS are accepted; a malformed AUTH_SYS body is AUTH_BADCRED.
+    // The credential is passed on as sent: which ids a call acts as is the export's business (nfs3/identity.ts).
     let auth: AuthSys | undefined;
     if (call.cred.flavor === AUTH_FLAVOR.AUTH_SYS) {
       try {
@@ -98,11 +94,6 @@ export class Dispatcher {
       }
     } else if (call.cred.flavor !== AUTH_FLAVOR.AUTH_NONE) {
       return encodeErrorReply(xid, { kind: 'AUTH_ERROR', authStat: AUTH_STAT.AUTH_REJECTEDCRED });
-    }
-    let squashed = false;
-    if (auth && this.o.rootSquash && (auth.uid === 0 || auth.gid === 0 || auth.gids.includes(0))) {
-      squashed = auth.uid === 0;
-      auth = { ...auth, uid: auth.uid === 0 ? ANON_ID : auth.uid, gid: auth.gid === 0 ? ANON_ID : auth.gid, gids: auth.gids.map((g) => (g === 0 ? ANON_ID : g)) };
     }
     if (call.verf.flavor !== AUTH_FLAVOR.AUTH_NONE && call.verf.flavor !== AUTH_FLAVOR.AUTH_SYS) return encodeErrorReply(xid, { kind: 'AUTH_ERROR', authStat: AUTH_STAT.AUTH_BADVERF });
 
@@ -115,7 +106,7 @@ export class Dispatcher {
       return acceptedError(xid, ACCEPT_STAT.GARBAGE_ARGS);
     }
 
-    const ctx: CallContext = { conn, call, auth, squashed, record, argBytes, afterSend, retain: () => lease.retain(), outcome: 'executed', note: {} };
+    const ctx: CallContext = { conn, call, auth, record, argBytes, afterSend, retain: () => lease.retain(), outcome: 'executed', note: {} };
     const drc = this.o.drc;
     const d: DrcDecision = drc
       ? drc.begin({ connId: conn.id, clientAddr: conn.remoteAddress, clientPort: conn.remotePort, xid, prog: call.prog, vers: call.vers, proc: call.proc, args: argBytes })

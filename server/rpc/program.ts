@@ -16,10 +16,8 @@ export interface ConnInfo {
 export interface CallContext {
   conn: ConnInfo;
   call: RpcCall;
-  /** decoded AUTH_SYS credential, when the call carried one (after root squash, when that is on) */
+  /** decoded AUTH_SYS credential as sent, when the call carried one (the export maps it: nfs3/identity.ts) */
   auth?: AuthSys;
-  /** true when root squash mapped this call's uid 0 to the anonymous id */
-  squashed?: boolean;
   /** the whole record as received (owned by this call once the framer handed it out) */
   record: Buffer;
   /** the procedure arguments exactly as received: a view into the record, read only */
