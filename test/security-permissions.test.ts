@@ -15,7 +15,7 @@ import { NFS3 } from '../xdr/nfs3/procs';
 import type { ProcCodec } from '../xdr/procedure';
 import { AUTH_FLAVOR, OpaqueAuth, encodeAuthSys } from '../xdr/rpc';
 import { RawRpc, TestServer, mountRoot, testServer } from '../testing/server-rpc';
-import { CLI, spawnServer } from './support/server-cli';
+import { runCli, spawnServer } from './support/cli';
 
 const { NFS3_OK, NFS3ERR_ACCES, NFS3ERR_PERM } = NFSSTAT3;
 const skip = process.getuid?.() !== 0 && 'needs root (files owned by several users)';
@@ -421,8 +421,8 @@ describe('the model agrees with the kernel', { skip: skip || (!fs.existsSync('/u
 
 test('--anon-uid and --anon-gid take a uid/gid: anything else exits 2 naming the option', () => {
   for (const [opt, value] of [['--anon-uid', 'nobody'], ['--anon-gid', '-1'], ['--anon-uid', '4294967295']]) {
-    const r = spawnSync(process.execPath, [CLI, 'server', '--export', os.tmpdir(), opt, value], { encoding: 'utf8' });
-    assert.equal(r.status, 2, `${opt} ${value}`);
-    assert.match(r.stderr, new RegExp(opt));
+    const r = runCli(['server', '--export', os.tmpdir(), opt, value]);
+    assert.equal(r.code, 2, `${opt} ${value}`);
+    assert.match(r.err, new RegExp(opt));
   }
 });
