@@ -217,7 +217,7 @@ export async function run(): Promise<Measurement[]> {
       const extra = cpuTasks.on.map((x, i) => x - cpuTasks.off[i]);
       out.push(
         measurement('netem', 'capture cost: CPU per MB, capture on minus off (all threads, schedstat)', median(extra) / 1000, 'ms/MB', 'target', 0.4, false,
-          `median of per-round differences, range ${range(extra.map((x) => x / 1000), 2)} ms/MB; writev of headers + the relay's slabs on the relay thread, no payload copy; capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
+          `median of per-round differences, range ${range(extra.map((x) => x / 1000), 2)} ms/MB; writev of headers + the relay's slabs on the relay thread, no payload copy; every byte is written twice (both legs), so the floor is about twice one writev pass (0.36 ms/MB measured in issue 20); capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
       );
     }
     out.push(withMedianRatio(measurement('netem', 'throughput, plain socket.pipe relay', median(tput.plain), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio.plain));
@@ -231,7 +231,7 @@ export async function run(): Promise<Measurement[]> {
       out.push(withMedianRatio(measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'plain socket.pipe relay', median(tput.plain), true), ap));
       if (cpu[c].every(Number.isFinite)) {
         out.push(measurement('netem', `relay thread CPU per MB, ${label}`, median(cpu[c]), 'µs/MB', 'plain socket.pipe relay', median(cpu.plain), false,
-          `robust to other load on the machine; range ${range(cpu[c])} vs ${range(cpu.plain)}${c === 'on' ? '; the pcap file writes run on the thread pool, not counted' : ''}`));
+          `robust to other load on the machine; range ${range(cpu[c])} vs ${range(cpu.plain)}${c === 'on' ? '; includes the pcap writev (on this thread since issue 20)' : ''}`));
       }
       // Whether 0.9x fits in this machine at all: the whole path's CPU per MB times the target rate, in cores.
       const want = 0.9 * median(tput.direct);
