@@ -183,7 +183,8 @@ export class TcpDirection implements Retainer {
     if (this.base < 0 || this.ooo.length === 0) return;
     const a = this.rel(ack);
     if (a <= this.next || a - this.next > 0x40000000) return;
-    this.gapTo(Math.min(a, this.ooo[0].s), frame, ts);
+    // Every hole below the acknowledged byte is a gap, not only the first.
+    while (this.ooo.length && this.next < a) this.gapTo(Math.min(a, this.ooo[0].s), frame, ts);
     this.declare();
   }
 
@@ -239,6 +240,13 @@ export class TcpDirection implements Retainer {
   /** Inserts in stream order; bytes already queued keep their first copy (and are compared). */
   private enqueue(seg: Seg): void {
     const e = seg.s + seg.data.length;
+    const tail = this.ooo[this.ooo.length - 1];
+    if (tail && seg.s >= tail.s + tail.data.length && (tail.cut === 0 || seg.s > tail.s + tail.data.length)) {
+      // Beyond everything queued (the usual case while a hole waits): no overlap to compare, append.
+      this.ooo.push({ ...seg, data: Buffer.from(seg.data) });
+      this.oooBytes += seg.data.length;
+      return;
+    }
     let cur = seg.s;
     const pieces: Seg[] = [];
     for (const q of this.ooo) {
