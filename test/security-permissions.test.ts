@@ -14,7 +14,7 @@ import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import type { ProcCodec } from '../xdr/procedure';
 import { AUTH_FLAVOR, OpaqueAuth, encodeAuthSys } from '../xdr/rpc';
-import { RawRpc, TestServer, mountRoot, testServer } from '../testing/server-rpc';
+import { MountedServer, RawRpc, mountRoot, mountedServer } from '../testing/server-rpc';
 import { runCli, spawnServer } from './support/cli';
 
 const { NFS3_OK, NFS3ERR_ACCES, NFS3ERR_PERM } = NFSSTAT3;
@@ -42,7 +42,7 @@ function caller(rpc: RawRpc, c: OpaqueAuth) {
 }
 
 describe('AUTH_SYS permissions, per procedure', { skip }, () => {
-  let t: TestServer;
+  let t: MountedServer;
   let rpc: RawRpc;
   let root: Buffer;
   const p = (...parts: string[]) => path.join(t.dir, ...parts);
@@ -74,10 +74,9 @@ describe('AUTH_SYS permissions, per procedure', { skip }, () => {
   };
 
   before(async () => {
-    t = await testServer();
+    t = await mountedServer();
+    ({ rpc, root } = t);
     fs.chmodSync(t.dir, 0o755);
-    rpc = await RawRpc.connect(t.server.address.port);
-    root = await mountRoot(rpc);
     as = Object.fromEntries(Object.entries(AS).map(([k, c]) => [k, caller(rpc, c)])) as typeof as;
     file('secret', ROOT, ROOT, 0o600, 'root only\n');
     file('pub', ROOT, ROOT, 0o644);
@@ -94,10 +93,7 @@ describe('AUTH_SYS permissions, per procedure', { skip }, () => {
     dir('shared', ROOT, ROOT, 0o1777);
     dir('sgid', ROOT, STAFF, 0o2777);
   });
-  after(async () => {
-    rpc.close();
-    await t.cleanup();
-  });
+  after(() => t.cleanup());
 
   test('READ: mode bits, groups, the owner override, binaries readable with mode 111, root', async () => {
     const read = async (who: keyof typeof AS, name: string) => (await as[who](NFS3.READ, { file: await fh(name), offset: 0n, count: 100 })).status;
@@ -231,13 +227,11 @@ describe('AUTH_SYS permissions, per procedure', { skip }, () => {
 
 describe('identity mapping: root_squash, all_squash, anonuid/anongid, AUTH_NONE (nfsd_setuser)', { skip }, () => {
   const setup = async (o: object) => {
-    const t = await testServer(o);
+    const t = await mountedServer(o);
     fs.chmodSync(t.dir, 0o777);
     fs.writeFileSync(path.join(t.dir, 'secret'), 'root only\n', { mode: 0o600 });
-    const rpc = await RawRpc.connect(t.server.address.port);
-    const root = await mountRoot(rpc);
-    const sec = (await rpc.call(NFS3.LOOKUP, { what: { dir: root, name: 'secret' } })) as { object: Buffer };
-    return { t, rpc, root, secret: sec.object, done: async () => (rpc.close(), await t.cleanup()) };
+    const sec = (await t.rpc.call(NFS3.LOOKUP, { what: { dir: t.root, name: 'secret' } })) as { object: Buffer };
+    return { t, rpc: t.rpc, root: t.root, secret: sec.object, done: () => t.cleanup() };
   };
 
   test('root_squash: uid 0 is 65534 for every check, owns what it makes as 65534, may not chown', async () => {
@@ -313,20 +307,16 @@ describe('identity mapping: root_squash, all_squash, anonuid/anongid, AUTH_NONE 
  * setattr_prepare, unlink in a sticky directory. Both must allow or refuse alike (EACCES ~ ACCES, EPERM ~ PERM).
  */
 describe('the model agrees with the kernel', { skip: skip || (!fs.existsSync('/usr/bin/setpriv') && 'needs setpriv (util-linux)') }, () => {
-  let t: TestServer;
+  let t: MountedServer;
   let rpc: RawRpc;
   let root: Buffer;
   before(async () => {
-    t = await testServer();
+    t = await mountedServer();
+    ({ rpc, root } = t);
     fs.chmodSync(t.dir, 0o755);
     fs.chmodSync(path.dirname(t.dir), 0o711); // the users must reach the export to open files in it
-    rpc = await RawRpc.connect(t.server.address.port);
-    root = await mountRoot(rpc);
   });
-  after(async () => {
-    rpc.close();
-    await t.cleanup();
-  });
+  after(() => t.cleanup());
 
   /**
    * Runs `js` (with `p` the path) as uid/gid/groups; answers 'ok' or the errno code. `touch` instead sets the

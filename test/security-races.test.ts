@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { RawRpc, TestServer, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { MountedServer, RawRpc, createFile, mountedServer } from '../testing/server-rpc';
 import { Canary, plantCanary } from './support/reliability-canary';
 
 const RACE_MS = 2000;
@@ -18,7 +18,7 @@ const RACE_MS = 2000;
 const BATCH = 8;
 const batch = (f: (i: number) => Promise<unknown>) => Promise.all(Array.from({ length: BATCH }, (_, i) => f(i)));
 
-let t: TestServer;
+let t: MountedServer;
 let victim: RawRpc;
 let attacker: RawRpc;
 let root: Buffer;
@@ -26,15 +26,13 @@ let root: Buffer;
 let outside: string;
 
 before(async () => {
-  t = await testServer();
+  t = await mountedServer();
+  ({ rpc: victim, root } = t);
   outside = path.join(path.dirname(t.dir), 'outside');
   fs.mkdirSync(outside);
-  victim = await RawRpc.connect(t.server.address.port);
   attacker = await RawRpc.connect(t.server.address.port);
-  root = await mountRoot(victim);
 });
 after(async () => {
-  victim.close();
   attacker.close();
   await t.cleanup();
 });

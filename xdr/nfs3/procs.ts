@@ -198,7 +198,9 @@ const READ = nfs<T.ReadArgs, T.ReadRes>('READ', {
   decodeArgs(r: XdrReader): T.ReadArgs {
     const file = readFh(r);
     const offset = r.u64();
-    return { file, offset, count: readDataCount(r) };
+    // RFC 1813 §3.3.6: count is what the client asks for, not data carried: any value decodes, and the server
+    // answers at most its rtmax (a short read), as nfsd3_proc_read clamps it to svc_max_payload.
+    return { file, offset, count: r.u32() };
   },
   encodeRes(w: XdrWriter, res: T.ReadRes) {
     w.u32(res.status);
