@@ -5,7 +5,7 @@ import { parseNumber } from '../core/units';
 import { DEFAULT_RESULTS_DB } from '../lab/paths';
 import { openResults, VERDICTS } from '../lab/results-db';
 import type { MatrixSummary, RunFilter, RunSummary } from '../lab/results-db';
-import type { RunRecord, Verdict } from '../lab/run-record';
+import { rowHarm, type RunRecord, type Verdict } from '../lab/run-record';
 import { EXIT } from './exit';
 
 interface RunsOptions {
@@ -171,7 +171,7 @@ function formatRun(rec: RunRecord): string {
   lines.push(`timeline (modelled seconds, real = modelled x ${timeScale}):`);
   for (const s of rec.timeline.stalls) lines.push(`  stall ${s.direction}: ${modelled(s.start)} - ${modelled(s.end)}`);
   for (const row of rec.timeline.rows) {
-    lines.push(`  ${row.xid}`);
+    lines.push(`  ${row.xid}  ${rowHarm(row)}`);
     for (const e of [...row.events].sort((a, b) => a.t - b.t)) {
       lines.push(`    ${modelled(e.t).padStart(11)}  ${e.kind.padEnd(17)}${e.detail ? ` ${e.detail}` : ''}`.trimEnd());
     }

@@ -11,7 +11,7 @@ import { DEFAULTS, DRC_MODES, runRepro, type DrcModeName, type PeerName, type Re
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios';
 import type { CellReply, CellRequest } from './matrix-worker';
 import type { ResultsDb } from './results-db';
-import type { RunRecord } from './run-record';
+import { matrixRunId, type RunRecord } from './run-record';
 
 /**
  * Default --jobs: two cells per core, at most 4. A stall cell spends ~3.5 s wall but only ~1.3 s CPU (it waits on
@@ -89,7 +89,7 @@ export async function runMatrix(o: MatrixOptions): Promise<RunRecord[]> {
   const out: RunRecord[] = new Array(cells.length);
   let done = 0;
   const finish = (index: number, record: RunRecord, phases: ReproPhases) => {
-    record.runId = `${o.matrixId}/${path.basename(options[index].outDir)}`;
+    record.runId = matrixRunId(o.matrixId, path.basename(options[index].outDir));
     o.db?.saveRun(record);
     out[index] = record;
     o.onRun?.(record, ++done, cells.length, phases);

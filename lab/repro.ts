@@ -9,7 +9,7 @@ import { silentLogger } from '../core/log';
 import { parseDuration } from '../core/units';
 import { runBlktest, type BlktestResult } from '../client/blktest';
 import { hexXid } from '../client/rpc/xid';
-import { createProxy, type Proxy } from '../netem';
+import { createProxy, type FaultSpec, type Proxy, type StallSpec } from '../netem';
 import { startServer, type RunningServer } from '../server';
 import { checkReproOptions, drcConfig, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, SEED_SERVER_LIMITS, type ReproOptions } from './repro-options';
 import { runLinuxClient, type LinuxClientResult } from './linux/client';
@@ -82,6 +82,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   let actions: ScenarioActions | undefined;
   let blk: BlktestResult | undefined;
   let error: RunError | undefined;
+  const faults = scenario.faults({ seed: o.seed, stall: o.stall, every: o.every, writeCalls: o.count * Math.ceil(o.blockSize / o.wsize) });
   // The Linux peers (lab/linux/): the real kernel client and/or the real nfsd, each in a QEMU guest.
   let nfsd: LinuxNfsd | undefined;
   let nfsdBefore: ReplyCacheStats | undefined;
@@ -95,8 +96,6 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       step(`linux nfsd ready nfs=127.0.0.1:${nfsd.nfsPort} mount=127.0.0.1:${nfsd.mountPort} (${nfsd.kernel}, max block ${nfsd.maxBlockSize})`);
     } else upstream = (server = await startServer(serverOpts)).address;
     const serverPort = upstream.port;
-    const writeCalls = o.count * Math.ceil(o.blockSize / o.wsize);
-    const faults = scenario.faults({ seed: o.seed, stall: o.stall, every: o.every, writeCalls });
     if (o.client === 'linux') {
       mark('start');
       // The kernel's timers run in real time: its timeo is the scaled one, in deciseconds (at least 0.1 s).
@@ -213,7 +212,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const machineTimeouts = unexplainedTimeouts(client.trace, netemEvents, proxyStarted, timeoMs);
   const lag = lagSummary(timerLag);
   const xids = affectedXids(blk?.lateXids ?? [], wire.scribbledXids, client.trace);
-  const timeline = buildTimeline({ xids, trace: client.trace, serverExec: client.serverExec, netemEvents, t0, proxyStarted, end: performance.now() });
+  const timeline = buildTimeline({ xids, scribbledXids: wire.scribbledXids, executedScribbledXids: disk.executedScribbledXids, trace: client.trace, serverExec: client.serverExec, netemEvents, t0, proxyStarted, end: performance.now() });
   const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats: server ? (drcStats as ReturnType<RunningServer['stats']>['drc']) : undefined, scenarioLines: actions?.summary() ?? [], expectedBytes: o.count * o.blockSize, machineTimeouts, scaledTimeoMs: timeoMs * o.timeScale, lag });
   if (nfsd) for (let i = summary.length - 1; i >= 0; i--) if (summary[i].startsWith('journal:')) summary.splice(i, 1);
   summary.push(...linuxSummary(linuxRun, nfsd ? (drcStats as Record<string, unknown>) : undefined, wire.scribbledXids.size));
@@ -234,7 +233,9 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       timeScale: o.timeScale,
       timeo: o.timeo,
       retrans: o.retrans,
-      stall: { duration: o.stall, every: o.every, unit: 'packets', resume: 'backoff' },
+      // What the proxy ran: the stall schedule only when the scenario stalls (drop-reply does not), and every fault.
+      ...stallSchedule(faults),
+      faults,
       blockSize: o.blockSize,
       count: o.count,
       wsize: o.wsize,
@@ -271,6 +272,12 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   };
   const tapXid = xids.find((x) => wire.scribbledXids.has(x)) ?? xids[0];
   return { record, blktest: blk, tap: tapXid === undefined ? [] : tapLines(client.trace, client.serverExec, tapXid, t0, o.timeScale), decodeAs: `tcp.port==${proxyPort},rpc`, phases: mark('judge') };
+}
+
+/** The stall schedule as config_json has always stored it (docs/results-schema.md), when a stall ran at all. */
+function stallSchedule(faults: readonly FaultSpec[]): { stall?: { duration: unknown; every: unknown; unit: unknown; resume: unknown } } {
+  const f = faults.find((x): x is StallSpec => x.kind === 'stall');
+  return f ? { stall: { duration: f.duration, every: f.every, unit: f.unit, resume: f.resume } } : {};
 }
 
 /**

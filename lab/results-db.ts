@@ -64,6 +64,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX runs_by_started ON runs (started_at);`,
   // 1 -> 2: a failed run's error code (the message stays in `error`).
   `ALTER TABLE runs ADD COLUMN error_code TEXT;`,
+  // 2 -> 3: matrix run ids without '/' (lab/run-record.ts matrixRunId; an id that is taken already keeps its old
+  // form, which getRun still reads), and drop-reply runs no longer claim the stall schedule they never ran.
+  `UPDATE OR IGNORE runs SET run_id = replace(run_id, '/', '.') WHERE matrix_id IS NOT NULL AND instr(run_id, '/') > 0;
+   UPDATE runs SET config_json = json_remove(config_json, '$.stall') WHERE scenario = 'drop-reply';`,
 ];
 
 /** The code a run stored before schema 2 reads back with: its code was not kept. */
@@ -307,7 +311,8 @@ function bind(db: Database.Database, file: string): ResultsDb {
       insert.run(toParams(rec));
     },
     getRun(runId) {
-      const row = selectOne.get(runId);
+      // A matrix run id as schema 2 wrote it (matrix/cell) finds the renamed row.
+      const row = selectOne.get(runId) ?? (runId.includes('/') ? selectOne.get(runId.replace('/', '.')) : undefined);
       return row && toRecord(row);
     },
     listRuns(filter = {}) {

@@ -51,13 +51,63 @@ export const TIMELINE_KINDS = [
 ] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
+/**
+ * How much harm an affected XID did, most harmful first; the timeline's rows are in this order. Each level is what
+ * a witness saw: the server journal executed a copy that was not the pattern (`executed-scribbled`), the capture
+ * held a copy that differed from the first (`scribbled-on-wire`), the client sent from the caller's buffer after
+ * the caller had scribbled it (`late-after-scribble`) or only before (`late-before-scribble`: the bytes were still
+ * the call's own, so harmless), or the XID was only retransmitted (shown when nothing worse happened in the run).
+ */
+export const XID_HARMS = ['executed-scribbled', 'scribbled-on-wire', 'late-after-scribble', 'late-before-scribble', 'retransmitted'] as const;
+export type XidHarm = (typeof XID_HARMS)[number];
+
+export interface TimelineRow {
+  /** 0x-prefixed 8-digit hex */
+  xid: string;
+  /** absent in records stored before schema 3: rowHarm() derives it from the events */
+  harm?: XidHarm;
+  events: TimelineEvent[];
+}
+
+/**
+ * A late transmission (transmit-done after complete, client/rpc/transport.ts) whose last byte reached the kernel
+ * before the caller scribbled the buffer took the bytes the call was made with: harmless. One that finished at or
+ * after the scribble may carry it. Without a scribble in the row (a run that failed first) it counts as harmful.
+ */
+export function lateIsHarmless(late: TimelineEvent, rowEvents: readonly TimelineEvent[]): boolean {
+  if (late.kind !== 'late-transmit') return false;
+  const scribble = rowEvents.find((e) => e.kind === 'scribble');
+  return scribble !== undefined && late.t < scribble.t;
+}
+
+/** What the client's own events show of an XID's harm (the wire and the journal can only add to it). */
+export function harmFromEvents(events: readonly TimelineEvent[]): XidHarm {
+  const late = events.filter((e) => e.kind === 'late-transmit');
+  if (late.some((e) => !lateIsHarmless(e, events))) return 'late-after-scribble';
+  return late.length ? 'late-before-scribble' : 'retransmitted';
+}
+
+/** The row's stored harm, or for rows stored before schema 3 what its own events show. */
+export function rowHarm(row: TimelineRow): XidHarm {
+  return row.harm ?? harmFromEvents(row.events);
+}
+
 export interface Timeline {
-  /** one row per affected XID (0x-prefixed 8-digit hex) */
-  rows: Array<{ xid: string; events: TimelineEvent[] }>;
+  /** one row per affected XID, every one of them, most harmful first (XID_HARMS), then by XID */
+  rows: TimelineRow[];
   /** shaded windows: the proxy's stalls, per direction */
   stalls: Array<{ start: number; end: number; direction: 'upstream' | 'downstream' | 'both' }>;
   /** end of the run on the same clock */
   end: number;
+}
+
+/**
+ * A matrix cell's run id: the matrix id and the cell's folder name joined by '.', never '/', so that the id is one
+ * URL path segment (the dashboard's /runs/ID typed by hand) and one shell word. Rows stored before results schema 3
+ * used '/'; opening such a database renames them (lab/results-db.ts).
+ */
+export function matrixRunId(matrixId: string, cell: string): string {
+  return `${matrixId}.${cell}`;
 }
 
 export interface RunRecord {

@@ -5,7 +5,7 @@ import { ran } from '../core/journal-schema';
 import type { RpcCallEvent } from '../client/rpc/trace';
 import type { NetemEvent } from '../netem';
 import type { ServerStats } from '../server';
-import type { RunCounters, Timeline, TimelineEvent, TimelineKind, Verdict } from './run-record';
+import { harmFromEvents, XID_HARMS, type RunCounters, type Timeline, type TimelineEvent, type TimelineKind, type TimelineRow, type Verdict, type XidHarm } from './run-record';
 import type { DiskWitness, ServerExec, WireWitness } from './witnesses';
 
 /** Any witness seeing the bug makes the run reproduced; an error is an error whatever was seen before it. */
@@ -24,15 +24,19 @@ const TRACE_TO_TIMELINE: Record<string, TimelineKind | undefined> = {
   'late-transmit': 'late-transmit',
 };
 
-/** The XIDs the timeline shows: late or scribbled ones, else the retransmitted ones; at most 16. */
+/** The XIDs the timeline shows, every one: late or scribbled ones, else the retransmitted ones. */
 export function affectedXids(lateXids: readonly number[], scribbled: ReadonlySet<number>, trace: readonly RpcCallEvent[]): number[] {
   const affected = new Set<number>([...lateXids, ...scribbled]);
   if (affected.size === 0) for (const e of trace) if (e.event === 'retransmit-queued') affected.add(e.xid);
-  return [...affected].sort((a, b) => a - b).slice(0, 16);
+  return [...affected].sort((a, b) => a - b);
 }
 
 export interface TimelineInput {
   xids: readonly number[];
+  /** XIDs the wire witness saw carry other bytes than their first copy (default none) */
+  scribbledXids?: ReadonlySet<number>;
+  /** XIDs the disk witness found executed with other bytes than the pattern (default none) */
+  executedScribbledXids?: ReadonlySet<number>;
   trace: readonly RpcCallEvent[];
   serverExec: readonly ServerExec[];
   netemEvents: readonly NetemEvent[];
@@ -42,22 +46,34 @@ export interface TimelineInput {
   end: number;
 }
 
+/** Every affected XID's events, the row ordered most harmful first (XID_HARMS), then by XID. */
 export function buildTimeline(i: TimelineInput): Timeline {
   const rel = (t: number) => Math.round((t - i.t0) * 1000) / 1000;
+  const wanted = new Set(i.xids);
+  const eventsOf = new Map<number, TimelineEvent[]>(i.xids.map((x) => [x, []]));
+  for (const e of i.trace) {
+    const kind = wanted.has(e.xid) ? TRACE_TO_TIMELINE[e.event] : undefined;
+    if (kind) eventsOf.get(e.xid)!.push({ t: rel(e.t), kind, ...(e.attempt !== undefined ? { detail: `attempt ${e.attempt}` } : {}) });
+  }
+  for (const s of i.serverExec) {
+    if (wanted.has(s.xid) && ran(s.outcome)) eventsOf.get(s.xid)!.push({ t: rel(s.t), kind: 'server-exec', detail: s.outcome });
+  }
+  const rows = [...eventsOf].map(([xid, events]) => {
+    events.sort((a, b) => a.t - b.t);
+    return { n: xid, row: { xid: hexXid(xid), harm: harmOf(xid, events, i), events } satisfies TimelineRow };
+  });
+  rows.sort((a, b) => XID_HARMS.indexOf(a.row.harm) - XID_HARMS.indexOf(b.row.harm) || a.n - b.n);
   return {
-    rows: i.xids.map((xid) => {
-      const events: TimelineEvent[] = [];
-      for (const e of i.trace) {
-        const kind = e.xid === xid ? TRACE_TO_TIMELINE[e.event] : undefined;
-        if (kind) events.push({ t: rel(e.t), kind, ...(e.attempt !== undefined ? { detail: `attempt ${e.attempt}` } : {}) });
-      }
-      for (const s of i.serverExec) if (s.xid === xid && ran(s.outcome)) events.push({ t: rel(s.t), kind: 'server-exec', detail: s.outcome });
-      events.sort((a, b) => a.t - b.t);
-      return { xid: hexXid(xid), events };
-    }),
+    rows: rows.map((r) => r.row),
     stalls: stallWindows(i.netemEvents, i.proxyStarted - i.t0),
     end: rel(i.end),
   };
+}
+
+function harmOf(xid: number, events: readonly TimelineEvent[], i: TimelineInput): XidHarm {
+  if (i.executedScribbledXids?.has(xid)) return 'executed-scribbled';
+  if (i.scribbledXids?.has(xid)) return 'scribbled-on-wire';
+  return harmFromEvents(events);
 }
 
 /** Stall windows on the run's clock, from the proxy's events (ms since the proxy started). */

@@ -131,6 +131,8 @@ export interface DiskInput {
 export interface DiskWitness {
   /** executed WRITEs whose payload was not the pattern at their offset */
   executedScribbled: number;
+  /** the XIDs of those executions */
+  executedScribbledXids: Set<number>;
   /** whole blocks of the file that do not hold their pattern */
   corrupt: CorruptBlock[];
   /** of those, the ones inside an executed scribbled WRITE */
@@ -164,6 +166,7 @@ export function diskWitness(d: DiskInput): DiskWitness {
     else byXid.set(r.xid, [r]);
   }
   let executedScribbled = 0;
+  const executedScribbledXids = new Set<number>();
   const scribbledRanges: Array<[number, number]> = [];
   for (const rows of byXid.values()) {
     for (const r of rows) {
@@ -172,6 +175,7 @@ export function diskWitness(d: DiskInput): DiskWitness {
       const off = Number(r.offset ?? 0);
       if (r.data_sha256 !== patternDigest(off, r.count ?? 0)) {
         executedScribbled++;
+        executedScribbledXids.add(r.xid);
         scribbledRanges.push([off, off + (r.count ?? 0)]);
       }
     }
@@ -185,5 +189,5 @@ export function diskWitness(d: DiskInput): DiskWitness {
     corrupt.push(...verifyPattern(block, at, d.blockSize));
   }
   const explained = corrupt.filter((b) => scribbledRanges.some(([a, z]) => b.firstBadOffset >= a && b.firstBadOffset < z)).length;
-  return { executedScribbled, corrupt, explained, bytes: disk.length };
+  return { executedScribbled, executedScribbledXids, corrupt, explained, bytes: disk.length };
 }

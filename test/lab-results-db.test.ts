@@ -193,6 +193,31 @@ test('a version 1 database migrates forward; its failed runs read back with an u
   }
 });
 
+// Issue 21: matrix run ids held '/', so a typed dashboard URL 404ed; drop-reply runs stored a stall that never ran.
+test('a version 2 database migrates: matrix ids lose their slash (the old id still reads), drop-reply rows their stall', () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'v2.sqlite');
+  try {
+    const db = openResults(file);
+    db.saveRun(makeRecord({ runId: 'm1/stall-zero-copy-off-s1', matrixId: 'm1' }));
+    db.saveRun(makeRecord({ runId: 'm1/drop-reply-zero-copy-off-s1', matrixId: 'm1' }, { scenario: 'drop-reply' }));
+    db.saveRun(makeRecord({ runId: 'solo/not-a-matrix-run' }));
+    db.close();
+    const raw = new Database(file);
+    raw.pragma('user_version = 2');
+    raw.close();
+    const again = openResults(file);
+    assert.deepEqual(again.listRuns({ matrixId: 'm1' }).map((r) => r.runId).sort(), ['m1.drop-reply-zero-copy-off-s1', 'm1.stall-zero-copy-off-s1']);
+    assert.equal(again.getRun('m1/stall-zero-copy-off-s1')?.runId, 'm1.stall-zero-copy-off-s1', 'the old form finds the renamed run');
+    assert.equal(again.getRun('solo/not-a-matrix-run')?.runId, 'solo/not-a-matrix-run', 'only matrix runs are renamed');
+    assert.equal(again.getRun('m1.drop-reply-zero-copy-off-s1')?.config.stall, undefined);
+    assert.deepEqual(again.getRun('m1.stall-zero-copy-off-s1')?.config.stall, { duration: '65s', every: 1000, unit: 'packets', resume: 'backoff' });
+    again.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('schema versions: a newer database is refused, a missing one is not created when it must exist', () => {
   const dir = tmpDir();
   try {
@@ -232,6 +257,8 @@ test('every example query in docs/results-schema.md runs against a database of r
     assert.deepEqual(lates.slice(0, 3).map((r) => r.modelled_s), [67.4, 67.401, 67.402]);
     const stalls = results.find((rows) => rows.length && 'stalled_s' in rows[0])!;
     assert.deepEqual(stalls.map((r) => r.stalled_s), [65.4, 65.4]);
+    const harms = results.find((rows) => rows.length && 'harm' in rows[0])!;
+    assert.deepEqual(harms.map((r) => [r.run_id, r.harm, r.xids]), [['q1', 'executed-scribbled', 3], ['q2', 'executed-scribbled', 3]]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

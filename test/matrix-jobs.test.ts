@@ -151,6 +151,16 @@ test('--jobs 2 gives the same verdicts as one cell after the other, each cell wi
       // the cell's trace holds its own client's events only
       assert.deepEqual([...tracePolicies(r)], [r.config.policy], witnesses(r));
       assert.ok(r.capture && fs.existsSync(r.capture), witnesses(r));
+      // Issue 21: a run id is one URL segment; the config says what the proxy ran (no stall in a drop-reply run).
+      assert.equal(r.runId, `${r.matrixId}.${r.config.scenario}-${r.config.policy}-${r.config.drc}-s${r.config.seed}`);
+      const faults = (r.config.faults as Array<{ kind: string }>).map((f) => f.kind);
+      if (r.config.scenario === 'drop-reply') {
+        assert.deepEqual(faults, ['drop-reply']);
+        assert.equal(r.config.stall, undefined);
+      } else {
+        assert.deepEqual(faults, ['stall']);
+        assert.deepEqual(r.config.stall, { duration: '65s', every: 1000, unit: 'packets', resume: 'backoff' });
+      }
     }
   }
   // Both runs give every cell the scenario's verdict, unless the cell's client timed out with no fault holding the
