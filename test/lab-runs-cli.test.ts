@@ -101,7 +101,7 @@ test('dashboard prints ready with its address, serves the runs and stops on SIGT
     assert.equal(res.status, 200);
     assert.deepEqual(((await res.json()) as { runs: RunSummary[] }).runs.map((r) => r.runId), ['cli-cor', 'cli-zc']);
     const page = await fetch(`${m[1]}/runs/cli-zc`);
-    assert.match(await page.text(), /data-kind="late-transmit"/);
+    assert.match(await page.text(), /<use href="#tl\d+" [^>]*data-harm="harmful"\/>/);
 
     assert.equal((await dash.stop()).code, 0);
   } finally {

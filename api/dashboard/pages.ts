@@ -1,7 +1,9 @@
 // The dashboard's HTML pages, rendered server-side as plain strings: inline CSS, no scripts, no external assets.
-import type { RunRecord, Verdict } from '../../lab/run-record';
+import type { RunRecord, Timeline, Verdict, XidHarm } from '../../lab/run-record';
+import { rowHarm, XID_HARMS } from '../../lab/run-record';
 import type { MatrixCell, MatrixInfo, MatrixSummary, RunFilter, RunSummary } from '../../lab/results-db';
-import { esc, lateBurstWindow, timelineSvg } from './timeline-svg';
+import { esc, HARM_STYLES, lateBurstWindow, timelineParts, type TimelineParts } from './timeline-svg';
+import { runPartUrl, type RunPart } from './run-parts';
 
 const CSS = `
 :root { color-scheme: light; }
@@ -32,8 +34,10 @@ table.runs td, table.runs th { white-space: nowrap; padding: 4px 7px; }
 table.runs th[title] { text-decoration: underline dotted; cursor: help; }
 .grid { display: flex; gap: 28px; flex-wrap: wrap; align-items: flex-start; }
 .summary { font-size: 15px; }
-.plot { background: #fff; border: 1px solid #e2e8f0; padding: 6px; overflow-x: auto; }
-.plot svg { display: block; width: 100%; min-width: 760px; height: auto; }
+.plot { background: #fff; border: 1px solid #e2e8f0; padding: 6px; }
+.plot svg { display: block; width: 100%; height: auto; }
+/* The time axis stays in view while the rows scroll (the plot must not be a scroll container for this). */
+.plot .axis-sticky { position: sticky; top: 0; z-index: 2; background: #fff; border-bottom: 1px solid #cbd5e1; }
 .matrix td.cell { min-width: 150px; }
 .matrix td.cell a { color: inherit; text-decoration: none; display: block; }
 .matrix .counts { font-size: 12px; opacity: 0.85; }
@@ -146,7 +150,37 @@ function kvTable(entries: Array<[string, string]>): string {
   return `<table class="kv"><tbody>${entries.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</tbody></table>`;
 }
 
-const json = (v: unknown) => `<pre>${esc(JSON.stringify(v, null, 2) ?? 'null')}</pre>`;
+/** A JSON document's outline for a page: scalars as they are, arrays and objects by size (the whole is linked). */
+function outline(doc: unknown): string {
+  if (doc === null || doc === undefined) return '<p class="muted">none stored</p>';
+  if (typeof doc !== 'object' || Array.isArray(doc)) return `<p>${esc(Array.isArray(doc) ? `${doc.length} entries` : String(doc))}</p>`;
+  return kvTable(
+    Object.entries(doc as Record<string, unknown>).map(([k, v]): [string, string] => [
+      k,
+      Array.isArray(v)
+        ? `<span class="muted">${v.length} entries</span>`
+        : v !== null && typeof v === 'object'
+          ? `<span class="muted">${Object.keys(v).length} fields</span>`
+          : `<code>${esc(String(v))}</code>`,
+    ]),
+  );
+}
+
+const partLink = (runId: string, part: RunPart, text = 'JSON') => `<a href="${esc(runPartUrl(runId, part))}">${esc(text)}</a>`;
+
+/** How many rows of each harm, most harmful first: "3 scribbled and executed, 1 late before the scribble only". */
+function harmCounts(rows: Timeline['rows']): string {
+  const n = new Map<XidHarm, number>();
+  for (const r of rows) n.set(rowHarm(r), (n.get(rowHarm(r)) ?? 0) + 1);
+  return XID_HARMS.filter((h) => n.has(h))
+    .map((h) => `<span data-harm-count="${h}">${n.get(h)} ${esc(HARM_STYLES[h].label.replace(/^XID: /, ''))}</span>`)
+    .join(', ');
+}
+
+/** A timeline plot whose axis stays in view while its rows scroll past (CSS position: sticky). */
+function plot(id: string, parts: TimelineParts): string {
+  return `<div class="plot timeline" id="${id}">${parts.legend}<div class="axis-sticky">${parts.axis}</div>${parts.rows}</div>`;
+}
 
 export function runPage(rec: RunRecord): string {
   const c = rec.counters;
@@ -179,25 +213,35 @@ export function runPage(rec: RunRecord): string {
     ['capture', rec.capture ? `<code>${esc(rec.capture)}</code>` : '–'],
     ...(rec.error ? [['error', `<code>${esc(rec.error.code)}</code> ${esc(rec.error.message)}`] as [string, string]] : []),
   ]);
-  const svg = timelineSvg(rec.timeline, { timeScale, title: `Timeline of run ${rec.runId}` });
-  const burst = lateBurstWindow(rec.timeline);
-  const zoom = burst
-    ? `<h2>Zoom: reply to late transmission <span class="muted">(${esc((burst.start / timeScale / 1000).toFixed(3))} s – ${esc(
-        (burst.end / timeScale / 1000).toFixed(3),
-      )} s modelled)</span></h2>
-<div class="plot" id="timeline-zoom">${timelineSvg(rec.timeline, { timeScale, window: burst, legend: false, title: `Reply to late transmission, run ${rec.runId}` })}</div>`
+  const tl = rec.timeline;
+  const modelled = (tReal: number) => `${(tReal / timeScale / 1000).toFixed(3)} s`;
+  const lastEvent = Math.max(0, ...tl.rows.flatMap((r) => r.events.map((e) => e.t)));
+  const burst = lateBurstWindow(tl);
+  const zoomParts = burst && timelineParts(tl, { timeScale, window: burst, focus: 'late-transmit', legend: false, idPrefix: 'tz', tooltips: false, title: `Reply to late transmission, run ${rec.runId}` });
+  const zoom = zoomParts
+    ? `<h2>Zoom: reply to late transmission <span class="muted">(${esc(modelled(burst.start))} – ${esc(modelled(burst.end))} modelled; the ${zoomParts.rowCount} XIDs transmitted late in it)</span></h2>
+${plot('timeline-zoom', zoomParts)}`
     : '';
+  const id = encodeURIComponent(rec.runId);
+  const events = new Map<string, number>();
+  for (const e of rec.netemEvents) {
+    const name = String((e as { event?: unknown })?.event ?? '?');
+    events.set(name, (events.get(name) ?? 0) + 1);
+  }
   return layout(
     `Run ${rec.runId}`,
     `<h1>Run <span class="mono">${esc(rec.runId)}</span> ${verdictBadge(rec.verdict)}</h1>
 <div class="summary">${rec.summary.map((l) => `<div>${esc(l)}</div>`).join('')}</div>
-<h2>Timeline <span class="muted">(${rec.timeline.rows.length} affected XIDs; hover a mark for its times;
-<a href="/runs/${encodeURIComponent(rec.runId)}/timeline.svg">SVG</a>, <a href="/api/runs/${encodeURIComponent(rec.runId)}">JSON</a>)</span></h2>
-<div class="plot" id="timeline">${svg}</div>${zoom}
+<h2 id="timeline-title"><span data-affected="${tl.rows.length}">${tl.rows.length} affected XID${tl.rows.length === 1 ? '' : 's'}</span>${tl.rows.length ? ` <span class="muted">(${harmCounts(tl.rows)}; most harmful first)</span>` : ''}</h2>
+<p class="muted">Hover a row for its events and their times. The axis runs to the last event (${esc(modelled(lastEvent))} modelled); the run went on to ${esc(modelled(tl.end))}
+(read-back, capture inspection). <a href="/runs/${id}/timeline.svg">SVG</a> · ${partLink(rec.runId, 'timeline', 'JSON')}</p>
+${plot('timeline', timelineParts(tl, { timeScale, title: `Timeline of run ${rec.runId}` }))}${zoom}
 <div class="grid"><div><h2>Counters</h2>${counters}</div><div><h2>Run</h2>${meta}</div><div><h2>Configuration</h2>${config}</div></div>
-<h2>Proxy events</h2><details><summary>${rec.netemEvents.length} events</summary>${json(rec.netemEvents)}</details>
-<h2>Client trace summary</h2>${json(rec.traceSummary ?? null)}
-<h2>Inspect findings</h2>${json(rec.findings ?? null)}`,
+<div class="grid"><div><h2>Witnesses <span class="muted">${partLink(rec.runId, 'witnesses')}</span></h2>${outline(rec.witnesses)}</div>
+<div><h2>Proxy events <span class="muted">${partLink(rec.runId, 'netem-events')}</span></h2>${kvTable([...events].map(([k, n]): [string, string] => [k, esc(String(n))]))}</div>
+<div><h2>Client trace summary <span class="muted">${partLink(rec.runId, 'trace-summary')}</span></h2>${outline(rec.traceSummary)}</div>
+<div><h2>Inspect findings <span class="muted">${partLink(rec.runId, 'findings')}</span></h2>${outline(rec.findings)}</div></div>
+<p class="muted">The whole record: <a href="/api/runs/${id}">/api/runs/${esc(rec.runId)}</a></p>`,
   );
 }
 

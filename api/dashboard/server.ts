@@ -6,6 +6,7 @@ import type { ResultsDb, RunFilter } from '../../lab/results-db';
 import { VERDICTS } from '../../lab/results-db';
 import { matrixListPage, matrixPage, notFoundPage, runPage, runsPage } from './pages';
 import { timelineSvg } from './timeline-svg';
+import { RUN_PART_NAMES, RUN_PARTS, type RunPart } from './run-parts';
 import { apiToken, requireBearer } from '../auth';
 
 export interface DashboardOptions {
@@ -20,6 +21,7 @@ export interface DashboardOptions {
 
 const id = Joi.string().min(1).max(256);
 const idParams = Joi.object({ id: id.required() });
+const partParams = Joi.object({ id: id.required(), part: Joi.string().valid(...RUN_PART_NAMES).required() });
 const axis = Joi.string().max(100).empty('');
 const listQuery = Joi.object({
   limit: Joi.number().integer().min(1).max(10_000).default(100),
@@ -135,6 +137,17 @@ export function createDashboard(opts: DashboardOptions): Hapi.Server {
       path: '/api/runs/{id}',
       options: { validate: { params: idParams } },
       handler: (req, h) => db.getRun(idOf(req)) ?? notFound(h, 'RUN_NOT_FOUND', `no run with id ${idOf(req)}`),
+    },
+    {
+      method: 'GET',
+      path: '/api/runs/{id}/{part}',
+      options: { validate: { params: partParams } },
+      handler: (req, h) => {
+        const rec = db.getRun(idOf(req));
+        if (!rec) return notFound(h, 'RUN_NOT_FOUND', `no run with id ${idOf(req)}`);
+        // Stringified here: a run without findings answers the JSON document `null`, not an empty 204.
+        return h.response(JSON.stringify(RUN_PARTS[req.params.part as RunPart](rec))).type('application/json; charset=utf-8');
+      },
     },
     {
       method: 'GET',

@@ -2,7 +2,7 @@
 // database and dashboard tests. The event order per XID is the seed's tap trace: transmit, stall, timeout after
 // timeo, retransmit queued behind the stall, reply released first (downstream), complete, scribble, then the
 // queued duplicate leaves late and the server executes it.
-import type { RunRecord, Timeline, TimelineEvent, Verdict } from '../../lab/run-record';
+import type { RunRecord, Timeline, TimelineEvent, TimelineRow, Verdict } from '../../lab/run-record';
 
 export const SCALE = 0.001;
 
@@ -30,7 +30,7 @@ export function seededTimeline(): Timeline {
       { t: at(67.4 + i * 0.001), kind: 'late-transmit', detail: 'duplicate sent from released buffer' },
       { t: at(67.45 + i * 0.001), kind: 'server-exec', detail: 'executed duplicate (DRC off): 0xdeadbeef' },
     ];
-    return { xid, events };
+    return { xid, harm: 'executed-scribbled', events } satisfies TimelineRow;
   });
   return {
     rows,
@@ -85,5 +85,30 @@ export function makeRecord(over: Partial<RunRecord> & { runId: string }, config:
       stall: { duration: '65s', every: 1000, unit: 'packets', resume: 'backoff' },
       ...config,
     },
+  };
+}
+
+/** The XID of harmlessLateRow(). */
+export const HARMLESS_XID = '0x5f3a1c04';
+
+/**
+ * A fourth WRITE of the same stall whose duplicate left the socket after the reply but before the caller scribbled
+ * the buffer (the other slices of its write() were still outstanding): late, but it carried the call's own bytes.
+ */
+export function harmlessLateRow(): TimelineRow {
+  return {
+    xid: HARMLESS_XID,
+    harm: 'late-before-scribble',
+    events: [
+      { t: at(1.9), kind: 'transmit', detail: 'WRITE offset 196608 count 65536' },
+      { t: at(1.95), kind: 'server-exec', detail: 'executed' },
+      { t: at(61.9), kind: 'timeout' },
+      { t: at(61.91), kind: 'retransmit-queued' },
+      { t: at(67.003), kind: 'reply' },
+      { t: at(67.004), kind: 'complete' },
+      { t: at(67.2), kind: 'late-transmit', detail: 'attempt 1' },
+      { t: at(67.5), kind: 'scribble' },
+      { t: at(67.55), kind: 'server-exec', detail: 'executed' },
+    ],
   };
 }
