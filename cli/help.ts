@@ -77,12 +77,35 @@ export function optionRows(cmd: Command): OptionRow[] {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
+/** A command's name under the program: "server", or "linux client" for a subcommand of a subcommand. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Every command the README documents with a table: each subcommand at any depth, except one that only groups
+ * others (`linux` holds `client` and `nfsd`) and has no options or arguments of its own.
+ */
+export function documentedCommands(program: Command): Command[] {
+  const out: Command[] = [];
+  const walk = (cmd: Command) => {
+    for (const c of cmd.commands) {
+      if (c.commands.length === 0 || optionRows(c).length > 0 || c.registeredArguments.length > 0) out.push(c);
+      walk(c);
+    }
+  };
+  walk(program);
+  return out;
+}
+
 /** The README block of one subcommand: its usage line and one table row per option. */
-export function synopsisMarkdown(cmd: Command, programName: string, name = cmd.name()): string {
+export function synopsisMarkdown(cmd: Command, programName: string): string {
   const required = optionRows(cmd).filter((r) => r.required).map((r) => r.flags);
   const lines = [
     '```',
-    [programName, name, ...required, cmd.usage()].filter(Boolean).join(' '),
+    [programName, commandPath(cmd), ...required, cmd.usage()].filter(Boolean).join(' '),
     '```',
     '',
     '| option | default | meaning |',
@@ -101,17 +124,7 @@ export function synopsisMarkdown(cmd: Command, programName: string, name = cmd.n
 }
 
 /** Markers around a generated block in the README: `<!-- synopsis NAME -->` ... `<!-- /synopsis -->`. */
-export const SYNOPSIS_BLOCK = /<!-- synopsis ([a-z0-9-]+(?: [a-z0-9-]+)?) \([^>]*-->\n[\s\S]*?<!-- \/synopsis -->|<!-- synopsis ([a-z0-9-]+(?: [a-z0-9-]+)?) *-->\n[\s\S]*?<!-- \/synopsis -->/g;
-
-/** Subcommands by the name their block uses: "server", or "linux client" for a command group's members. */
-function synopsisCommands(program: Command): Map<string, Command> {
-  const out = new Map<string, Command>();
-  for (const c of program.commands) {
-    if (c.commands.length) for (const sub of c.commands) out.set(`${c.name()} ${sub.name()}`, sub);
-    else out.set(c.name(), c);
-  }
-  return out;
-}
+export const SYNOPSIS_BLOCK = /<!-- synopsis ([a-z0-9-]+(?: [a-z0-9-]+)*)(?: \([^>]*\))? -->\n[\s\S]*?<!-- \/synopsis -->/g;
 
 const blockText = (name: string, body: string) =>
   `<!-- synopsis ${name} (generated from its --help by \`${SYNOPSES_COMMAND}\`; edit cli/, not here) -->\n${body}\n<!-- /synopsis -->`;
@@ -129,19 +142,18 @@ export interface SynopsesResult {
 
 /** Regenerates every synopsis block of `readme` from the program's subcommands. */
 export function updateSynopses(readme: string, program: Command): SynopsesResult {
-  const cmds = synopsisCommands(program);
+  const cmds = new Map(documentedCommands(program).map((c) => [commandPath(c), c]));
   const seen = new Set<string>();
   const changed: string[] = [];
   const unknown: string[] = [];
-  const text = readme.replace(SYNOPSIS_BLOCK, (block, named: string | undefined, bare: string | undefined) => {
-    const name = named ?? bare ?? '';
+  const text = readme.replace(SYNOPSIS_BLOCK, (block, name: string) => {
     const cmd = cmds.get(name);
     if (!cmd) {
       unknown.push(name);
       return block;
     }
     seen.add(name);
-    const fresh = blockText(name, synopsisMarkdown(cmd, program.name(), name));
+    const fresh = blockText(name, synopsisMarkdown(cmd, program.name()));
     if (fresh !== block) changed.push(name);
     return fresh;
   });

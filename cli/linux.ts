@@ -7,6 +7,7 @@ import { LinuxNfsd, type ReplyCacheStats } from '../lab/linux/nfsd';
 import { EXIT } from './exit';
 import { parseFaultArg } from './netem';
 import { parseHostPort } from '../core/address';
+import { optionWithDefault } from './help';
 
 function clientSummary(r: LinuxClientResult): string {
   const ms = r.mountstats.ops.WRITE;
@@ -49,7 +50,7 @@ export function register(program: Command): void {
     .option('--kernel <path>', 'your own bzImage instead of Debian linux-image-cloud-amd64')
     .option('--modules <dir>', "your kernel's lib/modules/<release> folder (else everything must be built in)")
     .option('--no-trace', 'do not enable the sunrpc tracepoints')
-    .option('--out <dir>', 'run folder (default a fresh temporary folder)')
+    .addOption(optionWithDefault('--out <dir>', 'run folder', 'a fresh temporary folder'))
     .option('--timeout <time>', 'stop the guest if it has not finished by then', '120s')
     .option('--json', 'print exactly one JSON document on stdout')
     .action(async (o) => {
@@ -103,7 +104,7 @@ export function register(program: Command): void {
     .option('--mem <size>', 'guest memory (nfsd sizes its max block from it)', '1GiB')
     .option('--kernel <path>', 'your own bzImage instead of Debian linux-image-cloud-amd64')
     .option('--modules <dir>', "your kernel's lib/modules/<release> folder")
-    .option('--out <dir>', 'folder for the guest console log (default a fresh temporary folder)')
+    .addOption(optionWithDefault('--out <dir>', 'folder for the guest console log', 'a fresh temporary folder'))
     .option('--timeout <time>', 'give up if nfsd is not ready by then', '120s')
     .action(async (o) => {
       const nfsd = await LinuxNfsd.start({
