@@ -82,7 +82,7 @@ export function register(program: Command): void {
     .option('--max-connections <n>', 'connections open at once; more are closed on accept', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-in-flight <n>', 'calls executing at once per connection before reading pauses', String(DEFAULT_LIMITS.maxInFlight))
     .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)
-    .option('--max-pending-bytes <size>', 'memory all connections together may reserve for records announced but not yet received', DEFAULT_LIMITS.maxPendingBytes)
+    .option('--max-pending-bytes <size>', 'memory all connections together may hold for records not yet complete (announced sizes and fragments received)', DEFAULT_LIMITS.maxPendingBytes)
     .option('--record-timeout <duration>', 'close a connection whose started record does not complete in this long (slowloris; obeys --time-scale)', DEFAULT_LIMITS.recordTimeout)
     .option('--fd-idle <duration>', 'close a cached file descriptor unused this long, as nfsd does (obeys --time-scale)', '2s')
     .option('--write-behind <size>', 'UNSTABLE WRITE bytes that may be answered before they reach the file (0 = write each before its reply)', '64MiB')

@@ -15,10 +15,14 @@
 //
 // Memory: a header alone must not pin memory. Full-size Buffers for fragments still being received are drawn from
 // a server-wide ByteBudget; past it, a fragment's Buffer starts at GROW_START bytes and doubles as bytes arrive,
-// so what a peer can make the server hold is bounded by what it actually sent (plus the budget).
+// so what a peer can make the server hold is bounded by what it actually sent (plus the budget). The completed
+// fragments of a record still waiting for its last one are held by a FragmentAssembler (xdr/record.ts): their
+// byte count plus at most one 64 KiB block, drawn from the same budget; when the budget cannot cover bytes that
+// already arrived the connection is closed (RM_PENDING_BUDGET), so a flood of tiny fragments costs what it sent
+// and no more than --max-pending-bytes across all connections.
 import type { BufferPool } from '../../core/buffer-pool';
 import { XdrError } from '../../core/errors';
-import { DEFAULT_MAX_RECORD, LAST_FRAGMENT, MAX_FRAGMENT_LENGTH } from '../../xdr/record';
+import { DEFAULT_MAX_RECORD, FragmentAssembler, LAST_FRAGMENT, MAX_FRAGMENT_LENGTH } from '../../xdr/record';
 
 /** Bytes announced by fragment headers and reserved for Buffers not yet filled, across all connections. */
 export class ByteBudget {
@@ -63,8 +67,7 @@ export class DirectFramer {
   private filled = 0;
   private readonly budget?: ByteBudget;
   private readonly pool?: BufferPool;
-  private fragments: Buffer[] = [];
-  private recordBytes = 0;
+  private readonly partial: FragmentAssembler;
   // After a large fragment the next one is likely large too (a stream of WRITEs): read its 4-byte header alone,
   // so its body lands in its own Buffer from its first byte instead of arriving in the stage with up to 64 KiB
   // that then must be copied over (measured: 7% of the event loop's CPU on 1 MiB WRITEs). One more read()
@@ -80,6 +83,8 @@ export class DirectFramer {
     this.stage = Buffer.allocUnsafeSlow(this.stageBytes);
     this.budget = o.budget;
     this.pool = o.pool;
+    const pool = o.pool;
+    this.partial = new FragmentAssembler(o.budget, pool && ((b) => pool.release(b)));
   }
 
   /** Returns this framer's budget reservation (the connection closed). */
@@ -87,14 +92,13 @@ export class DirectFramer {
     this.budget?.release(this.reserved);
     this.reserved = 0;
     if (this.body) this.pool?.release(this.body);
-    for (const f of this.fragments) this.pool?.release(f);
     this.body = null;
-    this.fragments = [];
+    this.partial.dispose();
   }
 
   /** True when no partial record is held (a clean boundary between records). */
   get idle(): boolean {
-    return this.fragLen < 0 && this.body === null && this.fragments.length === 0 && this.end === this.start;
+    return this.fragLen < 0 && this.body === null && this.partial.empty && this.end === this.start;
   }
 
   /** Where the next read must put its bytes (the read may fill less than all of it). */
@@ -124,7 +128,7 @@ export class DirectFramer {
       this.budget?.release(this.reserved);
       this.reserved = 0;
       this.headerFirst = true;
-      this.fragment(frag, onRecord);
+      this.fragment(frag, true, onRecord);
       return;
     }
     this.end += n;
@@ -136,7 +140,7 @@ export class DirectFramer {
         // RFC 5531 §11: top bit = last fragment, low 31 bits = fragment length.
         this.lastFrag = (word & LAST_FRAGMENT) !== 0;
         const len = word & MAX_FRAGMENT_LENGTH;
-        if (this.recordBytes + len > this.maxRecordSize) {
+        if (this.partial.bytes + len > this.maxRecordSize) {
           throw new XdrError('RM_OVERSIZE', `record fragment of ${len} bytes makes the record exceed ${this.maxRecordSize}`, {
             offset: this.offset - (this.end - this.start) - 4,
             fragmentLength: len,
@@ -151,8 +155,9 @@ export class DirectFramer {
         this.start += this.fragLen;
         this.fragLen = -1;
         this.headerFirst = false;
-        if (frag.length) this.shared = true;
-        this.fragment(frag, onRecord);
+        // A record's last fragment is handed out as a view of the stage; an earlier one is copied out of it.
+        if (frag.length && this.lastFrag && this.partial.empty) this.shared = true;
+        this.fragment(frag, false, onRecord);
         continue;
       }
       if (this.fragLen >= this.directMin) {
@@ -160,7 +165,7 @@ export class DirectFramer {
         const full = !this.budget || this.budget.reserve(this.fragLen);
         this.reserved = full && this.budget ? this.fragLen : 0;
         this.bodyLen = this.fragLen;
-        this.body = !full ? Buffer.allocUnsafeSlow(Math.max(GROW_START, avail)) : this.pool ? this.pool.take(this.fragLen) : Buffer.allocUnsafeSlow(this.fragLen);
+        this.body = !full ? Buffer.allocUnsafeSlow(Math.min(this.fragLen, Math.max(GROW_START, avail))) : this.pool ? this.pool.take(this.fragLen) : Buffer.allocUnsafeSlow(this.fragLen);
         this.stage.copy(this.body, 0, this.start, this.end);
         this.filled = avail;
         this.start = this.end;
@@ -171,19 +176,14 @@ export class DirectFramer {
     this.makeRoom();
   }
 
-  private fragment(frag: Buffer, onRecord: (record: Buffer) => void): void {
-    if (this.lastFrag && this.fragments.length === 0) {
+  /** A complete fragment; `own`: it is a Buffer of its own (direct mode), else a view of the stage. */
+  private fragment(frag: Buffer, own: boolean, onRecord: (record: Buffer) => void): void {
+    if (this.lastFrag && this.partial.empty) {
       onRecord(frag);
       return;
     }
-    this.fragments.push(frag);
-    this.recordBytes += frag.length;
-    if (!this.lastFrag) return;
-    const rec = Buffer.concat(this.fragments, this.recordBytes);
-    for (const f of this.fragments) this.pool?.release(f);
-    this.fragments = [];
-    this.recordBytes = 0;
-    onRecord(rec);
+    this.partial.add(frag, own);
+    if (this.lastFrag) onRecord(this.partial.take());
   }
 
   /**
