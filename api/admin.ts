@@ -5,7 +5,7 @@ import path from 'node:path';
 import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { TestbedError } from '../core/errors';
-import { verifyPattern } from '../core/pattern';
+import { VERIFY_LIMIT_MAX, verifyFile } from '../server/verify-file';
 import { apiToken, requireBearer } from './auth';
 import type { RunningServer } from '../server/index';
 
@@ -125,7 +125,7 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
       path: '/verify',
       options: {
         validate: {
-          query: Joi.object({ file: Joi.string().max(4096).required(), blockSize: Joi.number().integer().min(4).max(64 * 1024 * 1024).multiple(4).default(4096), limit: Joi.number().integer().min(0).default(1000) }),
+          query: Joi.object({ file: Joi.string().max(4096).required(), blockSize: Joi.number().integer().min(4).max(64 * 1024 * 1024).multiple(4).default(4096), limit: Joi.number().integer().min(0).max(VERIFY_LIMIT_MAX).default(1000) }),
           failAction: (_r, h, err) => fail(h, 400, err).takeover(),
         },
       },
@@ -137,17 +137,8 @@ export const adminApiPlugin: Hapi.Plugin<AdminApiOptions> = {
           const fh = await fs.promises.open(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
           try {
             const size = (await fh.stat()).size;
-            const chunk = Buffer.allocUnsafe(Math.max(1, Math.floor((4 * 1024 * 1024) / blockSize)) * blockSize);
-            const corrupt = [];
-            let total = 0;
-            for (let off = 0; off < size; off += chunk.length) {
-              const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - off), off);
-              const bad = verifyPattern(chunk.subarray(0, bytesRead), off, blockSize);
-              total += bad.length;
-              for (const b of bad) if (corrupt.length < limit) corrupt.push(b);
-              if (bytesRead === 0) break;
-            }
-            return { file, size, blockSize, blocks: Math.ceil(size / blockSize), corruptBlocks: total, ok: total === 0, corrupt };
+            const { corruptBlocks, corrupt } = await verifyFile({ fd: fh.fd, size, blockSize, limit });
+            return { file, size, blockSize, blocks: Math.ceil(size / blockSize), corruptBlocks, ok: corruptBlocks === 0, corrupt };
           } finally {
             await fh.close();
           }

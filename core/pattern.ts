@@ -57,13 +57,24 @@ export interface CorruptBlock {
  * lists the blocks that differ. Trailing bytes that do not form a whole word are compared as a partial word.
  */
 export function verifyPattern(buf: Buffer, fileOffset: number, blockSize: number): CorruptBlock[] {
+  const out: CorruptBlock[] = [];
+  scanPattern(buf, fileOffset, blockSize, out, Infinity);
+  return out;
+}
+
+/**
+ * verifyPattern for files of any size: describes the first corrupt blocks until `out` holds `max`, then only counts
+ * (a block is known to differ at its first bad word). Returns the number of blocks in `buf` that differ.
+ */
+export function scanPattern(buf: Buffer, fileOffset: number, blockSize: number, out: CorruptBlock[], max: number): number {
   if (!(blockSize > 0 && blockSize % 4 === 0)) throw new RangeError(`block size must be a positive multiple of 4, got ${blockSize}`);
   if (fileOffset % blockSize !== 0) throw new RangeError(`file offset ${fileOffset} is not a multiple of the block size ${blockSize}`);
-  const out: CorruptBlock[] = [];
+  let count = 0;
   const expectedTail = Buffer.allocUnsafe(4);
   for (let start = 0; start < buf.length; start += blockSize) {
     const end = Math.min(buf.length, start + blockSize);
     let bad: CorruptBlock | undefined;
+    const describe = out.length < max;
     for (let i = start; i < end; i += 4) {
       const off = fileOffset + i;
       const want = patternWord(off);
@@ -79,16 +90,21 @@ export function verifyPattern(buf: Buffer, fileOffset: number, blockSize: number
         got = Buffer.concat([buf.subarray(i, end), Buffer.alloc(4 - n)]).readUInt32BE(0);
       }
       if (!differs) continue;
+      if (!describe) {
+        count++;
+        break;
+      }
       if (!bad) {
         const block = (fileOffset + start) / blockSize;
         bad = { block, offset: fileOffset + start, length: end - start, badWords: 0, firstBadOffset: off, expected: hex(want), found: hex(got), deadbeefWords: 0 };
         out.push(bad);
+        count++;
       }
       bad.badWords++;
       if (got === DEADBEEF) bad.deadbeefWords++;
     }
   }
-  return out;
+  return count;
 }
 
 function hex(v: number): string {

@@ -14,7 +14,7 @@ import { XdrError } from '../core/errors';
 import { ByteBudget, DirectFramer } from '../server/rpc/direct-framer';
 import { RecordDecoder } from '../xdr/record';
 import { NFS3 } from '../xdr/nfs3/procs';
-import { RawRpc, sleep } from './support/server-rpc';
+import { RawRpc, sleep } from '../testing/server-rpc';
 import { spawnServer } from './support/cli';
 
 const KiB = 1024;
