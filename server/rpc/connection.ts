@@ -12,6 +12,14 @@ import { adoptWithOnread } from '../../core/onread-socket';
 /** Replies up to this size are sent as one Buffer (one send); larger ones as a corked writev. */
 const SMALL_REPLY = 16 * 1024;
 
+/**
+ * Fragments parsed without completing a record after which a connection lets the others run (one event-loop turn)
+ * before it reads again. libuv reads a readable socket up to 32 times per turn; 2 MiB of 1-byte fragments is
+ * 400,000 fragments of work that answers nothing, and 11 such peers delayed a NULL call by 150 ms to 1.5 s
+ * (issue 15). Records of a few fragments, as libtirpc sends, never reach this.
+ */
+const YIELD_FRAGMENTS = 8192;
+
 export interface ConnectionOptions {
   maxRecordSize: number;
   /** calls executing at once on this connection before the socket is paused */
@@ -51,6 +59,10 @@ export class Connection {
         this.bytesIn += n;
         const ok = this.guard(() => framer.advance(n, (rec) => this.onRecord(rec)));
         if (ok) this.armRecordTimer(framer.idle);
+        if (ok && framer.heldFragments >= YIELD_FRAGMENTS) {
+          framer.heldFragments = 0;
+          this.yieldTurn();
+        }
         return ok;
       });
       socket?.once('close', () => framer.dispose());
@@ -76,6 +88,19 @@ export class Connection {
       });
     }
     socket.resume();
+  }
+
+  private yielding = false;
+
+  /** Stops reading until the next event-loop turn (unless the in-flight limit holds it paused longer). */
+  private yieldTurn(): void {
+    if (this.yielding) return;
+    this.yielding = true;
+    this.socket.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      if (!this.paused && !this.socket.destroyed) this.socket.resume();
+    });
   }
 
   /**
@@ -141,7 +166,7 @@ export class Connection {
     this.inFlight--;
     if (this.paused && this.inFlight < this.opts.maxInFlight) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.yielding) this.socket.resume();
     }
     if (!reply) return;
     const release = () => {
