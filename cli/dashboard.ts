@@ -1,5 +1,6 @@
 // `nfs-testbed dashboard`: serves the results database as web pages (runs, matrices, run timelines) on loopback.
 import type { Command } from 'commander';
+import { untilStopSignal } from './signals';
 import { parseHostPort } from '../core/address';
 import { createDashboard } from '../api/dashboard/server';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
@@ -31,19 +32,10 @@ export function register(program: Command): void {
         db.close();
         throw err;
       }
+      const stopped = untilStopSignal();
       process.stdout.write(`ready ${server.info.uri} db=${opts.db}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          server.stop({ timeout: 2000 }).finally(() => {
-            db.close();
-            resolve();
-          });
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopped;
+      await server.stop({ timeout: 2000 }).finally(() => db.close());
     });
 }
 

@@ -1,6 +1,7 @@
 // `nfs-testbed server --export DIR ...`: run the NFSv3 server (with MOUNT and PORTMAP, the DRC, the journal and
 // optionally the admin API) until SIGINT/SIGTERM. Prints one line starting with `ready` naming its addresses.
 import type { Command } from 'commander';
+import { untilStopSignal } from './signals';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
 import { formatSize, parseNumber, parseSize } from '../core/units';
@@ -132,15 +133,12 @@ export function register(program: Command): void {
         throw e;
       }
       const h = server.address.host;
+      const stopped = untilStopSignal();
       process.stdout.write(
         `ready nfs=${h}:${server.address.port} mount=${h}:${server.mountPort} portmap=${h}:${server.portmapPort}` +
           `${hapi ? ` api=${hapi.info.uri}` : ''} export=${server.exportPath} url=${server.url()}\n`,
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
       await hapi?.stop();
       await server.close();
     });
