@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { applySchedule, createProxy, loadSchedule, type FaultSpec } from '../netem';
+import { FAULT_KEYS } from '../netem/faults';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';
 import { connect, hashUntilEnd, patternBlock, startServer, writeStream } from './support/netem-streams';
@@ -109,4 +110,22 @@ test('bandwidth, latency and slicer together keep both directions byte-exact', a
   assert.equal((await serverSide).sha256, sent);
   assert.equal(got.sha256, await serverSent);
   c.destroy();
+});
+
+// Regression (issue 15 item 9): `slicer:bytes=100` said `size: cannot parse size "undefined"`. Every kind now
+// refuses a key it does not read and names a missing required key (FAULT_KEYS in netem/faults/index.ts).
+test('fault keys: every kind refuses an unknown key and names a missing required one', async (t) => {
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: 9 } });
+  t.after(() => proxy.close());
+  for (const [kind, keys] of Object.entries(FAULT_KEYS)) {
+    const valid: Record<string, unknown> = { kind, ...(kind === 'drop-reply' || kind === 'duplicate-call' ? { xids: [1] } : {}) };
+    for (const k of keys.required) valid[k] = k === 'rate' || k === 'size' ? '1KiB' : '1s';
+    const added = proxy.addFault(valid as unknown as FaultSpec);
+    proxy.removeFault(added.id);
+    assert.throws(() => proxy.addFault({ ...valid, bogus: 1 } as unknown as FaultSpec), (e: any) => e.code === 'NETEM_FAULT_KEY' && e.details.key === 'bogus', kind);
+    for (const k of keys.required) {
+      const missing = { ...valid, [k]: undefined };
+      assert.throws(() => proxy.addFault(missing as unknown as FaultSpec), (e: any) => e.code === 'NETEM_FAULT_KEY' && e.details.key === k, `${kind} without ${k}`);
+    }
+  }
 });

@@ -1,5 +1,6 @@
 // drop-reply: swallow whole reply records (chosen XIDs, or the reply to the Nth call of a procedure) so the
 // client times out and retransmits and the server's duplicate request cache is exercised (RFC 5531 §11 records).
+import { ConfigError } from '../../core/errors';
 import type { FaultFactory } from '../fault';
 import { xidOrCallMatcher } from '../match';
 import type { DropReplySpec } from '../types';
@@ -8,6 +9,8 @@ import { probabilityOf } from './common';
 export const dropReply: FaultFactory<DropReplySpec> = (spec, ctx) => {
   const match = xidOrCallMatcher(spec.xids, spec.call, ctx.id);
   const p = probabilityOf(spec);
+  // Replies flow downstream only: the normalized spec says so, and a spec saying otherwise is refused.
+  if (spec.direction !== undefined && spec.direction !== 'downstream') throw new ConfigError('NETEM_DIRECTION', `fault ${ctx.id}: direction is always downstream`);
   return {
     id: ctx.id,
     kind: 'drop-reply',

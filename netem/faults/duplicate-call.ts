@@ -1,5 +1,6 @@
 // duplicate-call: write a second copy of a matching call record (same XID, same bytes) `delay` after the first,
 // as a retransmitting client would; the server's duplicate request cache should answer it.
+import { ConfigError } from '../../core/errors';
 import type { FaultFactory } from '../fault';
 import { xidOrCallMatcher } from '../match';
 import type { DuplicateCallSpec } from '../types';
@@ -8,6 +9,8 @@ import { modelMs, probabilityOf } from './common';
 export const duplicateCall: FaultFactory<DuplicateCallSpec> = (spec, ctx) => {
   const match = xidOrCallMatcher(spec.xids, spec.call, ctx.id);
   const p = probabilityOf(spec);
+  // Calls are duplicated upstream only: the normalized spec says so, and a spec saying otherwise is refused.
+  if (spec.direction !== undefined && spec.direction !== 'upstream') throw new ConfigError('NETEM_DIRECTION', `fault ${ctx.id}: direction is always upstream`);
   const delay = ctx.timeScale.real(modelMs(spec.delay ?? 0, 'delay'));
   return {
     id: ctx.id,
