@@ -3,11 +3,14 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
-import { parseNumber } from '../core/units';
-import { createProxy, applySchedule, loadSchedule, NetemRegistry, sidecarPath, type FaultSpec, type Schedule } from '../netem';
+import { parseDuration, parseNumber } from '../core/units';
+import { createProxy, applySchedule, loadSchedule, NetemRegistry, resolveProc, sidecarPath, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../api/netem';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
 import { optionWithDefault } from './help';
+import { createLogger } from '../core/log';
+import { checkUpstream } from '../netem/upstream-check';
+import { untilStopSignal } from './signals';
 
 interface NetemCliOptions {
   listen: string;
@@ -33,10 +36,10 @@ interface NetemCliOptions {
   name: string;
 }
 
-/** "WRITE" or "WRITE#3" or "7#1|2" -> call match. */
-function callSpec(text: string): { proc: string | number; nth?: number | number[] } {
+/** "WRITE" or "WRITE#3" or "7#1|2" -> call match; `name` is what the error calls the value. */
+function callSpec(text: string, name: string): { proc: string | number; nth?: number | number[] } {
   const [proc, nth] = text.split('#');
-  const nths = nth === undefined ? undefined : nth.split('|').map((n) => parseNumber(n, '--on-call nth', 1));
+  const nths = nth === undefined ? undefined : nth.split('|').map((n) => parseNumber(n, `${name} nth`, 1));
   return { proc: /^\d+$/.test(proc) ? Number(proc) : proc, ...(nths ? { nth: nths.length === 1 ? nths[0] : nths } : {}) };
 }
 
@@ -63,7 +66,7 @@ export function parseFaultArg(text: string): FaultSpec {
     const k = kv.slice(0, i);
     const v = kv.slice(i + 1);
     const scalar = (s: string): string | number | boolean => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s === 'true' ? true : s === 'false' ? false : s);
-    if (k === 'call') spec.call = callSpec(v);
+    if (k === 'call') spec.call = callSpec(v, `--fault ${m[1]}: call`);
     else if (k === 'xids') spec.xids = v.split('|').map((x) => Number(x));
     else spec[k] = v.includes('|') ? v.split('|').map(scalar) : scalar(v);
   }
@@ -76,6 +79,13 @@ function stallFromFlags(o: NetemCliOptions): FaultSpec | undefined {
     if (o.every || o.interval || o.at || o.onCall) throw new ConfigError('NETEM_STALL', '--every/--interval/--at/--on-call need --stall DURATION');
     return undefined;
   }
+  // Checked here so that an error names the flag the user typed, not the fault key it becomes (--stall: duration).
+  parseDuration(o.stall, '--stall');
+  if (o.interval) parseDuration(o.interval, '--interval');
+  if (o.at) parseDuration(o.at, '--at');
+  if (!['before', 'after'].includes(o.phase)) throw new ConfigError('NETEM_PHASE', `--phase: before or after, got "${o.phase}"`);
+  const call = o.onCall ? callSpec(o.onCall, '--on-call') : undefined;
+  if (call && !resolveProc(call.proc)) throw new ConfigError('NETEM_PROC', `--on-call: unknown procedure "${call.proc}"`);
   return {
     kind: 'stall',
     id: 'stall',
@@ -85,7 +95,7 @@ function stallFromFlags(o: NetemCliOptions): FaultSpec | undefined {
     ...(o.every ? { every: parseNumber(o.every, '--every', 1), unit: o.unit as 'packets' } : {}),
     ...(o.interval ? { interval: o.interval } : {}),
     ...(o.at ? { at: o.at } : {}),
-    ...(o.onCall ? { call: callSpec(o.onCall) } : {}),
+    ...(call ? { call } : {}),
   };
 }
 
@@ -128,6 +138,13 @@ export function register(program: Command): void {
       const timeScale = o.timeScale !== undefined ? parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE) : schedule?.timeScale ?? 1;
       const seed = o.seed ?? schedule?.seed ?? 1;
       const proxy = await createProxy({ name: o.name, listen, upstream, timeScale, seed, faults, capture: o.capture, captureWith: o.captureWith as 'synth' | 'tcpdump', eventLog: o.eventLog, rpc: o.rpc });
+      const logger = createLogger({ name: 'netem', level: 'warn' });
+      proxy.onEvent((e) => {
+        if (e.event === 'upstream-connect-failed') logger.log('warn', 'cannot connect to the upstream; the client connection is reset', { conn: e.conn, upstream: e.upstream, code: e.code });
+      });
+      // A warning, not a failure: the upstream may start after the proxy (netem/upstream-check.ts).
+      const check = await checkUpstream(upstream, { rpc: o.rpc, timeoutMs: 2000 });
+      if (!check.ok) logger.log('warn', `upstream ${upstream.host}:${upstream.port}: ${check.what}; relaying to it anyway`, { check: check.code });
       if (schedule) applySchedule(proxy, schedule);
       let apiUrl = '';
       const registry = new NetemRegistry({ timeScale, seed });
@@ -144,6 +161,7 @@ export function register(program: Command): void {
         apiUrl = ` api=http://${hapi.info.host}:${hapi.info.port}`;
       }
       const a = proxy.address;
+      const stopped = untilStopSignal();
       process.stdout.write(
         `ready netem listen=${a.host}:${a.port} upstream=${upstream.host}:${upstream.port}${apiUrl}` +
           ` time-scale=${timeScale} seed=${seed} faults=${proxy.listFaults().map((f) => f.id).join('|') || 'none'}` +
@@ -151,11 +169,7 @@ export function register(program: Command): void {
           '\n',
       );
       if (o.capture) process.stdout.write(`hint: tshark -r ${o.capture} -d tcp.port==${a.port},rpc -d tcp.port==${upstream.port},rpc\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
       await hapi?.stop();
       const m = proxy.metrics();
       await registry.closeAll();

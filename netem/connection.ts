@@ -105,7 +105,12 @@ export class Connection implements ConnectionHandle {
     const s = net.connect({ host: this.upstream.host, port: this.upstream.port, allowHalfOpen: true, noDelay: true, onread: down.onread });
     this.server = s;
     s.pause();
-    s.on('error', (e: NodeJS.ErrnoException) => this.peerReset('server', e));
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      // The client connected to the proxy but the proxy cannot reach the server: say so (the client only sees a
+      // reset from the proxy's address).
+      if (this.state === 'connecting') this.host.connectionEvent(this, 'upstream-connect-failed', { upstream: `${this.upstream.host}:${this.upstream.port}`, code: e.code ?? null, error: e.message });
+      this.peerReset('server', e);
+    });
     s.on('close', this.onClose);
     s.once('connect', () => {
       if (this.state === 'closed') return s.destroy();
