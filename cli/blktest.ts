@@ -5,7 +5,7 @@ import { DEFAULT_BLOCKS, runBlktest, STABLE_NAMES, type BlktestResult, type Stab
 import { POLICY_NAMES, getPolicy } from '../client/policies';
 import { startTrace, type TapScope } from '../client/rpc/trace';
 import { parseHostPort } from '../core/address';
-import { ConfigError, RpcError, TestbedError } from '../core/errors';
+import { ConfigError } from '../core/errors';
 import { createLogger } from '../core/log';
 import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
 import { EXIT } from './exit';
@@ -140,18 +140,7 @@ export function register(program: Command): void {
       } catch (e) {
         bar?.stop();
         await trace.stop();
-        const unreachable = e instanceof RpcError && e.code === 'RPC_CONNECT';
-        if (o.json && e instanceof TestbedError) {
-          process.stdout.write(JSON.stringify({ ok: false, error: e.toJSON() }) + '\n');
-          process.exitCode = unreachable ? EXIT.UNREACHABLE : EXIT.RUNTIME;
-          return;
-        }
-        if (unreachable) {
-          process.stderr.write(`nfs-testbed: ${(e as RpcError).message}\n`);
-          process.exitCode = EXIT.UNREACHABLE;
-          return;
-        }
-        throw e;
+        throw e; // cli/main.ts reports it (exit 4 when the server is unreachable)
       }
       bar?.stop();
       await trace.stop();

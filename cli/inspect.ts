@@ -2,7 +2,7 @@
 // Exit 3 when a duplicated XID (or a retransmitted TCP segment) carried different bytes, 5 when the capture holds
 // no RPC at all, 6 when --hexdiff names an XID that is not there, 0 otherwise.
 import type { Command } from 'commander';
-import { ConfigError, TestbedError } from '../core/errors';
+import { ConfigError } from '../core/errors';
 import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
 import { renderText } from '../captures/analysis/text';
 import { annotate, type AnnotateResult } from '../captures/annotate';
@@ -60,43 +60,36 @@ export function register(program: Command): void {
     .addOption(optionWithDefault('--max-buffered <size>', 'memory all TCP streams together may hold in unfinished records', formatSize(DEFAULT_MAX_BUFFERED)))
     .addOption(optionWithDefault('--max-unpacked <size>', 'most bytes a .gz/.bz2 capture may unpack to', `${MAX_UNPACK_RATIO}x its size, at least ${formatSize(MIN_UNPACKED_LIMIT)}`))
     .action(async (files: string[], opts: InspectCliOptions) => {
-      try {
-        const ports = opts.port.map(parsePort);
-        const hexdiffXid = opts.hexdiff === undefined ? undefined : parseXid(opts.hexdiff);
-        const maxBuffered = opts.maxBuffered === undefined ? undefined : parseSize(opts.maxBuffered, '--max-buffered');
-        const maxUnpacked = opts.maxUnpacked === undefined ? undefined : parseSize(opts.maxUnpacked, '--max-unpacked');
-        if (opts.leg !== undefined && !LEG_CHOICES.includes(opts.leg as LegChoice)) throw new ConfigError('BAD_LEG', `--leg: expected ${LEG_CHOICES.join('|')}, got "${opts.leg}"`);
-        const leg = opts.leg as LegChoice | undefined;
-        const timeScale = opts.timeScale === undefined ? undefined : parseNumber(opts.timeScale, '--time-scale', 1e-9);
-        const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked, leg, timeScale });
-        const r = result.report;
-        if (hexdiffXid !== undefined) {
-          // Just the diff: the report is what inspect without --hexdiff prints.
-          const found = result.transmissions.some((t) => t.xid === hexdiffXid);
-          const lines = hexDiff(result, hexdiffXid);
-          if (opts.json) process.stdout.write(JSON.stringify({ xid: `0x${hexdiffXid.toString(16).padStart(8, '0')}`, found, hexdiff: lines }, null, 2) + '\n');
-          else process.stdout.write(lines.join('\n') + '\n');
-          process.exitCode = !found ? EXIT.NOT_FOUND : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
-          return;
-        }
-        let annotated: AnnotateResult | undefined;
-        if (opts.annotate) annotated = await annotate(files, opts.annotate, { ports, journal: opts.journal, maxBuffered, maxUnpacked, timeScale });
-        if (opts.json) {
-          const doc = { ...r, ...(opts.exportPayloads ? { exported: result.exported } : {}), ...(annotated ? { annotated: { file: opts.annotate, ...annotated } } : {}) };
-          process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
-        } else {
-          let text = renderText(r);
-          if (opts.exportPayloads) text += `exported ${result.exported.length} payload files to ${opts.exportPayloads}\n`;
-          if (annotated) text += `annotated ${annotated.packets} packets into ${opts.annotate}: ${annotated.commentedPackets} with comments (${annotated.differingFrames.length} differing copies, ${annotated.eventComments} fault events)\n`;
-          process.stdout.write(text);
-        }
-        // No RPC found is no clean result: nothing was checked (README "Exit codes").
-        process.exitCode = r.rpcCalls + r.rpcReplies === 0 ? EXIT.NO_RPC : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
-      } catch (err) {
-        if (!opts.json || !(err instanceof TestbedError)) throw err;
-        // --json: stdout holds exactly one document, errors included.
-        process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
-        process.exitCode = err instanceof ConfigError ? EXIT.USAGE : EXIT.RUNTIME;
+      const ports = opts.port.map(parsePort);
+      const hexdiffXid = opts.hexdiff === undefined ? undefined : parseXid(opts.hexdiff);
+      const maxBuffered = opts.maxBuffered === undefined ? undefined : parseSize(opts.maxBuffered, '--max-buffered');
+      const maxUnpacked = opts.maxUnpacked === undefined ? undefined : parseSize(opts.maxUnpacked, '--max-unpacked');
+      if (opts.leg !== undefined && !LEG_CHOICES.includes(opts.leg as LegChoice)) throw new ConfigError('BAD_LEG', `--leg: expected ${LEG_CHOICES.join('|')}, got "${opts.leg}"`);
+      const leg = opts.leg as LegChoice | undefined;
+      const timeScale = opts.timeScale === undefined ? undefined : parseNumber(opts.timeScale, '--time-scale', 1e-9);
+      const result = await inspectFilesDetailed(files, { ports, hexdiffXid, exportPayloadsDir: opts.exportPayloads, journal: opts.journal, maxBuffered, maxUnpacked, leg, timeScale });
+      const r = result.report;
+      if (hexdiffXid !== undefined) {
+        // Just the diff: the report is what inspect without --hexdiff prints.
+        const found = result.transmissions.some((t) => t.xid === hexdiffXid);
+        const lines = hexDiff(result, hexdiffXid);
+        if (opts.json) process.stdout.write(JSON.stringify({ xid: `0x${hexdiffXid.toString(16).padStart(8, '0')}`, found, hexdiff: lines }, null, 2) + '\n');
+        else process.stdout.write(lines.join('\n') + '\n');
+        process.exitCode = !found ? EXIT.NOT_FOUND : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
+        return;
       }
+      let annotated: AnnotateResult | undefined;
+      if (opts.annotate) annotated = await annotate(files, opts.annotate, { ports, journal: opts.journal, maxBuffered, maxUnpacked, timeScale });
+      if (opts.json) {
+        const doc = { ...r, ...(opts.exportPayloads ? { exported: result.exported } : {}), ...(annotated ? { annotated: { file: opts.annotate, ...annotated } } : {}) };
+        process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+      } else {
+        let text = renderText(r);
+        if (opts.exportPayloads) text += `exported ${result.exported.length} payload files to ${opts.exportPayloads}\n`;
+        if (annotated) text += `annotated ${annotated.packets} packets into ${opts.annotate}: ${annotated.commentedPackets} with comments (${annotated.differingFrames.length} differing copies, ${annotated.eventComments} fault events)\n`;
+        process.stdout.write(text);
+      }
+      // No RPC found is no clean result: nothing was checked (README "Exit codes").
+      process.exitCode = r.rpcCalls + r.rpcReplies === 0 ? EXIT.NO_RPC : r.corrupted ? EXIT.CHECKS_FAILED : EXIT.OK;
     });
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // nfs-testbed: one CLI, subcommands registered explicitly. Only this file ends the process.
 import { Command, CommanderError } from 'commander';
-import { TestbedError, ConfigError } from '../core/errors';
+import { TestbedError, ConfigError, RpcError } from '../core/errors';
 import { EXIT } from './exit';
 import { HELP_CONFIG } from './help';
 import { register as registerRuns } from './runs';
@@ -39,26 +39,62 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** --json before any `--`: known before commander parses, since a usage error may stop it first. */
+function wantsJson(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/** The documented exit code of an error that ended a command. */
+function exitFor(err: unknown): number {
+  if (err instanceof CommanderError || err instanceof ConfigError) return EXIT.USAGE;
+  if (err instanceof RpcError && err.code === 'RPC_CONNECT') return EXIT.UNREACHABLE;
+  return EXIT.RUNTIME;
+}
+
+/**
+ * The one place errors are reported. Usage errors (commander's own, or a ConfigError for a bad option value) print
+ * the message and the command's usage on stderr; under --json stdout then holds exactly one document,
+ * `{ ok: false, error: { name, code, message, details? } }`, whatever went wrong.
+ */
+function reportError(err: unknown, command: Command, json: boolean): number {
+  const code = exitFor(err);
+  if (err instanceof CommanderError) {
+    // commander has printed the message and the usage already
+  } else if (err instanceof ConfigError) {
+    process.stderr.write(`error: ${err.message}\n\n`);
+    command.outputHelp({ error: true });
+  } else if (err instanceof TestbedError) {
+    process.stderr.write(code === EXIT.UNREACHABLE ? `nfs-testbed: ${err.message}\n` : `nfs-testbed: ${err.code}: ${err.message}\n`);
+  } else {
+    process.stderr.write(`nfs-testbed: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  if (json) {
+    const error =
+      err instanceof CommanderError
+        ? { name: 'UsageError', code: 'USAGE', message: err.message.replace(/^error: /, ''), details: { commander: err.code } }
+        : err instanceof TestbedError
+          ? err.toJSON()
+          : { name: 'Error', code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
+    process.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + '\n');
+  }
+  return code;
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  let running: Command = program;
+  program.hook('preAction', (_program, action) => {
+    running = action;
+  });
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? EXIT.OK : Number(process.exitCode);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version exit 0; every misuse exits 2 (usage already printed by commander).
-      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`nfs-testbed: ${err.message}\n`);
-      return EXIT.USAGE;
-    }
-    if (err instanceof TestbedError) {
-      process.stderr.write(`nfs-testbed: ${err.code}: ${err.message}\n`);
-      return EXIT.RUNTIME;
-    }
-    process.stderr.write(`nfs-testbed: ${(err as Error)?.stack ?? String(err)}\n`);
-    return EXIT.RUNTIME;
+    // --help and --version end parsing with a CommanderError too, exit code 0
+    if (err instanceof CommanderError && err.exitCode === 0) return EXIT.OK;
+    return reportError(err, running, wantsJson(argv));
   }
 }
 

@@ -6,7 +6,6 @@ import { DEFAULT_RESULTS_DB } from '../lab/paths';
 import { openResults, VERDICTS } from '../lab/results-db';
 import type { MatrixSummary, RunFilter, RunSummary } from '../lab/results-db';
 import { rowHarm, type RunRecord, type Verdict } from '../lab/run-record';
-import { EXIT } from './exit';
 
 interface RunsOptions {
   db: string;
@@ -34,15 +33,8 @@ export function register(program: Command): void {
     .option('--verdict <v>', `only runs with this verdict (${VERDICTS.join(', ')})`)
     .option('--limit <n>', 'at most this many runs, newest first', '20')
     .action(async (action: string, runId: string | undefined, opts: RunsOptions) => {
-      try {
-        const out = runsCommand(action, runId, opts);
-        process.stdout.write(opts.json ? JSON.stringify(out.doc, null, 2) + '\n' : out.text);
-      } catch (err) {
-        if (!opts.json || !(err instanceof TestbedError)) throw err;
-        // --json: stdout holds exactly one document, errors included.
-        process.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
-        process.exitCode = err instanceof ConfigError ? EXIT.USAGE : EXIT.RUNTIME;
-      }
+      const out = runsCommand(action, runId, opts);
+      process.stdout.write(opts.json ? JSON.stringify(out.doc, null, 2) + '\n' : out.text);
     });
 }
 

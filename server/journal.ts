@@ -26,8 +26,11 @@
 // Whether a row's payload reached the file is core/journal-schema.ts reachedFile(): the procedure ran (executed,
 // payload-miss-executed or not-cached) and answered NFS3_OK.
 // Indexes: (xid), (path, offset), (t_ms). Table `meta(key PRIMARY KEY, value)` holds schema_version.
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { JOURNAL_SCHEMA_VERSION, type JournalRow } from '../core/journal-schema';
+import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/log';
 
 export type { JournalRow } from '../core/journal-schema';
@@ -62,6 +65,34 @@ const MIGRATIONS: Record<number, string> = {
   `,
 };
 
+/**
+ * Opens the database, WAL, and its meta table. A path that cannot be a journal (missing directory, a file that is not
+ * SQLite, a directory) is a ConfigError naming the file, not a stack trace: the CLI exits 2 with its usage.
+ */
+function openJournalDb(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL'); // the first read of the file: SQLITE_NOTADB shows here
+    // WAL + NORMAL: a committed batch survives a process crash; an OS crash may lose the last batches.
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    return db;
+  } catch (e) {
+    db?.close();
+    const err = e as { code?: string; message?: string };
+    const dir = path.dirname(path.resolve(file));
+    const why = !fs.existsSync(dir)
+      ? `the directory ${dir} does not exist`
+      : err.code === 'SQLITE_NOTADB'
+        ? 'the file exists and is not an SQLite database'
+        : err.code === 'SQLITE_CANTOPEN' && fs.existsSync(file) && fs.statSync(file).isDirectory()
+          ? 'it is a directory'
+          : (err.message ?? String(e));
+    throw new ConfigError('BAD_JOURNAL', `--journal ${file}: cannot use it as the write journal: ${why}`, { file, ...(err.code ? { sqlite: err.code } : {}) });
+  }
+}
+
 export class Journal {
   readonly db: Database.Database;
   private queue: JournalRow[] = [];
@@ -79,13 +110,13 @@ export class Journal {
     private readonly batchRows = 512,
     private readonly flushMs = 50,
   ) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // WAL + NORMAL: a committed batch survives a process crash; an OS crash may lose the last batches.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.db = openJournalDb(file);
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     let v = row ? Number(row.value) : 0;
+    if (v > JOURNAL_SCHEMA_VERSION) {
+      this.db.close();
+      throw new ConfigError('BAD_JOURNAL', `journal ${file}: schema version ${v} is newer than this build's ${JOURNAL_SCHEMA_VERSION}`, { file });
+    }
     while (v < JOURNAL_SCHEMA_VERSION) {
       v++;
       this.db.transaction(() => {
