@@ -3,22 +3,14 @@
 // under CPU contention), skipping its cleanup. The handlers now exist before the line (cli/signals.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { CLI } from './support/server-cli';
+import { startCli } from './support/cli';
 
+/** SIGTERM by PID the moment the ready line has been read. */
 async function termAtReady(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('ready ') && resolve());
-    child.once('exit', (c) => reject(new Error(`${args[0]} exited ${c} before ready`)));
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  process.kill(child.pid!, 'SIGTERM');
-  return exited;
+  return (await startCli(args, { timeoutMs: 60_000 })).stop('SIGTERM');
 }
 
 test('SIGTERM sent the moment `ready` is read ends server, netem and dashboard cleanly (exit 0)', async (t) => {

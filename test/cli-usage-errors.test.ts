@@ -4,37 +4,26 @@
 // that is not a database printed a stack trace and exited 1. Errors are now reported in one place (cli/main.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI } from './support/server-cli';
+import { runCliAsync, type CliResult } from './support/cli';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliResult;
 
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    // A command that wrongly starts (instead of refusing) is stopped by PID.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** A command that wrongly starts (instead of refusing) is killed after 60 s. */
+const cli = (args: string[]) => runCliAsync(args, { timeoutMs: 60_000 });
+
+/** Runs the commands three at a time (each loads the whole CLI: on a loaded machine, dozens at once time out). */
+async function cliAll(argsList: string[][]): Promise<Run[]> {
+  const out: Run[] = [];
+  for (let i = 0; i < argsList.length; i += 3) out.push(...(await Promise.all(argsList.slice(i, i + 3).map(cli))));
+  return out;
 }
 
 /** stdout holds exactly one JSON document: an error with a code. */
 function oneJsonError(r: Run): { code: string; message: string; details?: Record<string, unknown> } {
-  const doc = JSON.parse(r.stdout);
+  const doc = JSON.parse(r.out);
   assert.equal(doc.ok, false);
   assert.equal(typeof doc.error?.code, 'string');
   return doc.error;
@@ -60,12 +49,12 @@ const BAD_VALUES: Array<{ command: string; args: string[]; code: string }> = [
 ];
 
 test('every command: a bad option value prints the error and the command usage, exit 2', async () => {
-  const runs = await Promise.all(BAD_VALUES.map((c) => cli(c.args)));
+  const runs = await cliAll(BAD_VALUES.map((c) => c.args));
   BAD_VALUES.forEach((c, i) => {
     const r = runs[i];
-    assert.equal(r.code, 2, `${c.command}: exit ${r.code} ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`Usage: nfs-testbed ${c.command} `), `${c.command}: no usage in ${r.stderr}`);
-    assert.equal(r.stdout, '', `${c.command}: stdout ${r.stdout}`);
+    assert.equal(r.code, 2, `${c.command}: exit ${r.code} ${r.err}`);
+    assert.match(r.err, new RegExp(`Usage: nfs-testbed ${c.command} `), `${c.command}: no usage in ${r.err}`);
+    assert.equal(r.out, '', `${c.command}: stdout ${r.out}`);
   });
 });
 
@@ -73,13 +62,13 @@ test('every command under --json: usage errors and bad values print exactly one 
   const cases = [
     ...BAD_VALUES.map((c) => ({ name: `${c.command} bad value`, args: [...c.args, '--json'], code: c.code })),
     // commander's own usage errors, and --json on commands that have no such option
-    ...BAD_VALUES.map((c) => ({ name: `${c.command} unknown option`, args: [c.command, '--no-such-option', '--json'], code: 'USAGE' })),
+    ...['repro', 'blktest', 'server'].map((c) => ({ name: `${c} unknown option`, args: [c, '--no-such-option', '--json'], code: 'USAGE' })),
     { name: 'unknown command', args: ['no-such-command', '--json'], code: 'USAGE' },
   ];
-  const runs = await Promise.all(cases.map((c) => cli(c.args)));
+  const runs = await cliAll(cases.map((c) => c.args));
   cases.forEach((c, i) => {
     const r = runs[i];
-    assert.equal(r.code, 2, `${c.name}: exit ${r.code} ${r.stderr}`);
+    assert.equal(r.code, 2, `${c.name}: exit ${r.code} ${r.err}`);
     const err = oneJsonError(r);
     // server, netem and dashboard print no document when they work, so they have no --json: the document then
     // says so (commander's unknown option), which is still one JSON document on stdout.
@@ -101,12 +90,12 @@ test('netem: fault errors name the flag typed or the key that is wrong', async (
     { args: ['--stall', '1s', '--on-call', 'FROB'], says: /^error: --on-call: unknown procedure "FROB"/ },
     { args: ['--stall', '1s', '--phase', 'during'], says: /^error: --phase: / },
   ];
-  const runs = await Promise.all(cases.map((c) => cli(['netem', '--upstream', '127.0.0.1:1', ...c.args])));
+  const runs = await cliAll(cases.map((c) => ['netem', '--upstream', '127.0.0.1:1', ...c.args]));
   cases.forEach((c, i) => {
     const r = runs[i];
-    assert.equal(r.code, 2, `${c.args.join(' ')}: exit ${r.code} ${r.stderr}`);
-    assert.match(r.stderr, c.says);
-    assert.match(r.stderr, /Usage: nfs-testbed netem /);
+    assert.equal(r.code, 2, `${c.args.join(' ')}: exit ${r.code} ${r.err}`);
+    assert.match(r.err, c.says);
+    assert.match(r.err, /Usage: nfs-testbed netem /);
   });
 });
 
@@ -114,9 +103,9 @@ test('server --journal in a missing directory, on a non-database file or on a di
   const before = fs.readFileSync(notDb);
   for (const journal of [path.join(dir, 'missing', 'j.db'), notDb, dir]) {
     const r = await cli(['server', '--export', exportDir, '--journal', journal]);
-    assert.equal(r.code, 2, `${journal}: exit ${r.code} ${r.stderr}`);
-    assert.match(r.stderr, /^error: --journal .*: cannot use it as the write journal: /);
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(r.code, 2, `${journal}: exit ${r.code} ${r.err}`);
+    assert.match(r.err, /^error: --journal .*: cannot use it as the write journal: /);
+    assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
   }
   assert.ok(fs.readFileSync(notDb).equals(before), 'the file that is not a database is left as it was');
   assert.ok(!fs.existsSync(path.join(dir, 'missing')), 'no directory created');

@@ -3,15 +3,13 @@
 // connect with --no-rpc; a warning, never a failure) and logs every upstream connect that fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import readline from 'node:readline';
 import { checkUpstream } from '../netem/upstream-check';
 import { AUTH_NONE, encodeReplyHeader, decodeMessage } from '../xdr/rpc';
 import { XdrReader } from '../xdr/reader';
 import { XdrWriter } from '../xdr/writer';
 import { RecordDecoder, encodeRecord } from '../xdr/record';
-import { CLI } from './support/server-cli';
+import { startCli } from './support/cli';
 import { testServer } from '../testing/server-rpc';
 
 /** A port nothing listens on: bound, then closed. */
@@ -70,18 +68,12 @@ test('upstream check: NFS answers NULL; nothing listening, a non-RPC listener an
 
 test('netem CLI: warns at start when the upstream is down, still starts, and logs each failed upstream connect', async (t) => {
   const port = await deadPort();
-  const child = spawn(process.execPath, [CLI, 'netem', '--upstream', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (child.exitCode === null) process.kill(child.pid!, 'SIGKILL');
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  const ready = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('ready ') && resolve(l));
-    child.once('exit', (c) => reject(new Error(`netem exited ${c}: ${stderr}`)));
-  });
-  assert.match(stderr, new RegExp(`^warn netem: upstream 127\\.0\\.0\\.1:${port}: cannot connect \\(ECONNREFUSED\\); relaying to it anyway check=CONNECT$`, 'm'));
-  const listen = Number(/listen=[\d.]+:(\d+)/.exec(ready)![1]);
+  const netem = await startCli(['netem', '--upstream', `127.0.0.1:${port}`], { timeoutMs: 60_000 });
+  t.after(() => netem.stop('SIGKILL'));
+  // stderr and stdout are separate pipes: the warning (written before ready) may be read just after it
+  for (let i = 0; i < 100 && !netem.stderr().includes('check='); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.match(netem.stderr(), new RegExp(`^warn netem: upstream 127\\.0\\.0\\.1:${port}: cannot connect \\(ECONNREFUSED\\); relaying to it anyway check=CONNECT$`, 'm'));
+  const listen = Number(netem.ready.listen.split(':').pop());
   for (let i = 0; i < 3; i++) {
     const c = net.connect(listen, '127.0.0.1');
     await new Promise<void>((r) => {
@@ -89,29 +81,19 @@ test('netem CLI: warns at start when the upstream is down, still starts, and log
       c.on('close', () => r());
     });
   }
-  for (let i = 0; i < 100 && (stderr.match(/cannot connect to the upstream/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
-  const lines = stderr.split('\n').filter((l) => l.includes('cannot connect to the upstream'));
+  for (let i = 0; i < 100 && (netem.stderr().match(/cannot connect to the upstream/g) ?? []).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+  const lines = netem.stderr().split('\n').filter((l) => l.includes('cannot connect to the upstream'));
   assert.deepEqual(
     lines.map((l) => /conn=(\d+) upstream=(\S+) code=(\S+)/.exec(l)?.slice(1)),
     [1, 2, 3].map((n) => [String(n), `127.0.0.1:${port}`, 'ECONNREFUSED']),
   );
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  process.kill(child.pid!, 'SIGTERM');
-  assert.equal(await exited, 0);
+  assert.deepEqual(await netem.stop(), { code: 0, signal: null });
 });
 
 test('netem CLI: an upstream that answers NULL gives no warning', async (t) => {
   const nfs = await testServer();
   t.after(() => nfs.cleanup());
-  const child = spawn(process.execPath, [CLI, 'netem', '--upstream', `127.0.0.1:${nfs.server.address.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('ready ') && resolve());
-    child.once('exit', (c) => reject(new Error(`netem exited ${c}: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  process.kill(child.pid!, 'SIGTERM');
-  assert.equal(await exited, 0);
-  assert.doesNotMatch(stderr, /warn/);
+  const netem = await startCli(['netem', '--upstream', `127.0.0.1:${nfs.server.address.port}`], { timeoutMs: 60_000 });
+  assert.deepEqual(await netem.stop(), { code: 0, signal: null });
+  assert.doesNotMatch(netem.stderr(), /warn/);
 });
