@@ -30,7 +30,7 @@ test('QEMU smoke: the kernel client mounts our server, writes and verifies 4 MiB
   t.after(() => fs.rmSync(out, { recursive: true, force: true }));
   const r = await runLinuxClient({ server: server.address, exportPath: '/export', count: 4, network: 'user', outDir: out });
   t.diagnostic(`boot to mounted ${r.bootToMountedMs} ms wall, guest uptime ${r.guestMountedS} s, run ${r.wallMs} ms, ${r.mibPerSec} MiB/s`);
-  assertNothingLeft([r.guestPid]);
+  await assertNothingLeft([r.guestPid]);
   assert.equal(r.rc, 0);
   assert.equal(r.network, 'user');
   assert.equal(r.blktest.writes.length, 4);
@@ -48,7 +48,7 @@ test("the seed's condition on the real client (tap): write() returns while its r
   t.after(() => fs.rmSync(out, { recursive: true, force: true }));
   const r = await runLinuxClient({ server: server.address, exportPath: '/export', count: 4, timeo: 10, retrans: 2, network: 'tap', faults: seedOrderFaults(1000), outDir: out });
   t.diagnostic(`held ${JSON.stringify(r.held)}; trace ${JSON.stringify(r.traceCounts)}`);
-  assertNothingLeft([r.guestPid]);
+  await assertNothingLeft([r.guestPid]);
   assert.equal(r.network, 'tap');
   assert.ok(r.netns, 'ran in its own namespace');
   assert.ok(r.held.length >= 1, 'a write() returned while the socket held unacknowledged bytes');

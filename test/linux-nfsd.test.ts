@@ -21,7 +21,7 @@ test('our blktest against the real nfsd: plain run verifies; --wsize 1MiB is cla
   const nfsd = await LinuxNfsd.start({ outDir: out });
   t.after(async () => {
     await nfsd.stop();
-    assertNothingLeft([nfsd.guest.pid]);
+    await assertNothingLeft([nfsd.guest.pid]);
     fs.rmSync(out, { recursive: true, force: true });
   });
   t.diagnostic(`nfsd ready ${nfsd.readyMs} ms after launch; versions ${nfsd.versions}; max block ${nfsd.maxBlockSize}`);
@@ -46,7 +46,7 @@ for (const policy of (policies.length ? policies : ['zero-copy']) as PolicyName[
     const { record } = await runRepro({ ...DEFAULTS, policy, server: 'linux', outDir: out });
     const drc = record.witnesses?.drc as { replyCache: Record<string, number>; guestPid: number };
     t.diagnostic(`${record.verdict}: wire ${record.counters.scribbledOnWire}, nfsd payload misses ${drc.replyCache.payloadMisses}, corrupt ${record.counters.corruptBlocks}`);
-    assertNothingLeft([drc.guestPid]);
+    await assertNothingLeft([drc.guestPid]);
     assert.equal(record.error, undefined);
     assert.equal(record.config.drc, 'linux-nfsd');
     assert.equal(record.verdict, 'reproduced');

@@ -86,7 +86,7 @@ export interface HeldWrite {
   offset: number;
   txq: number;
   xid: string | null;
-  /** copies of that XID whose last byte reached the proxy after the host saw the scribble line */
+  /** copies of that XID whose last byte reached the proxy after the first reply to it (see heldWrite) */
   laterCopies: number;
   /** all copies of that XID equal (null when the capture has one copy) */
   equal: boolean | null;
@@ -319,12 +319,20 @@ function sectionWithTimes(g: Guest, name: string): Array<{ text: string; at: num
   return out;
 }
 
+/**
+ * The seed's sequence for one write, from two clocks that are never compared with each other: the guest's
+ * (blktest2 read tx_queue > 0 right after the scribble: bytes of the stream were still unacknowledged, so not yet
+ * received by the proxy's kernel) and the capture's (a later copy of the XID whose last byte reached the proxy
+ * after the first reply to that XID, the reply that let write() return). Both together: the copy's tail left the
+ * guest after the scribble. Host arrival times of the guest's report lines are not used: under load the serial
+ * line can reach the host after the network bytes.
+ */
 function heldWrite(w: GuestBlktest['writes'][number], groups: DuplicateView[]): HeldWrite {
   const g = groups.find((d) => d.offset !== null && Number(d.offset) === w.offset);
   if (!g) return { i: w.i, offset: w.offset, txq: w.txq, xid: null, laterCopies: 0, equal: null };
-  const scribbleAt = w.hostAt / 1000; // capture times are epoch seconds
-  // A copy whose last byte reached the proxy after the host saw the scribble line left the guest after it.
-  const laterCopies = g.transmissions.filter((t) => t.n > 1 && t.lastTime > scribbleAt).length;
+  const replies = g.transmissions.flatMap((t) => t.replies.map((r) => r.time));
+  const firstReply = replies.length ? Math.min(...replies) : Infinity;
+  const laterCopies = g.transmissions.filter((t) => t.n > 1 && t.lastTime > firstReply).length;
   return { i: w.i, offset: w.offset, txq: w.txq, xid: g.xid, laterCopies, equal: g.equal };
 }
 

@@ -2,6 +2,8 @@
 // namespace of this process is left.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { linuxCache } from '../../lab/linux/debs';
 import { NETNS_PREFIX } from '../../lab/linux/netns';
 
 export function alive(pid: number): boolean {
@@ -24,7 +26,25 @@ export function myNamespaces(): string[] {
   return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${NETNS_PREFIX}${process.pid}-`));
 }
 
-export function assertNothingLeft(pids: number[]): void {
+/** PIDs of running per-connection relays (guest/fwd.c, run by QEMU user networking's guestfwd). */
+export function relays(): number[] {
+  const bin = linuxCache('bin');
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${d}/exe`).startsWith(bin)) out.push(Number(d));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
+/** No guest, relay or namespace of this run is left (relays get a moment to see their connection's EOF). */
+export async function assertNothingLeft(pids: number[]): Promise<void> {
   for (const pid of pids) assert.equal(alive(pid), false, `guest pid ${pid} is gone`);
   assert.deepEqual(myNamespaces(), [], 'no network namespace of this run is left');
+  for (let i = 0; i < 20 && relays().length; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(relays(), [], 'no guestfwd relay is left');
 }
