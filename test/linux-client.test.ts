@@ -11,6 +11,8 @@ import { silentLogger } from '../core/log';
 import { runLinuxClient, seedOrderFaults, USER_NETWORK_CAVEAT } from '../lab/linux/client';
 import { linuxGuestMissing, linuxTapMissing } from '../lab/linux/requirements';
 import { assertNothingLeft } from './support/linux';
+import { DEFAULTS, runRepro } from '../lab/repro';
+import { openResults } from '../lab/results-db';
 
 const skip = linuxGuestMissing();
 const skipTap = skip ?? linuxTapMissing();
@@ -60,4 +62,27 @@ test("the seed's condition on the real client (tap): write() returns while its r
   assert.equal(r.differingDuplicates, 0);
   assert.ok((r.mountstats.ops.WRITE?.transmissions ?? 0) > (r.mountstats.ops.WRITE?.ops ?? 0), 'mountstats counts the retransmission');
   assert.ok((r.traceCounts.xprt_retransmit ?? 0) >= 1, 'the sunrpc tracepoints saw it');
+});
+
+test('repro --client linux: the kernel client under the scenario, stored in the results DB as policy linux with its mountstats and trace', { skip }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-repro-'));
+  t.after(() => fs.rmSync(out, { recursive: true, force: true }));
+  // 2 MiB: one seed stall at 1/20 of real time (3.25 s), long enough for the kernel's own timers to mean it.
+  const { record } = await runRepro({ ...DEFAULTS, client: 'linux', timeScale: 0.05, count: 2, outDir: out });
+  const lc = record.witnesses?.linuxClient as { guestPid: number; mountstats: { ops: Record<string, { ops: number }> }; network: string };
+  await assertNothingLeft([lc.guestPid]);
+  assert.equal(record.error, undefined, JSON.stringify(record.error));
+  assert.equal(record.config.policy, 'linux');
+  assert.equal(record.counters.writes, 2);
+  assert.equal(lc.mountstats.ops.WRITE.ops, 2);
+  assert.equal(record.counters.corruptBlocks, 0, 'the disk witness read our server\'s copy of the file');
+  const db = openResults(':memory:');
+  try {
+    db.saveRun(record);
+    assert.deepEqual(db.listRuns({ policy: 'linux' }).map((r) => r.policy), ['linux']);
+    const back = db.getRun(record.runId)!;
+    assert.ok((back.traceSummary as { mountstats?: unknown }).mountstats, "the kernel's mountstats stored where our client's trace summary goes");
+  } finally {
+    db.close();
+  }
 });
