@@ -10,11 +10,12 @@ import { CHANNELS } from '../core/channels';
 import { ConfigError } from '../core/errors';
 import { Logger, createLogger } from '../core/log';
 import { TimeScale } from '../core/units';
-import { NFS_PROGRAM, NFSPROC3, NFSSTAT3 } from '../xdr/nfs3/constants';
+import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
 import type { WriteArgs } from '../xdr/nfs3/types';
 import { DrcConfig, DuplicateRequestCache, DrcCounters, drcConfig } from './drc';
 import { FileHandles } from './handles';
-import { Journal, JournalRow } from './journal';
+import { Journal } from './journal';
+import { JournalRecorder } from './journal-recorder';
 import { reachedFile } from '../core/journal-schema';
 import { PayloadHasher } from './journal-hasher';
 import { mountProgram } from './mount';
@@ -162,8 +163,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale, o.clock);
   const journal = o.journal ? new Journal(o.journal, logger) : undefined;
   const hasher = new PayloadHasher();
-  let journalTail: Promise<unknown> = Promise.resolve();
-  const instance = x.writeVerifier.toString('hex');
+  const recorder = journal && new JournalRecorder(journal, hasher, drc, handles, x.writeVerifier.toString('hex'));
   const t0 = Date.now();
 
   const ops: Record<string, number> = {};
@@ -188,18 +188,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       logger.log('info', `drc ${ev.outcome}`, { proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, client: `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}` });
     }
     if (opChannel.hasSubscribers) opChannel.publish({ event: ev.outcome, proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, status: ev.status, t: performance.now() });
-    if (!journal || !(isWrite || drc.caches(ctx.call.prog, ctx.call.vers, ctx.call.proc))) return;
-    const row = journalRow(ev, instance, handles);
-    // The payload is a view of the received record, which nobody writes to; the hasher holds the record until it
-    // has read it (in place when it is a pooled SharedArrayBuffer, else by a copy).
-    const w = ev.args as WriteArgs;
-    const digest = isWrite ? hasher.digest(w.data.subarray(0, w.count), ctx.retain()) : undefined;
-    // Rows keep arrival order: each waits for the hashes queued before it, and for its own write when that ran
-    // behind the reply; a deferred write that failed is journaled with the status its COMMIT will report.
-    journalTail = Promise.all([journalTail, digest, ctx.settled]).then(([, d, failed]) => {
-      if (failed) row.status = (failed as { status?: number }).status ?? NFSSTAT3.NFS3ERR_IO;
-      journal.add(d ? Object.assign(row, d) : row);
-    });
+    recorder?.record(ev);
   };
 
   const ports = { nfs: 0, mount: 0, portmap: 0 };
@@ -289,11 +278,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       },
       async flushJournal() {
         await x.writeBehind.barrier();
-        let tail;
-        do {
-          tail = journalTail;
-          await tail;
-        } while (tail !== journalTail);
+        await recorder?.drained();
         journal?.flush();
       },
       stats,
@@ -302,7 +287,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           await closeListeners();
           await x.writeBehind.barrier();
           await x.closeAll();
-          await journalTail;
+          await recorder?.drained();
           await hasher.close();
           logger.log('info', 'server stopped', { drc: drc.counters(), journalRows: journal?.rowsWritten ?? 0 });
           journal?.close();
@@ -315,45 +300,4 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     journal?.close();
     throw e;
   }
-}
-
-function journalRow(ev: CallEvent, instance: string, handles: FileHandles): JournalRow {
-  const { ctx } = ev;
-  const a = ev.args as Record<string, unknown>;
-  const row: JournalRow = {
-    t_ms: Date.now(),
-    instance,
-    conn: ctx.conn.id,
-    client: `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}`,
-    xid: ctx.call.xid >>> 0,
-    proc: ev.entry.codec.name,
-    outcome: ev.outcome,
-    status: ev.status ?? null,
-    fh: null,
-    path: ctx.note.path ?? null,
-    name: null,
-    offset: null,
-    count: null,
-    stable: null,
-    committed: null,
-    data_sha256: null,
-    head_hex: null,
-  };
-  // The object the call is about: WRITE/SETATTR/COMMIT name a handle, directory operations a (dir, name) pair.
-  const fh = (a.file ?? a.object ?? (a.where as { dir?: Buffer })?.dir ?? (a.from as { dir?: Buffer })?.dir) as Buffer | { dir: Buffer; name: string } | undefined;
-  const dirop = (a.where ?? a.from ?? a.link ?? (Buffer.isBuffer(a.object) ? undefined : a.object)) as { dir: Buffer; name: string } | undefined;
-  const handle = Buffer.isBuffer(fh) ? fh : dirop?.dir;
-  if (handle) {
-    row.fh = handle.toString('hex');
-    row.path ??= handles.pathOf(handle) ?? null;
-  }
-  if (dirop) row.name = dirop.name;
-  if (ctx.call.proc === WRITE) {
-    const w = ev.args as WriteArgs;
-    row.offset = Number(w.offset);
-    row.count = w.count;
-    row.stable = w.stable;
-    if (ev.status === 0 && ctx.note.committed !== undefined) row.committed = ctx.note.committed;
-  }
-  return row;
 }

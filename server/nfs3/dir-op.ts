@@ -35,7 +35,6 @@ export async function createIn(
   make: (dir: Resolved, name: string, rel: string, who: Identity) => Promise<Made>,
 ): Promise<CreateRes> {
   const dir = await x.resolveDir(ctx, where.dir);
-  ctx.note.path = dir.rel;
   try {
     checkName(where.name, 'create');
     if (attrs) checkTimes(attrs);

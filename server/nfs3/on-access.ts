@@ -37,9 +37,9 @@ const ANY: AccessMap = [
 export function onAccess(x: Nfs3Export): ProcEntry<AccessArgs, AccessRes> {
   return {
     codec: NFS3.ACCESS,
+    subject: (a) => ({ fh: a.object }),
     async run(ctx, a) {
       const obj = await x.resolve(ctx, a.object);
-      ctx.note.path = obj.rel;
       const who = x.who(ctx);
       const ino = inodeOf(obj.stats);
       const map = isReg(obj.stats) ? REG : isDir(obj.stats) ? DIR : ANY;

@@ -11,15 +11,15 @@ import type { Nfs3Export } from './export';
 export function onCommit(x: Nfs3Export): ProcEntry<CommitArgs, CommitRes> {
   return {
     codec: NFS3.COMMIT,
+    subject: (a) => ({ fh: a.file }),
     async run(ctx, a) {
       const failed = x.takeWriteError(a.file);
       if (failed !== undefined) return { status: failed, fileWcc: {} } as CommitRes;
-      const { rel, value } = await x.withFile(ctx, a.file, 'commit', async (fd) => {
+      const { value } = await x.withFile(ctx, a.file, 'commit', async (fd) => {
         const before = await fstatBig(fd);
         await fsyncFd(fd);
         return { before: wccAttr(before), after: fattr(await fstatBig(fd)) };
       });
-      ctx.note.path = rel;
       return { status: 0, fileWcc: value, verf: x.writeVerifier };
     },
     fail: (status) => ({ status, fileWcc: {} }) as CommitRes,

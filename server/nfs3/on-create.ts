@@ -33,6 +33,7 @@ export function verifierTimes(verf: Buffer): { atime: number; mtime: number } {
 export function onCreate(x: Nfs3Export): ProcEntry<CreateArgs, CreateRes> {
   return {
     codec: NFS3.CREATE,
+    subject: (a) => ({ fh: a.where.dir, name: a.where.name }),
     run: (ctx, a) =>
       createIn(x, ctx, a.where, MAY.EXEC, a.how.mode === CREATEMODE3.EXCLUSIVE ? undefined : a.how.attributes, async (dir, name, rel, who) => {
         // Another client may create the name between the look and the O_EXCL open: then look again.

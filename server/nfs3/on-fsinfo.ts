@@ -10,9 +10,9 @@ import { RTMAX, WTMAX } from './limits';
 export function onFsinfo(x: Nfs3Export): ProcEntry<FsinfoArgs, FsinfoRes> {
   return {
     codec: NFS3.FSINFO,
+    subject: (a) => ({ fh: a.fsroot }),
     async run(ctx, a) {
       const obj = await x.resolve(ctx, a.fsroot);
-      ctx.note.path = obj.rel;
       return {
         status: 0,
         objAttributes: fattr(obj.stats),

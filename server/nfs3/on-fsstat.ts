@@ -11,9 +11,9 @@ import type { Nfs3Export } from './export';
 export function onFsstat(x: Nfs3Export): ProcEntry<FsstatArgs, FsstatRes> {
   return {
     codec: NFS3.FSSTAT,
+    subject: (a) => ({ fh: a.fsroot }),
     async run(ctx, a) {
       const obj = await x.resolve(ctx, a.fsroot);
-      ctx.note.path = obj.rel;
       try {
         const s = await fs.promises.statfs(fdPath(obj.fd), { bigint: true });
         return {

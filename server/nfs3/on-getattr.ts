@@ -8,9 +8,9 @@ import type { Nfs3Export } from './export';
 export function onGetattr(x: Nfs3Export): ProcEntry<GetattrArgs, GetattrRes> {
   return {
     codec: NFS3.GETATTR,
+    subject: (a) => ({ fh: a.object }),
     async run(ctx, a) {
       const obj = await x.resolve(ctx, a.object);
-      ctx.note.path = obj.rel;
       return { status: 0, objAttributes: fattr(obj.stats) };
     },
     fail: (status) => ({ status }) as GetattrRes,

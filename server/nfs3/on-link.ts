@@ -17,10 +17,10 @@ import { MAY, inodeOf, nfsdPermission } from './permission';
 export function onLink(x: Nfs3Export): ProcEntry<LinkArgs, LinkRes> {
   return {
     codec: NFS3.LINK,
+    subject: (a) => ({ fh: a.file, name: a.link.name }),
     async run(ctx, a) {
       const file = await x.resolve(ctx, a.file);
       const dir = await x.resolveDir(ctx, a.link.dir);
-      ctx.note.path = file.rel;
       try {
         // nfsd_link: create rights in the directory (ACCES), then a directory source is NFS3ERR_ISDIR; the source
         // itself needs no permission (fh_verify NFSD_MAY_NOP; nfsd calls vfs_link, not the syscall's may_linkat).

@@ -14,11 +14,11 @@ import { MAY, inodeOf, nfsdPermission } from './permission';
 export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
   return {
     codec: NFS3.LOOKUP,
+    subject: (a) => ({ fh: a.what.dir, name: a.what.name }),
     async run(ctx, a) {
       const dir = await x.resolveDir(ctx, a.what.dir);
       const dirAttributes = fattr(dir.stats);
       const name = a.what.name;
-      ctx.note.path = dir.rel;
       try {
         checkName(name, 'lookup');
         const who = x.who(ctx);

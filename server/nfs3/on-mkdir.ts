@@ -14,6 +14,7 @@ import { MAY, S_ISGID, inodeOf, newMode } from './permission';
 export function onMkdir(x: Nfs3Export): ProcEntry<MkdirArgs, MkdirRes> {
   return {
     codec: NFS3.MKDIR,
+    subject: (a) => ({ fh: a.where.dir, name: a.where.name }),
     run: (ctx, a) =>
       createIn(x, ctx, a.where, MAY.CREATE, a.attributes, async (dir, name, rel, who) => {
         const obj = await x.serially(async () => {

@@ -15,6 +15,7 @@ const NODE_TYPES: readonly number[] = [FTYPE3.NF3CHR, FTYPE3.NF3BLK, FTYPE3.NF3S
 export function onMknod(x: Nfs3Export): ProcEntry<MknodArgs, MknodRes> {
   return {
     codec: NFS3.MKNOD,
+    subject: (a) => ({ fh: a.where.dir, name: a.where.name }),
     async run(ctx, a) {
       if (!NODE_TYPES.includes(a.what.type)) return createFail(NFSSTAT3.NFS3ERR_BADTYPE);
       return createIn(x, ctx, a.where, MAY.CREATE, undefined, () => fail(NFSSTAT3.NFS3ERR_NOTSUPP, 'mknod is not supported'));

@@ -9,9 +9,9 @@ import { NAME_MAX } from './limits';
 export function onPathconf(x: Nfs3Export): ProcEntry<PathconfArgs, PathconfRes> {
   return {
     codec: NFS3.PATHCONF,
+    subject: (a) => ({ fh: a.object }),
     async run(ctx, a) {
       const obj = await x.resolve(ctx, a.object);
-      ctx.note.path = obj.rel;
       return { status: 0, objAttributes: fattr(obj.stats), linkmax: 65000, nameMax: NAME_MAX, noTrunc: true, chownRestricted: true, caseInsensitive: false, casePreserving: true };
     },
     fail: (status) => ({ status }) as PathconfRes,

@@ -13,13 +13,14 @@ export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
   const pool = new BufferPool({ granule: RTMAX, maxIdleBytes: 16 * RTMAX });
   return {
     codec: NFS3.READ,
+    subject: (a) => ({ fh: a.file }),
     async run(ctx, a) {
       const pos = fileOffset(a.offset);
       const want = Math.min(a.count, RTMAX);
       const buf = pool.take(RTMAX);
       let lent = false;
       try {
-        const { rel, value } = await x.withFile(ctx, a.file, 'read', async (fd) => {
+        const { value } = await x.withFile(ctx, a.file, 'read', async (fd) => {
           let got = 0;
           while (got < want) {
             const n = await pread(fd, buf, got, want - got, pos + got);
@@ -30,7 +31,6 @@ export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
         });
         ctx.afterSend.push(() => pool.release(buf));
         lent = true;
-        ctx.note.path = rel;
         return value;
       } finally {
         if (!lent) pool.release(buf);

@@ -15,9 +15,9 @@ import { RTMAX } from './limits';
 export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
   return {
     codec: NFS3.READDIR,
+    subject: (a) => ({ fh: a.dir }),
     async run(ctx, a) {
       const dir = await x.resolveDir(ctx, a.dir);
-      ctx.note.path = dir.rel;
       const dirAttributes = fattr(dir.stats);
       try {
         listable(x, ctx, dir);

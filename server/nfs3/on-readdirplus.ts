@@ -20,9 +20,9 @@ const PLUS = 4 + 84 + 4 + 4 + ((HANDLE_BYTES + 3) & ~3);
 export function onReaddirplus(x: Nfs3Export): ProcEntry<ReaddirplusArgs, ReaddirplusRes> {
   return {
     codec: NFS3.READDIRPLUS,
+    subject: (a) => ({ fh: a.dir }),
     async run(ctx, a) {
       const dir = await x.resolveDir(ctx, a.dir);
-      ctx.note.path = dir.rel;
       const dirAttributes = fattr(dir.stats);
       try {
         const searchable = listable(x, ctx, dir);

@@ -14,9 +14,9 @@ import type { Nfs3Export } from './export';
 export function onReadlink(x: Nfs3Export): ProcEntry<ReadlinkArgs, ReadlinkRes> {
   return {
     codec: NFS3.READLINK,
+    subject: (a) => ({ fh: a.symlink }),
     async run(ctx, a) {
       const obj = await x.resolve(ctx, a.symlink);
-      ctx.note.path = obj.rel;
       const symlinkAttributes = fattr(obj.stats);
       if (!isLnk(obj.stats)) return { status: NFSSTAT3.NFS3ERR_INVAL, symlinkAttributes };
       try {

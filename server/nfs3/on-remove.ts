@@ -15,9 +15,9 @@ import { MAY, inodeOf, mayDelete, nfsdPermission } from './permission';
 export function removeEntry(x: Nfs3Export, name: 'REMOVE' | 'RMDIR', unlink: (path: string) => Promise<void>): ProcEntry<RemoveArgs, RemoveRes> {
   return {
     codec: NFS3[name],
+    subject: (a) => ({ fh: a.object.dir, name: a.object.name }),
     async run(ctx, a) {
       const dir = await x.resolveDir(ctx, a.object.dir);
-      ctx.note.path = dir.rel;
       try {
         checkName(a.object.name, 'remove');
         const who = x.who(ctx);

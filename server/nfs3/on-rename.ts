@@ -18,10 +18,10 @@ import { checkName } from './limits';
 export function onRename(x: Nfs3Export): ProcEntry<RenameArgs, RenameRes> {
   return {
     codec: NFS3.RENAME,
+    subject: (a) => ({ fh: a.from.dir, name: a.from.name }),
     async run(ctx, a) {
       const from = await x.resolveDir(ctx, a.from.dir);
       const to = await x.resolveDir(ctx, a.to.dir);
-      ctx.note.path = from.rel;
       const wccs = async () => ({ fromDirWcc: await x.wcc(from), toDirWcc: await x.wcc(to) });
       try {
         checkName(a.from.name, 'remove');

@@ -11,10 +11,10 @@ import { checkTimes, setattrAs } from './setattr';
 export function onSetattr(x: Nfs3Export): ProcEntry<SetattrArgs, SetattrRes> {
   return {
     codec: NFS3.SETATTR,
+    subject: (a) => ({ fh: a.object }),
     async run(ctx, a) {
       checkTimes(a.newAttributes);
       const obj = await x.resolve(ctx, a.object);
-      ctx.note.path = obj.rel;
       try {
         await setattrAs(x.who(ctx), obj, a.newAttributes, a.guard);
       } catch (e) {

@@ -14,6 +14,7 @@ import { MAY } from './permission';
 export function onSymlink(x: Nfs3Export): ProcEntry<SymlinkArgs, SymlinkRes> {
   return {
     codec: NFS3.SYMLINK,
+    subject: (a) => ({ fh: a.where.dir, name: a.where.name }),
     run: (ctx, a) =>
       createIn(x, ctx, a.where, MAY.CREATE, a.symlink.attributes, async (dir, name, rel, who) => {
         const target = a.symlink.data;

@@ -6,7 +6,7 @@
 import { NFSSTAT3, STABLE_HOW } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { WriteArgs, WriteRes } from '../../xdr/nfs3/types';
-import type { CallContext, ProcEntry } from '../rpc/program';
+import { WithEffect, type CallContext, type ProcEntry } from '../rpc/program';
 import { fdatasyncFd, fstatBig, fsyncFd } from '../fs-at';
 import { fattr } from './attrs';
 import type { Nfs3Export } from './export';
@@ -14,10 +14,11 @@ import { WTMAX, fileOffset } from './limits';
 import { pwritevAll } from './write-behind';
 
 /**
- * Queues the write and resolves once it is queued (the reply may go). A handle that does not resolve to a
- * writable file rejects here, before anything is queued, and the client gets that status.
+ * Queues the write and resolves once it is queued (the reply may go), with the effect's `done`: when the bytes are
+ * in the file. A handle that does not resolve to a writable file rejects here, before anything is queued, and the
+ * client gets that status.
  */
-async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: Buffer, pos: number): Promise<WriteRes> {
+async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: Buffer, pos: number): Promise<WithEffect<WriteRes>> {
   const release = ctx.retain(); // the queued job reads the record
   let queued!: () => void;
   const isQueued = new Promise<void>((resolve) => (queued = resolve));
@@ -33,7 +34,7 @@ async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: 
     release();
     throw e;
   }
-  ctx.settled = done.then(
+  const written = done.then(
     () => {
       release();
       return undefined;
@@ -43,14 +44,14 @@ async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: 
       return e;
     },
   );
-  ctx.note.path = x.handles.pathOf(a.file);
-  ctx.note.committed = STABLE_HOW.UNSTABLE;
-  return { status: 0, fileWcc: {}, count: data.length, committed: STABLE_HOW.UNSTABLE, verf: x.writeVerifier };
+  const res: WriteRes = { status: 0, fileWcc: {}, count: data.length, committed: STABLE_HOW.UNSTABLE, verf: x.writeVerifier };
+  return new WithEffect(res, { write: { committed: STABLE_HOW.UNSTABLE, done: written } });
 }
 
 export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
   return {
     codec: NFS3.WRITE,
+    subject: (a) => ({ fh: a.file }),
     async run(ctx, a) {
       // RFC 1813 §3.3.7: count is the number of bytes of data; the opaque must carry at least that many.
       if (a.count > a.data.length || a.count > WTMAX) return { status: NFSSTAT3.NFS3ERR_INVAL, fileWcc: {} };
@@ -58,7 +59,7 @@ export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
       const data = a.data.subarray(0, a.count);
       if (a.stable === STABLE_HOW.UNSTABLE && x.writeBehind.accepts(data.length)) return writeBehind(x, ctx, a, data, pos);
       await x.writeBehind.barrier(); // nothing older may land on top of this one
-      const { rel, value } = await x.withFile(ctx, a.file, 'write', async (fd) => {
+      const { value } = await x.withFile(ctx, a.file, 'write', async (fd) => {
         await pwritevAll(fd, [data], pos);
         if (a.stable === STABLE_HOW.FILE_SYNC) await fsyncFd(fd);
         else if (a.stable === STABLE_HOW.DATA_SYNC) await fdatasyncFd(fd);
@@ -66,9 +67,8 @@ export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
         // (RFC 1813 §2.6 post_op_attr) and the client asks with GETATTR when it needs to.
         return a.stable === STABLE_HOW.UNSTABLE ? undefined : fstatBig(fd);
       });
-      ctx.note.path = rel;
-      ctx.note.committed = a.stable;
-      return { status: 0, fileWcc: { after: value && fattr(value) }, count: data.length, committed: a.stable, verf: x.writeVerifier };
+      const res: WriteRes = { status: 0, fileWcc: { after: value && fattr(value) }, count: data.length, committed: a.stable, verf: x.writeVerifier };
+      return new WithEffect(res, { write: { committed: a.stable } });
     },
     fail: (status) => ({ status, fileWcc: {} }) as WriteRes,
   };

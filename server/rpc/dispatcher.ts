@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log';
 import { XdrReader } from '../../xdr/reader';
 import { ACCEPT_STAT, AUTH_FLAVOR, AUTH_STAT, AuthSys, decodeAuthSys, decodeMessage, RpcCall } from '../../xdr/rpc';
 import type { DrcDecision, DrcOutcome, DuplicateRequestCache } from '../drc';
-import type { CallContext, ConnInfo, DispatchTable, ProcEntry } from './program';
+import { WithEffect, type CallContext, type ConnInfo, type DispatchTable, type Effect, type ProcEntry, type Subject } from './program';
 import { encodeAcceptedError as acceptedError, encodeErrorReply, encodeReply as successReply } from '../../xdr/message';
 
 export interface Reply {
@@ -21,8 +21,12 @@ export interface CallEvent {
   ctx: CallContext;
   entry: ProcEntry;
   args: unknown;
+  /** what the call is about (its procedure's subject()), whether or not it ran */
+  subject?: Subject;
   /** the result object when this call executed */
   res?: unknown;
+  /** what the procedure reported it did, when it ran and had an effect to report */
+  effect?: Effect;
   /** nfsstat3/mountstat3 of the reply sent, -1 when not applicable, undefined when no reply was sent */
   status?: number;
   outcome: DrcOutcome;
@@ -106,29 +110,32 @@ export class Dispatcher {
       return acceptedError(xid, ACCEPT_STAT.GARBAGE_ARGS);
     }
 
-    const ctx: CallContext = { conn, call, auth, record, argBytes, afterSend, retain: () => lease.retain(), outcome: 'executed', note: {} };
+    const ctx: CallContext = { conn, call, auth, record, argBytes, afterSend, retain: () => lease.retain() };
+    const subject = entry.subject?.(args);
     const drc = this.o.drc;
     const d: DrcDecision = drc
       ? drc.begin({ connId: conn.id, clientAddr: conn.remoteAddress, clientPort: conn.remotePort, xid, prog: call.prog, vers: call.vers, proc: call.proc, args: argBytes })
       : { kind: 'execute', outcome: 'executed' };
-    ctx.outcome = d.outcome;
     if (d.kind === 'replay') {
-      this.emit({ ctx, entry, args, status: d.status, outcome: d.outcome });
+      this.emit({ ctx, entry, args, subject, status: d.status, outcome: d.outcome });
       return [d.reply];
     }
     if (d.kind === 'drop') {
-      this.emit({ ctx, entry, args, outcome: d.outcome });
+      this.emit({ ctx, entry, args, subject, outcome: d.outcome });
       return null;
     }
     if (d.kind === 'wait') {
       const done = await d.done;
-      this.emit({ ctx, entry, args, status: done?.status, outcome: d.outcome });
+      this.emit({ ctx, entry, args, subject, status: done?.status, outcome: d.outcome });
       return done ? [done.reply] : null;
     }
 
     let res: unknown;
+    let effect: Effect | undefined;
     try {
-      res = await entry.run(ctx, args);
+      const out = await entry.run(ctx, args);
+      if (out instanceof WithEffect) ({ res, effect } = out);
+      else res = out;
     } catch (e) {
       if (e instanceof NfsStatusError && entry.fail) res = entry.fail(e.status);
       else {
@@ -152,7 +159,7 @@ export class Dispatcher {
       drc!.complete(d.entry, copy, status);
       parts = [copy];
     }
-    this.emit({ ctx, entry, args, res, status, outcome: d.outcome });
+    this.emit({ ctx, entry, args, subject, res, effect, status, outcome: d.outcome });
     return parts;
   }
 

@@ -1,7 +1,6 @@
 // The explicit dispatch table: programs -> versions -> procedures (no registration by import side effect).
 import type { AuthSys, RpcCall } from '../../xdr/rpc';
 import type { ProcCodec } from '../../xdr/procedure';
-import type { DrcOutcome } from '../drc';
 
 /** One TCP connection as the procedures and the DRC see it. */
 export interface ConnInfo {
@@ -22,8 +21,6 @@ export interface CallContext {
   record: Buffer;
   /** the procedure arguments exactly as received: a view into the record, read only */
   argBytes: Buffer;
-  /** what the DRC decided for this execution */
-  outcome: DrcOutcome;
   /**
    * Run once the reply has left (the socket took it, or it was dropped): where a procedure lends a Buffer to
    * its reply (READ data from a pool) it takes it back here.
@@ -34,18 +31,42 @@ export interface CallContext {
    * from a pool, so anything that reads them after the procedure returned must hold them.
    */
   retain(): () => void;
-  /**
-   * Set by a procedure that finishes its work after the reply (WRITE behind): settles when the effect is done,
-   * with its error if it failed (never rejects). Observers that record effects (the journal) wait for it.
-   */
-  settled?: Promise<Error | undefined>;
-  /** facts a procedure learns while executing, for the journal (export-relative path, committed how) */
-  note: { path?: string; committed?: number };
+}
+
+/** What a call is about, read from its arguments by its own procedure (the journal records it for every call). */
+export interface Subject {
+  /** the handle the call names: the object, or the directory a directory operation works in */
+  fh?: Buffer;
+  /** the name a directory operation acts on (RENAME: the source name; LINK: the new link's name) */
+  name?: string;
+}
+
+/** What a call did to the export that its observers record (the journal): for now, where a WRITE's bytes went. */
+export interface Effect {
+  write?: {
+    /** stable_how the reply promised */
+    committed: number;
+    /**
+     * For a write that runs behind its reply (write-behind): settles once the bytes are in the file, with the error
+     * if they never got there (never rejects). Absent when the bytes were written before the reply.
+     */
+    done?: Promise<Error | undefined>;
+  };
+}
+
+/** A procedure's result together with its effect; procedures without an effect to report return the result alone. */
+export class WithEffect<R> {
+  constructor(
+    readonly res: R,
+    readonly effect: Effect,
+  ) {}
 }
 
 export interface ProcEntry<A = any, R = any> {
   codec: ProcCodec<A, R>;
-  run(ctx: CallContext, args: A): Promise<R> | R;
+  /** What a call is about (never throws: the arguments are decoded). */
+  subject?(args: A): Subject;
+  run(ctx: CallContext, args: A): Promise<R | WithEffect<R>> | R | WithEffect<R>;
   /**
    * The result for a thrown NfsStatusError: the status plus the procedure's own failure body (go-nfs PR #95:
    * a reply without its failure body broke macOS clients).
