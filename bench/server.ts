@@ -1,24 +1,26 @@
-// Server throughput: libnfs nfs-cp of a 256 MiB random file into and out of our server (journal on, run as the
-// CLI in its own process) and nfs-ganesha 4.3 (the yardstick) in the same run, alternating, medians of RUNS.
-// Both exports, the source file and the copies live on tmpfs (/dev/shm) so the disk does not decide; our
-// journal file is on the OS temp dir. A third case prices the journal: our server with vs without it.
-// CPU is counted too (nfs-cp's, from the shell's `times`; each server's, from /proc, including work it finishes
-// after the reply), to say whether a target fits in this machine's cores at all: a client with one 1 MiB call
-// outstanding can only go as fast as the client's and the server's CPU per MiB allow.
+// Server cost (issue 20): libnfs nfs-cp of a 256 MiB random file into and out of our server (journal on, run as
+// the CLI in its own process) and nfs-ganesha 4.3 (the yardstick), judged on the server's CPU per MiB from
+// schedstat (every thread: event loop, thread pool, the journal's hasher), over runs of 1 GiB (4 copies of the
+// file). Each round runs ganesha, our server with and without the journal, then ganesha again: ratios are per
+// round, and ganesha's second run against its first is the noise band printed beside them. MiB/s ratios are
+// information (one 1 MiB call outstanding makes them latency-bound), printed with the same band.
+// Exports, the source file and the read-back copies live on tmpfs (/dev/shm) so the disk does not decide; our
+// journal file is on the OS temp dir.
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ganeshaMissing, startGanesha, Ganesha } from '../lab/peers/ganesha';
+import { ganeshaMissing, startGanesha } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
 import { startReady } from './child';
-import { median } from '../core/stats';
-import { Measurement, measurement, processCpuMs, processSettled } from './measure';
+import { CpuMeter, pairedRounds, pairedRow, processSettled, type Measurement, type Sample } from './measure';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_SERVER_MIB ?? 256);
-const RUNS = Math.max(5, Number(process.env.BENCH_SERVER_RUNS ?? 5));
+/** copies of the file per measured run: runs of at least 1 GiB */
+const COPIES = Math.max(1, Math.ceil(1024 / SIZE_MIB));
+const ROUNDS = Math.max(3, Number(process.env.BENCH_SERVER_ROUNDS ?? 5));
 const CLI = path.join(__dirname, '..', 'cli', 'main.js');
 
 interface Target {
@@ -33,16 +35,7 @@ async function startOurs(exportDir: string, journal?: string): Promise<Target> {
   const { proc, line, stop } = await startReady(args, 'ignore');
   const base = /url=(\S+)/.exec(line)![1]; // nfs://127.0.0.1/export?nfsport=P&mountport=P&version=3
   const [prefix, query] = base.split('?');
-  return {
-    dir: exportDir,
-    pid: proc.pid!,
-    url: (name) => `${prefix}/${name}?${query}`,
-    stop,
-  };
-}
-
-function ganeshaTarget(g: Ganesha): Target {
-  return { dir: g.exportDir, pid: g.pid, url: (n) => g.url(n), stop: () => g.stop() };
+  return { dir: exportDir, pid: proc.pid!, url: (name) => `${prefix}/${name}?${query}`, stop };
 }
 
 /**
@@ -58,17 +51,41 @@ function cp(src: string, dst: string): { s: number; cpuMs: number } {
   return { s, cpuMs: ms.length === 2 ? ms[0] + ms[1] : NaN };
 }
 
-/** One nfs-cp against `target`: seconds, nfs-cp's CPU ms and the server's (once it has gone quiet again). */
-async function timedCp(target: Target, src: string, dst: string): Promise<{ s: number; cpuMs: number; serverCpuMs: number }> {
-  const c0 = processCpuMs(target.pid);
-  const r = cp(src, dst);
-  await processSettled(target.pid);
-  return { ...r, serverCpuMs: processCpuMs(target.pid) - c0 };
+/**
+ * One measured run against `target`: COPIES copies written, then read back. The server's CPU is counted until it
+ * has gone quiet after the last copy (work it finishes behind the replies, write-behind and hashing, counts).
+ */
+async function writeThenRead(target: Target, src: string, back: string, tag: string): Promise<Sample> {
+  const bytes = COPIES * SIZE_MIB * MiB;
+  const names = Array.from({ length: COPIES }, (_, i) => `copy-${tag}-${i}.bin`);
+  const out: Sample = {};
+  for (const op of ['write', 'read'] as const) {
+    const meter = new CpuMeter({ server: target.pid }).start();
+    let s = 0;
+    let cpMs = 0;
+    for (const n of names) {
+      const r = op === 'write' ? cp(src, target.url(n)) : cp(target.url(n), back);
+      s += r.s;
+      cpMs += r.cpuMs;
+      if (op === 'read') fs.rmSync(back);
+    }
+    await processSettled(target.pid);
+    const cpu = meter.perMiB(bytes);
+    out[`${op}Cpu`] = cpu.server;
+    out[`${op}CpuMain`] = cpu['server/main'];
+    out[`${op}CpuExited`] = cpu["server/exited"];
+    out[`${op}MiBs`] = bytes / MiB / s;
+    out[`${op}CpCpu`] = cpMs / (bytes / MiB);
+  }
+  for (const n of names) fs.rmSync(path.join(target.dir, n));
+  return out;
 }
 
 export async function run(): Promise<Measurement[]> {
   const missing = missingTools(['nfs-cp', 'libnfs-utils']);
   if (missing) throw new Error(`bench server ${missing}`);
+  const why = ganeshaMissing();
+  if (why) throw new Error(`bench server: no yardstick: ${why}`);
   const tmpfs = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const work = fs.mkdtempSync(path.join(tmpfs, 'nfst-bench-server-'));
   const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-bench-journal-'));
@@ -77,58 +94,82 @@ export async function run(): Promise<Measurement[]> {
   for (let i = 0; i < SIZE_MIB; i++) fs.writeSync(fd, crypto.randomBytes(MiB));
   fs.closeSync(fd);
   const back = path.join(work, 'back.bin');
-  const dirs = ['ours', 'plain', 'ganesha'].map((d) => {
-    fs.mkdirSync(path.join(work, d));
-    return path.join(work, d);
-  });
-  const ours = await startOurs(dirs[0], path.join(journalDir, 'journal.db'));
-  const plain = await startOurs(dirs[1]);
-  const why = ganeshaMissing();
-  const ganesha = why ? undefined : ganeshaTarget(await startGanesha({ exportDir: dirs[2] }));
-  if (why) console.error(`# bench server: no yardstick: ${why}`);
-  type Run = Awaited<ReturnType<typeof timedCp>>;
-  const runs: Record<string, { write: Run[]; read: Run[] }> = { ours: { write: [], read: [] }, plain: { write: [], read: [] }, ganesha: { write: [], read: [] } };
+  const dir = (d: string) => (fs.mkdirSync(path.join(work, d)), path.join(work, d));
+  const targets: Target[] = [];
+  let rounds;
   try {
-    for (let i = 0; i < RUNS; i++) {
-      for (const [name, target] of [['ours', ours], ['ganesha', ganesha], ['plain', plain]] as const) {
-        if (!target) continue;
-        const file = `copy-${i}.bin`;
-        runs[name].write.push(await timedCp(target, src, target.url(file)));
-        runs[name].read.push(await timedCp(target, target.url(file), back));
-        fs.rmSync(back);
-        fs.rmSync(path.join(target.dir, file));
-      }
-      console.error(`# bench server: run ${i + 1}/${RUNS} done`);
-    }
+    const ours = await startOurs(dir('ours'), path.join(journalDir, 'journal.db'));
+    targets.push(ours);
+    const plain = await startOurs(dir('plain'));
+    targets.push(plain);
+    const g = await startGanesha({ exportDir: dir('ganesha') });
+    const ganesha: Target = { dir: g.exportDir, pid: g.pid, url: (n) => g.url(n), stop: () => g.stop() };
+    targets.push(ganesha);
+    // Warm-up, untimed: each server sees a full run before the first measured one.
+    for (const t of targets) await writeThenRead(t, src, back, 'warm');
+    let n = 0;
+    const once = (t: Target) => () => writeThenRead(t, src, back, String(n++));
+    rounds = await pairedRounds({
+      rounds: ROUNDS,
+      yardsticks: { ganesha: once(ganesha) },
+      cases: { ours: once(ours), plain: once(plain) },
+      progress: (i) => console.error(`# bench server: round ${i + 1}/${ROUNDS} (ganesha, ours, ours without journal, ganesha; ${COPIES} x ${SIZE_MIB} MiB each way)`),
+    });
   } finally {
-    await ours.stop();
-    await plain.stop();
-    await ganesha?.stop();
+    for (const t of targets) await t.stop();
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmSync(journalDir, { recursive: true, force: true });
   }
-  const times = (name: string, op: 'write' | 'read') => runs[name][op].map((r) => r.s);
-  const rate = (xs: number[]) => SIZE_MIB / median(xs);
-  const note = (xs: number[], target: string) => `runs=${xs.length}, ${SIZE_MIB} MiB, tmpfs exports, min..max ${(SIZE_MIB / Math.max(...xs)).toFixed(0)}..${(SIZE_MIB / Math.min(...xs)).toFixed(0)} MiB/s, target ${target}`;
-  const out = [
-    measurement('server', `nfs-cp write ${SIZE_MIB} MiB (journal on)`, rate(times('ours', 'write')), 'MiB/s', 'nfs-ganesha 4.3', ganesha ? rate(times('ganesha', 'write')) : NaN, true, note(times('ours', 'write'), '>= 1.5x')),
-    measurement('server', `nfs-cp read ${SIZE_MIB} MiB (journal on)`, rate(times('ours', 'read')), 'MiB/s', 'nfs-ganesha 4.3', ganesha ? rate(times('ganesha', 'read')) : NaN, true, note(times('ours', 'read'), '>= 1.0x')),
-    measurement('server', `nfs-cp write ${SIZE_MIB} MiB: journal on vs off`, rate(times('ours', 'write')), 'MiB/s', 'our server without journal', rate(times('plain', 'write')), true, note(times('plain', 'write'), 'close to 1.0x')),
-  ];
-  if (!ganesha) return out;
-  // CPU per MiB (medians), and the cores a target needs at that CPU per MiB: (nfs-cp + server) x the target rate.
-  const perMiB = (name: string, op: 'write' | 'read', k: 'cpuMs' | 'serverCpuMs') => median(runs[name][op].map((r) => r[k])) / SIZE_MIB;
-  const cores = os.cpus().length;
-  for (const [op, factor] of [['write', 1.5], ['read', 1.0]] as const) {
-    const client = perMiB('ours', op, 'cpuMs');
-    const server = perMiB('ours', op, 'serverCpuMs');
-    const gServer = perMiB('ganesha', op, 'serverCpuMs');
-    const targetRate = factor * rate(times('ganesha', op));
-    const f2 = (x: number) => x.toFixed(2);
-    out.push(measurement('server', `server CPU per MiB, nfs-cp ${op} (journal on)`, server, 'ms/MiB', 'nfs-ganesha 4.3', gServer, false, `nfs-cp's own CPU: ${f2(client)} ms/MiB against ours, ${f2(perMiB('ganesha', op, 'cpuMs'))} against ganesha`));
+  const r = rounds;
+  const f2 = (x: number) => x.toFixed(2);
+  const runs = `${ROUNDS} rounds of ${COPIES} x ${SIZE_MIB} MiB`;
+  const out: Measurement[] = [];
+  for (const op of ['write', 'read'] as const) {
+    const OP = op.toUpperCase();
     out.push(
-      measurement('server', `cores the ${op} target needs at our CPU per MiB (${factor}x ganesha = ${Math.round(targetRate)} MiB/s)`, ((client + server) * targetRate) / 1000, 'cores', 'cores on this machine', cores, false,
-        `(nfs-cp ${f2(client)} + our server ${f2(server)} ms/MiB) x ${Math.round(targetRate)} MiB/s, with perfect overlap; ratio < 1: the target needs more CPU than the machine has. ganesha itself would need ${f2(((perMiB('ganesha', op, 'cpuMs') + gServer) * targetRate) / 1000)}`),
+      pairedRow({
+        bench: 'server',
+        case: `server CPU per MiB, nfs-cp ${OP} ${SIZE_MIB} MiB, journal on`,
+        unit: 'ms/MiB',
+        yardstick: 'nfs-ganesha 4.3, same rounds',
+        ours: r.median('ours', `${op}Cpu`),
+        yardstickValue: r.median('ganesha', `${op}Cpu`),
+        ratios: r.ratios('ours', 'ganesha', `${op}Cpu`),
+        self: r.self('ganesha', `${op}Cpu`),
+        cost: true,
+        target: '<= 1.0',
+        note: `${runs}; every thread (schedstat), event loop alone ${f2(r.median('ours', `${op}CpuMain`))}; without the journal ${f2(r.median('plain', `${op}Cpu`))}; nfs-cp's own CPU ${f2(r.median('ours', `${op}CpCpu`))} against ours, ${f2(r.median('ganesha', `${op}CpCpu`))} against ganesha`,
+      }),
+    );
+  }
+  out.push(
+    pairedRow({
+      bench: 'server',
+      case: `server CPU per MiB, nfs-cp WRITE ${SIZE_MIB} MiB, journal on / off`,
+      unit: 'ms/MiB',
+      yardstick: 'our server without journal, same rounds',
+      ours: r.median('ours', 'writeCpu'),
+      yardstickValue: r.median('plain', 'writeCpu'),
+      ratios: r.cases.ours.map((s, i) => s.writeCpu / r.cases.plain[i].writeCpu),
+      self: r.self('ganesha', 'writeCpu'),
+      cost: true,
+      note: `what the journal costs; noise band: ganesha's, as both ours run once a round`,
+    }),
+  );
+  for (const op of ['write', 'read'] as const) {
+    out.push(
+      pairedRow({
+        bench: 'server',
+        case: `throughput, nfs-cp ${op.toUpperCase()} ${SIZE_MIB} MiB, journal on`,
+        unit: 'MiB/s',
+        yardstick: 'nfs-ganesha 4.3, same rounds',
+        ours: r.median('ours', `${op}MiBs`),
+        yardstickValue: r.median('ganesha', `${op}MiBs`),
+        ratios: r.ratios('ours', 'ganesha', `${op}MiBs`),
+        self: r.self('ganesha', `${op}MiBs`),
+        cost: false,
+        note: `information, no target: nfs-cp keeps one 1 MiB call outstanding, so this is latency-bound; ${runs}`,
+      }),
     );
   }
   return out;
