@@ -38,3 +38,16 @@ test('release of a Buffer the pool did not make is a no-op; idle slabs beyond ma
   pool.take(1);
   assert.equal(pool.allocations, 3); // one of the two came back from the idle list
 });
+
+test('take(n, phase) places the view at that page phase for a malloc-placed slab, inside the slab, and reuses slabs of any phase', () => {
+  // glibc puts an mmap'd chunk's data 16 bytes past a page: offset o in the slab is address phase (16 + o) % 4096.
+  const pool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 4 << 20 });
+  for (const phase of [0, 1, 16, 4095, 4096 + 140]) {
+    const b = pool.take(1 << 20, phase);
+    assert.equal(b.length, 1 << 20);
+    assert.equal((16 + b.byteOffset) % 4096, phase % 4096);
+    assert.ok(b.byteOffset + b.length <= b.buffer.byteLength);
+    pool.release(b);
+  }
+  assert.equal(pool.allocations, 1); // one slab served every phase
+});

@@ -1,5 +1,6 @@
 // RFC 1813 §3.3.6 READ: count capped at rtmax. The data goes out by reference from a pooled buffer, lent to this
-// reply until the socket has sent it. eof is a short read (no fstat on the hot path): a read ending exactly at
+// reply until the socket has sent it, placed at the page phase of the file position so that the kernel copies
+// page to page (core/buffer-pool.ts: measured 0.55 against 0.20 ms per MiB from tmpfs). eof is a short read (no fstat on the hot path): a read ending exactly at
 // the end of the file says eof=FALSE and the next one returns 0 bytes with eof=TRUE, as RFC 1813 allows.
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { ReadArgs, ReadRes } from '../../xdr/nfs3/types';
@@ -10,14 +11,14 @@ import { RTMAX, fileOffset } from './limits';
 import { BufferPool } from '../../core/buffer-pool';
 
 export function onRead(x: Nfs3Export): ProcEntry<ReadArgs, ReadRes> {
-  const pool = new BufferPool({ granule: RTMAX, maxIdleBytes: 16 * RTMAX });
+  const pool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 16 * (RTMAX + 64 * 1024) });
   return {
     codec: NFS3.READ,
     subject: (a) => ({ fh: a.file }),
     async run(ctx, a) {
       const pos = fileOffset(a.offset);
       const want = Math.min(a.count, RTMAX);
-      const buf = pool.take(RTMAX);
+      const buf = pool.take(want, pos % 4096);
       let lent = false;
       try {
         const { value } = await x.withFile(ctx, a.file, 'read', async (fd) => {
