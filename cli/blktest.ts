@@ -7,7 +7,8 @@ import { startTrace, type TapScope } from '../client/rpc/trace';
 import { parseHostPort } from '../core/address';
 import { ConfigError } from '../core/errors';
 import { createLogger } from '../core/log';
-import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
+import { formatAt, formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
+import { hexXid } from '../client/rpc/xid';
 import { EXIT } from './exit';
 import { optionWithDefault } from './help';
 import { DEFAULTS as REPRO, SEED_NUMBERS } from '../lab/repro-options';
@@ -45,9 +46,9 @@ function parseWord(s: string): number {
   return v;
 }
 
-function summary(r: BlktestResult): string {
+function summary(r: BlktestResult, timeScale: number): string {
   const lines = [
-    `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${r.durationMs} ms, policy ${r.policy}, wsize ${formatBytes(r.wsize)}${r.wsize !== r.wsizeRequested ? ` (asked ${formatBytes(r.wsizeRequested)}, clamped to the server's FSINFO wtmax)` : ''}, inflight ${r.inflight}, ${r.stable}`,
+    `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${formatAt(r.durationMs, timeScale)}, policy ${r.policy}, wsize ${formatBytes(r.wsize)}${r.wsize !== r.wsizeRequested ? ` (asked ${formatBytes(r.wsizeRequested)}, clamped to the server's FSINFO wtmax)` : ''}, inflight ${r.inflight}, ${r.stable}`,
     `  transmissions ${r.transmissions}, retransmissions ${r.retransmissions}, replays ${r.replays}, timeouts ${r.timeoutsMinor} minor / ${r.timeoutsMajor} major`,
     `  duplicates cancelled ${r.duplicatesCancelled}, finished after start ${r.duplicatesFinished}, LATE TRANSMISSIONS ${r.lateTransmissions}`,
     `  verify: ${r.fileBytesRead} bytes read back, ${r.corruptBlocks} corrupt block(s)${r.committed ? ', committed' : ''}${r.verifierChanged ? `, WRITE VERIFIER CHANGED ${r.verifierChanges}x, ${r.resentBlocks} block(s) resent` : ''}`,
@@ -144,8 +145,9 @@ export function register(program: Command): void {
       }
       bar?.stop();
       await trace.stop();
-      if (o.json) process.stdout.write(JSON.stringify({ ok: result.corruptBlocks === 0, ...result }) + '\n');
-      else process.stdout.write(summary(result) + '\n');
+      // XIDs in hex, as every other output prints them (README "Times and XIDs")
+      if (o.json) process.stdout.write(JSON.stringify({ ok: result.corruptBlocks === 0, ...result, lateXids: result.lateXids.map(hexXid) }) + '\n');
+      else process.stdout.write(summary(result, opts.timeScale) + '\n');
       process.exitCode = result.corruptBlocks > 0 ? EXIT.CHECKS_FAILED : EXIT.OK;
     });
 }

@@ -10,9 +10,15 @@ import { DEFAULTS, DRC_MODES, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, PEERS, check
 import { SCENARIO_NAMES, type ScenarioName } from '../lab/scenarios';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
-import type { RunRecord } from '../lab/run-record';
 import { formatMatrix } from './runs';
 import { EXIT } from './exit';
+import { colourOn, paint, paintSummaryLine } from './style';
+import { SingleBar, Presets } from 'cli-progress';
+import { ConfigError } from '../core/errors';
+import type { RunRecord, Verdict } from '../lab/run-record';
+
+/** What `repro --expect` can ask for (an error run exits 1 whatever was expected). */
+const EXPECTABLE: readonly Verdict[] = ['reproduced', 'not-reproduced'];
 import { optionWithDefault } from './help';
 
 interface CommonOpts {
@@ -27,6 +33,8 @@ interface CommonOpts {
   verbose?: boolean;
   kernel?: string;
   modules?: string;
+  /** false with --no-color */
+  color?: boolean;
 }
 
 /** A run's client timeouts that no fault explains (lab/witnesses.ts unexplainedTimeouts). */
@@ -64,7 +72,8 @@ function addCommon(cmd: Command): Command {
     .option('--kernel <path>', 'with a linux peer: your own bzImage instead of Debian linux-image-cloud-amd64')
     .option('--modules <dir>', "with a linux peer: your kernel's lib/modules/<release> folder")
     .option('--json', 'print exactly one JSON document')
-    .option('--verbose', 'log what the server, proxy and client do');
+    .option('--verbose', 'log what the server, proxy and client do')
+    .option('--no-color', 'no colour even on a terminal (so does a non-empty NO_COLOR)');
 }
 
 export function register(program: Command): void {
@@ -77,14 +86,35 @@ export function register(program: Command): void {
       .option('--scenario <name>', `fault scenario (${SCENARIO_NAMES.join(', ')})`, DEFAULTS.scenario)
       .option('--client <peer>', 'testbed (our client with --policy) | linux (the real kernel client in a QEMU guest)', 'testbed')
       .option('--server <peer>', 'testbed (our server with --drc) | linux (the real nfsd in a QEMU guest)', 'testbed')
+      .option('--expect <verdict>', 'exit 3 unless the verdict is this: reproduced | not-reproduced (a CI gate)')
       .addOption(optionWithDefault('--out <dir>', 'where the capture, journal, trace and results go', `a fresh folder under ${DEFAULT_RUNS_DIR}`)),
-  ).action(async (opts: CommonOpts & { policy: string; drc: string; scenario: string; client: string; server: string; out?: string }) => {
+  ).action(async (opts: CommonOpts & { policy: string; drc: string; scenario: string; client: string; server: string; out?: string; expect?: string }) => {
+    if (opts.expect !== undefined && !EXPECTABLE.includes(opts.expect as Verdict)) throw new ConfigError('BAD_EXPECT', `--expect: reproduced or not-reproduced, got "${opts.expect}"`);
     checkReproOptions({ policy: opts.policy as PolicyName, drc: opts.drc as DrcModeName, scenario: opts.scenario as ScenarioName, client: opts.client as PeerName, server: opts.server as PeerName });
     const c = common(opts);
     const clientName = opts.client === 'linux' ? LINUX_CLIENT_AXIS : opts.policy;
     const serverName = opts.server === 'linux' ? LINUX_SERVER_AXIS : opts.drc;
     const outDir = path.resolve(opts.out ?? path.join(DEFAULT_RUNS_DIR, `${stamp()}-${clientName}-${serverName}-${opts.scenario}-s${c.seed}`));
-    const say = (l: string) => (opts.json ? undefined : process.stderr.write(l + '\n'));
+    // On a terminal: a progress bar over the write() calls (cli-progress), steps printed around it. Off for --json
+    // and when stderr is not a TTY, where the step lines alone are printed.
+    const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: 'repro {bar} {value}/{total} write() calls', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+    let barOn = false;
+    const say = (l: string) => {
+      if (opts.json) return;
+      if (barOn) {
+        bar!.stop();
+        barOn = false;
+      }
+      process.stderr.write(l + '\n');
+    };
+    const progress = (writes: number, total: number) => {
+      if (!bar) return;
+      if (!barOn) {
+        bar.start(total, 0);
+        barOn = true;
+      }
+      bar.update(writes);
+    };
     const { record, tap, decodeAs } = await runRepro({
       ...DEFAULTS,
       ...c,
@@ -97,7 +127,8 @@ export function register(program: Command): void {
       ...(c.modules ? { modules: c.modules } : {}),
       outDir,
       onStep: say,
-    });
+      onProgress: progress,
+    }).finally(() => barOn && bar!.stop());
     const db = openResults(opts.db);
     db.saveRun(record);
     db.close();
@@ -109,21 +140,29 @@ export function register(program: Command): void {
           lateTransmissions: k.lateTransmissions, scribbledOnWire: k.scribbledOnWire, executedScribbled: k.executedScribbled,
           corruptBlocks: k.corruptBlocks, retransmissions: k.retransmissions, partialDuplicates: k.partialDuplicates,
           capture: record.capture, runId: record.runId, outDir, db: opts.db, summary: record.summary, durationMs: record.durationMs,
+          ...(opts.expect ? { expected: opts.expect, expectationMet: record.verdict === opts.expect } : {}),
           ...(record.error ? { error: record.error } : {}),
         }, null, 2) + '\n',
       );
     } else {
+      const colour = colourOn(process.stdout, opts.color);
       const lines = [
         '',
-        ...record.summary,
+        ...record.summary.map((l) => paintSummaryLine(l, colour)),
         `client: ${record.counters.lateTransmissions} late transmissions (bytes read from a buffer already returned to the caller), ${record.counters.retransmissions} retransmissions`,
         `capture at ${path.relative(process.cwd(), record.capture ?? '') || record.capture} (Wireshark/tshark: -d ${decodeAs})`,
         `results: run ${record.runId} in ${opts.db} (nfs-testbed runs show ${record.runId}; nfs-testbed dashboard)`,
       ];
-      if (tap.length) lines.push('', 'trace of one affected XID (seed 000 tap format, modelled seconds):', ...tap.map((l) => '  ' + l));
+      // Only a run that reproduced has an affected XID worth following (a not-reproduced run's "affected" XID is
+      // at most a late transmission that carried the right bytes).
+      if (tap.length && record.verdict === 'reproduced') lines.push('', 'trace of one affected XID (seed 000 tap format):', ...tap.map((l) => '  ' + l));
       process.stdout.write(lines.join('\n') + '\n');
     }
     if (record.verdict === 'error') process.exitCode = EXIT.RUNTIME;
+    else if (opts.expect !== undefined && record.verdict !== opts.expect) {
+      if (!opts.json) process.stderr.write(`nfs-testbed: expected ${opts.expect}, the verdict is ${record.verdict} (exit ${EXIT.CHECKS_FAILED})\n`);
+      process.exitCode = EXIT.CHECKS_FAILED;
+    }
   });
 
   addCommon(
@@ -166,7 +205,7 @@ export function register(program: Command): void {
         onRun: (r, i, n) => {
           const lag = (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0;
           const machine = unexplained(r);
-          if (!opts.json) process.stderr.write(`[${i}/${n}] ${r.config.scenario} ${r.config.policy} drc=${r.config.drc} seed=${r.config.seed}: ${r.verdict} (late ${r.counters.lateTransmissions}, wire ${r.counters.scribbledOnWire}, exec ${r.counters.executedScribbled}, corrupt ${r.counters.corruptBlocks}; timer lag max ${lag} ms${machine ? `; ${machine} timeouts no fault explains` : ''})\n`);
+          if (!opts.json) process.stderr.write(`[${i}/${n}] ${r.config.scenario} ${r.config.policy} drc=${r.config.drc} seed=${r.config.seed}: ${paint(r.verdict, r.verdict, colourOn(process.stderr, opts.color))} (late ${r.counters.lateTransmissions}, wire ${r.counters.scribbledOnWire}, exec ${r.counters.executedScribbled}, corrupt ${r.counters.corruptBlocks}; timer lag max ${lag} ms${machine ? `; ${machine} timeouts no fault explains` : ''})\n`);
         },
       });
       const summary = db.matrixSummary(matrixId)!;
@@ -178,7 +217,7 @@ export function register(program: Command): void {
         // Cells whose client timed out with no fault holding the reply: the machine, not the scenario, retransmitted.
         const disturbed = recs.filter((r) => unexplained(r) > 0).map((r) => `${r.config.scenario}/${r.config.policy}/${r.config.drc}/s${r.config.seed}`);
         const disturbedLine = disturbed.length ? `\ncells with client timeouts no fault explains (their verdict may be the machine's): ${disturbed.join(', ')}` : '';
-        process.stdout.write(formatMatrix(summary) + `\n${lagLine}${disturbedLine}\nmatrix ${matrixId}: ${recs.length} runs stored in ${opts.db}\n`);
+        process.stdout.write(formatMatrix(summary, colourOn(process.stdout, opts.color)) + `\n${lagLine}${disturbedLine}\nmatrix ${matrixId}: ${recs.length} runs stored in ${opts.db}\n`);
       }
       if (recs.some((r) => r.verdict === 'error')) process.exitCode = EXIT.RUNTIME;
     } finally {

@@ -1,7 +1,8 @@
 // `nfs-testbed runs [list|show RUNID]`: the stored reproduction runs, readable or as one JSON document.
 import type { Command } from 'commander';
 import { ConfigError, TestbedError } from '../core/errors';
-import { parseNumber } from '../core/units';
+import { formatAt, parseNumber } from '../core/units';
+import { VERDICT_TEXT, colourOn, paint, paintSummaryLine } from './style';
 import { DEFAULT_RESULTS_DB } from '../lab/paths';
 import { openResults, VERDICTS } from '../lab/results-db';
 import type { MatrixSummary, RunFilter, RunSummary } from '../lab/results-db';
@@ -16,6 +17,8 @@ interface RunsOptions {
   scenario?: string;
   verdict?: string;
   limit: string;
+  /** false with --no-color */
+  color?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,8 +33,9 @@ export function register(program: Command): void {
     .option('--policy <name>', 'only runs with this retransmit policy')
     .option('--drc <mode>', 'only runs with this DRC mode')
     .option('--scenario <name>', 'only runs of this scenario')
-    .option('--verdict <v>', `only runs with this verdict (${VERDICTS.join(', ')})`)
+    .option('--verdict <v>', `only runs with this verdict (${VERDICTS.join(', ')}; any case)`)
     .option('--limit <n>', 'at most this many runs, newest first', '20')
+    .option('--no-color', 'no colour even on a terminal (so does a non-empty NO_COLOR)')
     .action(async (action: string, runId: string | undefined, opts: RunsOptions) => {
       const out = runsCommand(action, runId, opts);
       process.stdout.write(opts.json ? JSON.stringify(out.doc, null, 2) + '\n' : out.text);
@@ -39,6 +43,8 @@ export function register(program: Command): void {
 }
 
 function runsCommand(action: string, runId: string | undefined, opts: RunsOptions): { doc: unknown; text: string } {
+  const colour = colourOn(process.stdout, opts.color);
+  const view: TableView = { width: process.stdout.isTTY ? process.stdout.columns : undefined, paint: verdictPainter(colour) };
   if (action !== 'list' && action !== 'show' && action !== 'matrix') {
     throw new ConfigError('BAD_ACTION', `runs: unknown action "${action}" (list | show RUNID | matrix [MATRIXID])`);
   }
@@ -51,15 +57,15 @@ function runsCommand(action: string, runId: string | undefined, opts: RunsOption
       const matrixId = runId ?? opts.matrix ?? db.listMatrices(1)[0]?.matrixId;
       const m = matrixId === undefined ? undefined : db.matrixSummary(matrixId);
       if (!m) throw new TestbedError('MATRIX_NOT_FOUND', matrixId === undefined ? `no matrix runs in ${opts.db}` : `no runs of matrix ${matrixId} in ${opts.db}`);
-      return { doc: m, text: formatMatrix(m) };
+      return { doc: m, text: formatMatrix(m, colour) };
     }
     if (action === 'show') {
       const rec = db.getRun(runId!);
       if (!rec) throw new TestbedError('RUN_NOT_FOUND', `no run ${runId} in ${opts.db}`, { runId });
-      return { doc: rec, text: formatRun(rec) };
+      return { doc: rec, text: formatRun(rec, colour) };
     }
     const runs = db.listRuns(filter);
-    return { doc: { db: opts.db, runs }, text: formatList(runs, opts.db) };
+    return { doc: { db: opts.db, runs }, text: formatList(runs, opts.db, view) };
   } finally {
     db.close();
   }
@@ -68,8 +74,10 @@ function runsCommand(action: string, runId: string | undefined, opts: RunsOption
 function parseFilter(opts: RunsOptions): RunFilter {
   const limit = parseNumber(opts.limit, '--limit', 1, 10_000);
   if (!Number.isInteger(limit)) throw new ConfigError('BAD_NUMBER', `--limit: expected an integer, got "${opts.limit}"`);
-  if (opts.verdict !== undefined && !VERDICTS.includes(opts.verdict as Verdict)) {
-    throw new ConfigError('BAD_VERDICT', `--verdict: expected one of ${VERDICTS.join(', ')}, got "${opts.verdict}"`);
+  // Any case: the table prints REPRODUCED and ERROR in capitals (VERDICT_TEXT), the database stores lower case.
+  const verdict = opts.verdict?.toLowerCase();
+  if (verdict !== undefined && !VERDICTS.includes(verdict as Verdict)) {
+    throw new ConfigError('BAD_VERDICT', `--verdict: expected one of ${VERDICTS.join(', ')} (any case), got "${opts.verdict}"`);
   }
   return {
     limit,
@@ -77,22 +85,59 @@ function parseFilter(opts: RunsOptions): RunFilter {
     policy: opts.policy,
     drc: opts.drc,
     scenario: opts.scenario,
-    verdict: opts.verdict as Verdict | undefined,
+    verdict: verdict as Verdict | undefined,
   };
 }
 
-/** Left-aligned text columns, numbers right-aligned. */
-export function textTable(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const isNum = head.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.]+$/.test(r[i])));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
+/** How a table is shown on a terminal. */
+export interface TableView {
+  /** the terminal's width: columns named in `dropOrder` are left out, in that order, until every line fits */
+  width?: number;
+  dropOrder?: readonly string[];
+  /** colours a cell (codes do not count toward the column widths) */
+  paint?(column: string, cell: string): string;
 }
 
-const VERDICT_TEXT: Record<Verdict, string> = { reproduced: 'REPRODUCED', 'not-reproduced': 'not-reproduced', error: 'ERROR' };
+/** Left-aligned text columns, numbers right-aligned; on a terminal, fitted to its width (TableView). */
+export function textTable(head: string[], rows: string[][], view: TableView = {}): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const isNum = head.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.]+$/.test(r[i])));
+  let cols = head.map((_, i) => i);
+  const lineWidth = () => cols.reduce((w, i) => w + widths[i], 0) + 2 * (cols.length - 1);
+  const hidden: string[] = [];
+  for (const name of view.dropOrder ?? []) {
+    if (!view.width || lineWidth() <= view.width) break;
+    const i = head.indexOf(name);
+    if (!cols.includes(i)) continue;
+    cols = cols.filter((c) => c !== i);
+    hidden.push(name);
+  }
+  const line = (cells: string[], painted: boolean) =>
+    cols
+      .map((i, k) => {
+        const last = k === cols.length - 1;
+        const c = cells[i];
+        const pad = isNum[i] ? ' '.repeat(widths[i] - c.length) : '';
+        const tail = isNum[i] || last ? '' : ' '.repeat(widths[i] - c.length);
+        return pad + (painted && view.paint ? view.paint(head[i], c) : c) + tail;
+      })
+      .join('  ');
+  const out = [line(head, false), ...rows.map((r) => line(r, true))].join('\n') + '\n';
+  if (!hidden.length) return out;
+  const note = `(left out to fit ${view.width} columns: ${hidden.join(', ')}; piped or --json: all)`;
+  return out + (note.length <= view.width! ? note : `(${hidden.length} columns left out to fit ${view.width}; piped or --json: all)`) + '\n';
+}
 
-function formatList(runs: RunSummary[], db: string): string {
+/** Paints the verdict column. */
+function verdictPainter(colour: boolean): TableView['paint'] {
+  const byText = new Map<string, Verdict | 'mixed'>([...Object.entries(VERDICT_TEXT).map(([v, t]) => [t, v as Verdict] as const), ['mixed', 'mixed']]);
+  return (column, cell) => (column === 'verdict' && byText.has(cell) ? paint(cell, byText.get(cell)!, colour) : cell);
+}
+
+/** The run id holds matrix, scenario, policy, DRC and seed, so those go first when the terminal is narrow. */
+const LIST_DROP_ORDER = ['matrix', 'started', 'MiB/s', 'scenario', 'drc', 'policy', 'seed', 'exec', 'wire', 'late'];
+
+function formatList(runs: RunSummary[], db: string, view: TableView): string {
   if (!runs.length) return `no runs match in ${db}\n`;
   return textTable(
     ['started', 'run', 'matrix', 'policy', 'drc', 'scenario', 'seed', 'verdict', 'late', 'wire', 'exec', 'corrupt', 'MiB/s'],
@@ -111,11 +156,12 @@ function formatList(runs: RunSummary[], db: string): string {
       String(r.counters.corruptBlocks),
       r.counters.throughputMiBps.toFixed(1),
     ]),
+    { ...view, dropOrder: LIST_DROP_ORDER },
   );
 }
 
 /** A matrix summary as one text table per scenario: a line per (policy, DRC) cell, counters summed over repeats. */
-export function formatMatrix(m: MatrixSummary): string {
+export function formatMatrix(m: MatrixSummary, colour = false): string {
   const parts = [`matrix ${m.matrixId}: ${m.runs} runs (counters summed over repeats; MiB/s is the median)\n`];
   for (const scenario of m.scenarios) {
     const cells = m.cells.filter((c) => c.scenario === scenario);
@@ -135,21 +181,22 @@ export function formatMatrix(m: MatrixSummary): string {
             String(c.sums.partialDuplicates),
             c.medians.throughputMiBps.toFixed(1),
           ]),
+          { paint: verdictPainter(colour) },
         ),
     );
   }
   return parts.join('');
 }
 
-function formatRun(rec: RunRecord): string {
+function formatRun(rec: RunRecord, colour: boolean): string {
   const { policy, drc, scenario, seed, timeScale, ...rest } = rec.config;
   const c = rec.counters;
-  const modelled = (t: number) => `${(t / timeScale / 1000).toFixed(3)} s`;
+  const at = (t: number) => formatAt(t, timeScale);
   const lines = [
-    `run ${rec.runId}  ${VERDICT_TEXT[rec.verdict]}${rec.matrixId ? `  (matrix ${rec.matrixId})` : ''}`,
+    `run ${rec.runId}  ${paint(VERDICT_TEXT[rec.verdict], rec.verdict, colour)}${rec.matrixId ? `  (matrix ${rec.matrixId})` : ''}`,
     `  policy ${policy}  drc ${drc}  scenario ${scenario}  seed ${seed}  time scale ${timeScale}`,
     `  started ${rec.startedAt}  duration ${(rec.durationMs / 1000).toFixed(2)} s  version ${rec.version}`,
-    ...rec.summary.map((s) => `  ${s}`),
+    ...rec.summary.map((s) => `  ${paintSummaryLine(s, colour)}`),
     ...(rec.error ? [`  error: ${rec.error.code}: ${rec.error.message}`] : []),
     ...(rec.capture ? [`  capture: ${rec.capture}`] : []),
     'counters:',
@@ -160,12 +207,12 @@ function formatRun(rec: RunRecord): string {
   if (Object.keys(rest).length) {
     lines.push('config:', ...Object.entries(rest).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`));
   }
-  lines.push(`timeline (modelled seconds, real = modelled x ${timeScale}):`);
-  for (const s of rec.timeline.stalls) lines.push(`  stall ${s.direction}: ${modelled(s.start)} - ${modelled(s.end)}`);
+  lines.push(`timeline (real seconds since the run began, modelled in brackets; time scale ${timeScale}):`);
+  for (const s of rec.timeline.stalls) lines.push(`  stall ${s.direction}: ${at(s.start)} - ${at(s.end)}`);
   for (const row of rec.timeline.rows) {
     lines.push(`  ${row.xid}  ${rowHarm(row)}`);
     for (const e of [...row.events].sort((a, b) => a.t - b.t)) {
-      lines.push(`    ${modelled(e.t).padStart(11)}  ${e.kind.padEnd(17)}${e.detail ? ` ${e.detail}` : ''}`.trimEnd());
+      lines.push(`    ${at(e.t).padStart(27)}  ${e.kind.padEnd(17)}${e.detail ? ` ${e.detail}` : ''}`.trimEnd());
     }
   }
   if (!rec.timeline.rows.length) lines.push('  (no affected XIDs)');

@@ -10,7 +10,8 @@ import { TestbedError } from '../core/errors';
 import { NFS_PROGRAM, NFS_V3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { NFS3 } from '../xdr/nfs3/procs';
 import type * as T from '../xdr/nfs3/types';
-import { MOUNT3, MOUNT_PROGRAM, MOUNT_V3, type ExportEntry, type MntRes } from '../xdr/mount';
+import { MOUNT3, MOUNTSTAT3, MOUNT_PROGRAM, MOUNT_V3, type ExportEntry, type MntRes } from '../xdr/mount';
+import { enumName } from '../xdr/reader';
 import { PMAP2, IPPROTO } from '../xdr/portmap';
 import { AUTH_NONE } from '../xdr/rpc';
 import { RpcTransport, type CallInfo, type TransportOptions } from './rpc/transport';
@@ -343,7 +344,7 @@ export interface NfsMount {
   unmount(): Promise<void>;
 }
 
-/** MNT `exportPath` and connect the NFS transport. Throws TestbedError MNT_FAILED with the mountstat3. */
+/** MNT `exportPath` and connect the NFS transport. Throws TestbedError MNT_FAILED naming the mountstat3 (MNT3ERR_NOENT ...). */
 export async function mount(opts: MountOptions): Promise<NfsMount> {
   let port = opts.port;
   let mountPort = opts.mountPort;
@@ -362,7 +363,7 @@ export async function mount(opts: MountOptions): Promise<NfsMount> {
     if (separate) await mountRpc.connect();
     const m = new MountClient(mountRpc);
     const r = await m.mnt(opts.exportPath);
-    if (r.status !== 0) throw new TestbedError('MNT_FAILED', `MNT ${opts.exportPath} on ${opts.host}: mountstat3 ${r.status}`, { status: r.status });
+    if (r.status !== 0) throw new TestbedError('MNT_FAILED', `MNT ${opts.exportPath} on ${opts.host}: ${enumName(MOUNTSTAT3, r.status)} (mountstat3 ${r.status})`, { status: r.status, statusName: enumName(MOUNTSTAT3, r.status) });
     const nfs = new Nfs3Client(nfsRpc);
     const root = Buffer.from(r.fhandle);
     // fs/nfs/client.c nfs_probe_fsinfo: the transfer sizes come from the server before the first I/O.

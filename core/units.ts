@@ -55,6 +55,15 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/**
+ * The one time base of every trace and report a user reads (README "Times and XIDs"): real seconds since the run
+ * (or capture) began, then the modelled seconds they stand for in brackets, `0.130s (model 65.206s)`, where
+ * modelled = real / time scale. Real first, because that is what a capture's timestamps and a stopwatch show.
+ */
+export function formatAt(realMs: number, timeScale: number): string {
+  return `${(realMs / 1000).toFixed(3)}s (model ${(realMs / timeScale / 1000).toFixed(3)}s)`;
+}
+
 /** Parses a positive number (time scale, probabilities ...). */
 export function parseNumber(text: string | number, name: string, min = -Infinity, max = Infinity): number {
   const v = typeof text === 'number' ? text : Number(text);

@@ -64,6 +64,8 @@ export interface ReproOptions {
   logger?: Logger;
   /** called with progress lines (human) */
   onStep?(line: string): void;
+  /** called after every completed write() of the testbed client (a progress bar) */
+  onProgress?(writes: number, totalWrites: number): void;
   matrixId?: string;
 }
 

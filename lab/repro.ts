@@ -152,6 +152,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       timeScale: o.timeScale,
       seed: o.seed,
       logger: log,
+      onProgress: (writes) => o.onProgress?.(writes, o.count),
       beforeVerify: async () => {
         // The write loop is over: lift the faults so the read-back is not stalled.
         for (const f of px.faults()) px.removeFault(f.id);

@@ -1,6 +1,7 @@
 // What a reproduction run reports, built from its witnesses: the verdict, the human summary, the timeline the
 // dashboard draws (one row per affected XID, the proxy's stalls shaded) and one XID in seed 000's tap format.
 import { hexXid } from '../client/rpc/xid';
+import { formatAt } from '../core/units';
 import { ran } from '../core/journal-schema';
 import type { RpcCallEvent } from '../client/rpc/trace';
 import type { NetemEvent } from '../netem';
@@ -147,11 +148,11 @@ export function summaryLines(s: SummaryInput): string[] {
   return out;
 }
 
-/** One XID's events in the shape of seed 000's tap trace, in modelled seconds. */
+/** One XID's events in the shape of seed 000's tap trace, timed as every report is (core/units.ts formatAt). */
 export function tapLines(trace: readonly RpcCallEvent[], exec: readonly ServerExec[], xid: number, t0: number, scale: number): string[] {
   const evs = [
     ...trace.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: e.event + (e.kind ? ` (${e.kind})` : '') })),
     ...exec.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: `server ${e.outcome}` })),
   ].sort((a, b) => a.t - b.t);
-  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${((e.t - t0) / scale / 1000).toFixed(3)}s "${e.name}" xid=${hexXid(xid)}`);
+  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${formatAt(e.t - t0, scale)} "${e.name}" xid=${hexXid(xid)}`);
 }

@@ -116,3 +116,12 @@ test('CLI: an unreachable server exits 4, a bad option value exits 2', async () 
   const bad = await cli(['blktest', '--server', '127.0.0.1:1', '--file', 'x.bin', '--wsize', 'lots']);
   assert.equal(bad.code, 2);
 });
+
+// Issue 21: a missing export printed `mountstat3 2`; the RFC 1813 name says what went wrong.
+test('CLI: an export the server does not have is named MNT3ERR_NOENT (exit 1)', async () => {
+  const r = await cli(['blktest', '--server', `127.0.0.1:${server.address.port}`, '--export', '/no-such-export', '--file', 'x.bin', '--count', '1']);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /MNT \/no-such-export on 127\.0\.0\.1: MNT3ERR_NOENT \(mountstat3 2\)/);
+  const j = await cli(['blktest', '--server', `127.0.0.1:${server.address.port}`, '--export', '/no-such-export', '--file', 'x.bin', '--count', '1', '--json']);
+  assert.deepEqual([j.code, JSON.parse(j.out).error.code, JSON.parse(j.out).error.details.statusName], [1, 'MNT_FAILED', 'MNT3ERR_NOENT']);
+});

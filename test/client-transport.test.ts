@@ -143,5 +143,5 @@ test('the lifecycle trace prints one tap block per XID in the seed format', asyn
   const mine = lines.filter((l) => l.includes(`xid=0x${xidStart(8).toString(16).padStart(8, '0')}`));
   const names = mine.map((l) => /"([^"]+)"/.exec(l)![1]);
   assert.deepEqual(names, ['init', 'encode', 'queued', 'transmit-start', 'transmit-done', 'reply', 'complete', 'released']);
-  assert.match(mine[0], /^tap: 0\/8 at \d+\.\d{3}ms \(model \d+\.\d{3}s\) "init" xid=0x[0-9a-f]{8} rpc PUT/);
+  assert.match(mine[0], /^tap: 0\/8 at \d+\.\d{3}s \(model \d+\.\d{3}s\) "init" xid=0x[0-9a-f]{8} rpc PUT/);
 });

@@ -1,6 +1,7 @@
 // `nfs-testbed runs` and `nfs-testbed dashboard` as a user runs them: the built binary, a real database file.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,14 +52,14 @@ test('runs --json prints one document; runs show --json the full record', () => 
   assert.deepEqual(JSON.parse(show.out) as RunRecord, makeRecord({ runId: 'cli-zc', matrixId: 'mx', startedAt: '2026-11-21T10:00:00.000Z' }));
 });
 
-test('runs show prints the configuration, counters and timeline in modelled seconds', () => {
+test('runs show prints the configuration, counters and timeline (real seconds, modelled in brackets)', () => {
   const r = cli('runs', 'show', 'cli-zc', '--db', dbFile);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^run cli-zc {2}REPRODUCED {2}\(matrix mx\)$/m);
   assert.match(r.out, /policy zero-copy {2}drc off {2}scenario stall {2}seed 1 {2}time scale 0\.001/);
   assert.match(r.out, /late transmissions 3 .* corrupt blocks 1/);
-  assert.match(r.out, /stall both: 2\.000 s - 67\.000 s/);
-  assert.match(r.out, /^ {4} +67\.400 s {2}late-transmit {5}duplicate sent from released buffer$/m);
+  assert.match(r.out, /stall both: 0\.002s \(model 2\.000s\) - 0\.067s \(model 67\.000s\)/);
+  assert.match(r.out, /^ {4} +0\.067s \(model 67\.400s\) {2}late-transmit {5}duplicate sent from released buffer$/m);
 });
 
 test('runs matrix prints the newest matrix as a table per scenario, --json its summary', () => {
@@ -113,4 +114,46 @@ test('dashboard refuses a malformed --listen with exit 2', () => {
   const r = cli('dashboard', '--db', dbFile, '--listen', 'localhost');
   assert.equal(r.code, 2);
   assert.match(r.err, /--listen/);
+});
+
+// Issue 21: `runs --verdict REPRODUCED` was refused although the table prints that word; the table was 216
+// characters wide whatever the terminal.
+test('runs --verdict takes the verdict in any case', () => {
+  for (const v of ['REPRODUCED', 'Reproduced', 'reproduced']) {
+    const r = cli('runs', '--db', dbFile, '--json', '--verdict', v);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual((JSON.parse(r.out) as { runs: RunSummary[] }).runs.map((x) => x.runId), ['cli-zc', 'cli-solo'], v);
+  }
+  assert.deepEqual((JSON.parse(cli('runs', '--db', dbFile, '--json', '--verdict', 'NOT-REPRODUCED').out) as { runs: RunSummary[] }).runs.map((x) => x.runId), ['cli-cor']);
+  assert.equal(cli('runs', '--db', dbFile, '--verdict', 'maybe').code, 2);
+});
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** `runs ...` on a pseudo-terminal `cols` wide (util-linux script); the terminal's output, \r\n made \n. */
+function runsOnTty(cols: number, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const cmd = `stty cols ${cols}; ${[process.execPath, path.join(__dirname, '..', 'cli', 'main.js'), 'runs', ...args].map((a) => `'${a}'`).join(' ')}`;
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', cwd: dir, timeout: 20_000, env: { ...process.env, NO_COLOR: '', ...env } });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  return r.stdout.replace(/\r\n/g, '\n');
+}
+
+test('runs on a terminal: the table fits its width (columns the run id already names go first) and REPRODUCED is red', { skip: !hasScript && 'needs script (util-linux)' }, () => {
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+  for (const cols of [60, 80]) {
+    const out = runsOnTty(cols, ['--db', dbFile]);
+    const lines = plain(out).trimEnd().split('\n');
+    for (const l of lines) assert.ok(l.length <= cols, `${l.length} > ${cols}: ${l}`);
+    assert.match(lines[0], /\brun\b.*\bverdict\b/);
+    assert.match(lines[lines.length - 1], new RegExp(`left out to fit ${cols}\\b`));
+    assert.ok(out.includes('\x1b[1;31mREPRODUCED\x1b[0m'), 'REPRODUCED in bold red');
+  }
+  // piped: every column, no colour
+  const piped = cli('runs', '--db', dbFile);
+  assert.match(piped.out.split('\n')[0], /^started\s+run\s+matrix\s+policy/);
+  assert.ok(!piped.out.includes('\x1b['));
+  const wide = runsOnTty(250, ['--db', dbFile, '--no-color']);
+  assert.ok(!wide.includes('\x1b['), '--no-color');
+  assert.ok(!wide.includes('left out'), 'a wide terminal shows every column');
+  assert.ok(!runsOnTty(200, ['--db', dbFile], { NO_COLOR: '1' }).includes('\x1b['), 'NO_COLOR');
 });

@@ -48,6 +48,8 @@ test('the compose services as local processes reproduce the bug', async () => {
 
     // witness 1: the client counted its own late transmissions
     assert.ok(result.lateTransmissions > 0, out);
+    // XIDs in hex, as in every other output (issue 21: blktest --json printed them in decimal)
+    assert.ok(result.lateXids.length > 0 && result.lateXids.every((x: unknown) => typeof x === 'string' && /^0x[0-9a-f]{8}$/.test(x)), out);
     // witness 3: blocks read back over NFS are corrupt
     assert.ok(result.corruptBlocks > 0, out);
     // witness 2: the proxy's capture has retransmitted WRITEs on the client leg whose payload differs

@@ -4,6 +4,7 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { CHANNELS } from '../../core/channels';
+import { formatAt } from '../../core/units';
 import { hexXid } from './xid';
 
 /** One published lifecycle event (see client/rpc/transport.ts for the event names). */
@@ -39,7 +40,7 @@ export type TapScope = 'all' | 'retransmitted';
 
 /**
  * Collects events per XID and prints each XID's block once it is released:
- *   tap: 3/11 at 130.412ms (model 65.206s) "timeout" xid=0x1b2c3d4e WRITE kind=minor
+ *   tap: 3/11 at 0.130s (model 65.206s) "timeout (minor)" xid=0x1b2c3d4e nfs WRITE kind=minor
  * `retransmitted` prints only the blocks of XIDs that saw a timeout or a replay.
  */
 export class TapPrinter {
@@ -75,7 +76,7 @@ export class TapPrinter {
         .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v)}`)
         .join(' ');
       const name = e.event === 'timeout' ? `timeout (${String(e.kind)})` : e.event;
-      this.out(`tap: ${i}/${b.length} at ${rel.toFixed(3)}ms (model ${(rel / e.scale / 1000).toFixed(3)}s) "${name}" xid=${hexXid(e.xid)} ${e.transport} ${e.proc}${extra ? ' ' + extra : ''}`);
+      this.out(`tap: ${i}/${b.length} at ${formatAt(rel, e.scale)} "${name}" xid=${hexXid(e.xid)} ${e.transport} ${e.proc}${extra ? ' ' + extra : ''}`);
     });
   }
 }
