@@ -1,12 +1,14 @@
 // Joins duplicated XIDs found in a capture with the server's write journal (server/journal.ts; its schema version,
 // outcomes and the reached-the-file rule are core/journal-schema.ts):
 // which transmission the server executed, and which copy the file's bytes hold afterwards. A small adapter:
-// it opens the SQLite file read-only, matches journal rows to transmissions by the sha256 of the payload each
-// carried (the journal's data_sha256), and asks which executed WRITE last covered each part of the range.
-import { createHash } from 'node:crypto';
+// it opens the SQLite file read-only, matches journal rows to transmissions by the hash of the payload each
+// carried (the journal's data_hash, hashed as its meta payload_hash says: core/payload-hash.ts, the server's own
+// function), and asks which executed WRITE last covered each part of the range. Schema 1 journals (data_sha256,
+// always sha256) are read as they are.
 import Database from 'better-sqlite3';
 import { CaptureError } from '../core/errors';
-import { JOURNAL_SCHEMA_VERSION, REACHED_FILE_SQL, reachedFile } from '../core/journal-schema';
+import { JOURNAL_SCHEMA_OLDEST, JOURNAL_SCHEMA_VERSION, PAYLOAD_HASH_META, REACHED_FILE_SQL, journalPayloadColumn, reachedFile } from '../core/journal-schema';
+import { isPayloadHash, payloadHash, type PayloadHashName } from '../core/payload-hash';
 import { hex32 } from './analysis/diff';
 import type { DuplicateView } from './analysis/report';
 
@@ -50,24 +52,31 @@ interface Row {
   fh: string | null;
   offset: number | null;
   count: number | null;
-  data_sha256: string | null;
+  data_hash: string | null;
 }
 
 export class JournalReader {
   private db: Database.Database;
   private byXid: Database.Statement;
   private covering: Database.Statement;
+  /** how this journal identifies payloads */
+  readonly payloadHash: PayloadHashName;
 
   constructor(readonly file: string) {
     try {
       this.db = new Database(file, { readonly: true, fileMustExist: true });
-      const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-      if (!v || Number(v.value) !== JOURNAL_SCHEMA_VERSION) {
-        throw new CaptureError('JOURNAL_SCHEMA', `journal ${file} has schema ${v?.value ?? 'none'}, this inspector reads ${JOURNAL_SCHEMA_VERSION}`);
+      const meta = (key: string) => (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+      const v = meta('schema_version');
+      const payload = journalPayloadColumn(Number(v), meta(PAYLOAD_HASH_META));
+      if (!payload) {
+        throw new CaptureError('JOURNAL_SCHEMA', `journal ${file} has schema ${v ?? 'none'}, this inspector reads ${JOURNAL_SCHEMA_OLDEST} to ${JOURNAL_SCHEMA_VERSION}`, { file });
       }
-      this.byXid = this.db.prepare("SELECT id, t_ms, client, xid, outcome, status, fh, offset, count, data_sha256 FROM journal WHERE xid = ? AND proc = 'WRITE' ORDER BY id");
+      if (!isPayloadHash(payload.hash)) throw new CaptureError('JOURNAL_SCHEMA', `journal ${file} identifies payloads with ${payload.hash}, which this inspector does not know`, { file });
+      this.payloadHash = payload.hash;
+      const cols = `id, t_ms, client, xid, outcome, status, fh, offset, count, ${payload.column} AS data_hash`;
+      this.byXid = this.db.prepare(`SELECT ${cols} FROM journal WHERE xid = ? AND proc = 'WRITE' ORDER BY id`);
       this.covering = this.db.prepare(
-        `SELECT id, t_ms, client, xid, outcome, status, fh, offset, count, data_sha256 FROM journal
+        `SELECT ${cols} FROM journal
          WHERE proc = 'WRITE' AND fh = ? AND ${REACHED_FILE_SQL}
            AND offset < ? AND offset + count > ? ORDER BY id`,
       );
@@ -82,9 +91,9 @@ export class JournalReader {
    * `fh` is the file handle (hex) the calls wrote to.
    */
   join(d: DuplicateView, payloads: Array<Buffer | null>, fh: string): JournalJoin {
-    const shas = payloads.map((p) => (p ? createHash('sha256').update(p).digest('hex') : null));
-    const txOf = (sha: string | null) => {
-      const i = sha ? shas.indexOf(sha) : -1;
+    const hashes = payloads.map((p) => (p ? payloadHash(this.payloadHash, p) : null));
+    const txOf = (hash: string | null) => {
+      const i = hash ? hashes.indexOf(hash) : -1;
       return i < 0 ? null : i + 1;
     };
     const rows = (this.byXid.all(parseInt(d.xid, 16)) as Row[]).map((r) => ({
@@ -93,7 +102,7 @@ export class JournalReader {
       client: r.client,
       outcome: r.outcome,
       status: r.status,
-      transmission: txOf(r.data_sha256),
+      transmission: txOf(r.data_hash),
     }));
     const executed = [...new Set(rows.filter((r) => reachedFile(r) && r.transmission !== null).map((r) => r.transmission!))].sort((a, b) => a - b);
     const blocks: BlockOwner[] = [];
@@ -118,7 +127,7 @@ export class JournalReader {
       }
       for (const seg of owner) {
         const last = blocks[blocks.length - 1];
-        const transmission = seg.row && seg.row.xid === parseInt(d.xid, 16) ? txOf(seg.row.data_sha256) : null;
+        const transmission = seg.row && seg.row.xid === parseInt(d.xid, 16) ? txOf(seg.row.data_hash) : null;
         const xid = seg.row ? hex32(seg.row.xid) : null;
         if (last && last.rowId === (seg.row?.id ?? null) && last.to === seg.from) last.to = seg.to;
         else blocks.push({ from: seg.from, to: seg.to, transmission, xid, rowId: seg.row?.id ?? null });

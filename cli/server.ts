@@ -11,6 +11,7 @@ import { startAdminApi } from '../api/admin';
 import { DEFAULT_LIMITS } from '../server/rpc/limits';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
 import { optionWithDefault } from './help';
+import { DEFAULT_PAYLOAD_HASH, PAYLOAD_HASH_NAMES } from '../core/payload-hash';
 
 interface ServerCliOptions {
   export: string;
@@ -28,6 +29,7 @@ interface ServerCliOptions {
   drcProcs?: string;
   drcIgnorePort?: boolean;
   journal?: string;
+  journalHash: string;
   api?: string;
   timeScale: string;
   stateDir?: string;
@@ -76,6 +78,7 @@ export function register(program: Command): void {
     .option('--drc-size <n>', 'capacity in entries (LRU beyond it)', '1024')
     .addOption(optionWithDefault('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (nfsd caches the non-idempotent ones)', DEFAULT_CACHED_PROCS.join(',')))
     .option('--journal <file>', 'write journal (SQLite, WAL)')
+    .option('--journal-hash <hash>', `how the journal identifies payloads: ${PAYLOAD_HASH_NAMES.join(' | ')} (a journal keeps the hash it was created with)`, DEFAULT_PAYLOAD_HASH)
     .option('--api <host:port>', 'serve the admin API (HTTP) there')
     .option('--time-scale <x>', 'multiplies every modelled duration', '1')
     .addOption(optionWithDefault('--state-dir <dir>', 'where the file-handle secret lives', 'a folder under the OS temp dir'))
@@ -115,6 +118,7 @@ export function register(program: Command): void {
         portmapPort: o.portmapPort === undefined ? undefined : port(o.portmapPort, '--portmap-port'),
         drc: drc as unknown as Record<string, unknown>,
         journal: o.journal,
+        journalHash: o.journalHash,
         timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
         stateDir: o.stateDir,
         limits: { maxRecordSize: o.maxRecordSize, maxConnections: o.maxConnections, maxInFlight: o.maxInFlight, idleTimeout: o.idleTimeout, recordTimeout: o.recordTimeout, maxPendingBytes: o.maxPendingBytes },

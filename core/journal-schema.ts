@@ -2,8 +2,27 @@
 // lab/witnesses.ts, the admin API): the schema version, the outcome of a call, and the one rule that says whether
 // a row's payload reached the file. The table itself is described where it is written (server/journal.ts).
 
-/** Version of the journal's tables (its `meta.schema_version`); readers refuse any other. */
-export const JOURNAL_SCHEMA_VERSION = 1;
+/**
+ * Version of the journal's tables (its `meta.schema_version`). 2: the payload column is `data_hash`, hashed with
+ * the algorithm named by `meta.payload_hash` (core/payload-hash.ts); 1 had `data_sha256`, always sha256. The
+ * server migrates a version 1 journal when it opens one; readers read 1 and 2 and refuse any other.
+ */
+export const JOURNAL_SCHEMA_VERSION = 2;
+/** The oldest version readers still read. */
+export const JOURNAL_SCHEMA_OLDEST = 1;
+
+/** The `meta` key naming the journal's payload hash (core/payload-hash.ts PAYLOAD_HASHES). */
+export const PAYLOAD_HASH_META = 'payload_hash';
+
+/**
+ * The payload column and hash of a journal of schema `version` whose meta says `metaHash`: what a reader selects
+ * and how it hashes a payload to compare. Undefined for a version this build cannot read.
+ */
+export function journalPayloadColumn(version: number, metaHash: string | undefined): { column: 'data_hash' | 'data_sha256'; hash: string } | undefined {
+  if (version === 1) return { column: 'data_sha256', hash: 'sha256' };
+  if (version === 2 && metaHash) return { column: 'data_hash', hash: metaHash };
+  return undefined;
+}
 
 /**
  * What the server did with a call, as the dispatcher and the DRC decided it; one word per row. The first three
@@ -62,6 +81,7 @@ export interface JournalRow {
   count: number | null;
   stable: number | null;
   committed: number | null;
-  data_sha256: string | null;
+  /** hex digest of this transmission's payload with the journal's payload hash */
+  data_hash: string | null;
   head_hex: string | null;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { silentLogger } from '../core/log';
 import { parseDuration } from '../core/units';
+import { DEFAULT_PAYLOAD_HASH } from '../core/payload-hash';
 import { runBlktest, type BlktestResult } from '../client/blktest';
 import { hexXid } from '../client/rpc/xid';
 import { createProxy, type FaultSpec, type Proxy, type StallSpec } from '../netem';
@@ -190,7 +191,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   // --- the witnesses ---
   const wire = await wireWitness(capture, proxyPort, o.scribble);
   mark('inspect');
-  const disk = diskWitness({ file: path.join(exportDir, BLKTEST_FILE), blockSize: o.blockSize, count: o.count, journalRows, scribbledXids: wire.scribbledXids });
+  const disk = diskWitness({ file: path.join(exportDir, BLKTEST_FILE), blockSize: o.blockSize, count: o.count, journalRows, payloadHash: server?.journal?.payloadHash ?? DEFAULT_PAYLOAD_HASH, scribbledXids: wire.scribbledXids });
   fs.rmSync(exportDir, { recursive: true, force: true }); // the evidence is the capture, journal and trace
 
   const linuxWrite = linuxRun?.mountstats.ops.WRITE;

@@ -3,7 +3,6 @@
 // inspected for retransmissions whose payload differs from the first copy) and the disk (the file read back,
 // each corrupt block explained by a journal row of an executed WRITE that carried other bytes).
 import diagnostics_channel from 'node:diagnostics_channel';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { CHANNELS } from '../core/channels';
 import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
@@ -11,6 +10,7 @@ import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
 import type { NetemEvent } from '../netem';
 import { reachedFile, type JournalRow } from '../core/journal-schema';
+import { payloadHash, type PayloadHashName } from '../core/payload-hash';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { fillPattern, verifyPattern, type CorruptBlock } from '../core/pattern';
 
@@ -123,6 +123,8 @@ export interface DiskInput {
   count: number;
   /** the journal's WRITE rows */
   journalRows: readonly JournalRow[];
+  /** how the journal identifies payloads (its meta payload_hash) */
+  payloadHash: PayloadHashName;
   /** XIDs the wire witness saw scribbled */
   scribbledXids: ReadonlySet<number>;
 }
@@ -155,7 +157,7 @@ export function diskWitness(d: DiskInput): DiskWitness {
     let digest = patternDigests.get(key);
     if (digest === undefined) {
       const want = off + count <= pattern.length ? pattern.subarray(off, off + count) : fillPattern(Buffer.allocUnsafe(count), off);
-      patternDigests.set(key, (digest = crypto.createHash('sha256').update(want).digest('hex')));
+      patternDigests.set(key, (digest = payloadHash(d.payloadHash, want)));
     }
     return digest;
   };
@@ -173,7 +175,7 @@ export function diskWitness(d: DiskInput): DiskWitness {
       if (!reachedFile(r)) continue;
       if (rows.length < 2 && !d.scribbledXids.has(r.xid)) continue; // a lone transmission carries what was sent first
       const off = Number(r.offset ?? 0);
-      if (r.data_sha256 !== patternDigest(off, r.count ?? 0)) {
+      if (r.data_hash !== patternDigest(off, r.count ?? 0)) {
         executedScribbled++;
         executedScribbledXids.add(r.xid);
         scribbledRanges.push([off, off + (r.count ?? 0)]);

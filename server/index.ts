@@ -18,6 +18,7 @@ import { Journal } from './journal';
 import { JournalRecorder } from './journal-recorder';
 import { reachedFile } from '../core/journal-schema';
 import { PayloadHasher } from './journal-hasher';
+import { DEFAULT_PAYLOAD_HASH, PAYLOAD_HASH_NAMES, isPayloadHash } from '../core/payload-hash';
 import { mountProgram } from './mount';
 import { Nfs3Export } from './nfs3/export';
 import { DEFAULT_SQUASH } from './nfs3/identity';
@@ -47,6 +48,8 @@ export interface ServerOptions {
   drc?: Partial<Record<keyof DrcConfig | 'expiry', unknown>>;
   /** journal database file, ':memory:' for an in-process one; omitted = no journal */
   journal?: string;
+  /** how the journal identifies payloads (core/payload-hash.ts; default xxh64) */
+  journalHash?: string;
   /** multiplies every modelled duration (DRC expiry) */
   timeScale?: number;
   /** the real-ms clock the DRC ages its entries by (default performance.now); tests move it instead of sleeping */
@@ -161,8 +164,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const maxIdleBytes = Math.max(64 * 1024 * 1024, x.writeBehind.limitBytes + 16 * 1024 * 1024);
   const recordPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes, shared: true });
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale, o.clock);
-  const journal = o.journal ? new Journal(o.journal, logger) : undefined;
-  const hasher = new PayloadHasher();
+  const journalHash = o.journalHash ?? DEFAULT_PAYLOAD_HASH;
+  if (!isPayloadHash(journalHash)) throw new ConfigError('BAD_JOURNAL_HASH', `--journal-hash ${journalHash}: one of ${PAYLOAD_HASH_NAMES.join(', ')}`);
+  const journal = o.journal ? new Journal(o.journal, logger, undefined, undefined, journalHash) : undefined;
+  const hasher = new PayloadHasher(journalHash);
   const recorder = journal && new JournalRecorder(journal, hasher, drc, handles, x.writeVerifier.toString('hex'));
   const t0 = Date.now();
 

@@ -49,7 +49,7 @@ export class JournalRecorder {
       count: null,
       stable: null,
       committed: ev.status === 0 ? (effect?.write?.committed ?? null) : null,
-      data_sha256: null,
+      data_hash: null,
       head_hex: null,
     };
     let digest: Promise<Digest> | Digest | undefined;

@@ -21,15 +21,19 @@
 //   count       INTEGER               WRITE count (bytes of data received in this transmission)
 //   stable      INTEGER               WRITE stable_how requested (0 UNSTABLE, 1 DATA_SYNC, 2 FILE_SYNC)
 //   committed   INTEGER               WRITE stable_how returned; NULL unless executed with NFS3_OK
-//   data_sha256 TEXT                  sha256 (hex) of the payload carried by THIS transmission
+//   data_hash   TEXT                  hex digest of the payload carried by THIS transmission, with the hash that
+//                                     meta `payload_hash` names (core/payload-hash.ts: xxh64 by default, or sha256)
 //   head_hex    TEXT                  its first 16 bytes, hex
 // Whether a row's payload reached the file is core/journal-schema.ts reachedFile(): the procedure ran (executed,
 // payload-miss-executed or not-cached) and answered NFS3_OK.
-// Indexes: (xid), (path, offset), (t_ms). Table `meta(key PRIMARY KEY, value)` holds schema_version.
+// Indexes: (xid), (path, offset), (t_ms). Table `meta(key PRIMARY KEY, value)` holds schema_version and payload_hash.
+// Schema 1 (before issue 20) had data_sha256 where 2 has data_hash, always sha256: opening one migrates it in place
+// (the column renamed, payload_hash = sha256), and it then takes rows hashed with sha256 only.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { JOURNAL_SCHEMA_VERSION, type JournalRow } from '../core/journal-schema';
+import { JOURNAL_SCHEMA_VERSION, PAYLOAD_HASH_META, type JournalRow } from '../core/journal-schema';
+import { DEFAULT_PAYLOAD_HASH, isPayloadHash, type PayloadHashName } from '../core/payload-hash';
 import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/log';
 
@@ -48,7 +52,7 @@ export interface JournalQuery {
   limit?: number;
 }
 
-const COLUMNS = ['t_ms', 'instance', 'conn', 'client', 'xid', 'proc', 'outcome', 'status', 'fh', 'path', 'name', 'offset', 'count', 'stable', 'committed', 'data_sha256', 'head_hex'] as const;
+const COLUMNS = ['t_ms', 'instance', 'conn', 'client', 'xid', 'proc', 'outcome', 'status', 'fh', 'path', 'name', 'offset', 'count', 'stable', 'committed', 'data_hash', 'head_hex'] as const;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -62,6 +66,12 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX journal_xid ON journal(xid);
     CREATE INDEX journal_path ON journal(path, offset);
     CREATE INDEX journal_t ON journal(t_ms);
+  `,
+  // Issue 20: payloads are hashed with a fast non-cryptographic hash by default; every row of a version 1
+  // journal was hashed with sha256, which the meta row now says.
+  2: `
+    ALTER TABLE journal RENAME COLUMN data_sha256 TO data_hash;
+    INSERT OR REPLACE INTO meta (key, value) VALUES ('${PAYLOAD_HASH_META}', 'sha256');
   `,
 };
 
@@ -101,29 +111,46 @@ export class Journal {
   private readonly insertMany: (rows: JournalRow[]) => void;
   private closed = false;
   rowsWritten = 0;
+  /** the hash of every row's data_hash (meta payload_hash) */
+  readonly payloadHash: PayloadHashName;
 
-  /** Opens (creating or migrating) a journal; ':memory:' in tests. */
+  /**
+   * Opens (creating or migrating) a journal; ':memory:' in tests. A journal keeps one payload hash for life: one
+   * that already holds another than `payloadHash` is refused (ConfigError JOURNAL_HASH), never mixed.
+   */
   constructor(
     readonly file: string,
     private readonly logger?: Logger,
     /** rows queued before a synchronous flush; otherwise flushed within flushMs */
     private readonly batchRows = 512,
     private readonly flushMs = 50,
+    payloadHash: PayloadHashName = DEFAULT_PAYLOAD_HASH,
   ) {
     this.db = openJournalDb(file);
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     let v = row ? Number(row.value) : 0;
+    const fresh = v === 0;
     if (v > JOURNAL_SCHEMA_VERSION) {
       this.db.close();
       throw new ConfigError('BAD_JOURNAL', `journal ${file}: schema version ${v} is newer than this build's ${JOURNAL_SCHEMA_VERSION}`, { file });
     }
+    const from = v;
     while (v < JOURNAL_SCHEMA_VERSION) {
       v++;
       this.db.transaction(() => {
         this.db.exec(MIGRATIONS[v]);
         this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v));
+        if (fresh && v === JOURNAL_SCHEMA_VERSION) this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(PAYLOAD_HASH_META, payloadHash);
       })();
     }
+    if (!fresh && from < JOURNAL_SCHEMA_VERSION) this.logger?.log('info', 'journal migrated', { file, from, to: JOURNAL_SCHEMA_VERSION });
+    const has = (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(PAYLOAD_HASH_META) as { value: string } | undefined)?.value ?? '';
+    if (has !== payloadHash) {
+      this.db.close();
+      const use = isPayloadHash(has) ? `run with --journal-hash ${has} to add to it, or` : 'it cannot be added to;';
+      throw new ConfigError('JOURNAL_HASH', `journal ${file} identifies payloads with ${has || 'no known hash'}, not ${payloadHash}: ${use} give a new --journal file`, { file, has, want: payloadHash });
+    }
+    this.payloadHash = payloadHash;
     this.insert = this.db.prepare(`INSERT INTO journal (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
     this.insertMany = this.db.transaction((rows: JournalRow[]) => {
       for (const r of rows) this.insert.run(r);

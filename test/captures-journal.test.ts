@@ -2,7 +2,6 @@
 // real producer of the schema): which transmission was executed and which copy the file's bytes hold.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +11,13 @@ import { inspectFiles } from '../captures/inspect';
 import { CaptureError } from '../core/errors';
 import { TcpConv, pcapFile, timed, LT, writeCall, writeReply, record, counter, fill32, FH } from '../testing/captures-builder';
 import { runCli } from './support/cli';
+import { DEFAULT_PAYLOAD_HASH, payloadHash } from '../core/payload-hash';
 
 const XID = 0x0a0b0c0d;
 const good = counter(8192, 2);
 const bad = Buffer.concat([good.subarray(0, 2048), fill32(6144, 0xdeadbeef)]);
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+// Rows are hashed as the server hashes them by default (core/payload-hash.ts).
+const hash = (b: Buffer) => payloadHash(DEFAULT_PAYLOAD_HASH, b);
 let dir = '';
 let capture = '';
 
@@ -45,7 +46,7 @@ function row(xid: number, outcome: JournalOutcome, data: Buffer, offset: number,
   return {
     t_ms: t, instance: 'beef', conn: 1, client: '10.0.0.1:800', xid, proc: 'WRITE', outcome, status: outcome === 'replayed' || outcome === 'executed' ? 0 : null,
     fh: FH.toString('hex'), path: 'f', name: null, offset, count: data.length, stable: 0, committed: outcome === 'executed' ? 0 : null,
-    data_sha256: sha256(data), head_hex: data.subarray(0, 16).toString('hex'),
+    data_hash: hash(data), head_hex: data.subarray(0, 16).toString('hex'),
   };
 }
 

@@ -2,13 +2,13 @@
 // in-progress policy, expiry and capacity. The journal (in memory) tells executed from replayed calls.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { RawRpc, TestServer, createFile, mountedServer } from '../testing/server-rpc';
+import { DEFAULT_PAYLOAD_HASH, payloadHash } from '../core/payload-hash';
 
 const DATA_AT = 64; // WRITE args: fh (4 + 38 + 2 pad) + offset 8 + count 4 + stable 4 + data length 4
 
@@ -20,7 +20,7 @@ function status(codec: typeof NFS3.WRITE | typeof NFS3.REMOVE | typeof NFS3.RENA
   return (decodeReply(rep, codec as never).res as { status: number }).status;
 }
 
-const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+const sha = (b: Buffer) => payloadHash(DEFAULT_PAYLOAD_HASH, b);
 const outcomes = (t: TestServer, xid: number) => t.server.journal!.query({ xid }).map((r) => r.outcome);
 
 async function fixture(drc: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -84,7 +84,7 @@ describe('checksum mode (Linux nfsd): xid key + length + checksum of the first 2
     assert.equal(status(NFS3.WRITE, replies[1]), NFSSTAT3.NFS3_OK);
     assert.deepEqual(fs.readFileSync(path.join(t.dir, 'beyond.bin')), a);
     const rows = t.server.journal!.query({ xid });
-    assert.deepEqual(rows.map((r) => [r.outcome, r.data_sha256]), [
+    assert.deepEqual(rows.map((r) => [r.outcome, r.data_hash]), [
       ['executed', sha(a)],
       ['replayed', sha(c)],
     ]);

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
@@ -16,6 +15,7 @@ import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { fillPattern, verifyPattern } from '../core/pattern';
 import { RawRpc, createFile, mountRoot } from '../testing/server-rpc';
 import { spawnServer } from './support/cli';
+import { DEFAULT_PAYLOAD_HASH, payloadHash } from '../core/payload-hash';
 
 const BLOCK = 4096;
 
@@ -77,14 +77,14 @@ test('kill -9 during FILE_SYNC writes: every acknowledged write survives; the ve
     const db = new Database(journalFile, { readonly: true });
     try {
       assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-      const rows = db.prepare("SELECT xid, offset, count, outcome, status, committed, data_sha256 FROM journal WHERE proc = 'WRITE' AND path = 'durable.bin'").all() as Array<{ offset: number; count: number; outcome: string; status: number; committed: number; data_sha256: string }>;
+      const rows = db.prepare("SELECT xid, offset, count, outcome, status, committed, data_hash FROM journal WHERE proc = 'WRITE' AND path = 'durable.bin'").all() as Array<{ offset: number; count: number; outcome: string; status: number; committed: number; data_hash: string }>;
       const journaled = new Set(rows.filter((r) => r.outcome === 'executed' && r.status === 0).map((r) => r.offset / BLOCK));
       for (const b of beforeQuiet!) assert.ok(journaled.has(b), `block ${b}, acknowledged before the quiet spell, is in the journal`);
       const disk = fs.readFileSync(path.join(exportDir, 'durable.bin'));
       for (const r of rows) {
         assert.equal(r.committed, STABLE_HOW.FILE_SYNC);
-        const onDisk = crypto.createHash('sha256').update(disk.subarray(r.offset, r.offset + r.count)).digest('hex');
-        assert.equal(onDisk, r.data_sha256, `journaled write at ${r.offset} is on disk as recorded`);
+        const onDisk = payloadHash(DEFAULT_PAYLOAD_HASH, disk.subarray(r.offset, r.offset + r.count));
+        assert.equal(onDisk, r.data_hash, `journaled write at ${r.offset} is on disk as recorded`);
       }
       console.log(`kill -9: ${acked.length} FILE_SYNC writes acknowledged, ${rows.length} in the journal, ${beforeQuiet!.length} required`);
     } finally {

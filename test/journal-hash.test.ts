@@ -1,0 +1,150 @@
+// Issue 20: the journal identifies payloads with a fast hash (xxh64 by default, sha256 on request), and the three
+// that compare payloads by it (the server's journal, the inspector's journal join, the reproduction's disk
+// witness) must agree. Two transmissions of one XID whose payloads differ only in their last byte go through a
+// real proxy capture into a server with no DRC: each side must tell them apart, with either hash.
+// Then the schema: a version 1 journal (data_sha256) is read by the inspector as it is, migrated by the server,
+// which then refuses to mix another hash into it; a journal from a newer build is refused by both.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { inspectFiles } from '../captures';
+import { JournalReader } from '../captures/journal';
+import { fillPattern } from '../core/pattern';
+import { PAYLOAD_HASH_NAMES, payloadHash } from '../core/payload-hash';
+import { diskWitness } from '../lab/witnesses';
+import { createProxy } from '../netem';
+import { Journal } from '../server/journal';
+import { NFS3 } from '../xdr/nfs3/procs';
+import { STABLE_HOW } from '../xdr/nfs3/constants';
+import { RawRpc, createFile, mountRoot, testServer } from '../testing/server-rpc';
+import { runCli } from './support/cli';
+
+for (const algo of PAYLOAD_HASH_NAMES) {
+  test(`${algo}: the journal, the inspector and the disk witness tell apart two payloads that differ in their last byte`, async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-journal-hash-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const journal = path.join(dir, 'journal.sqlite');
+    const capture = path.join(dir, 'capture.pcap');
+    const s = await testServer({ drc: { mode: 'off' }, journal, journalHash: algo });
+    t.after(() => s.cleanup());
+    const proxy = await createProxy({ upstream: s.server.address, capture });
+    const rpc = await RawRpc.connect(proxy.address.port);
+    const fh = await createFile(rpc, await mountRoot(rpc), 'blktest.dat');
+    // 64 KiB: the record lands in a pooled SharedArrayBuffer, so sha256 takes the hasher's worker path too.
+    const BLOCK = 64 * 1024;
+    const first = fillPattern(Buffer.alloc(BLOCK), 0); // blktest's pattern of block 0
+    const second = Buffer.from(first);
+    second[second.length - 1] ^= 0x01;
+    const xid = rpc.xid();
+    for (const [n, data] of [first, second].entries()) {
+      rpc.send(RawRpc.message(NFS3.WRITE, { file: fh, offset: 0n, count: data.length, stable: STABLE_HOW.FILE_SYNC, data }, xid));
+      await rpc.waitFor(xid, n + 1);
+    }
+    rpc.close();
+    await proxy.close();
+    await s.server.flushJournal();
+
+    // The server: two executed rows, each with the hash of its own payload.
+    assert.equal(s.server.journal!.payloadHash, algo);
+    const rows = s.server.journal!.query({ proc: 'WRITE' });
+    assert.deepEqual(
+      rows.map((r) => [r.outcome, r.data_hash]),
+      [
+        ['executed', payloadHash(algo, first)],
+        ['executed', payloadHash(algo, second)],
+      ],
+    );
+    assert.notEqual(rows[0].data_hash, rows[1].data_hash);
+
+    // The inspector: each row is matched to its own transmission, and the file holds transmission 2.
+    const report = await inspectFiles([capture], { journal });
+    const d = report.differingDuplicates.find((x) => Number(x.xid) === xid);
+    assert.ok(d?.journal, JSON.stringify(report.differingDuplicates));
+    assert.deepEqual(d.journal.rows.map((r) => r.transmission), [1, 2]);
+    assert.deepEqual(d.journal.executed, [1, 2]);
+    assert.equal(d.journal.blocks[0].transmission, 2);
+
+    // The disk witness: the second copy is not the pattern, and explains the corrupt block.
+    const disk = diskWitness({ file: path.join(s.dir, 'blktest.dat'), blockSize: BLOCK, count: 1, journalRows: rows, payloadHash: algo, scribbledXids: new Set() });
+    assert.equal(disk.executedScribbled, 1);
+    assert.deepEqual([...disk.executedScribbledXids], [xid]);
+    assert.equal(disk.corrupt.length, 1);
+    assert.equal(disk.explained, 1);
+  });
+}
+
+/** A journal as the schema 1 server wrote it (server/journal.ts before issue 20), with one WRITE row. */
+function schema1Journal(file: string, payload: Buffer): void {
+  const db = new Database(file);
+  db.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES ('schema_version', '1');
+    CREATE TABLE journal (
+      id INTEGER PRIMARY KEY,
+      t_ms REAL NOT NULL, instance TEXT NOT NULL, conn INTEGER NOT NULL, client TEXT NOT NULL,
+      xid INTEGER NOT NULL, proc TEXT NOT NULL, outcome TEXT NOT NULL, status INTEGER,
+      fh TEXT, path TEXT, name TEXT, offset INTEGER, count INTEGER, stable INTEGER, committed INTEGER,
+      data_sha256 TEXT, head_hex TEXT
+    );`);
+  db.prepare(`INSERT INTO journal (t_ms, instance, conn, client, xid, proc, outcome, status, fh, path, name, offset, count, stable, committed, data_sha256, head_hex)
+    VALUES (1, 'beef', 1, '127.0.0.1:800', 7, 'WRITE', 'executed', 0, 'aa', 'f', NULL, 0, ?, 2, 2, ?, ?)`).run(payload.length, payloadHash('sha256', payload), payload.subarray(0, 16).toString('hex'));
+  db.close();
+}
+
+test('a schema 1 journal: read as it is, migrated by the server to schema 2 with sha256, never mixed with xxh64', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-journal-schema-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'old.sqlite');
+  const payload = fillPattern(Buffer.alloc(4096), 0);
+  schema1Journal(file, payload);
+
+  const reader = new JournalReader(file);
+  assert.equal(reader.payloadHash, 'sha256');
+  reader.close();
+
+  // The default hash: the file is migrated (its rows are sha256), then refused with the option that fits it.
+  assert.throws(
+    () => new Journal(file),
+    (e: Error & { code?: string }) => e.code === 'JOURNAL_HASH' && /identifies payloads with sha256, not xxh64: run with --journal-hash sha256/.test(e.message),
+  );
+  const db = new Database(file, { readonly: true });
+  const meta = Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]));
+  assert.deepEqual(meta, { schema_version: '2', payload_hash: 'sha256' });
+  assert.equal((db.prepare('SELECT data_hash FROM journal').get() as { data_hash: string }).data_hash, payloadHash('sha256', payload));
+  db.close();
+
+  // With sha256 the server adds to it, and the inspector reads old and new rows alike.
+  const j = new Journal(file, undefined, undefined, undefined, 'sha256');
+  assert.equal(j.query({ xid: 7 })[0].data_hash, payloadHash('sha256', payload));
+  j.close();
+  const again = new JournalReader(file);
+  assert.equal(again.payloadHash, 'sha256');
+  again.close();
+});
+
+test('a journal from a newer schema is refused by the server and the inspector, with what this build reads', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-journal-schema-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'new.sqlite');
+  const db = new Database(file);
+  db.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('schema_version', '99'); CREATE TABLE journal (id INTEGER PRIMARY KEY);");
+  db.close();
+  assert.throws(() => new Journal(file), (e: Error & { code?: string }) => e.code === 'BAD_JOURNAL' && /schema version 99 is newer/.test(e.message));
+  assert.throws(() => new JournalReader(file), (e: Error & { code?: string }) => e.code === 'JOURNAL_SCHEMA' && /schema 99, this inspector reads 1 to 2/.test(e.message));
+});
+
+test('CLI: an unknown --journal-hash, or a journal holding another hash, is a usage error (exit 2)', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-journal-cli-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const bad = runCli(['server', '--export', dir, '--state-dir', path.join(dir, 'state'), '--journal', path.join(dir, 'j.sqlite'), '--journal-hash', 'md5']);
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /--journal-hash md5: one of xxh64, sha256/);
+  const old = path.join(dir, 'old.sqlite');
+  schema1Journal(old, Buffer.alloc(16));
+  const mixed = runCli(['server', '--export', dir, '--state-dir', path.join(dir, 'state'), '--journal', old]);
+  assert.equal(mixed.code, 2, mixed.err);
+  assert.match(mixed.err, /run with --journal-hash sha256/);
+});
