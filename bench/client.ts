@@ -12,7 +12,7 @@ import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
 import { startReady, type ReadyChild } from './child';
 import { median } from '../core/stats';
-import { measurement, processCpuMs, selfCpuMs, withMedianRatio, type Measurement } from './measure';
+import { CpuMeter, measurement, pairedRounds, pairedRow, processCpuMs, selfCpuMs, withMedianRatio, type Measurement, type Sample } from './measure';
 
 const MiB = 1 << 20;
 /** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */
@@ -249,8 +249,68 @@ async function oursVsLibnfs(out: Measurement[]): Promise<void> {
   out.push(measurement('client', 'our client 256 MiB -> nfs-ganesha (1 MiB WRITEs, 8 in flight, zero-copy)', median(ours), 'MiB/s', 'libnfs nfs-cp 256 MiB -> nfs-ganesha', median(libnfs), true, `ours ${ours.map(Math.round).join('/')}, nfs-cp ${libnfs.map(Math.round).join('/')} MiB/s; target >= 1.5x`));
 }
 
+/**
+ * Issue 20's client yardstick: CPU per MiB of this process (the only one sending) while our client sends 1 GiB as
+ * 1 MiB WRITE calls (8 in flight, the transport's default policy) to the canned-reply responder, against raw TCP
+ * sending 1 GiB as 1 MiB writes to the discarding sink. Both peers are other processes, so what is counted is the
+ * sender alone. Raw TCP runs twice a round; its second run against its first is the noise band.
+ */
+async function clientCpuVsRawTcp(out: Measurement[]): Promise<void> {
+  const total = 1024 * MiB;
+  const responder = await startReady(['-e', RESPONDER]);
+  const sink = await startReady(['-e', SINK]);
+  const rPort = Number(responder.line.split(' ')[1]);
+  const sPort = Number(sink.line.split(' ')[1]);
+  const ours = async (): Promise<Sample> => {
+    const t = new RpcTransport({ host: '127.0.0.1', port: rPort, seed: 1 });
+    await t.connect();
+    const nfs = new Nfs3Client(t);
+    const fh = Buffer.alloc(8);
+    const bufs = Array.from({ length: INFLIGHT }, (_, i) => Buffer.alloc(MiB, i + 1));
+    let next = 0;
+    const meter = new CpuMeter({ client: 'self' }).start();
+    const t0 = performance.now();
+    await Promise.all(
+      bufs.map(async (buf) => {
+        while (next * MiB < total) {
+          const r = await nfs.write({ file: fh, offset: BigInt(next++ * MiB), count: MiB, stable: 0, data: buf });
+          if (r.status !== 0) throw new Error(`WRITE: ${r.status}`);
+        }
+      }),
+    );
+    const mibs = total / MiB / ((performance.now() - t0) / 1000);
+    const cpu = meter.perMiB(total);
+    await t.close();
+    return { cpu: cpu.client, mibs };
+  };
+  const raw = async (): Promise<Sample> => {
+    const meter = new CpuMeter({ sender: 'self' }).start();
+    const mibs = await rawTcp(sPort, total);
+    return { cpu: meter.perMiB(total).sender, mibs };
+  };
+  try {
+    await raw();
+    await ours();
+    const r = await pairedRounds({
+      rounds: 5,
+      yardsticks: { raw },
+      cases: { ours },
+      progress: (i) => console.error(`# client bench: CPU round ${i + 1}/5 (raw TCP, our client -> responder, raw TCP; 1 GiB each)`),
+    });
+    const common = { bench: 'client', unit: '', yardstick: 'raw Node loopback TCP sender, 1 MiB writes, same rounds' };
+    out.push(
+      pairedRow({ ...common, case: 'client CPU per MiB, 1 MiB WRITEs -> canned-reply responder', unit: 'ms/MiB', ours: r.median('ours', 'cpu'), yardstickValue: r.median('raw', 'cpu'), ratios: r.ratios('ours', 'raw', 'cpu'), self: r.self('raw', 'cpu'), cost: true, target: '<= 1.3', note: '5 rounds of 1 GiB; the sending process only (schedstat, every thread)' }),
+      pairedRow({ ...common, case: 'throughput, our client 1 MiB WRITEs -> canned-reply responder', unit: 'MiB/s', ours: r.median('ours', 'mibs'), yardstickValue: r.median('raw', 'mibs'), ratios: r.ratios('ours', 'raw', 'mibs'), self: r.self('raw', 'mibs'), cost: false, note: 'information, no target (issue 20); 5 rounds of 1 GiB' }),
+    );
+  } finally {
+    await responder.stop();
+    await sink.stop();
+  }
+}
+
 export async function run(): Promise<Measurement[]> {
   const out: Measurement[] = [];
+  await clientCpuVsRawTcp(out);
   await policiesVsRawTcp(out);
   await oursVsLibnfs(out);
   return out;

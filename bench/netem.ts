@@ -17,11 +17,12 @@ import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
 import { median } from '../core/stats';
-import { measurement, selfCpuMs, tasksCpuNs, withMedianRatio, type Measurement } from './measure';
+import { measurement, pairedRow, selfCpuMs, tasksCpuNs, type Measurement } from './measure';
 
-const BULK = 512 * 1024 * 1024;
+/** bytes per measured run: runs of at least 1 GiB (issue 20's yardsticks) */
+const BULK = 1024 * 1024 * 1024;
 const WARM = 64 * 1024 * 1024;
-const ROUNDS = 7;
+const ROUNDS = Math.max(2, Number(process.env.BENCH_NETEM_ROUNDS ?? 7));
 const PINGS = 1000;
 
 /** ns this thread has run on a CPU (Linux /proc/thread-self/schedstat), or NaN elsewhere. */
@@ -172,35 +173,51 @@ export async function run(): Promise<Measurement[]> {
   const cpu: Record<Case, number[]> = { plain: [], off: [], on: [] }; // relay thread µs per MB
   const cpuAll: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] }; // whole process µs per MB
   const cpuTasks: Record<Case, number[]> = { plain: [], off: [], on: [] }; // every thread's schedstat, µs per MB
-  const ratio: Record<Case, number[]> = { plain: [], off: [], on: [] };
   const lat: Record<'direct' | 'off' | 'on', number[]> = { direct: [], off: [], on: [] };
   const added: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const again = { plainCpu: [] as number[], plainTput: [] as number[], direct: [] as number[] };
   try {
     await bulk(sinkPort, WARM, sinkDone);
-    for (let r = 0; r < ROUNDS; r++) {
-      console.error(`# netem: round ${r + 1}/${ROUNDS}`);
+    // One relay run of BULK bytes: throughput, and CPU per MB of the relay thread, of every thread, of the process.
+    const relayRun = async (c: Case, tag: string) => {
+      const pcap = c === 'on' ? path.join(dir, `bulk-${tag}.pcap`) : undefined;
+      const p = await proxyInWorker(sinkPort, pcap, c === 'plain');
+      await bulk(p.port, WARM, sinkDone);
+      const c0 = await p.cpuNs();
+      const all0 = selfCpuMs();
+      const s0 = tasksCpuNs();
+      const v = await bulk(p.port, BULK, sinkDone);
+      const relay = ((await p.cpuNs()) - c0) / 1e3 / (BULK / 1e6);
+      const tasks = (tasksCpuNs() - s0) / 1e3 / (BULK / 1e6); // the capture is written synchronously by now
+      await p.close();
+      const all = ((selfCpuMs() - all0) * 1000) / (BULK / 1e6); // µs per MB: main thread, the proxy's worker, the pool
+      fs.rmSync(path.join(dir, `bulk-${tag}.pcap`), { force: true });
+      fs.rmSync(path.join(dir, `bulk-${tag}.events.jsonl`), { force: true });
+      return { v, relay, tasks, all };
+    };
+    const directRun = async () => {
       const d0 = selfCpuMs();
       const d = await bulk(sinkPort, BULK, sinkDone);
-      cpuAll.direct.push(((selfCpuMs() - d0) * 1000) / (BULK / 1e6));
+      return { d, all: ((selfCpuMs() - d0) * 1000) / (BULK / 1e6) };
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      console.error(`# netem: round ${r + 1}/${ROUNDS} (direct, socket.pipe, capture off, capture on, socket.pipe and direct again; ${BULK >> 20} MiB each)`);
+      const { d, all: dAll } = await directRun();
+      cpuAll.direct.push(dAll);
       tput.direct.push(d);
       for (let k = 0; k < cases.length; k++) {
         const c = cases[(k + r) % cases.length];
-        const pcap = c === 'on' ? path.join(dir, `bulk-${r}.pcap`) : undefined;
-        const p = await proxyInWorker(sinkPort, pcap, c === 'plain');
-        await bulk(p.port, WARM, sinkDone);
-        const c0 = await p.cpuNs();
-        const all0 = selfCpuMs();
-        const s0 = tasksCpuNs();
-        const v = await bulk(p.port, BULK, sinkDone);
-        cpu[c].push(((await p.cpuNs()) - c0) / 1e3 / (BULK / 1e6));
-        cpuTasks[c].push((tasksCpuNs() - s0) / 1e3 / (BULK / 1e6)); // the capture is written synchronously by now
-        await p.close();
-        cpuAll[c].push(((selfCpuMs() - all0) * 1000) / (BULK / 1e6)); // µs per MB: main thread, the proxy's worker, the pool
+        const { v, relay, tasks, all } = await relayRun(c, String(r));
+        cpu[c].push(relay);
+        cpuTasks[c].push(tasks);
+        cpuAll[c].push(all);
         tput[c].push(v);
-        ratio[c].push(v / d);
-        fs.rmSync(path.join(dir, `bulk-${r}.pcap`), { force: true });
-        fs.rmSync(path.join(dir, `bulk-${r}.events.jsonl`), { force: true });
       }
+      // The yardsticks again: their second run against their first is the noise band of this round's ratios.
+      const p2 = await relayRun('plain', `${r}-again`);
+      again.plainCpu.push(p2.relay);
+      again.plainTput.push(p2.v);
+      again.direct.push((await directRun()).d);
       const dr = await rtt(echoPort);
       lat.direct.push(dr);
       for (const c of ['off', 'on'] as const) {
@@ -220,18 +237,41 @@ export async function run(): Promise<Measurement[]> {
           `median of per-round differences, range ${range(extra.map((x) => x / 1000), 2)} ms/MB; writev of headers + the relay's slabs on the relay thread, no payload copy; every byte is written twice (both legs), so the floor is about twice one writev pass (0.36 ms/MB measured in issue 20); capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
       );
     }
-    out.push(withMedianRatio(measurement('netem', 'throughput, plain socket.pipe relay', median(tput.plain), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio.plain));
-    out[out.length - 1].note = `what a naive Node relay reaches; ${rounds} (range ${range(ratio.plain, 2)}x)`;
+    const pair = (xs: number[], ys: number[], ys2: number[]) => xs.map((x, i) => x / ((ys[i] + ys2[i]) / 2));
+    const selfOf = (ys: number[], ys2: number[]) => ys2.map((y, i) => y / ys[i]);
+    const tputRow = (c: Case, label: string) =>
+      pairedRow({
+        bench: 'netem',
+        case: `throughput, ${label}`,
+        unit: 'MB/s',
+        yardstick: 'direct loopback TCP, same rounds',
+        ours: median(tput[c]),
+        yardstickValue: median([...tput.direct, ...again.direct]),
+        ratios: pair(tput[c], tput.direct, again.direct),
+        self: selfOf(tput.direct, again.direct),
+        cost: false,
+        note: `information, no target (issue 20); ${rounds}`,
+      });
+    out.push(tputRow('plain', 'plain socket.pipe relay'));
     for (const c of ['off', 'on'] as const) {
       const label = c === 'on' ? 'capture on' : 'capture off';
-      const m = withMedianRatio(measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'direct loopback TCP', median(tput.direct), true), ratio[c]);
-      m.note = `target >= 0.9x; ${rounds} (range ${range(ratio[c], 2)}x; MB/s ${range(tput[c])} vs direct ${range(tput.direct)})`;
-      out.push(m);
-      const ap = ratio[c].map((x, i) => x / ratio.plain[i]);
-      out.push(withMedianRatio(measurement('netem', `throughput, ${label}`, median(tput[c]), 'MB/s', 'plain socket.pipe relay', median(tput.plain), true), ap));
+      out.push(tputRow(c, label));
       if (cpu[c].every(Number.isFinite)) {
-        out.push(measurement('netem', `relay thread CPU per MB, ${label}`, median(cpu[c]), 'µs/MB', 'plain socket.pipe relay', median(cpu.plain), false,
-          `robust to other load on the machine; range ${range(cpu[c])} vs ${range(cpu.plain)}${c === 'on' ? '; includes the pcap writev (on this thread since issue 20)' : ''}`));
+        out.push(
+          pairedRow({
+            bench: 'netem',
+            case: `relay thread CPU per MB, ${label}`,
+            unit: 'µs/MB',
+            yardstick: 'plain socket.pipe relay, same rounds',
+            ours: median(cpu[c]),
+            yardstickValue: median([...cpu.plain, ...again.plainCpu]),
+            ratios: pair(cpu[c], cpu.plain, again.plainCpu),
+            self: selfOf(cpu.plain, again.plainCpu),
+            cost: true,
+            ...(c === 'off' ? { target: '<= 0.6' } : {}),
+            note: `the relay's own thread (schedstat); ${rounds}${c === 'on' ? '; includes the pcap writev (on this thread since issue 20)' : ''}`,
+          }),
+        );
       }
       // Whether 0.9x fits in this machine at all: the whole path's CPU per MB times the target rate, in cores.
       const want = 0.9 * median(tput.direct);
