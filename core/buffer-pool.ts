@@ -64,6 +64,16 @@ export class BufferPool {
     return Buffer.from(slab, off, n);
   }
 
+  /**
+   * The same slab as `buf` (taken with a phase), viewed at another phase with the same length: a reader reusing
+   * one slab for a stream keeps each read at the phase of its stream offset. `buf` itself when it has no room.
+   */
+  rephase(buf: Buffer, phase: number): Buffer {
+    const off = (PAGE - MALLOC_DATA_PHASE + (phase % PAGE)) % PAGE;
+    if (off === buf.byteOffset || off + buf.length > buf.buffer.byteLength) return buf;
+    return Buffer.from(buf.buffer, off, buf.length);
+  }
+
   release(buf: Buffer): void {
     const slab = buf.buffer;
     if (!this.busy.delete(slab)) return;

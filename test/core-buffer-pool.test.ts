@@ -51,3 +51,16 @@ test('take(n, phase) places the view at that page phase for a malloc-placed slab
   }
   assert.equal(pool.allocations, 1); // one slab served every phase
 });
+
+test('rephase() views the same slab at another phase with the same length, or returns the Buffer when there is no room', () => {
+  const pool = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 1 << 20 });
+  const a = pool.take(1000, 0);
+  const b = pool.rephase(a, 100);
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.length, 1000);
+  assert.equal((16 + b.byteOffset) % 4096, 100);
+  const plain = pool.take(64 * 1024); // no room beyond its length
+  assert.equal(pool.rephase(plain, 100), plain);
+  pool.release(b);
+  assert.equal(pool.inUse, 1);
+});
