@@ -5,7 +5,7 @@ import Hapi from '@hapi/hapi';
 import Joi from 'joi';
 import { parseHostPort } from '../core/address';
 import { ConfigError, TestbedError } from '../core/errors';
-import { FAULT_KINDS, type NetemRegistry, type Proxy, type FaultSpec } from '../netem';
+import { FAULT_KEYS, FAULT_KINDS, type NetemRegistry, type Proxy, type FaultSpec } from '../netem';
 import { apiToken, isLoopback, requireBearer } from './auth';
 
 // Every input is bounded: strings by length, arrays by items, numbers by range, bodies by bytes. Unknown keys,
@@ -26,13 +26,8 @@ const callMatch = Joi.object({
   nth: Joi.alternatives(nth, Joi.array().items(nth).max(MAX_LIST)),
 });
 
-/**
- * Every field any fault kind takes (netem/types.ts); anything else is a 400. Whether a field makes sense for the
- * kind, and its value (durations, sizes, procedure names), is checked by the fault itself (ConfigError -> 400).
- */
-const faultSchema = Joi.object({
-  kind: Joi.string().valid(...FAULT_KINDS).required(),
-  id: name,
+/** Value rules of the keys fault specs use; what a rule does not cover is checked by the fault itself. */
+const KEY_VALUES: Record<string, Joi.Schema> = {
   direction,
   probability: Joi.number().min(0).max(1),
   every: Joi.number().integer().min(1).max(2 ** 53),
@@ -54,6 +49,20 @@ const faultSchema = Joi.object({
   size,
   variation: size,
   close: Joi.boolean(),
+};
+/** A key a new fault kind adds before it has a rule here: bounded, and checked by the fault (ConfigError -> 400). */
+const anyValue = Joi.alternatives(Joi.string().max(256), Joi.number(), Joi.boolean(), Joi.array().items(Joi.string().max(256), Joi.number()).max(MAX_LIST));
+
+/**
+ * Every key some fault kind reads (netem/faults FAULT_KEYS); anything else is a 400. Whether a key makes sense for
+ * the kind, and its value (durations, sizes, procedure names), is checked by the fault itself (ConfigError -> 400).
+ */
+const faultSchema = Joi.object({
+  kind: Joi.string().valid(...FAULT_KINDS).required(),
+  id: name,
+  ...Object.fromEntries(
+    [...new Set(Object.values(FAULT_KEYS).flatMap((k) => [...k.required, ...k.optional] as string[]))].map((k) => [k, KEY_VALUES[k] ?? anyValue]),
+  ),
 });
 
 const faultPatch = faultSchema.fork(['kind'], (s) => s.optional());

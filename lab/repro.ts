@@ -10,7 +10,7 @@ import { parseDuration } from '../core/units';
 import { DEFAULT_PAYLOAD_HASH } from '../core/payload-hash';
 import { runBlktest, type BlktestResult } from '../client/blktest';
 import { hexXid } from '../client/rpc/xid';
-import { createProxy, type FaultSpec, type Proxy, type StallSpec } from '../netem';
+import { createProxy, type FaultSpec, type FaultSpecOf, type Proxy } from '../netem';
 import { startServer, type RunningServer } from '../server';
 import { checkReproOptions, drcConfig, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, SEED_SERVER_LIMITS, type ReproOptions } from './repro-options';
 import { runLinuxClient, type LinuxClientResult } from './linux/client';
@@ -278,7 +278,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
 
 /** The stall schedule as config_json has always stored it (docs/results-schema.md), when a stall ran at all. */
 function stallSchedule(faults: readonly FaultSpec[]): { stall?: { duration: unknown; every: unknown; unit: unknown; resume: unknown } } {
-  const f = faults.find((x): x is StallSpec => x.kind === 'stall');
+  const f = faults.find((x): x is FaultSpecOf<'stall'> => x.kind === 'stall');
   return f ? { stall: { duration: f.duration, every: f.every, unit: f.unit, resume: f.resume } } : {};
 }
 

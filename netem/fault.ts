@@ -4,7 +4,7 @@
 import type { TimeScale } from '../core/units';
 import type { Prng } from '../core/prng';
 import type { EventInput } from './events';
-import type { Direction, FaultSpec, RecordInfo } from './types';
+import type { Direction, FaultSpec, FaultSpecBase, RecordInfo } from './types';
 
 /** Bytes to write and the earliest real time (performance.now() ms) they may be written. */
 export interface Piece {
@@ -86,4 +86,20 @@ export interface FaultInstance {
   stop?(): void;
 }
 
-export type FaultFactory<S extends FaultSpec = FaultSpec> = (spec: S, ctx: FaultContext) => FaultInstance;
+/** Builds a live fault from its spec (the spec's keys were checked against the kind's FaultKeys first). */
+export type FaultFactory<S extends FaultSpecBase & { kind: string } = FaultSpec> = (spec: S, ctx: FaultContext) => FaultInstance;
+
+/** A spec key a fault kind may read (every spec has `kind` and may have `id`). */
+export type FaultKey<S> = Exclude<keyof S, 'kind' | 'id'>;
+
+/** The keys a kind reads: one it does not read is refused rather than ignored, a missing required one named. */
+export interface FaultKeys<S> {
+  readonly required: ReadonlyArray<FaultKey<S>>;
+  readonly optional: ReadonlyArray<FaultKey<S>>;
+}
+
+/** One fault kind, one file under netem/faults/: the keys its spec takes and its factory. */
+export interface FaultDef<S extends FaultSpecBase & { kind: string }> {
+  readonly keys: FaultKeys<S>;
+  readonly create: FaultFactory<S>;
+}

@@ -2,7 +2,7 @@
 export { createProxy, Proxy } from './proxy';
 export type { ProxyOptions, ProxyMetrics, DirectionMetrics, FaultInfo, StallNowOptions } from './proxy';
 export type { ConnectionInfo } from './connection';
-export { FAULTS, FAULT_KINDS } from './faults';
+export { FAULTS, FAULT_KEYS, FAULT_KINDS } from './faults';
 export { resolveProc } from './rpc-framer';
 export { rtoReleaseAfter, LINUX_RTO_MIN_MS, LINUX_RTO_MAX_MS } from './faults/stall';
 export { sidecarPath } from './capture/sink';

@@ -7,6 +7,9 @@ import type { CountUnit, FaultSpecBase, RecordInfo } from './types';
 
 export const DEFAULT_MSS = 1448;
 
+/** The spec keys a trigger reads (stall, hold, reset and blackhole fire through one). */
+export const TRIGGER_KEYS = ['every', 'unit', 'mss', 'interval', 'at', 'call', 'count', 'probability', 'direction'] as const;
+
 export interface Firing {
   /** absent for time-based firings */
   site?: HookSite;

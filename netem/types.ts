@@ -48,80 +48,9 @@ export interface FaultSpecBase {
 
 export type ResumePolicy = 'together' | 'backoff';
 
-export interface StallSpec extends FaultSpecBase {
-  kind: 'stall';
-  duration: Duration;
-  /**
-   * together: both directions resume at the end. backoff: downstream resumes at the end; upstream resumes at the
-   * next retransmission of a modelled Linux TCP RTO timer that started with the stall (200 ms doubling, capped),
-   * which is how an NFQUEUE stall lets the server's reply beat the client's queued retransmission.
-   */
-  resume?: ResumePolicy;
-  /** Linux TCP_RTO_MIN (200ms) and TCP_RTO_MAX (120s) by default */
-  rtoInitial?: Duration;
-  rtoMax?: Duration;
-  /** for call triggers: stall before the matching call is forwarded, or right after (default after) */
-  phase?: 'before' | 'after';
-}
-export interface HoldSpec extends FaultSpecBase {
-  kind: 'hold';
-  duration: Duration;
-}
-export interface LatencySpec extends FaultSpecBase {
-  kind: 'latency';
-  delay: Duration;
-  jitter?: Duration;
-}
-export interface BandwidthSpec extends FaultSpecBase {
-  kind: 'bandwidth';
-  /** bytes per modelled second; accepts sizes ("10MiB") */
-  rate: string | number;
-}
-export interface SlicerSpec extends FaultSpecBase {
-  kind: 'slicer';
-  /** average slice size in bytes */
-  size: string | number;
-  /** slices are size +- variation bytes */
-  variation?: string | number;
-  /** delay between slices */
-  delay?: Duration;
-}
-export interface ResetSpec extends FaultSpecBase {
-  kind: 'reset';
-}
-export interface BlackholeSpec extends FaultSpecBase {
-  kind: 'blackhole';
-  /** how long data is read and discarded; absent: until the connection closes */
-  duration?: Duration;
-  /** close (FIN) the connection when the blackhole ends; default true */
-  close?: boolean;
-}
-export interface DropReplySpec extends FaultSpecBase {
-  kind: 'drop-reply';
-  /** drop replies to these XIDs */
-  xids?: number[];
-  /** drop the reply to a matching call (nth = call number of that procedure) */
-  call?: CallMatch;
-}
-export interface DuplicateCallSpec extends FaultSpecBase {
-  kind: 'duplicate-call';
-  xids?: number[];
-  call?: CallMatch;
-  /** delay of the copy after the original */
-  delay?: Duration;
-}
 
-export type FaultSpec =
-  | StallSpec
-  | HoldSpec
-  | LatencySpec
-  | BandwidthSpec
-  | SlicerSpec
-  | ResetSpec
-  | BlackholeSpec
-  | DropReplySpec
-  | DuplicateCallSpec;
-export type FaultKind = FaultSpec['kind'];
+// The fault vocabulary comes from the fault table (netem/faults/index.ts): each kind's spec lives in its file.
+export type { FaultKind, FaultSpec, FaultSpecOf } from './faults';
 
 /** One RPC record seen by the proxy (RFC 5531 §11 record, §9 message header). */
 export interface RecordInfo {

@@ -1,9 +1,15 @@
 // bandwidth: each direction of each connection drains at `rate` bytes per modelled second.
-import type { FaultFactory } from '../fault';
-import type { BandwidthSpec } from '../types';
+import type { FaultDef, FaultFactory } from '../fault';
+import type { FaultSpecBase } from '../types';
 import { bytesOf, directionsOf, PerFlow } from './common';
 
-export const bandwidth: FaultFactory<BandwidthSpec> = (spec, ctx) => {
+export interface BandwidthSpec extends FaultSpecBase {
+  kind: 'bandwidth';
+  /** bytes per modelled second; accepts sizes ("10MiB") */
+  rate: string | number;
+}
+
+const create: FaultFactory<BandwidthSpec> = (spec, ctx) => {
   // model bytes per model second -> bytes per real ms
   const perRealMs = bytesOf(spec.rate, 'rate') / 1000 / ctx.timeScale.factor;
   const nextFree = new PerFlow(() => ({ t: 0 }));
@@ -27,3 +33,5 @@ export const bandwidth: FaultFactory<BandwidthSpec> = (spec, ctx) => {
     },
   };
 };
+
+export const bandwidth: FaultDef<BandwidthSpec> = { keys: { required: ['rate'], optional: ['direction'] }, create };

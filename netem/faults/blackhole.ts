@@ -1,10 +1,18 @@
 // blackhole: read and discard (the sender sees its writes accepted, nothing arrives), then close the connections.
-import type { FaultFactory, FaultInstance } from '../fault';
-import { Trigger } from '../trigger';
-import type { BlackholeSpec } from '../types';
+import type { FaultDef, FaultFactory, FaultInstance } from '../fault';
+import { TRIGGER_KEYS, Trigger } from '../trigger';
+import type { FaultSpecBase, Duration } from '../types';
 import { directionsOf, modelMs, probabilityOf } from './common';
 
-export const blackhole: FaultFactory<BlackholeSpec> = (spec, ctx) => {
+export interface BlackholeSpec extends FaultSpecBase {
+  kind: 'blackhole';
+  /** how long data is read and discarded; absent: until the connection closes */
+  duration?: Duration;
+  /** close (FIN) the connection when the blackhole ends; default true */
+  close?: boolean;
+}
+
+const create: FaultFactory<BlackholeSpec> = (spec, ctx) => {
   const directions = directionsOf(spec);
   const durationModel = spec.duration === undefined ? undefined : modelMs(spec.duration, 'duration');
   const p = probabilityOf(spec);
@@ -36,3 +44,5 @@ export const blackhole: FaultFactory<BlackholeSpec> = (spec, ctx) => {
   };
   return inst;
 };
+
+export const blackhole: FaultDef<BlackholeSpec> = { keys: { required: [], optional: ['duration', 'close', ...TRIGGER_KEYS] }, create };

@@ -1,12 +1,20 @@
 // drop-reply: swallow whole reply records (chosen XIDs, or the reply to the Nth call of a procedure) so the
 // client times out and retransmits and the server's duplicate request cache is exercised (RFC 5531 §11 records).
 import { ConfigError } from '../../core/errors';
-import type { FaultFactory } from '../fault';
+import type { FaultDef, FaultFactory } from '../fault';
 import { xidOrCallMatcher } from '../match';
-import type { DropReplySpec } from '../types';
+import type { FaultSpecBase, CallMatch } from '../types';
 import { probabilityOf } from './common';
 
-export const dropReply: FaultFactory<DropReplySpec> = (spec, ctx) => {
+export interface DropReplySpec extends FaultSpecBase {
+  kind: 'drop-reply';
+  /** drop replies to these XIDs */
+  xids?: number[];
+  /** drop the reply to a matching call (nth = call number of that procedure) */
+  call?: CallMatch;
+}
+
+const create: FaultFactory<DropReplySpec> = (spec, ctx) => {
   const match = xidOrCallMatcher(spec.xids, spec.call, ctx.id);
   const p = probabilityOf(spec);
   // Replies flow downstream only: the normalized spec says so, and a spec saying otherwise is refused.
@@ -29,3 +37,5 @@ export const dropReply: FaultFactory<DropReplySpec> = (spec, ctx) => {
     },
   };
 };
+
+export const dropReply: FaultDef<DropReplySpec> = { keys: { required: [], optional: ['xids', 'call', 'count', 'probability', 'direction'] }, create };

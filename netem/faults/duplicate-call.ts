@@ -1,12 +1,20 @@
 // duplicate-call: write a second copy of a matching call record (same XID, same bytes) `delay` after the first,
 // as a retransmitting client would; the server's duplicate request cache should answer it.
 import { ConfigError } from '../../core/errors';
-import type { FaultFactory } from '../fault';
+import type { FaultDef, FaultFactory } from '../fault';
 import { xidOrCallMatcher } from '../match';
-import type { DuplicateCallSpec } from '../types';
+import type { FaultSpecBase, Duration, CallMatch } from '../types';
 import { modelMs, probabilityOf } from './common';
 
-export const duplicateCall: FaultFactory<DuplicateCallSpec> = (spec, ctx) => {
+export interface DuplicateCallSpec extends FaultSpecBase {
+  kind: 'duplicate-call';
+  xids?: number[];
+  call?: CallMatch;
+  /** delay of the copy after the original */
+  delay?: Duration;
+}
+
+const create: FaultFactory<DuplicateCallSpec> = (spec, ctx) => {
   const match = xidOrCallMatcher(spec.xids, spec.call, ctx.id);
   const p = probabilityOf(spec);
   // Calls are duplicated upstream only: the normalized spec says so, and a spec saying otherwise is refused.
@@ -32,3 +40,5 @@ export const duplicateCall: FaultFactory<DuplicateCallSpec> = (spec, ctx) => {
     },
   };
 };
+
+export const duplicateCall: FaultDef<DuplicateCallSpec> = { keys: { required: [], optional: ['xids', 'call', 'count', 'delay', 'probability', 'direction'] }, create };

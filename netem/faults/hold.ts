@@ -1,10 +1,15 @@
 // hold: keep reading but buffer in the proxy and release later (unlike stall, the sender does not back up).
-import type { FaultFactory, FaultInstance } from '../fault';
-import { Trigger } from '../trigger';
-import type { HoldSpec } from '../types';
+import type { FaultDef, FaultFactory, FaultInstance } from '../fault';
+import { TRIGGER_KEYS, Trigger } from '../trigger';
+import type { FaultSpecBase, Duration } from '../types';
 import { directionsOf, modelMs } from './common';
 
-export const hold: FaultFactory<HoldSpec> = (spec, ctx) => {
+export interface HoldSpec extends FaultSpecBase {
+  kind: 'hold';
+  duration: Duration;
+}
+
+const create: FaultFactory<HoldSpec> = (spec, ctx) => {
   const durationModel = modelMs(spec.duration, 'duration');
   const directions = directionsOf(spec);
   const inst: FaultInstance = { id: ctx.id, kind: 'hold', spec, directions, needsRecords: false, fired: 0 };
@@ -25,3 +30,5 @@ export const hold: FaultFactory<HoldSpec> = (spec, ctx) => {
   };
   return inst;
 };
+
+export const hold: FaultDef<HoldSpec> = { keys: { required: ['duration'], optional: TRIGGER_KEYS }, create };

@@ -1,7 +1,7 @@
-// The fault table: kind -> factory, listed explicitly.
+// The fault table: kind -> its definition (keys and factory, one file per kind), listed explicitly. The kinds and the
+// FaultSpec union come from this table: adding a fault is one file and one row here.
 import { ConfigError } from '../../core/errors';
-import type { FaultContext, FaultFactory, FaultInstance } from '../fault';
-import type { FaultKind, FaultSpec } from '../types';
+import type { FaultContext, FaultDef, FaultInstance } from '../fault';
 import { bandwidth } from './bandwidth';
 import { blackhole } from './blackhole';
 import { dropReply } from './drop-reply';
@@ -12,7 +12,7 @@ import { reset } from './reset';
 import { slicer } from './slicer';
 import { stall } from './stall';
 
-export const FAULTS: { readonly [K in FaultKind]: FaultFactory<Extract<FaultSpec, { kind: K }>> } = {
+export const FAULTS = {
   stall,
   hold,
   latency,
@@ -22,34 +22,26 @@ export const FAULTS: { readonly [K in FaultKind]: FaultFactory<Extract<FaultSpec
   blackhole,
   'drop-reply': dropReply,
   'duplicate-call': duplicateCall,
-};
+} as const;
+
+type SpecOfDef<D> = D extends FaultDef<infer S> ? S : never;
+/** The fault kinds: the table's keys. */
+export type FaultKind = keyof typeof FAULTS;
+/** A fault as users write it (CLI, schedule, API): one of the kinds' specs. */
+export type FaultSpec = { [K in FaultKind]: SpecOfDef<(typeof FAULTS)[K]> }[FaultKind];
+export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;
 
 export const FAULT_KINDS = Object.keys(FAULTS) as FaultKind[];
 
-type Keys<K extends FaultKind> = ReadonlyArray<Exclude<keyof Extract<FaultSpec, { kind: K }>, 'kind' | 'id'>>;
-
-/** What fires stall, hold, reset and blackhole (netem/trigger.ts). */
-const TRIGGER = ['every', 'unit', 'mss', 'interval', 'at', 'call', 'count', 'probability', 'direction'] as const;
-
 /**
- * The keys each kind reads (netem/types.ts): a key the kind does not read is refused rather than ignored, and a
- * missing required key is named as such, so `slicer:bytes=100` says "unknown key bytes" and not that `size`
+ * The keys each kind reads (its file's FaultKeys): a key the kind does not read is refused rather than ignored,
+ * and a missing required key is named as such, so `slicer:bytes=100` says "unknown key bytes" and not that `size`
  * cannot be parsed from "undefined".
  */
-export const FAULT_KEYS: { readonly [K in FaultKind]: { readonly required: Keys<K>; readonly optional: Keys<K> } } = {
-  stall: { required: ['duration'], optional: ['resume', 'rtoInitial', 'rtoMax', 'phase', ...TRIGGER] },
-  hold: { required: ['duration'], optional: TRIGGER },
-  latency: { required: ['delay'], optional: ['jitter', 'probability', 'direction'] },
-  bandwidth: { required: ['rate'], optional: ['direction'] },
-  slicer: { required: ['size'], optional: ['variation', 'delay', 'probability', 'direction'] },
-  reset: { required: [], optional: TRIGGER },
-  blackhole: { required: [], optional: ['duration', 'close', ...TRIGGER] },
-  'drop-reply': { required: [], optional: ['xids', 'call', 'count', 'probability', 'direction'] },
-  'duplicate-call': { required: [], optional: ['xids', 'call', 'count', 'delay', 'probability', 'direction'] },
-};
+export const FAULT_KEYS = Object.fromEntries(FAULT_KINDS.map((k) => [k, FAULTS[k].keys])) as { readonly [K in FaultKind]: (typeof FAULTS)[K]['keys'] };
 
 function checkKeys(spec: FaultSpec, name: string): void {
-  const { required, optional } = FAULT_KEYS[spec.kind] as { required: readonly string[]; optional: readonly string[] };
+  const { required, optional } = FAULTS[spec.kind].keys as { required: readonly string[]; optional: readonly string[] };
   const takes = `${spec.kind} takes ${[...required, ...optional].join(', ') || 'no keys'}`;
   for (const k of Object.keys(spec)) {
     if (k === 'kind' || k === 'id' || (spec as unknown as Record<string, unknown>)[k] === undefined) continue;
@@ -61,11 +53,11 @@ function checkKeys(spec: FaultSpec, name: string): void {
 }
 
 export function createFault(spec: FaultSpec, ctx: FaultContext): FaultInstance {
-  const factory = FAULTS[spec?.kind] as FaultFactory | undefined;
-  if (!factory) throw new ConfigError('NETEM_FAULT_KIND', `unknown fault kind "${spec?.kind}" (kinds: ${FAULT_KINDS.join(', ')})`);
+  const def = (Object.hasOwn(FAULTS, spec?.kind) ? FAULTS[spec.kind] : undefined) as FaultDef<FaultSpec> | undefined;
+  if (!def) throw new ConfigError('NETEM_FAULT_KIND', `unknown fault kind "${spec?.kind}" (kinds: ${FAULT_KINDS.join(', ')})`);
   checkKeys(spec, ctx.id);
   try {
-    return factory(spec, ctx);
+    return def.create(spec, ctx);
   } catch (e) {
     // A value error names its key ("size: cannot parse size ..."); say which fault it belongs to.
     if (e instanceof ConfigError && !e.message.startsWith(`fault ${ctx.id}`)) throw new ConfigError(e.code, `fault ${ctx.id}: ${e.message}`, e.details);

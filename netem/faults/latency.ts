@@ -1,9 +1,15 @@
 // latency: every unit is written `delay` +- `jitter` after it was read (order kept, as TCP keeps it).
-import type { FaultFactory } from '../fault';
-import type { LatencySpec } from '../types';
+import type { FaultDef, FaultFactory } from '../fault';
+import type { FaultSpecBase, Duration } from '../types';
 import { directionsOf, modelMs, probabilityOf } from './common';
 
-export const latency: FaultFactory<LatencySpec> = (spec, ctx) => {
+export interface LatencySpec extends FaultSpecBase {
+  kind: 'latency';
+  delay: Duration;
+  jitter?: Duration;
+}
+
+const create: FaultFactory<LatencySpec> = (spec, ctx) => {
   const delay = ctx.timeScale.real(modelMs(spec.delay, 'delay'));
   const jitter = ctx.timeScale.real(modelMs(spec.jitter ?? 0, 'jitter'));
   const p = probabilityOf(spec);
@@ -22,3 +28,5 @@ export const latency: FaultFactory<LatencySpec> = (spec, ctx) => {
     },
   };
 };
+
+export const latency: FaultDef<LatencySpec> = { keys: { required: ['delay'], optional: ['jitter', 'probability', 'direction'] }, create };

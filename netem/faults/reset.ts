@@ -1,10 +1,14 @@
 // reset: RST both sides of a connection when the trigger fires (default: its first chunk in the direction).
-import type { FaultFactory, FaultInstance } from '../fault';
-import { Trigger } from '../trigger';
-import type { ResetSpec } from '../types';
+import type { FaultDef, FaultFactory, FaultInstance } from '../fault';
+import { TRIGGER_KEYS, Trigger } from '../trigger';
+import type { FaultSpecBase } from '../types';
 import { directionsOf } from './common';
 
-export const reset: FaultFactory<ResetSpec> = (spec, ctx) => {
+export interface ResetSpec extends FaultSpecBase {
+  kind: 'reset';
+}
+
+const create: FaultFactory<ResetSpec> = (spec, ctx) => {
   const directions = directionsOf(spec);
   const inst: FaultInstance = { id: ctx.id, kind: 'reset', spec, directions, needsRecords: false, fired: 0 };
   const trigger = new Trigger(spec, ctx, (f) => {
@@ -23,3 +27,5 @@ export const reset: FaultFactory<ResetSpec> = (spec, ctx) => {
   };
   return inst;
 };
+
+export const reset: FaultDef<ResetSpec> = { keys: { required: [], optional: TRIGGER_KEYS }, create };

@@ -1,9 +1,19 @@
 // slicer: cut every unit into small pieces (size +- variation bytes) written `delay` apart (Toxiproxy's slicer).
-import type { FaultFactory, Piece } from '../fault';
-import type { SlicerSpec } from '../types';
+import type { FaultDef, FaultFactory, Piece } from '../fault';
+import type { FaultSpecBase, Duration } from '../types';
 import { bytesOf, directionsOf, modelMs, probabilityOf } from './common';
 
-export const slicer: FaultFactory<SlicerSpec> = (spec, ctx) => {
+export interface SlicerSpec extends FaultSpecBase {
+  kind: 'slicer';
+  /** average slice size in bytes */
+  size: string | number;
+  /** slices are size +- variation bytes */
+  variation?: string | number;
+  /** delay between slices */
+  delay?: Duration;
+}
+
+const create: FaultFactory<SlicerSpec> = (spec, ctx) => {
   const size = bytesOf(spec.size, 'size');
   const variation = spec.variation === undefined ? 0 : bytesOf(spec.variation, 'variation', 0);
   const delay = ctx.timeScale.real(modelMs(spec.delay ?? 0, 'delay'));
@@ -32,3 +42,5 @@ export const slicer: FaultFactory<SlicerSpec> = (spec, ctx) => {
     },
   };
 };
+
+export const slicer: FaultDef<SlicerSpec> = { keys: { required: ['size'], optional: ['variation', 'delay', 'probability', 'direction'] }, create };

@@ -1,10 +1,26 @@
 // stall (freeze): stop reading and forwarding for a duration so the sender's kernel buffers fill and its writes
 // back up — the seed's fault ("stalling all network traffic with the NFS server for 65s every 1000 packets").
 import { ConfigError } from '../../core/errors';
-import type { FaultFactory, FaultInstance } from '../fault';
-import { Trigger } from '../trigger';
-import type { StallSpec } from '../types';
+import type { FaultDef, FaultFactory, FaultInstance } from '../fault';
+import { TRIGGER_KEYS, Trigger } from '../trigger';
+import type { FaultSpecBase, Duration, ResumePolicy } from '../types';
 import { directionsOf, modelMs } from './common';
+
+export interface StallSpec extends FaultSpecBase {
+  kind: 'stall';
+  duration: Duration;
+  /**
+   * together: both directions resume at the end. backoff: downstream resumes at the end; upstream resumes at the
+   * next retransmission of a modelled Linux TCP RTO timer that started with the stall (200 ms doubling, capped),
+   * which is how an NFQUEUE stall lets the server's reply beat the client's queued retransmission.
+   */
+  resume?: ResumePolicy;
+  /** Linux TCP_RTO_MIN (200ms) and TCP_RTO_MAX (120s) by default */
+  rtoInitial?: Duration;
+  rtoMax?: Duration;
+  /** for call triggers: stall before the matching call is forwarded, or right after (default after) */
+  phase?: 'before' | 'after';
+}
 
 /** Linux TCP_RTO_MIN and TCP_RTO_MAX (include/net/tcp.h). */
 export const LINUX_RTO_MIN_MS = 200;
@@ -25,7 +41,7 @@ export function rtoReleaseAfter(stallMs: number, rto0 = LINUX_RTO_MIN_MS, rtoMax
   return t;
 }
 
-export const stall: FaultFactory<StallSpec> = (spec, ctx) => {
+const create: FaultFactory<StallSpec> = (spec, ctx) => {
   const durationModel = modelMs(spec.duration, 'duration');
   const resume = spec.resume ?? 'together';
   if (resume !== 'together' && resume !== 'backoff') throw new ConfigError('NETEM_RESUME', `resume must be together or backoff, got "${resume}"`);
@@ -69,3 +85,5 @@ export const stall: FaultFactory<StallSpec> = (spec, ctx) => {
   };
   return inst;
 };
+
+export const stall: FaultDef<StallSpec> = { keys: { required: ['duration'], optional: ['resume', 'rtoInitial', 'rtoMax', 'phase', ...TRIGGER_KEYS] }, create };
