@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TestbedError } from '../core/errors';
 import { median } from '../core/stats';
-import { POLICY_NAMES } from '../client/policies/policy';
+import { POLICY_NAMES } from '../client/policies';
 import { DRC_MODES } from './repro-options';
 import type { RunConfig, RunCounters, RunError, RunRecord, Timeline, Verdict } from './run-record';
 import { SCENARIO_NAMES } from './scenarios';

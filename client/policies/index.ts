@@ -1,21 +1,26 @@
-// The policy table: `--policy NAME` selects one of these (explicit table, no registration side effects).
+// The policy table: `--policy NAME` selects one of these (explicit table, no registration side effects). Its keys are
+// the policy vocabulary of the CLI, the matrix and the results database: adding a policy is one file and one row.
 import { ConfigError } from '../../core/errors';
 import { cancelOnReply } from './cancel-on-reply';
 import { copyAlways } from './copy-always';
 import { copyOnRetransmit } from './copy-on-retransmit';
-import { POLICY_NAMES, type PolicyName, type RetransmitPolicy } from './policy';
+import type { RetransmitPolicy } from './policy';
 import { waitForWire } from './wait-for-wire';
 import { zeroCopy } from './zero-copy';
 
 export * from './policy';
 
-export const POLICIES: Readonly<Record<PolicyName, RetransmitPolicy>> = Object.freeze({
+export const POLICIES = Object.freeze({
   'zero-copy': zeroCopy,
   'copy-on-retransmit': copyOnRetransmit,
   'cancel-on-reply': cancelOnReply,
   'wait-for-wire': waitForWire,
   'copy-always': copyAlways,
-});
+} as const satisfies Record<string, RetransmitPolicy>);
+
+/** The policy names, in table order (the matrix runs and prints them in this order). */
+export type PolicyName = keyof typeof POLICIES;
+export const POLICY_NAMES = Object.keys(POLICIES) as PolicyName[];
 
 export function getPolicy(name: string): RetransmitPolicy {
   if (!(POLICY_NAMES as readonly string[]).includes(name)) {

@@ -8,6 +8,8 @@
 //   `copy` (a transport-owned copy made when the transmission is queued; later transmissions reuse that copy);
 // - the call *completes* when its promise settles: from then on the caller owns its Buffer again and may scribble.
 
+import type { PolicyName } from './index';
+
 /** What the transmission being queued reads its payload from. */
 export type PayloadSource = 'borrow' | 'copy';
 
@@ -32,6 +34,7 @@ export interface ReleaseDecision {
 }
 
 export interface RetransmitPolicy {
+  /** its key in the POLICIES table (client/policies/index.ts) */
   readonly name: PolicyName;
   /** One sentence: what this policy guarantees about caller memory. */
   readonly guarantee: string;
@@ -46,6 +49,3 @@ export interface RetransmitPolicy {
   /** May the call complete (give the caller its Buffer back) now? Asked at reply and after every transmit-done. */
   mayComplete(d: ReleaseDecision): boolean;
 }
-
-export const POLICY_NAMES = ['zero-copy', 'copy-on-retransmit', 'cancel-on-reply', 'wait-for-wire', 'copy-always'] as const;
-export type PolicyName = (typeof POLICY_NAMES)[number];
