@@ -1,8 +1,9 @@
-// `nfs-testbed linux client|nfsd`: the real Linux NFS client and the real nfsd in QEMU guests (lab/linux/).
+// `nfs-testbed linux client|nfsd`: the real Linux NFS client and the real nfsd in QEMU or UML guests (lab/linux/).
 import type { Command } from 'commander';
 import { ConfigError, TestbedError } from '../core/errors';
 import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
-import { runLinuxClient, seedOrderFaults, tempRunDir, type LinuxClientResult } from '../lab/linux/client';
+import { runLinuxClient, seedOrderFaults, tempRunDir, UML_TRACE_NOTE, type LinuxClientResult } from '../lab/linux/client';
+import { GUEST_KINDS, type GuestKind } from '../lab/linux/image';
 import { LinuxNfsd, type ReplyCacheStats } from '../lab/linux/nfsd';
 import { EXIT } from './exit';
 import { parseFaultArg } from './netem';
@@ -13,11 +14,12 @@ function clientSummary(r: LinuxClientResult): string {
   const ms = r.mountstats.ops.WRITE;
   const lines = [
     `linux client: ${r.kernel} (image ${r.image}), server ${r.server}`,
+    `  guest: ${r.guest === 'uml' ? 'user-mode-linux' : 'QEMU (TCG)'}`,
     `  network: ${r.network} — ${r.networkNote}`,
     `  boot to mounted ${(r.bootToMountedMs / 1000).toFixed(2)} s wall (guest uptime ${r.guestMountedS} s); ${r.blktest.writes.length} O_DIRECT write() of ${formatBytes(r.blockSize)}${r.mibPerSec !== null ? `, ${r.mibPerSec} MiB/s` : ''}; verify: ${r.corruptBlocks} corrupt block(s)`,
     ...r.held.map((h) => `  write ${h.i} returned with ${h.txq} bytes unacknowledged in the client's socket; xid ${h.xid ?? '?'}: ${h.laterCopies} copy(ies) left after the scribble, copies ${h.equal === null ? 'not compared' : h.equal ? 'EQUAL' : 'DIFFER'}`),
     `  mountstats: WRITE ${ms ? `${ms.ops} ops, ${ms.transmissions} transmissions, ${ms.timeouts} timeouts` : 'none'}${r.mountstats.xprt ? `; xprt ${r.mountstats.xprt.connects} connects, ${r.mountstats.xprt.sends} sends, ${r.mountstats.xprt.receives} receives` : ''}`,
-    `  tracepoints: ${r.tracepoints ? Object.entries(r.traceCounts).map(([k, v]) => `${k} ${v}`).join(', ') : 'none (the kernel has no sunrpc events, or tracing is off)'}`,
+    `  tracepoints: ${r.tracepoints ? Object.entries(r.traceCounts).map(([k, v]) => `${k} ${v}`).join(', ') : r.guest === 'uml' ? `none (${UML_TRACE_NOTE})` : 'none (the kernel has no sunrpc events, or tracing is off)'}`,
     `  wire: ${r.duplicatedXids} duplicated XIDs (both legs), ${r.differingDuplicates} WRITE(s) whose copies differ${r.linkDownEvents ? `; link taken down ${r.linkDownEvents}x` : ''}`,
     `${r.verdict}${r.verdictCaveat ? ` (marked: ${r.verdictCaveat})` : ''}`,
     `capture ${r.capture}; console ${r.consoleLog}${r.traceFile ? `; trace ${r.traceFile}` : ''}`,
@@ -25,10 +27,19 @@ function clientSummary(r: LinuxClientResult): string {
   return lines.join('\n');
 }
 
+/** --guest: qemu | uml (default: qemu, or what --kernel is). */
+function parseGuest(v: string | undefined): GuestKind | undefined {
+  if (v === undefined) return undefined;
+  if (!(GUEST_KINDS as readonly string[]).includes(v)) throw new ConfigError('BAD_GUEST', `--guest must be ${GUEST_KINDS.join(' or ')}, got "${v}"`);
+  return v as GuestKind;
+}
+const GUEST_HELP = "qemu (Debian's linux-image-cloud-amd64 under QEMU) | uml (Debian's user-mode-linux); with --kernel, what the file is";
+const KERNEL_HELP = 'your own kernel instead of Debian\'s: a bzImage (QEMU) or a user-mode-linux binary, told apart by its bytes';
+
 const statsLine = (s: ReplyCacheStats) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ');
 
 export function register(program: Command): void {
-  const linux = program.command('linux').description('the real Linux kernel NFS client and nfsd in QEMU guests (see README "Linux in the loop")');
+  const linux = program.command('linux').description('the real Linux kernel NFS client and nfsd in QEMU or user-mode-linux guests (see README "Linux in the loop")');
 
   linux
     .command('client')
@@ -47,7 +58,8 @@ export function register(program: Command): void {
     .option('--fault <spec>', 'netem fault on the proxy (as for `netem --fault`), repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--link-down <time>', 'take the tap down this long (tap arrangement), every --link-every')
     .option('--link-every <time>', 'period of --link-down', '10s')
-    .option('--kernel <path>', 'your own bzImage instead of Debian linux-image-cloud-amd64')
+    .option('--guest <kind>', GUEST_HELP)
+    .option('--kernel <path>', KERNEL_HELP)
     .option('--modules <dir>', "your kernel's lib/modules/<release> folder (else everything must be built in)")
     .option('--no-trace', 'do not enable the sunrpc tracepoints')
     .addOption(optionWithDefault('--out <dir>', 'run folder', 'a fresh temporary folder'))
@@ -78,6 +90,7 @@ export function register(program: Command): void {
           linkDown: o.linkDown ? { downMs: parseDuration(o.linkDown, '--link-down'), everyMs: parseDuration(o.linkEvery, '--link-every') } : undefined,
           kernel: o.kernel,
           modules: o.modules,
+          guest: parseGuest(o.guest),
           trace: o.trace,
           outDir: o.out ?? tempRunDir('client'),
           timeoutMs: parseDuration(o.timeout, '--timeout'),
@@ -102,7 +115,8 @@ export function register(program: Command): void {
     .option('--export-size <size>', 'tmpfs size of the export', '256MiB')
     .option('--threads <n>', 'nfsd threads', '8')
     .option('--mem <size>', 'guest memory (nfsd sizes its max block from it)', '1GiB')
-    .option('--kernel <path>', 'your own bzImage instead of Debian linux-image-cloud-amd64')
+    .option('--guest <kind>', GUEST_HELP)
+    .option('--kernel <path>', KERNEL_HELP)
     .option('--modules <dir>', "your kernel's lib/modules/<release> folder")
     .addOption(optionWithDefault('--out <dir>', 'folder for the guest console log', 'a fresh temporary folder'))
     .option('--timeout <time>', 'give up if nfsd is not ready by then', '120s')
@@ -113,13 +127,14 @@ export function register(program: Command): void {
         memMiB: Math.round(parseSize(o.mem, '--mem') / (1 << 20)),
         kernel: o.kernel,
         modules: o.modules,
+        guest: parseGuest(o.guest),
         outDir: o.out ?? tempRunDir('nfsd'),
         timeoutMs: parseDuration(o.timeout, '--timeout'),
       });
       try {
         const before = await nfsd.replyCacheStats();
         process.stdout.write(
-          `ready nfs=127.0.0.1:${nfsd.nfsPort} mount=127.0.0.1:${nfsd.mountPort} export=${nfsd.exportPath} versions=${nfsd.versions} max_block_size=${nfsd.maxBlockSize} kernel="${nfsd.kernel}" pid=${nfsd.guest.pid}\n`,
+          `ready nfs=127.0.0.1:${nfsd.nfsPort} mount=127.0.0.1:${nfsd.mountPort} export=${nfsd.exportPath} versions=${nfsd.versions} max_block_size=${nfsd.maxBlockSize} kernel="${nfsd.kernel}" guest=${nfsd.guest.kind} pid=${nfsd.guest.pids.join(',')}\n`,
         );
         process.stdout.write(`reply_cache_stats before: ${statsLine(before)}\n`);
         await new Promise<void>((resolve) => {

@@ -69,7 +69,7 @@ function addCommon(cmd: Command): Command {
     .addOption(optionWithDefault('--block-size <size>', 'bytes per write()', formatSize(DEFAULTS.blockSize)))
     .addOption(optionWithDefault('--scribble-hold <duration>', 'how long 0xdeadbeef stays in the buffer before the next refill (modelled)', DEFAULTS.scribbleHold))
     .option('--db <file>', 'results database', DEFAULT_RESULTS_DB)
-    .option('--kernel <path>', 'with a linux peer: your own bzImage instead of Debian linux-image-cloud-amd64')
+    .option('--kernel <path>', 'with a linux peer: your own bzImage (QEMU) or user-mode-linux binary instead of Debian linux-image-cloud-amd64')
     .option('--modules <dir>', "with a linux peer: your kernel's lib/modules/<release> folder")
     .option('--json', 'print exactly one JSON document')
     .option('--verbose', 'log what the server, proxy and client do')

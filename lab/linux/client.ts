@@ -14,9 +14,10 @@ import { createProxy, type Proxy } from '../../netem/proxy';
 import type { FaultSpec, NetemEvent } from '../../netem/types';
 import { inspectFiles } from '../../captures';
 import type { DuplicateView } from '../../captures';
-import { buildImage, debianKernel, staticProgram, userKernel, type GuestKernel } from './image';
+import { buildImage, debianKernel, debianUml, staticProgram, userKernel, type GuestKernel, type GuestKind } from './image';
 import { GuestNetns, tapUnavailable } from './netns';
 import { consoleTail, Guest, GUESTFWD_ADDR, USER_GUEST_ADDR, type GuestNet } from './qemu';
+import { umlTunnel } from './uml';
 import { parseBlktest, parseMountstats, traceCounts, type GuestBlktest, type MountStats } from './report';
 
 export type LinuxNetwork = 'tap' | 'user';
@@ -39,15 +40,23 @@ export function seedOrderFaults(timeoMs: number): FaultSpec[] {
 }
 
 export interface KernelChoice {
-  /** a bzImage of the user's own; default Debian's linux-image-cloud-amd64 */
+  /** a bzImage or UML binary of the user's own; default Debian's linux-image-cloud-amd64 (or user-mode-linux) */
   kernel?: string;
   /** its lib/modules/<release> folder */
   modules?: string;
+  /** which runner: qemu (a bzImage) or uml; with --kernel it follows from the file and must agree */
+  guest?: GuestKind;
 }
+
+/** What a UML guest lacks that a QEMU guest of the same run would have, printed with every UML run. */
+export const UML_TRACE_NOTE = "user-mode-linux's kernel has no sunrpc tracepoints: mountstats only";
 
 export function chooseKernel(k: KernelChoice): GuestKernel {
   if (k.modules && !k.kernel) throw new ConfigError('LINUX_MODULES_WITHOUT_KERNEL', '--modules needs --kernel');
-  return k.kernel ? userKernel(k.kernel, k.modules) : debianKernel();
+  if (!k.kernel) return k.guest === 'uml' ? debianUml() : debianKernel();
+  const kernel = userKernel(k.kernel, k.modules);
+  if (k.guest && k.guest !== kernel.kind) throw new ConfigError('LINUX_GUEST_MISMATCH', `--guest ${k.guest}, but --kernel ${k.kernel} is a ${kernel.kind === 'uml' ? 'UML binary' : 'bzImage'}`);
+  return kernel;
 }
 
 export interface LinuxClientOptions extends KernelChoice {
@@ -95,6 +104,8 @@ export interface HeldWrite {
 export interface LinuxClientResult {
   network: LinuxNetwork;
   networkNote: string;
+  /** which runner the kernel ran under */
+  guest: GuestKind;
   kernel: string;
   image: string;
   server: string;
@@ -128,8 +139,10 @@ export interface LinuxClientResult {
   /** the proxy's events and listen port (the client leg of the capture) */
   events: NetemEvent[];
   proxyPort: number;
-  /** QEMU's PID and the namespace (tap arrangement), both gone when the run returns */
+  /** QEMU's or UML's PID and the namespace (tap arrangement), both gone when the run returns */
   guestPid: number;
+  /** every process of the guest (UML on user networking adds its slirp process), all gone when the run returns */
+  guestPids: number[];
   netns: string | null;
 }
 
@@ -145,10 +158,14 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
   if (want === 'tap' && tapWhy) throw new GuestError('NETNS_UNAVAILABLE', `--network tap: ${tapWhy}`);
   const network: LinuxNetwork = want === 'user' || (want === 'auto' && tapWhy) ? 'user' : 'tap';
   if (o.linkDown && network !== 'tap') throw new ConfigError('LINUX_LINK_DOWN_NEEDS_TAP', '--link-down needs the tap arrangement (root)');
-  const networkNote = network === 'tap' ? 'tap in a network namespace; the guest\'s TCP peer is the netem proxy' : `QEMU user networking (restrict=on)${want === 'auto' ? `: ${tapWhy}` : ''}`;
+  const kernel = chooseKernel(o);
+  const networkNote =
+    network === 'tap'
+      ? 'tap in a network namespace; the guest\'s TCP peer is the netem proxy'
+      : `QEMU user networking (restrict=on)${kernel.kind === 'uml' ? ', joined to UML by L2TPv3 over 127.0.0.1' : ''}${want === 'auto' ? `: ${tapWhy}` : ''}`;
+  progress(`guest: ${kernel.kind} (${kernel.label})${kernel.kind === 'uml' && o.trace !== false ? `; ${UML_TRACE_NOTE}` : ''}`);
   progress(`network: ${networkNote}`);
 
-  const kernel = chooseKernel(o);
   const image = buildImage('client', kernel);
   fs.mkdirSync(o.outDir, { recursive: true });
   const capture = path.join(o.outDir, 'capture.pcap');
@@ -194,6 +211,7 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
       memMiB: o.memMiB ?? 256,
       net,
       consoleLog,
+      tunnel: kernel.kind === 'uml' && net.mode === 'user' ? await umlTunnel() : undefined,
       settings: {
         role: 'client',
         ip: ns ? ns.guestAddr : USER_GUEST_ADDR,
@@ -209,7 +227,7 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
         trace: o.trace === false ? 0 : 1,
       },
     });
-    progress(`guest pid ${guest.pid}: ${kernel.label}, image ${image.hash}`);
+    progress(`guest pid ${guest.pids.join(',')}: ${kernel.label}, image ${image.hash}`);
     const timeout = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const booted = await guest.waitFor(/^@@ booted uptime=([\d.]+)/, timeout).catch((e) => {
       throw withConsole(e, consoleLog);
@@ -260,6 +278,7 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
     return {
       network,
       networkNote,
+      guest: kernel.kind,
       kernel: kernel.label,
       image: image.hash,
       server: `${o.server.host}:${o.server.port}`,
@@ -290,6 +309,7 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
       events,
       proxyPort: nfsPort,
       guestPid: guest.pid,
+      guestPids: guest.pids,
       netns: ns?.name ?? null,
     };
   } finally {

@@ -1,5 +1,5 @@
-// The guest builder: a kernel (Debian's linux-image-cloud-amd64 unpacked into the cache, or the user's own with
-// --kernel/--modules) and an initramfs per role: busybox-static, the modules the role needs in dependency order,
+// The guest builder: a kernel (Debian's linux-image-cloud-amd64 for QEMU or Debian's user-mode-linux, unpacked
+// into the cache, or the user's own with --kernel/--modules: a bzImage or a UML binary) and an initramfs per role: busybox-static, the modules the role needs in dependency order,
 // our static C programs (guest/*.c), /init (guest/init.sh) and, for the nfsd role, rpc.nfsd, rpc.mountd,
 // exportfs and rpcbind with their libraries from Debian's packages. Images are cached by the hash of everything
 // that goes into them.
@@ -16,20 +16,28 @@ import { elfSection } from './elf';
 
 export type GuestRole = 'client' | 'nfsd';
 
+/** How the kernel runs: a bzImage under QEMU (TCG), or a user-mode-linux binary run as a host process. */
+export type GuestKind = 'qemu' | 'uml';
+export const GUEST_KINDS: readonly GuestKind[] = ['qemu', 'uml'];
+
 export interface GuestKernel {
-  /** bzImage for QEMU */
+  kind: GuestKind;
+  /** bzImage for QEMU, or the UML executable */
   image: string;
   /** lib/modules/<release> folder, or undefined when everything needed is built in */
   modulesDir?: string;
   builtin?: Set<string>;
-  /** e.g. "debian linux-image-6.1.0-57-cloud-amd64" or "user /path/bzImage" */
+  /** e.g. "debian linux-image-6.1.0-57-cloud-amd64", "debian user-mode-linux" or "user /path/bzImage" */
   label: string;
 }
 
-/** What each role loads (the dependencies follow from .modinfo). */
-const ROLE_MODULES: Record<GuestRole, string[]> = {
-  client: ['virtio_pci', 'virtio_net', 'nfsv3'],
-  nfsd: ['virtio_pci', 'virtio_net', 'nfsd'],
+/**
+ * What each role loads (the dependencies follow from .modinfo). A QEMU guest's NIC is virtio-net; a UML guest's
+ * is the vector driver (arch/um/drivers/vector_kern.c), built into the UML binary.
+ */
+const ROLE_MODULES: Record<GuestKind, Record<GuestRole, string[]>> = {
+  qemu: { client: ['virtio_pci', 'virtio_net', 'nfsv3'], nfsd: ['virtio_pci', 'virtio_net', 'nfsd'] },
+  uml: { client: ['nfsv3'], nfsd: ['nfsd'] },
 };
 
 /** The nfsd role's user space and the packages that hold it and its libraries (Debian 12 names). */
@@ -40,6 +48,8 @@ const NFSD_PACKAGES = [
   'libcap2', 'libgcrypt20', 'libgpg-error0', 'liblz4-1', 'liblzma5', 'libzstd1',
 ];
 const DEBIAN_KERNEL_META = 'linux-image-cloud-amd64';
+/** Debian's UML: usr/bin/linux.uml and its modules in usr/lib/uml/modules/<release> (one package). */
+const DEBIAN_UML = 'user-mode-linux';
 
 /** Where guest/*.c and guest/init.sh live (the source tree; dist/ holds only the compiled TypeScript). */
 export const GUEST_SRC = path.resolve(__dirname, '../../../lab/linux/guest');
@@ -66,14 +76,51 @@ export function debianKernel(): GuestKernel {
   if (!vmlinuz) throw new GuestError('KERNEL_MISSING', `${pkg} has no boot/vmlinuz-*`);
   const release = vmlinuz.slice('vmlinuz-'.length);
   const modulesDir = path.join(root, 'lib', 'modules', release);
-  return { image: path.join(root, 'boot', vmlinuz), modulesDir, builtin: readBuiltin(path.join(modulesDir, 'modules.builtin')), label: `debian ${pkg}` };
+  return { kind: 'qemu', image: path.join(root, 'boot', vmlinuz), modulesDir, builtin: readBuiltin(path.join(modulesDir, 'modules.builtin')), label: `debian ${pkg}` };
 }
 
-/** The user's kernel: a bzImage and optionally its lib/modules/<release> folder (else all must be built in). */
+/** Debian's user-mode-linux (6.1um), fetched and unpacked into the cache on first use, never installed. */
+export function debianUml(): GuestKernel {
+  const [{ root, deb }] = fetchDebs([DEBIAN_UML]);
+  const image = path.join(root, 'usr', 'bin', 'linux.uml');
+  const modRoot = path.join(root, 'usr', 'lib', 'uml', 'modules');
+  const release = fs.existsSync(modRoot) ? fs.readdirSync(modRoot)[0] : undefined;
+  if (!fs.existsSync(image) || !release) throw new GuestError('KERNEL_MISSING', `${deb} has no usr/bin/linux.uml or usr/lib/uml/modules/<release>`);
+  const modulesDir = path.join(modRoot, release);
+  return { kind: 'uml', image, modulesDir, builtin: readBuiltin(path.join(modulesDir, 'modules.builtin')), label: `debian ${deb.replace(/_amd64\.deb$/, '').replace('_', ' ')}` };
+}
+
+/** The x86 boot protocol's magic "HdrS" at 0x202 of a bzImage (Documentation/x86/boot.rst). */
+const BZIMAGE_MAGIC_AT = 0x202;
+/** Above this an ELF entry point is a kernel-space address (x86-64's canonical lower half ends at 2^47). */
+const USER_SPACE_END = 1n << 47n;
+
+/**
+ * What kind of kernel a file is, from its first bytes: an ELF executable whose entry point is a user-space
+ * address is a UML binary (a host program); a bzImage carries "HdrS"; an ELF with a kernel-space entry is a
+ * vmlinux, which neither runner boots.
+ */
+export function kernelKind(head: Buffer, name = 'the file'): GuestKind {
+  if (head.length >= 0x20 && head.readUInt32BE(0) === 0x7f454c46) {
+    if (head[4] !== 2 || head[5] !== 1) throw new GuestError('KERNEL_UNKNOWN', `${name} is an ELF file but not little-endian ELF64: not an x86-64 UML binary`);
+    const entry = head.readBigUInt64LE(0x18);
+    if (entry >= USER_SPACE_END) throw new GuestError('KERNEL_UNKNOWN', `${name} is a vmlinux (kernel-space entry point): pass arch/x86/boot/bzImage for QEMU, or a UML binary (ARCH=um)`);
+    return 'uml';
+  }
+  if (head.length >= BZIMAGE_MAGIC_AT + 4 && head.toString('latin1', BZIMAGE_MAGIC_AT, BZIMAGE_MAGIC_AT + 4) === 'HdrS') return 'qemu';
+  throw new GuestError('KERNEL_UNKNOWN', `${name} is neither a bzImage (no "HdrS" at 0x202) nor a UML binary (not ELF)`);
+}
+
+/** The user's kernel: a bzImage or UML binary and optionally its lib/modules/<release> folder (else all must be built in). */
 export function userKernel(image: string, modulesDir?: string): GuestKernel {
   if (!fs.existsSync(image)) throw new GuestError('KERNEL_MISSING', `--kernel ${image}: no such file`);
   if (modulesDir && !fs.existsSync(modulesDir)) throw new GuestError('KERNEL_MISSING', `--modules ${modulesDir}: no such folder`);
-  return { image, modulesDir, builtin: modulesDir ? readBuiltin(path.join(modulesDir, 'modules.builtin')) : undefined, label: `user ${image}` };
+  const head = Buffer.alloc(4096);
+  const fd = fs.openSync(image, 'r');
+  const n = fs.readSync(fd, head, 0, head.length, 0);
+  fs.closeSync(fd);
+  const kind = kernelKind(head.subarray(0, n), `--kernel ${image}`);
+  return { kind, image, modulesDir, builtin: modulesDir ? readBuiltin(path.join(modulesDir, 'modules.builtin')) : undefined, label: `user ${image}` };
 }
 
 /** gcc -static of guest/NAME.c into the cache, keyed by the source's hash. */
@@ -161,7 +208,7 @@ export interface GuestImage {
 
 /** Builds (or finds in the cache) the initramfs for `role` on `kernel`. */
 export function buildImage(role: GuestRole, kernel: GuestKernel): GuestImage {
-  const order = kernel.modulesDir ? loadOrder(scanModules(kernel.modulesDir), ROLE_MODULES[role], kernel.builtin) : [];
+  const order = kernel.modulesDir ? loadOrder(scanModules(kernel.modulesDir), ROLE_MODULES[kernel.kind][role], kernel.builtin) : [];
   const files: CpioEntry[] = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'lib', 'lib/modules', 'lib/x86_64-linux-gnu', 'lib64', 'etc', 'proc', 'sys', 'dev', 'tmp', 'mnt', 'run', 'var', 'var/lib']
     .map((d) => ({ path: d, type: 'dir' as const }));
   files.push({ path: 'bin/busybox', type: 'file', data: fs.readFileSync(staticBusybox()), mode: 0o755 });

@@ -7,6 +7,7 @@ import { GuestError } from '../../core/errors';
 import { buildImage } from './image';
 import { chooseKernel, type KernelChoice } from './client';
 import { consoleTail, freePort, Guest, USER_GUEST_ADDR } from './qemu';
+import { umlTunnel } from './uml';
 
 export interface LinuxNfsdOptions extends KernelChoice {
   /** tmpfs size of the export (bytes; default 256 MiB) */
@@ -58,6 +59,7 @@ export class LinuxNfsd {
       memMiB: o.memMiB ?? 1024,
       net: { mode: 'user', hostfwd: [{ host: nfsPort, guest: 2049 }, { host: mountPort, guest: 20048 }] },
       consoleLog,
+      tunnel: kernel.kind === 'uml' ? await umlTunnel() : undefined,
       settings: { role: 'nfsd', ip: USER_GUEST_ADDR, size: o.exportSize ?? 256 << 20, threads: o.threads ?? 8 },
     });
     try {

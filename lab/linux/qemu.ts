@@ -1,12 +1,14 @@
-// Runs one guest under QEMU (TCG: /dev/kvm is not usable on the machines this was built on) and gives its
-// report stream (the guest's ttyS1, QEMU's stdout) as lines. The console (ttyS0, the kernel log) goes to a file.
-// The guest is stopped by its PID: SIGTERM, then SIGKILL after a grace period.
+// Runs one guest, under QEMU (TCG: /dev/kvm is not usable on the machines this was built on) or as a
+// user-mode-linux process (lab/linux/uml.ts), by the kind of its kernel, and gives its report stream (the
+// guest's ttyS1, the runner's stdout) as lines. The console (ttyS0, the kernel log) goes to a file. The guest
+// (and the UML user arrangement's slirp process) is stopped by its PID: SIGTERM, then SIGKILL after a grace period.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { GuestError } from '../../core/errors';
 import { missingPrograms } from './debs';
 import type { GuestImage } from './image';
+import { slirpBridgeCommand, umlCommand, UML_IF, type UmlTunnel } from './uml';
 
 export const QEMU = 'qemu-system-x86_64';
 
@@ -30,6 +32,35 @@ export interface GuestLaunch {
   /** nt_* settings for /init (values without spaces) */
   settings: Record<string, string | number>;
   consoleLog: string;
+  /** the user arrangement under UML: the UDP ports between UML and its slirp process (lab/linux/uml.ts umlTunnel) */
+  tunnel?: UmlTunnel;
+}
+
+/** A process to spawn. */
+export interface GuestCommand {
+  cmd: string;
+  argv: string[];
+}
+
+/** QEMU's user netdev (slirp, restrict=on: no route out), for a QEMU guest or UML's slirp process. */
+export function userNetdev(id: string, n: Extract<GuestNet, { mode: 'user' }>): string {
+  return [
+    `user,id=${id},restrict=on,ipv6=off,net=10.0.2.0/24`,
+    ...(n.hostfwd ?? []).map((f) => `hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`),
+    ...(n.guestfwd ?? []).map((f) => `guestfwd=tcp:${GUESTFWD_ADDR}:${f.port}-cmd:${f.cmd}`),
+  ].join(',');
+}
+
+function qemuCommand(l: GuestLaunch, cmdline: string[]): GuestCommand {
+  const netArgs = l.net.mode === 'user' ? ['-netdev', userNetdev('n0', l.net)] : ['-netdev', `tap,id=n0,ifname=${l.net.ifname},script=no,downscript=no`];
+  const args = [
+    '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-no-reboot',
+    '-accel', 'tcg', '-smp', '1', '-m', String(l.memMiB),
+    '-kernel', l.image.kernel.image, '-initrd', l.image.initrd, '-append', ['console=ttyS0', 'panic=-1', ...cmdline].join(' '),
+    ...netArgs, '-device', 'virtio-net-pci,netdev=n0,romfile=',
+    '-serial', `file:${l.consoleLog}`, '-serial', 'stdio',
+  ];
+  return l.net.mode === 'tap' ? { cmd: 'ip', argv: ['netns', 'exec', l.net.netns, QEMU, ...args] } : { cmd: QEMU, argv: args };
 }
 
 export function qemuMissing(): string | undefined {
@@ -61,32 +92,40 @@ export class Guest {
   private exitedFlag = false;
   private stderr = '';
 
+  /** UML's slirp process (the user arrangement under UML), stopped with the guest */
+  private readonly bridge?: ChildProcess;
+  readonly kind: GuestImage['kernel']['kind'];
+
   constructor(l: GuestLaunch) {
-    const why = qemuMissing();
+    this.kind = l.image.kernel.kind;
+    // UML on a tap needs no QEMU; on user networking its slirp process is QEMU.
+    const why = this.kind === 'qemu' || l.net.mode === 'user' ? qemuMissing() : undefined;
     if (why) throw new GuestError('QEMU_MISSING', why);
-    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', ...Object.entries(l.settings).map(([k, v]) => `nt_${k}=${v}`)].join(' ');
-    if (cmdline.length > 2000) throw new GuestError('GUEST_CMDLINE', 'guest settings exceed the kernel command line');
-    const netArgs =
-      l.net.mode === 'user'
-        ? [
-            '-netdev',
-            [
-              'user,id=n0,restrict=on,ipv6=off,net=10.0.2.0/24',
-              ...(l.net.hostfwd ?? []).map((f) => `hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`),
-              ...(l.net.guestfwd ?? []).map((f) => `guestfwd=tcp:${GUESTFWD_ADDR}:${f.port}-cmd:${f.cmd}`),
-            ].join(','),
-          ]
-        : ['-netdev', `tap,id=n0,ifname=${l.net.ifname},script=no,downscript=no`];
-    const args = [
-      '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-no-reboot',
-      '-accel', 'tcg', '-smp', '1', '-m', String(l.memMiB),
-      '-kernel', l.image.kernel.image, '-initrd', l.image.initrd, '-append', cmdline,
-      ...netArgs, '-device', 'virtio-net-pci,netdev=n0,romfile=',
-      '-serial', `file:${l.consoleLog}`, '-serial', 'stdio',
-    ];
-    const [cmd, argv] = l.net.mode === 'tap' ? ['ip', ['netns', 'exec', l.net.netns, QEMU, ...args]] : [QEMU, args];
-    this.child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-    if (this.child.pid === undefined) throw new GuestError('QEMU_FAILED', `${QEMU} did not start`);
+    // The nt_* settings reach /init's environment (the kernel hands unknown key=value words to init).
+    const settings = { if: this.kind === 'uml' ? UML_IF : 'eth0', ...l.settings };
+    const cmdline = ['quiet', 'loglevel=4', ...Object.entries(settings).map(([k, v]) => `nt_${k}=${v}`)];
+    if (cmdline.join(' ').length > 2000) throw new GuestError('GUEST_CMDLINE', 'guest settings exceed the kernel command line');
+    let run: GuestCommand;
+    let consoleFd: number | undefined;
+    if (this.kind === 'uml') {
+      if (l.net.mode === 'user') {
+        if (!l.tunnel) throw new GuestError('GUEST_FAILED', 'a UML guest on user networking needs its tunnel ports');
+        const b = slirpBridgeCommand(l, l.tunnel);
+        this.bridge = spawn(b.cmd, b.argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+        this.bridge.stderr!.on('data', (d) => (this.stderr += d));
+      }
+      run = umlCommand(l, cmdline, l.tunnel);
+      consoleFd = fs.openSync(l.consoleLog, 'w');
+    } else run = qemuCommand(l, cmdline);
+    try {
+      this.child = spawn(run.cmd, run.argv, { stdio: ['pipe', 'pipe', 'pipe', ...(consoleFd === undefined ? [] : [consoleFd])] });
+    } finally {
+      if (consoleFd !== undefined) fs.closeSync(consoleFd);
+    }
+    if (this.child.pid === undefined) {
+      this.killBridge();
+      throw new GuestError('QEMU_FAILED', `${run.cmd} did not start`);
+    }
     this.pid = this.child.pid;
     this.child.stdout!.setEncoding('latin1');
     this.child.stdout!.on('data', (d: string) => this.onData(d));
@@ -95,6 +134,7 @@ export class Guest {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exitedFlag = true;
+        void this.killBridge();
         resolve({ code, signal });
       });
     });
@@ -172,8 +212,29 @@ export class Guest {
     return out;
   }
 
-  /** Stops QEMU by its PID (SIGTERM, SIGKILL after graceMs) and waits for it to be gone. */
+  /** PIDs of every process this guest runs as (QEMU or UML, and UML's slirp process). */
+  get pids(): number[] {
+    return [this.pid, ...(this.bridge?.pid !== undefined ? [this.bridge.pid] : [])];
+  }
+
+  private killBridge(): Promise<void> {
+    const b = this.bridge;
+    if (!b || b.exitCode !== null || b.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((resolve) => b.once('exit', () => resolve()));
+    b.kill('SIGKILL');
+    return gone;
+  }
+
+  /**
+   * Stops the guest by its PID (SIGTERM, SIGKILL after graceMs: UML ignores SIGTERM) and waits for it to be gone;
+   * then UML's slirp process, which has nothing to flush.
+   */
   async stop(graceMs = 2000): Promise<void> {
+    await this.stopGuest(graceMs);
+    await this.killBridge();
+  }
+
+  private async stopGuest(graceMs: number): Promise<void> {
     if (!this.running) return;
     try {
       process.kill(this.pid, 'SIGTERM');

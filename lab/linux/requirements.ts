@@ -1,6 +1,6 @@
 // What the Linux guests need on the host, as one reason string for tests and commands to print when something
 // is missing (undefined: all there). .ci/run installs these Debian packages by name.
-import { debianKernel, staticBusybox } from './image';
+import { debianKernel, debianUml, staticBusybox } from './image';
 import { missingPrograms } from './debs';
 import { qemuMissing } from './qemu';
 import { tapUnavailable } from './netns';
@@ -17,6 +17,21 @@ export function linuxGuestMissing(): string | undefined {
   try {
     staticBusybox();
     debianKernel();
+  } catch (e) {
+    return `needs ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a user-mode-linux guest cannot run here, or undefined. Fetches Debian's user-mode-linux into the cache on
+ * first call (its slirp side, for the no-root arrangement, is QEMU: linuxGuestMissing covers it).
+ */
+export function linuxUmlMissing(): string | undefined {
+  const base = linuxGuestMissing();
+  if (base) return base;
+  try {
+    debianUml();
   } catch (e) {
     return `needs ${(e as Error).message}`;
   }

@@ -21,7 +21,8 @@ for m in $(cat /modules.order); do
   insmod "/lib/modules/$m" || { say "@@ error insmod $m failed"; finish 1; }
 done
 ip link set lo up
-ip addr add "$nt_ip/24" dev eth0 && ip link set eth0 up || { say "@@ error no eth0"; finish 1; }
+# eth0 (virtio-net) under QEMU, vec0 (the vector driver) under UML: nt_if names it.
+ip addr add "$nt_ip/24" dev "$nt_if" && ip link set "$nt_if" up || { say "@@ error no $nt_if"; finish 1; }
 say "@@ booted uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 tracing() {
