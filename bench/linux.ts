@@ -2,7 +2,8 @@
 // server and to nfs-ganesha (same guest image, same proxy in front), and our client against the real nfsd vs
 // against our server, with the server side's CPU per MiB where it is measurable (our server: its process; nfsd:
 // the whole QEMU process, TCG emulation included, so an upper bound). One guest at a time; rounds are few since
-// a TCG guest takes seconds to boot: read these as orders of magnitude, with the spread in the note.
+// a TCG guest takes seconds to boot: read these as orders of magnitude, with the spread in the note. The same
+// client run under user-mode-linux (Debian's 6.1um, lab/linux/uml.ts) gives its boot-to-mounted beside QEMU's.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import { median } from '../core/stats';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { runLinuxClient, type LinuxClientResult } from '../lab/linux/client';
 import { LinuxNfsd } from '../lab/linux/nfsd';
-import { linuxGuestMissing } from '../lab/linux/requirements';
+import { linuxGuestMissing, linuxUmlMissing } from '../lab/linux/requirements';
+import type { GuestKind } from '../lab/linux/image';
 import { startReady } from './child';
 import { measurement, processCpuMs, type Measurement } from './measure';
 
@@ -24,8 +26,8 @@ const OURS_MIB = 64;
 
 const spread = (xs: number[]) => `${ROUNDS} rounds, min ${Math.min(...xs).toFixed(2)} max ${Math.max(...xs).toFixed(2)}`;
 
-async function guestRun(server: { host: string; port: number }, mountPort: number | undefined, exportPath: string, out: string): Promise<LinuxClientResult> {
-  return runLinuxClient({ server, mountPort, exportPath, count: GUEST_WRITES, outDir: out, trace: false });
+async function guestRun(server: { host: string; port: number }, mountPort: number | undefined, exportPath: string, out: string, guest: GuestKind = 'qemu'): Promise<LinuxClientResult> {
+  return runLinuxClient({ server, mountPort, exportPath, count: GUEST_WRITES, outDir: out, trace: false, guest });
 }
 
 export async function run(): Promise<Measurement[]> {
@@ -47,6 +49,9 @@ export async function run(): Promise<Measurement[]> {
     const uptime: number[] = [];
     const toOurs: number[] = [];
     const toGanesha: number[] = [];
+    const umlWhy = linuxUmlMissing();
+    const umlBoot: number[] = [];
+    const umlRate: number[] = [];
     let network = '';
     try {
       for (let r = 0; r < ROUNDS; r++) {
@@ -59,12 +64,19 @@ export async function run(): Promise<Measurement[]> {
           const g = await guestRun({ host: ganesha.host, port: ganesha.port }, ganesha.mountPort, ganesha.exportPath, path.join(work, `ganesha-${r}`));
           toGanesha.push(g.mibPerSec ?? NaN);
         }
+        if (!umlWhy) {
+          const u = await guestRun({ host: '127.0.0.1', port: oursPort }, undefined, '/export', path.join(work, `uml-${r}`), 'uml');
+          umlBoot.push(u.bootToMountedMs / 1000);
+          umlRate.push(u.mibPerSec ?? NaN);
+        }
       }
     } finally {
       await ganesha?.stop();
       await ours.stop();
     }
     out.push(measurement('linux', 'real 6.1 client: boot to mounted (wall, QEMU TCG)', median(boot), 's', 'guest uptime at mount', median(uptime), false, `${spread(boot)}; ${network} networking`));
+    if (umlWhy) console.error(`# bench linux: user-mode-linux row skipped: ${umlWhy}`);
+    else out.push(measurement('linux', 'real 6.1 client: boot to mounted (wall, user-mode-linux)', median(umlBoot), 's', 'the same under QEMU TCG', median(boot), false, `${spread(umlBoot)}; ${network} networking; O_DIRECT ${median(umlRate).toFixed(1)} MiB/s to our server`));
     if (ganesha) {
       out.push(measurement('linux', `real client O_DIRECT 1 MiB writes to our server (${network}, via netem)`, median(toOurs), 'MiB/s', 'the same to nfs-ganesha', median(toGanesha), true, `${spread(toOurs)}; ganesha ${spread(toGanesha)}`));
     } else {

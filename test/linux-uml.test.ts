@@ -5,6 +5,7 @@
 // the mountstats still come back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { startServer } from '../server/index';
 import { silentLogger } from '../core/log';
 import { TestbedError } from '../core/errors';
 import { chooseKernel, runLinuxClient, USER_NETWORK_CAVEAT, type LinuxClientResult } from '../lab/linux/client';
-import { debianKernel, debianUml, kernelKind } from '../lab/linux/image';
+import { buildImage, debianKernel, debianUml, kernelKind } from '../lab/linux/image';
 import { linuxUmlMissing, linuxTapMissing } from '../lab/linux/requirements';
 import { assertNothingLeft } from './support/linux';
 
@@ -44,6 +45,18 @@ test("--kernel: Debian's linux.uml is a UML binary and its vmlinuz a bzImage; --
   assert.equal(chooseKernel({ kernel: qemu.image }).kind, 'qemu');
   assert.equal(chooseKernel({ guest: 'uml' }).kind, 'uml');
   assert.throws(() => chooseKernel({ kernel: qemu.image, guest: 'uml' }), code('LINUX_GUEST_MISMATCH'));
+});
+
+test('the builder loads nfs.ko where a kernel has no nfsv3 module (before 3.6 NFSv3 was inside nfs.ko)', { skip }, (t) => {
+  const uml = debianUml();
+  assert.ok(buildImage('client', uml).modules.includes('nfsv3'));
+  // The same modules, as symlinks, without nfsv3.ko: what a pre-3.6 tree looks like to the builder.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-uml-mods-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  execFileSync('cp', ['-rs', `${uml.modulesDir}/.`, dir]);
+  for (const f of execFileSync('find', [dir, '-name', 'nfsv3.ko'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean)) fs.rmSync(f);
+  const old = buildImage('client', { ...uml, modulesDir: dir });
+  assert.ok(old.modules.includes('nfs') && !old.modules.includes('nfsv3'), old.modules.join(' '));
 });
 
 async function umlRun(t: { after: (fn: () => Promise<void> | void) => void }, network: 'user' | 'tap'): Promise<{ r: LinuxClientResult; dir: string }> {

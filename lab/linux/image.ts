@@ -40,6 +40,12 @@ const ROLE_MODULES: Record<GuestKind, Record<GuestRole, string[]>> = {
   uml: { client: ['nfsv3'], nfsd: ['nfsd'] },
 };
 
+/**
+ * A module a role wants under its older name: kernels before 3.6 have NFSv3 inside nfs.ko (the per-version
+ * modules nfsv2/nfsv3/nfsv4 came with 3.6), so a user's pre-2013 kernel loads nfs where 6.1 loads nfsv3.
+ */
+const OLDER_NAMES: Record<string, string> = { nfsv3: 'nfs' };
+
 /** The nfsd role's user space and the packages that hold it and its libraries (Debian 12 names). */
 const NFSD_BINARIES = ['usr/sbin/rpc.nfsd', 'usr/sbin/rpc.mountd', 'usr/sbin/exportfs', 'sbin/rpcbind'];
 const NFSD_PACKAGES = [
@@ -208,7 +214,13 @@ export interface GuestImage {
 
 /** Builds (or finds in the cache) the initramfs for `role` on `kernel`. */
 export function buildImage(role: GuestRole, kernel: GuestKernel): GuestImage {
-  const order = kernel.modulesDir ? loadOrder(scanModules(kernel.modulesDir), ROLE_MODULES[kernel.kind][role], kernel.builtin) : [];
+  let order: ReturnType<typeof loadOrder> = [];
+  if (kernel.modulesDir) {
+    const available = scanModules(kernel.modulesDir);
+    const has = (m: string) => available.has(m) || !!kernel.builtin?.has(m);
+    const wanted = ROLE_MODULES[kernel.kind][role].map((m) => (has(m) || !OLDER_NAMES[m] || !has(OLDER_NAMES[m]) ? m : OLDER_NAMES[m]));
+    order = loadOrder(available, wanted, kernel.builtin);
+  }
   const files: CpioEntry[] = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'lib', 'lib/modules', 'lib/x86_64-linux-gnu', 'lib64', 'etc', 'proc', 'sys', 'dev', 'tmp', 'mnt', 'run', 'var', 'var/lib']
     .map((d) => ({ path: d, type: 'dir' as const }));
   files.push({ path: 'bin/busybox', type: 'file', data: fs.readFileSync(staticBusybox()), mode: 0o755 });

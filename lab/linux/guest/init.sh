@@ -27,7 +27,8 @@ say "@@ booted uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 tracing() {
   T=/sys/kernel/tracing
-  mount -t tracefs tracefs $T 2>/dev/null
+  # tracefs since 4.1; older kernels have the tracing folder in debugfs only
+  mount -t tracefs tracefs $T 2>/dev/null || { mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null && T=/sys/kernel/debug/tracing; }
   [ -d $T/events/sunrpc ] || { say "@@ note no sunrpc tracepoints in this kernel"; return; }
   echo 4096 > $T/buffer_size_kb
   for e in xprt_transmit xprt_retransmit rpc_timeout_status xprt_complete_rqst xprt_timer rpc_task_begin \
@@ -39,7 +40,7 @@ tracing() {
 }
 
 client() {
-  tracing
+  [ "$nt_trace" = 0 ] || tracing
   t0=$(cut -d' ' -f1 /proc/uptime)
   nfsmount "$nt_server:$nt_export" /mnt "vers=3,proto=tcp,port=$nt_port,mountport=$nt_mountport,mountproto=tcp,nolock,addr=$nt_server,mountaddr=$nt_server,$nt_opts" 2> /tmp/mount.err \
     || { say "@@ error mount: $(cat /tmp/mount.err)"; finish 1; }
@@ -51,10 +52,10 @@ client() {
   cat /proc/self/mountstats >&3
   say "@@ netstat"
   cat /proc/net/snmp >&3
-  if [ -f /sys/kernel/tracing/trace ]; then
-    echo 0 > /sys/kernel/tracing/tracing_on
+  if [ -n "$T" ] && [ -f $T/trace ] && [ -d $T/events/sunrpc ]; then
+    echo 0 > $T/tracing_on
     say "@@ trace"
-    grep -v '^#' /sys/kernel/tracing/trace >&3
+    grep -v '^#' $T/trace >&3
   fi
   umount /mnt 2>/dev/null
   finish $rc
