@@ -82,7 +82,7 @@ export function register(program: Command): void {
     .option('--api <host:port>', 'serve the admin API (HTTP) there')
     .option('--time-scale <x>', 'multiplies every modelled duration', '1')
     .addOption(optionWithDefault('--state-dir <dir>', 'where the file-handle secret lives', 'a folder under the OS temp dir'))
-    .option('--max-record-size <size>', 'largest RPC record accepted; a larger header closes the connection', formatSize(DEFAULT_LIMITS.maxRecordSize))
+    .option('--max-record-size <size>', 'largest RPC record accepted (8KiB..2GiB); a larger header closes the connection. FSINFO advertises one page less (at most 1MiB) as rtmax/wtmax/dtpref', formatSize(DEFAULT_LIMITS.maxRecordSize))
     .option('--max-connections <n>', 'connections open at once; more are closed on accept', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-in-flight <n>', 'calls executing at once per connection before reading pauses', String(DEFAULT_LIMITS.maxInFlight))
     .option('--idle-timeout <duration>', 'close a connection silent this long with no call executing (obeys --time-scale)', DEFAULT_LIMITS.idleTimeout)

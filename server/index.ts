@@ -22,6 +22,7 @@ import { DEFAULT_PAYLOAD_HASH, PAYLOAD_HASH_NAMES, isPayloadHash } from '../core
 import { mountProgram } from './mount';
 import { Nfs3Export } from './nfs3/export';
 import { DEFAULT_SQUASH } from './nfs3/identity';
+import { maxPayload } from './nfs3/limits';
 import { nfs3Program } from './nfs3';
 import { WriteBehind } from './nfs3/write-behind';
 import { portmapProgram } from './portmap';
@@ -156,6 +157,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const handles = await FileHandles.open(root, o.stateDir ?? defaultStateDir(root));
   const x = new Nfs3Export(handles, logger, 256, scale.parse(o.fdIdle ?? '2s', 'fd idle'));
   x.writeBehind = new WriteBehind(o.writeBehind ?? DEFAULT_WRITE_BEHIND);
+  x.maxPayload = maxPayload(limits.maxRecordSize);
   x.squash = { rootSquash: o.rootSquash ?? false, allSquash: o.allSquash ?? false, anonUid: o.anonUid ?? DEFAULT_SQUASH.anonUid, anonGid: o.anonGid ?? DEFAULT_SQUASH.anonGid };
   // Records of 16 KiB and more are read into pooled SharedArrayBuffers: no GC per record, and the journal's
   // hasher reads them in place. Idle slabs kept: what write-behind may hold plus 16 MiB of calls in flight (at
@@ -187,7 +189,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     outcomes[ev.outcome] = (outcomes[ev.outcome] ?? 0) + 1;
     if (ctx.call.prog !== NFS_PROGRAM) return;
     const isWrite = ctx.call.proc === WRITE;
-    if (isWrite && reachedFile(ev)) writeBytes += (ev.args as WriteArgs).count;
+    if (isWrite && reachedFile(ev)) writeBytes += Math.min((ev.args as WriteArgs).count, x.maxPayload);
     if (ctx.call.proc === NFSPROC3.READ && ev.status === 0) readBytes += (ev.res as { count: number }).count;
     if (ev.outcome !== 'executed' && ev.outcome !== 'not-cached') {
       logger.log('info', `drc ${ev.outcome}`, { proc: name, xid: ctx.call.xid >>> 0, conn: ctx.conn.id, client: `${ctx.conn.remoteAddress}:${ctx.conn.remotePort}` });

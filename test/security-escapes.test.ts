@@ -13,7 +13,7 @@ import { FTYPE3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
 import { RawRpc, createFile, mountedServer, type MountedServer } from '../testing/server-rpc';
 import { Canary, plantCanary } from './support/reliability-canary';
 
-const { NFS3ERR_ACCES, NFS3ERR_NAMETOOLONG, NFS3ERR_EXIST, NFS3ERR_INVAL, NFS3ERR_NOTDIR, NFS3ERR_BADHANDLE } = NFSSTAT3;
+const { NFS3ERR_ACCES, NFS3ERR_NAMETOOLONG, NFS3ERR_EXIST, NFS3ERR_INVAL, NFS3ERR_PERM, NFS3ERR_NOTDIR, NFS3ERR_BADHANDLE } = NFSSTAT3;
 
 let a: MountedServer; // the export under attack
 let b: MountedServer; // another export (its own directory and handle secret)
@@ -47,10 +47,15 @@ const create = (name: string, dir = root, mode: 0 | 1 | 2 = 0) =>
   rpc.call(NFS3.CREATE, { where: { dir, name }, how: mode === 2 ? { mode: 2, verf: Buffer.alloc(8, 7) } : { mode, attributes: sattr } });
 
 describe('names', () => {
-  test('".." and names containing "/" never leave the export: NFS3ERR_ACCES (LOOKUP ".." at the root too)', async () => {
-    for (const name of ['..', '../canary.txt', '../../etc/passwd', '/etc/passwd', 'a/../../canary.txt']) {
+  test('".." and names containing "/" never leave the export: NFS3ERR_ACCES; LOOKUP ".." at the root is the root', async () => {
+    for (const name of ['../canary.txt', '../../etc/passwd', '/etc/passwd', 'a/../../canary.txt']) {
       refusedWith((await rpc.call(NFS3.LOOKUP, { what: { dir: root, name } })).status, NFS3ERR_ACCES, `LOOKUP ${name}`);
     }
+    // nfsd_lookup_dentry: ".." at the export root stays there ("/* .. == . just like at / */").
+    const up = await rpc.call(NFS3.LOOKUP, { what: { dir: root, name: '..' } });
+    assert.equal(up.status, 0, 'LOOKUP ..');
+    assert.deepEqual((up as { object: Buffer }).object, root, 'LOOKUP .. at the root answers the root');
+    refused++;
     for (const name of ['../escape', '/tmp/escape', '../canary.txt']) {
       for (const mode of [0, 1, 2] as const) refusedWith((await create(name, root, mode)).status, NFS3ERR_ACCES, `CREATE(${mode}) ${name}`);
       refusedWith((await rpc.call(NFS3.MKDIR, { where: { dir: root, name }, attributes: sattr })).status, NFS3ERR_ACCES, `MKDIR ${name}`);
@@ -59,7 +64,8 @@ describe('names', () => {
       refusedWith((await rpc.call(NFS3.REMOVE, { object: { dir: root, name } })).status, NFS3ERR_ACCES, `REMOVE ${name}`);
     }
     refusedWith((await rpc.call(NFS3.MKDIR, { where: { dir: root, name: '..' }, attributes: sattr })).status, NFS3ERR_EXIST, 'MKDIR ..');
-    refusedWith((await rpc.call(NFS3.RMDIR, { object: { dir: root, name: '..' } })).status, NFS3ERR_INVAL, 'RMDIR ..');
+    refusedWith((await rpc.call(NFS3.RMDIR, { object: { dir: root, name: '..' } })).status, NFS3ERR_ACCES, 'RMDIR ..');
+    refusedWith((await rpc.call(NFS3.RENAME, { from: { dir: root, name: '..' }, to: { dir: root, name: 'up' } })).status, NFS3ERR_PERM, 'RENAME ..');
   });
 
   test('NUL inside a name is refused, not truncated (ganesha 4.3 truncates): NFS3ERR_ACCES and nothing named "a" appears', async () => {

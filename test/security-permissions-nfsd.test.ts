@@ -2,8 +2,10 @@
 // built on both servers through NFS as root, then the same calls are made with the same credentials, and every
 // answer must agree: statuses, ACCESS bits, whether READDIRPLUS gives handles, and the owner, group and mode of
 // what the calls created or changed (set-id bits included). The guest exports with no_root_squash, so squashing
-// is compared with the kernel in security-permissions.test.ts instead. Skipped with the reason when QEMU or the
-// guest's packages are missing.
+// is compared with the kernel in security-permissions.test.ts instead. Also compared: "." and ".." where nfsd
+// resolves or refuses them (LOOKUP at the export root, REMOVE, RMDIR, RENAME), and FSINFO's transfer sizes with
+// our record limit set to the one nfsd derives from its max block size (sv_max_mesg), with a WRITE just over
+// wtmax. Skipped with the reason when QEMU or the guest's packages are missing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,6 +21,7 @@ import type { Fattr3 } from '../xdr/nfs3/types';
 import type { ProcCodec } from '../xdr/procedure';
 import { OpaqueAuth, encodeAuthSys } from '../xdr/rpc';
 import { MountedServer, RawRpc, mountedServer } from '../testing/server-rpc';
+import { PAGE } from '../server/nfs3/limits';
 import { assertNothingLeft } from './support/linux';
 
 const skip = linuxGuestMissing();
@@ -197,6 +200,45 @@ for (const who of ['bob', 'alice'] as const) {
   ]);
 }
 
+// "." and "..": LOOKUP resolves them (nfsd_lookup_dentry: at the export root ".." is the root), REMOVE and RMDIR
+// refuse them first (nfsd_unlink), RENAME after the directories' permissions (nfsd_rename).
+const sameAs = async (p: Peer, h: Buffer | undefined, rel: string) => (h ? (h.equals(await p.fh(rel)) ? `= ${rel || 'root'}` : 'another handle') : 'no handle');
+for (const [who, dir] of [['root', ''], ['bob', ''], ['root', 'adir'], ['bob', 'sgid/sub']] as const) {
+  probes.push([
+    `LOOKUP .. in ${dir || 'the root'} as ${who}`,
+    async (p) => {
+      const r = (await p.call(who, NFS3.LOOKUP, { what: { dir: await p.fh(dir), name: '..' } })) as { status: number; object?: Buffer };
+      return `${r.status} ${await sameAs(p, r.object, path.posix.dirname(dir) === '.' ? '' : path.posix.dirname(dir))}`;
+    },
+  ]);
+}
+for (const who of ['root', 'bob', 'alice'] as const) {
+  for (const dir of ['', 'adir']) {
+    for (const name of ['.', '..']) {
+      dirop(`REMOVE ${dir}/${name}`, who, async (p) => p.call(who, NFS3.REMOVE, { object: { dir: await p.fh(dir), name } }));
+      dirop(`RMDIR ${dir}/${name}`, who, async (p) => p.call(who, NFS3.RMDIR, { object: { dir: await p.fh(dir), name } }));
+      dirop(`RENAME adir/${name} -> ${dir}/z`, who, async (p) => p.call(who, NFS3.RENAME, { from: { dir: await p.fh('adir'), name }, to: { dir: await p.fh(dir), name: 'z' } }));
+      dirop(`RENAME adir/l -> ${dir}/${name}`, who, async (p) => p.call(who, NFS3.RENAME, { from: { dir: await p.fh('adir'), name: 'l' }, to: { dir: await p.fh(dir), name } }), ['adir/l']);
+    }
+  }
+}
+probes.push([
+  'FSINFO rtmax rtpref rtmult wtmax wtpref wtmult dtpref',
+  async (p) => {
+    const f = (await p.call('root', NFS3.FSINFO, { fsroot: p.root })) as unknown as Record<string, number>;
+    return [f.status, f.rtmax, f.rtpref, f.rtmult, f.wtmax, f.wtpref, f.wtmult, f.dtpref].join(' ');
+  },
+]);
+probes.push([
+  'WRITE wtmax + 1 KiB: cut to wtmax',
+  async (p) => {
+    const { wtmax } = (await p.call('root', NFS3.FSINFO, { fsroot: p.root })) as unknown as { wtmax: number };
+    const data = Buffer.alloc(wtmax + 1024, 0x62);
+    const w = (await p.call('root', NFS3.WRITE, { file: await p.fh('pub'), offset: 0n, count: data.length, stable: STABLE_HOW.FILE_SYNC, data })) as { status: number; count?: number };
+    return `${w.status} ${w.count === wtmax ? 'count wtmax' : `count ${w.count}`}`;
+  },
+]);
+
 describe('our server and the real nfsd answer the same calls alike', { skip }, () => {
   let ours: MountedServer;
   let nfsd: LinuxNfsd;
@@ -204,8 +246,9 @@ describe('our server and the real nfsd answer the same calls alike', { skip }, (
   const peers: Peer[] = [];
   before(async () => {
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'perm-nfsd-'));
-    ours = await mountedServer();
     nfsd = await LinuxNfsd.start({ outDir: out, exportSize: 16 << 20 });
+    // nfsd accepts records up to sv_max_mesg = roundup(max block size + PAGE_SIZE, PAGE_SIZE) (__svc_create)
+    ours = await mountedServer({ limits: { maxRecordSize: Math.ceil((nfsd.maxBlockSize + PAGE) / PAGE) * PAGE } });
     const mnt = await RawRpc.connect(nfsd.mountPort);
     const m = await mnt.call(MOUNT3.MNT, { dirpath: nfsd.exportPath });
     mnt.close();

@@ -14,6 +14,7 @@ import { fattr, isDir, isReg, wccAttr } from './attrs';
 import { fail, nfsError } from './errno';
 import { FdCache } from './fd-cache';
 import { DEFAULT_SQUASH, Identity, SquashPolicy, identityOf } from './identity';
+import { RTMAX } from './limits';
 import { MAY, inodeOf, modeAfterWrite, nfsdPermission } from './permission';
 import { WriteBehind } from './write-behind';
 
@@ -41,6 +42,8 @@ export class Nfs3Export {
   writeBehind = new WriteBehind(0);
   /** root_squash, all_squash, anonuid/anongid (identity.ts) */
   squash: SquashPolicy = DEFAULT_SQUASH;
+  /** largest READ/WRITE payload and READDIR reply: what the record limit allows (limits.ts maxPayload) */
+  maxPayload = RTMAX;
   private readonly fds: FdCache;
   /** per inode: the status of a deferred write that failed, reported by the file's next COMMIT */
   private readonly writeErrors = new Map<bigint, number>();

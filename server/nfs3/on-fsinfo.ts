@@ -1,11 +1,13 @@
-// RFC 1813 §3.3.19 FSINFO: transfer sizes (rtmax = wtmax = 1 MiB) and properties.
+// RFC 1813 §3.3.19 FSINFO: transfer sizes and properties. As nfsd3_proc_fsinfo, every size is the largest payload
+// (svc_max_payload there, what --max-record-size allows here: limits.ts maxPayload): rtmax = rtpref = wtmax =
+// wtpref = dtpref, so a client that believes them never sends a record the server closes the connection on.
 import { FSF3 } from '../../xdr/nfs3/constants';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { FsinfoArgs, FsinfoRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
 import { fattr } from './attrs';
 import type { Nfs3Export } from './export';
-import { RTMAX, WTMAX } from './limits';
+import { PAGE } from './limits';
 
 export function onFsinfo(x: Nfs3Export): ProcEntry<FsinfoArgs, FsinfoRes> {
   return {
@@ -16,13 +18,13 @@ export function onFsinfo(x: Nfs3Export): ProcEntry<FsinfoArgs, FsinfoRes> {
       return {
         status: 0,
         objAttributes: fattr(obj.stats),
-        rtmax: RTMAX,
-        rtpref: RTMAX,
-        rtmult: 4096,
-        wtmax: WTMAX,
-        wtpref: WTMAX,
-        wtmult: 4096,
-        dtpref: 64 * 1024,
+        rtmax: x.maxPayload,
+        rtpref: x.maxPayload,
+        rtmult: PAGE,
+        wtmax: x.maxPayload,
+        wtpref: x.maxPayload,
+        wtmult: PAGE,
+        dtpref: x.maxPayload,
         maxfilesize: BigInt(Number.MAX_SAFE_INTEGER),
         timeDelta: { seconds: 0, nseconds: 1 },
         properties: FSF3.LINK | FSF3.SYMLINK | FSF3.HOMOGENEOUS | FSF3.CANSETTIME,

@@ -1,7 +1,8 @@
 // RFC 1813 §3.3.3 LOOKUP: one component, looked up through the directory's descriptor and never followed; the
-// caller needs search permission on the directory (nfsd_lookup: NFSD_MAY_EXEC); ".." at the export root is
-// NFS3ERR_ACCES (nothing above the export is reachable).
-import { NFSSTAT3 } from '../../xdr/nfs3/constants';
+// caller needs search permission on the directory (nfsd_lookup: NFSD_MAY_EXEC). ".." at the export root is the
+// root itself, as nfsd_lookup_dentry answers it ("/* .. == . just like at / */"; it steps above the export only
+// for a NFSv4 client or a nohide export, neither modelled): the answer comes from the root's own descriptor and
+// nothing above the export is ever looked at.
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { LookupArgs, LookupRes } from '../../xdr/nfs3/types';
 import type { ProcEntry } from '../rpc/program';
@@ -24,13 +25,9 @@ export function onLookup(x: Nfs3Export): ProcEntry<LookupArgs, LookupRes> {
         const who = x.who(ctx);
         const denied = nfsdPermission(who, inodeOf(dir.stats), MAY.EXEC);
         if (denied) fail(denied, `${dir.rel}: no search permission for uid ${who.uid}`);
-        let rel: string;
-        if (name === '.') rel = dir.rel;
-        else if (name === '..') {
-          if (dir.rel === '') fail(NFSSTAT3.NFS3ERR_ACCES, '".." at the export root');
-          rel = dir.rel.includes('/') ? dir.rel.slice(0, dir.rel.lastIndexOf('/')) : '';
-        } else rel = x.child(dir, name);
-        const found = await x.describeAt(dir, name, rel);
+        const self = name === '.' || (name === '..' && dir.rel === '');
+        const parent = () => (dir.rel.includes('/') ? dir.rel.slice(0, dir.rel.lastIndexOf('/')) : '');
+        const found = self ? await x.describeFd(dir.rel, dir.fd) : await x.describeAt(dir, name, name === '..' ? parent() : x.child(dir, name));
         return { status: 0, object: found.fh, objAttributes: found.attrs, dirAttributes };
       } catch (e) {
         return { status: nfsError(e).status, dirAttributes } as LookupRes;

@@ -9,7 +9,6 @@ import { fattr } from './attrs';
 import { nfsError } from './errno';
 import type { Nfs3Export } from './export';
 import { DIRLIST_FIXED_BYTES, entryBytes, listable, page } from './dir-list';
-import { RTMAX } from './limits';
 
 
 export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
@@ -21,7 +20,7 @@ export function onReaddir(x: Nfs3Export): ProcEntry<ReaddirArgs, ReaddirRes> {
       const dirAttributes = fattr(dir.stats);
       try {
         listable(x, ctx, dir);
-        const count = Math.min(a.count, RTMAX);
+        const count = Math.min(a.count, x.maxPayload);
         const p = await page(x, dir, a.cookie, a.cookieverf);
         const entries: Entry3[] = [];
         let size = DIRLIST_FIXED_BYTES;

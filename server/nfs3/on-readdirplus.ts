@@ -12,7 +12,6 @@ import { fattr } from './attrs';
 import { nfsError } from './errno';
 import type { Nfs3Export } from './export';
 import { DIRLIST_FIXED_BYTES, entryBytes, listable, page } from './dir-list';
-import { RTMAX } from './limits';
 
 /** post_op_attr with attributes + post_op_fh3 with a handle */
 const PLUS = 4 + 84 + 4 + 4 + ((HANDLE_BYTES + 3) & ~3);
@@ -26,7 +25,7 @@ export function onReaddirplus(x: Nfs3Export): ProcEntry<ReaddirplusArgs, Readdir
       const dirAttributes = fattr(dir.stats);
       try {
         const searchable = listable(x, ctx, dir);
-        const maxcount = Math.min(a.maxcount, RTMAX);
+        const maxcount = Math.min(a.maxcount, x.maxPayload);
         const p = await page(x, dir, a.cookie, a.cookieverf);
         const entries: EntryPlus3[] = [];
         let size = DIRLIST_FIXED_BYTES;

@@ -1,6 +1,7 @@
 // RFC 1813 §3.3.12 REMOVE: unlink a non-directory (a directory is NFS3ERR_ISDIR, via unlink's EISDIR), by name
-// through the directory's descriptor. As nfsd_unlink: write and search permission on the directory (ACCES), then
-// may_delete's sticky-directory rule (PERM).
+// through the directory's descriptor. As nfsd_unlink: "." or ".." is NFS3ERR_ACCES before anything else (its
+// isdotent check, RFC 1813 §3.3.12-13 leave the status open), then write and search permission on the directory
+// (ACCES), then may_delete's sticky-directory rule (PERM).
 import fs from 'node:fs';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { RemoveArgs, RemoveRes } from '../../xdr/nfs3/types';

@@ -10,7 +10,7 @@ import { WithEffect, type CallContext, type ProcEntry } from '../rpc/program';
 import { fdatasyncFd, fstatBig, fsyncFd } from '../fs-at';
 import { fattr } from './attrs';
 import type { Nfs3Export } from './export';
-import { WTMAX, fileOffset } from './limits';
+import { fileOffset } from './limits';
 import { pwritevAll } from './write-behind';
 
 /**
@@ -53,10 +53,11 @@ export function onWrite(x: Nfs3Export): ProcEntry<WriteArgs, WriteRes> {
     codec: NFS3.WRITE,
     subject: (a) => ({ fh: a.file }),
     async run(ctx, a) {
-      // RFC 1813 §3.3.7: count is the number of bytes of data; the opaque must carry at least that many.
-      if (a.count > a.data.length || a.count > WTMAX) return { status: NFSSTAT3.NFS3ERR_INVAL, fileWcc: {} };
+      // RFC 1813 §3.3.7: count is the number of bytes of data; the opaque must carry at least that many. A count
+      // above wtmax is cut to it, a short write the reply's count reports (nfs3svc_decode_writeargs).
+      if (a.count > a.data.length) return { status: NFSSTAT3.NFS3ERR_INVAL, fileWcc: {} };
       const pos = fileOffset(a.offset);
-      const data = a.data.subarray(0, a.count);
+      const data = a.data.subarray(0, Math.min(a.count, x.maxPayload));
       if (a.stable === STABLE_HOW.UNSTABLE && x.writeBehind.accepts(data.length)) return writeBehind(x, ctx, a, data, pos);
       await x.writeBehind.barrier(); // nothing older may land on top of this one
       const { value } = await x.withFile(ctx, a.file, 'write', async (fd) => {

@@ -35,6 +35,13 @@ export interface LimitsInput {
   maxPendingBytes?: number | string;
 }
 
+/**
+ * The smallest record limit: nfsd's smallest, sv_max_mesg = roundup(sv_max_payload + PAGE_SIZE, PAGE_SIZE)
+ * (net/sunrpc/svc.c __svc_create) for its smallest max_block_size, 1024 (fs/nfsd/nfsctl.c write_maxblksize).
+ * The READ/WRITE payload FSINFO advertises is derived from it (server/nfs3/limits.ts maxPayload).
+ */
+export const MIN_RECORD_SIZE = 8 * 1024;
+
 export const DEFAULT_LIMITS = {
   maxRecordSize: DEFAULT_MAX_RECORD,
   maxConnections: 1024,
@@ -54,8 +61,8 @@ function count(v: number | string, name: string, min: number, max: number): numb
 
 export function transportLimits(input: LimitsInput = {}, scale = new TimeScale(1)): TransportLimits {
   const size = parseSize(input.maxRecordSize ?? DEFAULT_LIMITS.maxRecordSize, 'max record size');
-  // 1 KiB is below any useful NFS call; the top is what a fragment header can express.
-  if (!Number.isInteger(size) || size < 1024 || size > MAX_FRAGMENT_LENGTH) throw new ConfigError('BAD_LIMIT', `max record size: expected 1KiB..2GiB, got "${input.maxRecordSize}"`);
+  // The top is what a fragment header can express.
+  if (!Number.isInteger(size) || size < MIN_RECORD_SIZE || size > MAX_FRAGMENT_LENGTH) throw new ConfigError('BAD_LIMIT', `max record size: expected 8KiB..2GiB, got "${input.maxRecordSize}"`);
   const duration = (v: number | string, name: string) => {
     const ms = scale.real(parseDuration(v, name));
     if (!(ms > 0) || !Number.isFinite(ms)) throw new ConfigError('BAD_LIMIT', `${name}: expected a positive duration, got "${v}"`);
