@@ -18,7 +18,11 @@ async function droppedXids(t: { after(fn: () => unknown): void }, seed: number):
   t.after(() => proxy.close());
   const client = await RpcTestClient.connect(proxy.address.port);
   t.after(() => client.close());
-  for (let i = 0; i < 12; i++) await client.call(NFSPROC3.WRITE, Buffer.alloc(32, i), { xid: 100 + i, timeoutMs: 100, maxTransmissions: 20 });
+  // Each reply is one seeded draw, so the client retransmits exactly when a reply was dropped: a wall-clock timer
+  // would also retransmit when a reply is merely late (a loaded machine), and the extra reply would shift every
+  // later draw.
+  t.after(proxy.onEvent((e) => e.event === 'drop-reply' && client.retransmit(e.xid as number)));
+  for (let i = 0; i < 12; i++) await client.call(NFSPROC3.WRITE, Buffer.alloc(32, i), { xid: 100 + i, maxTransmissions: 20 });
   return proxy.events.filter((e) => e.event === 'drop-reply').map((e) => e.xid as number);
 }
 
@@ -77,15 +81,22 @@ test('blackhole reads and discards, then closes the connection', async (t) => {
   let received = 0;
   const srv = await startServer((s) => s.on('data', (d) => (received += d.length)));
   t.after(() => srv.close());
-  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: srv.port }, timeScale: 0.01, faults: [{ kind: 'blackhole', duration: '10s', direction: 'upstream' }] });
+  // The blackhole starts on the connection's first chunk, not when installed: a 100 ms (wall) window opened at
+  // install could close before a loaded machine even accepts the connection, and the bytes would pass.
+  const faults: FaultSpec[] = [{ kind: 'blackhole', duration: '10s', direction: 'upstream', every: 1, unit: 'chunks', count: 1 }];
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: srv.port }, timeScale: 0.01, faults });
   t.after(() => proxy.close());
   const c = await connect(proxy.address.port);
   const ended = new Promise((res) => c.once('end', res));
   c.resume();
   c.write(Buffer.alloc(300_000, 1));
+  const end = await proxy.waitForEvent('blackhole-end');
   await ended;
   assert.equal(received, 0);
-  assert.equal(proxy.metrics().upstreamDir.bytesIn, 300_000);
+  // every byte read while the blackhole was open was discarded; how many the proxy read in its 100 ms is speed
+  const dropped = end.droppedBytes as number;
+  assert.ok(dropped > 0 && dropped <= 300_000, `dropped ${dropped}`);
+  assert.ok(proxy.metrics().upstreamDir.bytesIn >= dropped);
   assert.deepEqual(proxy.events.filter((e) => e.source === 'blackhole-1').map((e) => e.event), ['fault-added', 'blackhole-start', 'blackhole-end']);
 });
 

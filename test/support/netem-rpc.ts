@@ -80,6 +80,8 @@ export class RpcTestClient {
   private readonly sock: net.Socket;
   private readonly dec = new RecordDecoder();
   private readonly pending = new Map<number, (body: Buffer) => void>();
+  /** xid -> writes the pending call again (retransmit) */
+  private readonly resend = new Map<number, () => void>();
   private nextXid = 0x1000;
   /** replies that arrived for no pending call (late duplicates) */
   lateReplies = 0;
@@ -97,6 +99,7 @@ export class RpcTestClient {
           return;
         }
         this.pending.delete(m.reply.xid);
+        this.resend.delete(m.reply.xid);
         done(Buffer.from(rec.subarray(r.pos)));
       }),
     );
@@ -118,6 +121,11 @@ export class RpcTestClient {
     return Buffer.concat(encodeRecord(w.finish()));
   }
 
+  /**
+   * Sends a call; it is retransmitted after `timeoutMs` of wall-clock time, or (without `timeoutMs`) only when the
+   * test calls `retransmit(xid)`, e.g. on the proxy's drop-reply event: then the number of replies the proxy sees,
+   * and so its seeded decisions, do not depend on how fast this machine runs.
+   */
   call(proc: number, args: Buffer, o: { xid?: number; timeoutMs?: number; maxTransmissions?: number } = {}): Promise<CallResult> {
     const xid = o.xid ?? this.nextXid++;
     const bytes = RpcTestClient.encodeCall(xid, proc, args);
@@ -127,6 +135,7 @@ export class RpcTestClient {
       const send = () => {
         if (transmissions >= (o.maxTransmissions ?? 5)) {
           this.pending.delete(xid);
+          this.resend.delete(xid);
           return reject(new Error(`xid ${xid}: no reply after ${transmissions} transmissions`));
         }
         transmissions++;
@@ -137,8 +146,14 @@ export class RpcTestClient {
         if (timer) clearTimeout(timer);
         resolve({ xid, body, transmissions });
       });
+      this.resend.set(xid, send);
       send();
     });
+  }
+
+  /** Retransmits the pending call `xid` now (no-op when its reply already arrived). */
+  retransmit(xid: number): void {
+    this.resend.get(xid)?.();
   }
 
   close(): void {
