@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ConfigError, TestbedError } from '../core/errors';
 import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
-import { runLinuxClient, seedOrderFaults, tempRunDir, UML_TRACE_NOTE, type LinuxClientResult } from '../lab/linux/client';
+import { runLinuxClient, seedOrderFaults, UML_TRACE_NOTE, type LinuxClientResult } from '../lab/linux/client';
 import { GUEST_KINDS, type GuestKind } from '../lab/linux/image';
 import { LinuxNfsd, type ReplyCacheStats } from '../lab/linux/nfsd';
 import { EXIT } from './exit';
@@ -92,7 +92,7 @@ export function register(program: Command): void {
           modules: o.modules,
           guest: parseGuest(o.guest),
           trace: o.trace,
-          outDir: o.out ?? tempRunDir('client'),
+          outDir: o.out,
           timeoutMs: parseDuration(o.timeout, '--timeout'),
           onProgress: o.json ? undefined : (l) => process.stderr.write(`linux: ${l}\n`),
         });
@@ -128,7 +128,7 @@ export function register(program: Command): void {
         kernel: o.kernel,
         modules: o.modules,
         guest: parseGuest(o.guest),
-        outDir: o.out ?? tempRunDir('nfsd'),
+        outDir: o.out,
         timeoutMs: parseDuration(o.timeout, '--timeout'),
       });
       try {

@@ -97,11 +97,14 @@ test('parseBlktest: blktest2 lines', () => {
   assert.deepEqual(r.done, { writes: 4, bytes: 4194304, writeUs: 4200000, corrupt: 1 });
 });
 
-test('linux client misuse exits 2 with the reason; --json prints one document', () => {
+test('linux client misuse exits 2 with the reason; --json prints one document; a refused run leaves no folder', (t) => {
   const cli = path.join(__dirname, '..', 'cli', 'main.js');
+  // the run folder defaults to a fresh one under TMPDIR: it must not be made for a run that is refused
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-misuse-'));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const run = (args: string[]) => {
     try {
-      return { code: 0, out: execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+      return { code: 0, out: execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } }) };
     } catch (e) {
       const x = e as { status: number; stdout: string; stderr: string };
       return { code: x.status, out: x.stdout, err: x.stderr };
@@ -115,4 +118,5 @@ test('linux client misuse exits 2 with the reason; --json prints one document', 
   const doc = JSON.parse(json.out);
   assert.equal(doc.ok, false);
   assert.equal(doc.error.code, 'LINUX_MODULES_WITHOUT_KERNEL');
+  assert.deepEqual(fs.readdirSync(tmp), []);
 });

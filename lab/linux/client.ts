@@ -82,8 +82,11 @@ export interface LinuxClientOptions extends KernelChoice {
   seed?: number;
   /** tracepoints (QEMU kernels with sunrpc events) */
   trace?: boolean;
-  /** run folder: console.log, capture.pcap, trace.txt */
-  outDir: string;
+  /**
+   * run folder: console.log, capture.pcap, trace.txt; absent: a fresh one under the OS temp dir, made only once the
+   * options are valid (a refused run leaves nothing behind)
+   */
+  outDir?: string;
   /** a guest that has not finished by then is stopped (ms, default 120 s) */
   timeoutMs?: number;
   memMiB?: number;
@@ -167,9 +170,10 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
   progress(`network: ${networkNote}`);
 
   const image = buildImage('client', kernel);
-  fs.mkdirSync(o.outDir, { recursive: true });
-  const capture = path.join(o.outDir, 'capture.pcap');
-  const consoleLog = path.join(o.outDir, 'console.log');
+  const outDir = o.outDir ?? tempRunDir('client');
+  fs.mkdirSync(outDir, { recursive: true });
+  const capture = path.join(outDir, 'capture.pcap');
+  const consoleLog = path.join(outDir, 'console.log');
   const proxies: Proxy[] = [];
   let ns: GuestNetns | undefined;
   let guest: Guest | undefined;
@@ -259,10 +263,10 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
     const blkLines = sectionWithTimes(guest, 'blktest');
     const blktest = parseBlktest(blkLines);
     const mountstatsText = guest.section('mountstats');
-    fs.writeFileSync(path.join(o.outDir, 'mountstats.txt'), mountstatsText.join('\n') + '\n');
+    fs.writeFileSync(path.join(outDir, 'mountstats.txt'), mountstatsText.join('\n') + '\n');
     const mountstats = parseMountstats(mountstatsText);
     const trace = guest.section('trace');
-    const traceFile = trace.length ? path.join(o.outDir, 'trace.txt') : null;
+    const traceFile = trace.length ? path.join(outDir, 'trace.txt') : null;
     if (traceFile) fs.writeFileSync(traceFile, trace.join('\n') + '\n');
     for (const p of proxies.splice(0)) await p.close();
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GuestError } from '../../core/errors';
 import { buildImage } from './image';
-import { chooseKernel, type KernelChoice } from './client';
+import { chooseKernel, tempRunDir, type KernelChoice } from './client';
 import { consoleTail, freePort, Guest, USER_GUEST_ADDR } from './qemu';
 import { umlTunnel } from './uml';
 
@@ -17,8 +17,8 @@ export interface LinuxNfsdOptions extends KernelChoice {
   /** guest memory (MiB; default 1024, which gives nfsd a 256 KiB max block size: fs/nfsd/nfssvc.c
    * nfsd_get_default_max_blksize aims at 1/4096 of memory) */
   memMiB?: number;
-  /** folder for console.log */
-  outDir: string;
+  /** folder for console.log; absent: a fresh one under the OS temp dir, made only once the kernel is chosen */
+  outDir?: string;
   timeoutMs?: number;
 }
 
@@ -50,8 +50,9 @@ export class LinuxNfsd {
   static async start(o: LinuxNfsdOptions): Promise<LinuxNfsd> {
     const kernel = chooseKernel(o);
     const image = buildImage('nfsd', kernel);
-    fs.mkdirSync(o.outDir, { recursive: true });
-    const consoleLog = path.join(o.outDir, 'nfsd-console.log');
+    const outDir = o.outDir ?? tempRunDir('nfsd');
+    fs.mkdirSync(outDir, { recursive: true });
+    const consoleLog = path.join(outDir, 'nfsd-console.log');
     const [nfsPort, mountPort] = [await freePort(), await freePort()];
     const t0 = performance.timeOrigin + performance.now();
     const guest = new Guest({
