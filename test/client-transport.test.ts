@@ -70,8 +70,8 @@ test('replies are matched by XID and decoded with the procedure codec', async ()
 test('a 65 s stall with timeo 60 s causes exactly one retransmission of the same XID', async () => {
   const t = await open({ seed: 3, timeo: 60_000, retrans: 2 });
   for (let round = 1; round <= 2; round++) {
-    const stalled = relay.stall({ ms: STALL_MS, gapMs: 5 });
     const xidNext = xidStart(3) + round - 1;
+    const stalled = relay.stall({ ms: STALL_MS, gapMs: 5, afterXid: xidNext });
     const ev = await eventsOf(xidNext, () => t.call(BLOB_NULL, undefined));
     await stalled;
     const names = ev.map((e) => e.event);
@@ -81,6 +81,8 @@ test('a 65 s stall with timeo 60 s causes exactly one retransmission of the same
     assert.ok(names.indexOf('complete') > names.indexOf('retransmit-queued'));
     assert.equal(t.stats.retransmissions, round);
     assert.equal(t.stats.perXid.get(xidNext)?.retransmissions, 1);
+    // the original's reply completed the call; the retransmission is still on its way to the responder
+    await responder.waitForCalls(xidNext, 2);
   }
 });
 
@@ -100,17 +102,27 @@ test('a soft call fails with RPC_TIMEOUT after retrans minor timeouts and one ma
 test('a hard call logs "not responding, still trying" at the major timeout and completes when the server answers', async () => {
   const logger = memoryLogger();
   const t = await open({ seed: 5, soft: false, timeo: 60_000, retrans: 1, logger });
-  // timeo 60 s, retrans 1: minor at 60 s, major at 60 + 120 = 180 s; the stall lasts 200 s.
-  const stalled = relay.stall({ ms: 200_000 * SCALE, gapMs: 5 });
+  // timeo 60 s, retrans 1: minor at 60 s, major at 60 + 120 = 180 s. The major timer is armed when the minor one
+  // fires, so a late minor expiry (a loaded machine) moves it: a fixed 200 s stall could end first. The stall ends
+  // 20 s after the major timeout instead (as a 200 s stall would), however late that came.
+  let major!: () => void;
+  const majorSeen = new Promise<void>((resolve) => (major = resolve));
+  const stop = onRpcCallEvents((e) => e.xid === xidStart(5) && e.event === 'timeout' && e.kind === 'major' && major());
+  const stalled = relay.stall({ ms: 20_000 * SCALE, gapMs: 5, afterXid: xidStart(5), until: majorSeen });
   await t.call(BLOB_NULL, undefined);
   await stalled;
+  stop();
   assert.equal(t.stats.timeoutsMajor, 1);
   assert.ok(logger.lines.some((l) => l.includes('not responding, still trying')), logger.lines.join('\n'));
   assert.ok(logger.lines.some((l) => l.includes('OK')));
+  // the original's reply completed the call: let its retransmissions land before the next test sets dropAfter
+  await responder.waitForCalls(xidStart(5), 1 + t.stats.retransmissions);
 });
 
 test('a lost connection reconnects and replays the in-flight call with the same XID', async () => {
-  const t = new RpcTransport({ host: '127.0.0.1', port: responder.port, timeScale: SCALE, seed: 6 });
+  // Not time-compressed: at SCALE, timeo (60 s) is 120 ms of wall-clock time, which a loaded machine can spend
+  // reconnecting; the timeout's retransmission is then what the new connection carries, not a replay.
+  const t = new RpcTransport({ host: '127.0.0.1', port: responder.port, timeScale: 1, seed: 6 });
   transports.push(t);
   await t.connect();
   responder.dropAfter = 1;
@@ -132,7 +144,10 @@ test('connecting to a closed port is RPC_CONNECT', async () => {
 });
 
 test('the lifecycle trace prints one tap block per XID in the seed format', async () => {
-  const t = await open({ seed: 8 });
+  // A call that completes without a timeout: at SCALE the default timeo (60 s) is 120 ms of wall-clock time, which
+  // a loaded machine can spend before the reply is read, adding a timeout and a retransmission to the trace. Time
+  // is not compressed here (timeo is the real 60 s), as a real client's is.
+  const t = await open({ seed: 8, timeScale: 1 });
   const lines: string[] = [];
   const printer = new TapPrinter((l) => lines.push(l));
   const stop = onRpcCallEvents((e) => printer.handle(e));

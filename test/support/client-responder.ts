@@ -41,6 +41,12 @@ export interface Responder {
   silent: boolean;
   /** close the connection, without answering, when this many more calls have arrived (0 = never) */
   dropAfter: number;
+  /**
+   * Resolves once `n` call records of `xid` have arrived (over all connections), so a test can let its late
+   * retransmissions land before the next test changes `dropAfter` or `silent`; rejects, naming the xid, after
+   * `timeoutMs` of waiting.
+   */
+  waitForCalls(xid: number, n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,6 +54,8 @@ export async function startResponder(): Promise<Responder> {
   let store = Buffer.alloc(0);
   let storeLen = 0;
   const sockets = new Set<net.Socket>();
+  const arrivals = new Map<number, number>();
+  const waiters = new Set<() => void>();
   const r: Responder = {
     port: 0,
     store: () => store.subarray(0, storeLen),
@@ -55,6 +63,21 @@ export async function startResponder(): Promise<Responder> {
     received: 0,
     silent: false,
     dropAfter: 0,
+    waitForCalls: (xid, n, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if ((arrivals.get(xid) ?? 0) < n) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`responder: ${arrivals.get(xid) ?? 0} of ${n} calls of xid 0x${xid.toString(16)} arrived in ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -84,6 +107,8 @@ export async function startResponder(): Promise<Responder> {
         const { call, args } = decodeCall(rec);
         xids.push(call.xid);
         r.received++;
+        arrivals.set(call.xid, (arrivals.get(call.xid) ?? 0) + 1);
+        for (const w of [...waiters]) w();
         if (r.dropAfter > 0 && --r.dropAfter === 0) {
           s.destroy();
           return;

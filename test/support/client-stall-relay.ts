@@ -9,8 +9,20 @@ import { RecordDecoder } from '../../xdr/record';
 export interface StallPlan {
   /** stall once this many client->server bytes have been forwarded (0: now) */
   afterBytes?: number;
-  /** real ms both directions stay stalled */
+  /**
+   * stall once the call record with this XID has been forwarded: the stall then starts after the client sent the
+   * call (and armed its timer), however slowly this machine runs, so its timeout (timeo) always comes before the
+   * release when the stall is longer than timeo; a stall armed before the call left would start ahead of the
+   * client's clock by however long the call took to leave
+   */
+  afterXid?: number;
+  /** real ms both directions stay stalled (after `until`, when given) */
   ms: number;
+  /**
+   * both directions stay stalled until this settles (then `ms` more): a stall that must outlast a client timer
+   * armed again at a previous expiry ends on the client's event, since a late expiry moves every later one
+   */
+  until?: Promise<unknown>;
   /** real ms between releasing server->client and releasing client->server */
   gapMs: number;
 }
@@ -61,11 +73,12 @@ export async function startStallRelay(target: { host?: string; port: number }, s
   const maybeStall = () => {
     const plan = armed;
     if (!plan || relay.bytesToServer < (plan.afterBytes ?? 0)) return;
+    if (plan.afterXid !== undefined && !relay.records.has(plan.afterXid)) return;
     armed = undefined;
     relay.stalls++;
     for (const p of pairs) p.hold.c2s = p.hold.s2c = true;
     refresh();
-    setTimeout(() => {
+    const release = () => setTimeout(() => {
       for (const p of pairs) p.hold.s2c = false;
       refresh();
       setTimeout(() => {
@@ -74,6 +87,8 @@ export async function startStallRelay(target: { host?: string; port: number }, s
         plan.done();
       }, plan.gapMs);
     }, plan.ms);
+    if (plan.until) void plan.until.then(release, release);
+    else release();
   };
   const inspect = (rec: Buffer) => {
     const xid = rec.readUInt32BE(0);
