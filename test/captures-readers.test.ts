@@ -1,4 +1,4 @@
-// Capture file readers: classic pcap (µs and ns, both byte orders) through pcap-parser, our pcapng reader
+// Capture file readers: classic pcap (µs and ns, both byte orders) and pcapng readers
 // (SHB byte orders, IDB if_tsresol, EPB/SPB, unknown blocks), split-chunk delivery, truncation, bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +57,22 @@ for (const [name, file, lt, prec] of FILES) {
     }
   });
 }
+
+test('pcap: a packet inside one pushed chunk is a view of it, a packet split across pushes a Buffer of its own', () => {
+  const file = pcapFile(PKTS, { linktype: LT.ETHERNET });
+  // Cut inside the second packet's body: the first stays a view, the second is assembled.
+  const cut = 24 + 16 + PKTS[0].data.length + 16 + 100;
+  const r = readerFor(file);
+  const got: CapturedPacket[] = [];
+  r.push(file.subarray(0, cut), (p) => got.push(p));
+  r.push(file.subarray(cut), (p) => got.push(p));
+  assert.equal(r.end(), null);
+  expectPackets(got, LT.ETHERNET, 'us');
+  // Overwriting the pushed bytes shows which packets are views of them.
+  file.fill(0);
+  assert.ok(got[0].data.equals(Buffer.alloc(PKTS[0].data.length)), 'the first packet is a view of the chunk');
+  assert.ok(got[1].data.equals(PKTS[1].data), 'the split packet is a copy of its own');
+});
 
 test('pcapng: per-interface link types and simple packet blocks', () => {
   const two = pcapngFile(
