@@ -222,6 +222,20 @@ for (const who of ['root', 'bob', 'alice'] as const) {
     }
   }
 }
+// Names nfsd's decoder refuses (svcxdr_decode_filename3): GARBAGE_ARGS, the call never runs.
+const accepted = async (r: Promise<{ status: number }>) => {
+  try {
+    return String((await r).status);
+  } catch (e) {
+    return /"acceptStat":4/.test((e as Error).message) ? 'GARBAGE_ARGS' : (e as Error).message.replace(/xid \d+/, 'xid');
+  }
+};
+for (const name of ['a/b', '', 'n'.repeat(256), 'a\0b', 'n'.repeat(255)]) {
+  const shown = name.length > 20 ? `${name.length} bytes` : JSON.stringify(name);
+  probes.push([`LOOKUP ${shown}`, async (p) => accepted(p.call('root', NFS3.LOOKUP, { what: { dir: p.root, name } }))]);
+  probes.push([`REMOVE ${shown}`, async (p) => accepted(p.call('root', NFS3.REMOVE, { object: { dir: p.root, name } }))]);
+  probes.push([`RENAME pub -> ${shown}`, async (p) => accepted(p.call('bob', NFS3.RENAME, { from: { dir: p.root, name: 'pub' }, to: { dir: p.root, name } }))]);
+}
 probes.push([
   'FSINFO rtmax rtpref rtmult wtmax wtpref wtmult dtpref',
   async (p) => {

@@ -11,7 +11,7 @@ import { MOUNT3 } from '../xdr/mount';
 import { NFS3 } from '../xdr/nfs3/procs';
 import type { ProcCodec } from '../xdr/procedure';
 import { RecordDecoder, encodeRecord } from '../xdr/record';
-import { decodeMessage, encodeAuthSys, OpaqueAuth } from '../xdr/rpc';
+import { ACCEPT_STAT, decodeMessage, encodeAuthSys, OpaqueAuth } from '../xdr/rpc';
 import { XdrReader } from '../xdr/reader';
 import { startServer, RunningServer, ServerOptions } from '../server';
 
@@ -113,6 +113,17 @@ export class RawRpc {
     const { reply, res } = decodeReply(rep, codec);
     if (reply.stat !== 'accepted' || reply.acceptStat !== 0) throw new Error(`xid ${xid}: ${JSON.stringify(reply)}`);
     return res as R;
+  }
+
+  /** The nfsstat3 of a call, or the accept_stat's name when the call was not executed ("GARBAGE_ARGS"). */
+  async status<A, R>(codec: ProcCodec<A, R>, args: A): Promise<number | string> {
+    const xid = this.xid();
+    this.send(RawRpc.message(codec, args, xid));
+    const [rep] = await this.waitFor(xid);
+    const { reply, res } = decodeReply(rep, codec);
+    if (reply.stat !== 'accepted') throw new Error(`xid ${xid}: ${JSON.stringify(reply)}`);
+    if (reply.acceptStat !== 0) return Object.entries(ACCEPT_STAT).find(([, v]) => v === reply.acceptStat)?.[0] ?? String(reply.acceptStat);
+    return (res as { status: number }).status;
   }
 
   waitClosed(timeoutMs = 5000): Promise<void> {

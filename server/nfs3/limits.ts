@@ -35,11 +35,13 @@ export const isDotName = (name: string): boolean => name === '.' || name === '..
 
 /**
  * Name checks that keep every operation inside the export: a filename3 is one path component (RFC 1813 §2.5).
- * "/" or NUL inside, or an empty name: NFS3ERR_ACCES (what Linux's lookup_one_len gives nfsd). Longer than
- * NAME_MAX bytes: NFS3ERR_NAMETOOLONG. "." and "..", each where nfsd refuses them and with its status: a create
- * is NFS3ERR_EXIST (nfsd_create, nfsd3_create_file, nfsd_symlink, nfsd_link), REMOVE and RMDIR NFS3ERR_ACCES
- * before any permission check (nfsd_unlink); RENAME checks them itself, after the directories' permissions
- * (nfsd_rename: NFS3ERR_PERM), and LOOKUP resolves them (nfsd_lookup_dentry).
+ * Over the wire an empty name, one longer than 255 bytes or one with "/" or NUL never gets here: the decoder
+ * refuses it as nfsd's does (GARBAGE_ARGS, xdr/nfs3/structs.ts readArgName); this second line answers
+ * NFS3ERR_ACCES (lookup_one_len's EACCES) or NFS3ERR_NAMETOOLONG for a name that came another way. "." and
+ * "..", each where nfsd refuses them and with its status: a create is NFS3ERR_EXIST (nfsd_create,
+ * nfsd3_create_file, nfsd_symlink, nfsd_link), REMOVE and RMDIR NFS3ERR_ACCES before any permission check
+ * (nfsd_unlink); RENAME checks them itself, after the directories' permissions (nfsd_rename: NFS3ERR_PERM), and
+ * LOOKUP resolves them (nfsd_lookup_dentry).
  */
 export function checkName(name: string, use: NameUse): void {
   if (name.length === 0 || name.includes('/') || name.includes('\0')) fail(NFSSTAT3.NFS3ERR_ACCES, `bad name ${JSON.stringify(name)}`);

@@ -13,7 +13,7 @@ import type { DirOpArgs, Fattr3, Fh, NfsTime, Sattr3, SetTime, Specdata3, WccAtt
 export const NFS3_LIMITS = {
   /** READ/WRITE data opaque and count3 fields (RFC 1813 leaves it to rtmax/wtmax). */
   maxData: 4 * 1024 * 1024,
-  /** filename3: the server answers NFS3ERR_NAMETOOLONG beyond 255; the wire cap is looser. */
+  /** filename3 in replies and in what the client encodes; in call arguments nfsd's 255 (readArgName). */
   maxName: 1024,
   /** nfspath3 (symlink data, READLINK). */
   maxPath: 4096,
@@ -236,9 +236,27 @@ export function writeSattr(w: XdrWriter, s: Sattr3): void {
   writeSetTime(w, s.mtime);
 }
 
+/** NFS3_MAXNAMLEN (include/uapi/linux/nfs3.h): the longest filename3 nfsd decodes. */
+export const NFS3_MAXNAMLEN = 255;
+
+/**
+ * A filename3 in call arguments (diropargs3: every name a call carries), decoded as nfsd's
+ * svcxdr_decode_filename3 does: an empty name, one longer than NFS3_MAXNAMLEN bytes, or one containing NUL or "/"
+ * fails the decode, so the call gets GARBAGE_ARGS and no procedure sees it (a name is one path component, RFC
+ * 1813 §2.5). Names in replies (READDIR entries) are read with readName's looser cap.
+ */
+export function readArgName(r: XdrReader): string {
+  const at = r.pos;
+  const name = r.string(NFS3_MAXNAMLEN, 'filename3');
+  if (name.length === 0 || name.includes('/') || name.includes('\0')) {
+    throw new XdrError('XDR_BAD_NAME', `filename3 ${JSON.stringify(name)}: empty, or contains "/" or NUL`, { offset: at });
+  }
+  return name;
+}
+
 export function readDirOpArgs(r: XdrReader): DirOpArgs {
   const dir = readFh(r);
-  const name = readName(r);
+  const name = readArgName(r);
   return { dir, name };
 }
 
