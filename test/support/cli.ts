@@ -17,7 +17,8 @@ export interface CliResult {
 export interface CliOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** kill the command after this long (real ms) */
+  /** kill the command after this long (real ms; default 120 s; 0: no wall-clock bound, for a CPU-bound command
+   * limited by CPU time instead) */
   timeoutMs?: number;
   /** arguments for node before the script (e.g. --max-old-space-size) */
   nodeArgs?: string[];
