@@ -57,29 +57,35 @@ export function observeClient(tracePath: string): ClientObserver {
 /**
  * Client timeouts that no fault of the proxy explains. A reply timer of d modelled ms waits d x scale real ms; a
  * timeout is explained when a stall of the proxy overlapped that wait or the proxy dropped or held a reply of that
- * XID before it fired. Any other timeout means the machine itself (CPU contention: matrix --jobs, parallel tests,
+ * XID during it (after the XID's previous timeout, before this one fired). Any other timeout means the machine itself (CPU contention: matrix --jobs, parallel tests,
  * a loaded host) delayed a reply by more than the scaled timeo: at time scale 0.002 a 120 ms hiccup is 60 modelled
  * seconds. Its retransmission is the machine's, not the scenario's, and under zero-copy it can go out late with
  * scribbled bytes (a drop-reply cell "reproducing"): the verdict is then not the scenario's.
  */
 export function unexplainedTimeouts(trace: readonly RpcCallEvent[], netemEvents: readonly NetemEvent[], proxyStarted: number, timeoModelMs: number): number {
   const stalls: Array<[number, number]> = [];
-  const faultedXids = new Map<number, number>(); // xid -> earliest time (performance.now()) a fault acted on its reply
+  const faulted = new Map<number, number[]>(); // xid -> times (performance.now()) a fault acted on its reply
   for (const e of netemEvents) {
     const t = proxyStarted + e.ms;
     if (e.event === 'stall-start') stalls.push([t, Infinity]);
     else if (e.event === 'stall-end' && stalls.length) stalls[stalls.length - 1][1] = t;
     const xid = (e as { xid?: unknown }).xid;
-    if (typeof xid === 'number' && e.kind !== 'proxy' && !faultedXids.has(xid)) faultedXids.set(xid, t);
+    if (typeof xid === 'number' && e.kind !== 'proxy') faulted.set(xid, [...(faulted.get(xid) ?? []), t]);
   }
   const timerModelMs = new Map<number, number>(); // xid -> the duration of its running reply timer
+  // xid -> when its running timer was armed again (its previous timeout): a fault explains only the timeout whose
+  // wait it fell in, so a later timeout of a call whose first reply was dropped (the machine delayed the reply to
+  // the retransmission) is still the machine's. The first timer's wait is taken to start at the beginning: its
+  // arming (the call's encode) is not in every trace, and no earlier reply of that XID exists to drop.
+  const rearmed = new Map<number, number>();
   let n = 0;
   for (const e of trace) {
     if (e.event !== 'timeout') continue;
     const start = e.t - (timerModelMs.get(e.xid) ?? timeoModelMs) * e.scale;
     if (typeof e.nextTimeoutModelMs === 'number') timerModelMs.set(e.xid, e.nextTimeoutModelMs);
-    const faulted = faultedXids.get(e.xid);
-    if (faulted !== undefined && faulted <= e.t) continue;
+    const armed = rearmed.get(e.xid) ?? -Infinity;
+    rearmed.set(e.xid, e.t);
+    if ((faulted.get(e.xid) ?? []).some((f) => f >= armed && f <= e.t)) continue;
     if (stalls.some(([a, z]) => a <= e.t && z >= start)) continue;
     n++;
   }

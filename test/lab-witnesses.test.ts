@@ -33,6 +33,10 @@ test("a timeout of a call whose reply the proxy dropped before it fired is the s
   // another XID, or a drop after the timeout fired, explains nothing
   assert.equal(unexplainedTimeouts([timeout(8, 1200)], drop, PROXY_T0, TIMEO), 1);
   assert.equal(unexplainedTimeouts([timeout(7, 1040)], drop, PROXY_T0, TIMEO), 1);
+  // a drop explains the timeout whose wait it fell in, not the next one: the reply to the retransmission came
+  // late by itself (a loaded machine), unless the proxy dropped that one too
+  assert.equal(unexplainedTimeouts([timeout(7, 1200), timeout(7, 1440)], drop, PROXY_T0, TIMEO), 1);
+  assert.equal(unexplainedTimeouts([timeout(7, 1200), timeout(7, 1440)], [...drop, netem('drop-reply', 300, { xid: 7 })], PROXY_T0, TIMEO), 0);
 });
 
 test("each timeout's wait is its timer's length: timeo first, then the value the previous timeout armed", () => {
