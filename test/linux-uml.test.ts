@@ -12,7 +12,9 @@ import path from 'node:path';
 import { startServer } from '../server/index';
 import { silentLogger } from '../core/log';
 import { TestbedError } from '../core/errors';
-import { chooseKernel, runLinuxClient, USER_NETWORK_CAVEAT, type LinuxClientResult } from '../lab/linux/client';
+import { runBlktest } from '../client/blktest';
+import { LinuxNfsd } from '../lab/linux/nfsd';
+import { chooseKernel, runLinuxClient, seedOrderFaults, USER_NETWORK_CAVEAT, type LinuxClientResult } from '../lab/linux/client';
 import { buildImage, debianKernel, debianUml, kernelKind } from '../lab/linux/image';
 import { linuxUmlMissing, linuxTapMissing } from '../lab/linux/requirements';
 import { assertNothingLeft } from './support/linux';
@@ -99,4 +101,44 @@ test('UML smoke (tap in a namespace, root): the same run with the netem proxy as
   assert.ok(r.netns, 'ran in its own namespace');
   assert.equal(r.guestPids.length, 1);
   assert.equal(r.verdictCaveat, null);
+});
+
+test('linux nfsd under UML: our blktest verifies against it through the slirp process; both processes stopped by PID', { skip }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-uml-nfsd-'));
+  const uml = debianUml();
+  // --kernel with Debian's UML binary: the runner follows from the file.
+  const nfsd = await LinuxNfsd.start({ outDir: out, kernel: uml.image, modules: uml.modulesDir });
+  t.after(async () => {
+    await nfsd.stop();
+    await assertNothingLeft(nfsd.guest.pids);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+  assert.equal(nfsd.guest.kind, 'uml');
+  assert.equal(nfsd.guest.pids.length, 2, 'UML and its slirp process');
+  assert.match(nfsd.versions, /\+3/);
+  const r = await runBlktest({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath, file: 'plain', count: 4, wsize: 1 << 20, timeo: 60_000, policy: 'zero-copy' });
+  assert.equal(r.corruptBlocks, 0);
+  assert.equal(r.wsize, nfsd.maxBlockSize, "clamped to nfsd's FSINFO wtmax");
+  const after = await nfsd.replyCacheStats();
+  assert.ok(after.cacheMisses > 0, 'nfsd cached the WRITEs');
+});
+
+test("the seed's condition under UML (tap, root): write() returns with its retransmission in the socket; the later copy equals the first; mountstats count it", { skip: skipTap }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-uml-seed-'));
+  const out = `${dir}-run`;
+  const server = await startServer({ exportDir: dir, host: '127.0.0.1', port: 0, logger: silentLogger, drc: { mode: 'off' } });
+  t.after(async () => {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+  const r = await runLinuxClient({ server: server.address, exportPath: '/export', count: 4, timeo: 10, retrans: 2, network: 'tap', guest: 'uml', faults: seedOrderFaults(1000), outDir: out });
+  t.diagnostic(`held ${JSON.stringify(r.held)}; WRITE ${JSON.stringify(r.mountstats.ops.WRITE)}`);
+  await assertNothingLeft(r.guestPids);
+  assert.equal(r.guest, 'uml');
+  assert.ok(r.held.length >= 1, 'a write() returned while the socket held unacknowledged bytes');
+  assert.ok(r.held[0].laterCopies >= 1, 'a later copy of that XID reached the proxy after the scribble');
+  assert.equal(r.held[0].equal, true, 'inspect: the copies are byte-identical (6.1 copies on resend)');
+  assert.equal(r.corruptBlocks, 0);
+  assert.ok((r.mountstats.ops.WRITE?.transmissions ?? 0) > (r.mountstats.ops.WRITE?.ops ?? 0), 'mountstats count the retransmission (no tracepoints under UML)');
 });
