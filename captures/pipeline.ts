@@ -14,6 +14,7 @@ import { RetainBudget, DEFAULT_MAX_BUFFERED } from './budget';
 import { Ledger, LedgerOptions, MessageContext } from './analysis/ledger';
 import { DEFAULT_MAX_RECORD } from '../xdr/record';
 import { detectLegs, type Leg, type LegMap } from './analysis/legs';
+import { BufferPool } from '../core/buffer-pool';
 
 export interface PipelineOptions extends LedgerOptions {
   /** server ports whose streams are RPC even when their first bytes are not seen (default 2049 and 111) */
@@ -67,6 +68,8 @@ export class Pipeline {
   findings: StreamFinding[] = [];
   findingCounts = { 'gap-resync': 0, 'record-lost': 0, 'malformed-message': 0, 'memory-capped': 0 };
   readonly budget: RetainBudget;
+  /** slabs the framers assemble records in; record() keeps nothing of a record's bytes past its return */
+  private readonly recordSlabs = new BufferPool({ granule: 64 * 1024, maxIdleBytes: 16 * 1024 * 1024 });
   /** TCP connections known to carry RPC: a server port, or a call was decoded on them */
   private rpcConnIds = new Set<number>();
   /** legs named by the capture's interfaces (pcapng if_name written by netem), by connection id */
@@ -166,6 +169,7 @@ export class Pipeline {
       aligned: d.cleanStart,
       searchBudget: known ? Infinity : this.maxRecord + 65536,
       budget: this.budget,
+      pool: this.recordSlabs,
       plausible: (b, o) => plausibleRecord(b, o, this.maxRecord, expected),
       onRecord: (r) => this.record(r, label, c.id, src, dst),
       onEvent: (e) => this.framerEvent(e, label),
@@ -190,6 +194,7 @@ export class Pipeline {
     };
   }
 
+  /** A record lent by its framer (FramerOptions.pool): everything kept of it is copied (hashes, Ledger.payloads). */
   private record(r: FramedRecord, connection: string, connectionId: number, src: { addr: string; port: number }, dst: { addr: string; port: number }): void {
     const ctx = this.context(r, connection, connectionId, src, dst);
     if (r.capped) this.finding({ kind: 'memory-capped', file: this.file, connection, frame: r.firstFrame, streamOffset: r.streamOffset, bytes: r.length });

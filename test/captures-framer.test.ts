@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { RpcFramer, FramedRecord, FramerEvent } from '../captures/rpc/framer';
 import { plausibleRecord } from '../captures/rpc/plausible';
 import { writeCall, writeReply, record, counter } from '../testing/captures-builder';
+import { BufferPool } from '../core/buffer-pool';
 
-function framer(aligned = true, outstanding: (xid: number) => boolean = () => false) {
+function framer(aligned = true, outstanding: (xid: number) => boolean = () => false, pool?: BufferPool) {
   const records: FramedRecord[] = [];
   const events: FramerEvent[] = [];
   const f = new RpcFramer({
@@ -16,6 +17,7 @@ function framer(aligned = true, outstanding: (xid: number) => boolean = () => fa
     plausible: (b, o) => plausibleRecord(b, o, 1 << 20, outstanding),
     onRecord: (r) => records.push({ ...r, data: Buffer.from(r.data) }),
     onEvent: (e) => events.push(e),
+    pool,
   });
   return { f, records, events };
 }
@@ -35,6 +37,27 @@ test('records cut at every pair of offsets come out whole and in order', () => {
       assert.deepEqual(events, []);
     }
   }
+});
+
+test('with a pool, records spanning chunks are assembled in slabs lent to onRecord and reused', () => {
+  const pool = new BufferPool({ granule: 4096, maxIdleBytes: 1 << 20 });
+  const { f, records } = framer(true, () => false, pool);
+  for (let round = 0; round < 20; round++) {
+    // 100-byte chunks: every record spans chunks and is copied into a slab.
+    for (let o = 0; o < STREAM.length; o += 100) f.data(STREAM.subarray(o, o + 100), round, round);
+  }
+  assert.equal(records.length, 60);
+  assert.deepEqual(records.map((r) => r.data), Array.from({ length: 20 }, () => MSGS).flat());
+  assert.equal(pool.inUse, 0, 'every slab was given back once onRecord returned');
+  assert.ok(pool.allocations <= 4, `slabs reused (${pool.allocations} allocated for 80 fragments)`);
+  // A hole in a fragment makes the record thin: its slab goes back too.
+  const cut = record(MSGS[1], 1000);
+  f.data(cut.subarray(0, 500), 100, 1);
+  f.gap(600, 101, 1);
+  f.data(cut.subarray(1100), 102, 1);
+  f.end(103, 1);
+  assert.equal(records[60].damaged, true);
+  assert.equal(pool.inUse, 0);
 });
 
 test('frames and stream offsets of each record', () => {
