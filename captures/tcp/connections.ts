@@ -56,15 +56,40 @@ export class TcpTracker {
 
   /** delivered segments kept for retransmission comparison, across all connections */
   readonly history = new HistoryWindow();
+  /**
+   * Each 4-tuple's key by source, destination (the decoder's interned address strings) and port pair: the key is
+   * built and hashed once, not per packet (a template string per packet was a tenth of the tracker's time).
+   */
+  private keys = new Map<string, Map<string, Map<number, string>>>();
+  private keyCount = 0;
 
   constructor(
     private readonly ev: ConnectionEvents,
     private readonly budget: RetainBudget = new RetainBudget(Infinity),
   ) {}
 
+  private keyOf(seg: TcpSegment): string {
+    let bySrc = this.keys.get(seg.src);
+    if (!bySrc) this.keys.set(seg.src, (bySrc = new Map()));
+    let byDst = bySrc.get(seg.dst);
+    if (!byDst) bySrc.set(seg.dst, (byDst = new Map()));
+    const ports = seg.sport * 65536 + seg.dport;
+    let key = byDst.get(ports);
+    if (key === undefined) {
+      const fwd = seg.src < seg.dst || (seg.src === seg.dst && seg.sport <= seg.dport);
+      key = fwd ? `${seg.src}|${seg.sport}|${seg.dst}|${seg.dport}` : `${seg.dst}|${seg.dport}|${seg.src}|${seg.sport}`;
+      // Bounded like the address names: a capture of many short connections starts over now and then.
+      if (++this.keyCount > 65536) {
+        this.keys = new Map();
+        this.keyCount = 0;
+      }
+      byDst.set(ports, key);
+    }
+    return key;
+  }
+
   segment(seg: TcpSegment, frame: number, ts: number): void {
-    const fwd = seg.src < seg.dst || (seg.src === seg.dst && seg.sport <= seg.dport);
-    const key = fwd ? `${seg.src}|${seg.sport}|${seg.dst}|${seg.dport}` : `${seg.dst}|${seg.dport}|${seg.src}|${seg.sport}`;
+    const key = this.keyOf(seg);
     let c = this.conns.get(key);
     const syn = (seg.flags & TCP_FLAG.SYN) !== 0;
     const ackFlag = (seg.flags & TCP_FLAG.ACK) !== 0;
