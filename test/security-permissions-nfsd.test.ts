@@ -222,6 +222,22 @@ for (const who of ['root', 'bob', 'alice'] as const) {
     }
   }
 }
+// "." and ".." as the name of something new: NFS3ERR_EXIST first (nfsd3_create_file, nfsd_create, nfsd_symlink),
+// or after the directory's permission and the source's type (nfsd_link); an empty symlink target is NOENT first.
+for (const who of ['root', 'bob'] as const) {
+  for (const name of ['.', '..']) {
+    dirop(`CREATE adir/${name}`, who, async (p) => p.call(who, NFS3.CREATE, { where: { dir: await p.fh('adir'), name }, how: { mode: 0, attributes: {} } }));
+    dirop(`MKDIR adir/${name}`, who, async (p) => p.call(who, NFS3.MKDIR, { where: { dir: await p.fh('adir'), name }, attributes: {} }));
+    dirop(`MKNOD adir/${name}`, who, async (p) => p.call(who, NFS3.MKNOD, { where: { dir: await p.fh('adir'), name }, what: { type: 7, attributes: {} } }));
+    dirop(`SYMLINK adir/${name}`, who, async (p) => p.call(who, NFS3.SYMLINK, { where: { dir: await p.fh('adir'), name }, symlink: { attributes: {}, data: 'a' } }));
+    dirop(`LINK pub -> adir/${name}`, who, async (p) => p.call(who, NFS3.LINK, { file: await p.fh('pub'), link: { dir: await p.fh('adir'), name } }));
+    dirop(`LINK adir -> adir/${name}`, who, async (p) => p.call(who, NFS3.LINK, { file: await p.fh('adir'), link: { dir: await p.fh('adir'), name } }));
+  }
+  for (const [i, label, data] of [[0, '""', ''], [1, '"a\\0b"', 'a\0b'], [2, '4096 bytes', 'a'.repeat(4096)], [3, '4095 bytes', 'b'.repeat(4095)]] as const) {
+    dirop(`SYMLINK adir/t${i}-${who} -> ${label}`, who, async (p) => p.call(who, NFS3.SYMLINK, { where: { dir: await p.fh('adir'), name: `t${i}-${who}` }, symlink: { attributes: {}, data } }), [`adir/t${i}-${who}`]);
+  }
+}
+
 // Names nfsd's decoder refuses (svcxdr_decode_filename3): GARBAGE_ARGS, the call never runs.
 const accepted = async (r: Promise<{ status: number }>) => {
   try {

@@ -176,6 +176,30 @@ describe('"." and ".." as nfsd answers them', () => {
   });
 });
 
+test('SYMLINK target: empty or with a NUL NFS3ERR_INVAL before permission (nfsd3_proc_symlink); 4096 bytes NAMETOOLONG', async () => {
+  const m = await mountedServer();
+  try {
+    fs.chmodSync(m.dir, 0o755);
+    const BOB = encodeAuthSys({ stamp: 1, machinename: 'sym', uid: 1001, gid: 1001, gids: [1001] });
+    const statusOf = async (data: string, cred?: ReturnType<typeof encodeAuthSys>) => {
+      const xid = m.rpc.xid();
+      m.rpc.send(RawRpc.message(NFS3.SYMLINK, { where: { dir: m.root, name: 'l' }, symlink: { attributes: {}, data } }, xid, cred));
+      const [rep] = await m.rpc.waitFor(xid, 1, 10_000);
+      return (decodeReply(rep, NFS3.SYMLINK).res as { status: number }).status;
+    };
+    for (const cred of [undefined, BOB]) {
+      assert.equal(await statusOf('', cred), NFSSTAT3.NFS3ERR_INVAL);
+      assert.equal(await statusOf('a\0b', cred), NFSSTAT3.NFS3ERR_INVAL);
+    }
+    assert.equal(await statusOf('b'.repeat(4095), BOB), NFSSTAT3.NFS3ERR_ACCES, 'a good target reaches the permission check');
+    assert.equal(await statusOf('a'.repeat(4096)), NFSSTAT3.NFS3ERR_NAMETOOLONG, 'symlink(2): PATH_MAX with its NUL');
+    assert.equal(await statusOf('b'.repeat(4095)), NFSSTAT3.NFS3_OK);
+    assert.equal(fs.readlinkSync(`${m.dir}/l`), 'b'.repeat(4095));
+  } finally {
+    await m.cleanup();
+  }
+});
+
 describe('FSINFO follows --max-record-size', () => {
   test('the payload a record limit allows: whole pages less one, at most 1 MiB (the inverse of sv_max_mesg)', () => {
     assert.equal(maxPayload(transportLimits().maxRecordSize), RTMAX);
