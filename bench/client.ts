@@ -15,7 +15,7 @@ import { median } from '../core/stats';
 import { CpuMeter, measurement, pairedRounds, pairedRow, processCpuMs, selfCpuMs, withMedianRatio, type Measurement, type Sample } from './measure';
 
 const MiB = 1 << 20;
-/** Rounds of the policy comparison (each: raw TCP, responder, 5 zero-copy and 4 policy runs); the machine is noisy. */
+/** Rounds of the policy comparison (each: raw TCP, responder, 5 linux-2008 and 4 policy runs); the machine is noisy. */
 const ROUNDS = 9;
 /** Rounds of ours vs nfs-cp against ganesha. */
 const GANESHA_ROUNDS = 5;
@@ -121,22 +121,22 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
   const total = 512 * MiB;
   const runs: Record<string, number[]> = { raw: [], responder: [], floor: [] };
-  // Policy vs zero-copy, paired within a round (this machine drifts by 2x between rounds): each policy's run
-  // sits between two zero-copy runs and is divided by their mean.
+  // Policy vs linux-2008, paired within a round (this machine drifts by 2x between rounds): each policy's run
+  // sits between two linux-2008 runs and is divided by their mean.
   const paired: Record<string, number[]> = {};
   // Zero-copy and the responder vs raw TCP, per round too: the round's raw TCP run against the median of the
-  // round's zero-copy runs (and its responder run); the ratio reported is the median over rounds.
+  // round's linux-2008 runs (and its responder run); the ratio reported is the median over rounds.
   const vsRaw: Record<'zc' | 'responder' | 'floor', number[]> = { zc: [], responder: [], floor: [] };
   // Zero-copy against the floor (raw TCP into a fresh file, no RPC), per round: what our RPC layer costs.
   const vsFloor: number[] = [];
   const responder = await startReady(['-e', RESPONDER]);
-  // CPU of zero-copy runs, ms per MiB: this process (the client) and the server's process.
+  // CPU of linux-2008 runs, ms per MiB: this process (the client) and the server's process.
   const cpu = { client: [] as number[], server: [] as number[], raw: [] as number[], floor: [] as number[] };
   const once = async (p: PolicyName, tag: string) => {
     const c0 = selfCpuMs();
     const s0 = processCpuMs(server.proc.pid!);
     const v = await ourWrites({ host: '127.0.0.1', port: nfsPort, exportPath: '/export' }, p, total, `bench-${p}-${tag}.bin`);
-    if (p === 'zero-copy') {
+    if (p === 'linux-2008') {
       cpu.client.push((selfCpuMs() - c0) / (total / MiB));
       cpu.server.push((processCpuMs(server.proc.pid!) - s0) / (total / MiB));
     }
@@ -152,8 +152,8 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     // Warm-up, untimed: raw TCP, the responder path and our server see the same traffic before any timed run.
     await rawTcp(sinkPort, total);
     await rawTcp(fileSinkPort, total, true);
-    await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total);
-    await once('zero-copy', 'warm');
+    await rawWrites(Number(responder.line.split(' ')[1]), 'linux-2008', total);
+    await once('linux-2008', 'warm');
     for (let round = 0; round < ROUNDS; round++) {
       console.error(`# client bench: round ${round + 1}/${ROUNDS} (raw TCP + ${POLICY_NAMES.length} policies x ${total / MiB} MiB)`);
       const r0 = selfCpuMs() + processCpuMs(sink.proc.pid!);
@@ -165,18 +165,18 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
       cpu.floor.push((selfCpuMs() + processCpuMs(fileSink.proc.pid!) - f0) / (total / MiB));
       runs.floor.push(floorR);
       vsRaw.floor.push(floorR / rawR);
-      runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'zero-copy', total));
+      runs.responder.push(await rawWrites(Number(responder.line.split(' ')[1]), 'linux-2008', total));
       vsRaw.responder.push(runs.responder[round] / rawR);
-      let zc = await once('zero-copy', `${round}-a`);
+      let zc = await once('linux-2008', `${round}-a`);
       const zcRound = [zc];
-      (runs['zero-copy'] ??= []).push(zc);
+      (runs['linux-2008'] ??= []).push(zc);
       // Rotate the order every round so no policy always runs first.
-      const others = POLICY_NAMES.filter((p) => p !== 'zero-copy');
+      const others = POLICY_NAMES.filter((p) => p !== 'linux-2008');
       for (const p of others.map((_, i) => others[(i + round) % others.length])) {
         const v = await once(p, `${round}`);
         (runs[p] ??= []).push(v);
-        const zcAfter = await once('zero-copy', `${round}-${p}`);
-        runs['zero-copy'].push(zcAfter);
+        const zcAfter = await once('linux-2008', `${round}-${p}`);
+        runs['linux-2008'].push(zcAfter);
         zcRound.push(zcAfter);
         (paired[p] ??= []).push(v / ((zc + zcAfter) / 2));
         zc = zcAfter;
@@ -192,27 +192,27 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const raw = median(runs.raw);
-  const zc = median(runs['zero-copy']);
+  const zc = median(runs['linux-2008']);
   const note = (xs: number[], rs: number[], target: string) =>
     `${xs.length} runs, median ${Math.round(median(xs))} MiB/s; ratio = median of ${rs.length} per-round ratios ${rs.map((x) => x.toFixed(2)).join('/')}; raw TCP ${runs.raw.map(Math.round).join('/')} MiB/s; target ${target}`;
-  out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
-  out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['zero-copy'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
+  out.push(withMedianRatio(measurement('client', 'linux-2008 1 MiB WRITE -> canned-reply responder (client ceiling)', median(runs.responder), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs.responder, vsRaw.responder, '>= 0.8x')), vsRaw.responder));
+  out.push(withMedianRatio(measurement('client', 'linux-2008 1 MiB WRITE -> our server', zc, 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true, note(runs['linux-2008'], vsRaw.zc, '>= 0.8x')), vsRaw.zc));
   // The floor: no Node server that writes what it receives into a file can beat it on this machine.
   const [c, sv, rw, fl] = [median(cpu.client), median(cpu.server), median(cpu.raw), median(cpu.floor)];
   out.push(withMedianRatio(measurement('client', 'floor: raw TCP 1 MiB writes into a fresh file, no RPC (bench/file-sink.ts)', median(runs.floor), 'MiB/s', 'raw Node loopback TCP 1 MiB writes', raw, true,
     `${runs.floor.length} runs ${runs.floor.map(Math.round).join('/')} MiB/s; ratio = median of per-round ratios ${vsRaw.floor.map((x) => x.toFixed(2)).join('/')}; sender + file sink use ${fl.toFixed(2)} ms/MiB, raw TCP ${rw.toFixed(2)}; our zero-copy target (0.8x) is above this line whenever the ratio is below 0.8`), vsRaw.floor));
-  out.push(withMedianRatio(measurement('client', 'zero-copy 1 MiB WRITE -> our server, against the floor', zc, 'MiB/s', 'floor: raw TCP into a fresh file, same rounds', median(runs.floor), true,
+  out.push(withMedianRatio(measurement('client', 'linux-2008 1 MiB WRITE -> our server, against the floor', zc, 'MiB/s', 'floor: raw TCP into a fresh file, same rounds', median(runs.floor), true,
     `ratio = median of per-round ratios ${vsFloor.map((x) => x.toFixed(2)).join('/')}: the share of the floor our client, RPC and NFS layers keep`), vsFloor));
   // Whether 0.8x fits in this machine at all: client + server CPU per MiB times the target rate, in cores.
   const want = 0.8 * raw;
   out.push(
     measurement('client', `cores the zero-copy target needs at our CPU per MiB (0.8x raw TCP = ${Math.round(want)} MiB/s)`, ((c + sv) * want) / 1000, 'cores', 'cores on this machine', os.cpus().length, false,
-      `(client ${c.toFixed(2)} + server ${sv.toFixed(2)} ms/MiB, medians of ${cpu.server.length} zero-copy runs) x ${Math.round(want)} MiB/s, with perfect overlap; raw TCP itself (sender + sink) uses ${rw.toFixed(2)} ms/MiB; ratio < 1: the target needs more CPU than the machine has`),
+      `(client ${c.toFixed(2)} + server ${sv.toFixed(2)} ms/MiB, medians of ${cpu.server.length} linux-2008 runs) x ${Math.round(want)} MiB/s, with perfect overlap; raw TCP itself (sender + sink) uses ${rw.toFixed(2)} ms/MiB; ratio < 1: the target needs more CPU than the machine has`),
   );
   const vsZc: Record<string, string> = { 'copy-on-retransmit': '>= 0.99x', 'wait-for-wire': '>= 0.95x', 'cancel-on-reply': '-', 'copy-always': '-' };
-  for (const p of POLICY_NAMES.filter((x) => x !== 'zero-copy')) {
+  for (const p of POLICY_NAMES.filter((x) => x !== 'linux-2008')) {
     // The ratio is the median of the paired ratios, not the ratio of the medians.
-    const m = measurement('client', `${p} 1 MiB WRITE -> our server (paired with zero-copy runs)`, median(runs[p]), 'MiB/s', 'zero-copy, same rounds', zc, true,
+    const m = measurement('client', `${p} 1 MiB WRITE -> our server (paired with linux-2008 runs)`, median(runs[p]), 'MiB/s', 'linux-2008, same rounds', zc, true,
       `median of ${paired[p].length} paired ratios ${paired[p].map((x) => x.toFixed(2)).join('/')}; target ${vsZc[p]}`);
     out.push(withMedianRatio(m, paired[p]));
   }
@@ -234,7 +234,7 @@ async function oursVsLibnfs(out: Measurement[]): Promise<void> {
   try {
     for (let round = 0; round < GANESHA_ROUNDS; round++) {
       console.error(`# client bench: ganesha round ${round + 1}/${GANESHA_ROUNDS} (256 MiB ours, 256 MiB nfs-cp)`);
-      ours.push(await ourWrites({ host: g.host, port: g.port, mountPort: g.mountPort, exportPath: g.exportPath }, 'zero-copy', total, `ours-${round}.bin`));
+      ours.push(await ourWrites({ host: g.host, port: g.port, mountPort: g.mountPort, exportPath: g.exportPath }, 'linux-2008', total, `ours-${round}.bin`));
       const t0 = performance.now();
       const r = spawnSync('nfs-cp', [src, g.url(`libnfs-${round}.bin`)], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`nfs-cp failed: ${r.stderr}`);
@@ -246,7 +246,7 @@ async function oursVsLibnfs(out: Measurement[]): Promise<void> {
     fs.rmSync(exportDir, { recursive: true, force: true });
     fs.rmSync(path.dirname(src), { recursive: true, force: true });
   }
-  out.push(measurement('client', 'our client 256 MiB -> nfs-ganesha (1 MiB WRITEs, 8 in flight, zero-copy)', median(ours), 'MiB/s', 'libnfs nfs-cp 256 MiB -> nfs-ganesha', median(libnfs), true, `ours ${ours.map(Math.round).join('/')}, nfs-cp ${libnfs.map(Math.round).join('/')} MiB/s; target >= 1.5x`));
+  out.push(measurement('client', 'our client 256 MiB -> nfs-ganesha (1 MiB WRITEs, 8 in flight, linux-2008)', median(ours), 'MiB/s', 'libnfs nfs-cp 256 MiB -> nfs-ganesha', median(libnfs), true, `ours ${ours.map(Math.round).join('/')}, nfs-cp ${libnfs.map(Math.round).join('/')} MiB/s; target >= 1.5x`));
 }
 
 /**

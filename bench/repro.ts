@@ -40,7 +40,7 @@ export async function run(): Promise<Measurement[]> {
     const cellMedian = median(recs.map((r) => r.durationMs)) / 1000;
     const where = (Object.keys(phases) as Array<keyof ReproPhases>).map((k) => `${k} ${(phases[k] / 1000).toFixed(1)}`).join(', ');
     return [
-      measurement('repro', 'one seed run (zero-copy, DRC off), wall s', median(single) / 1000, 's', 'the same run in modelled (real) time', modelMs / 1000, false, `time scale ${DEFAULTS.timeScale}; median of 3`),
+      measurement('repro', `one seed run (${DEFAULTS.policy}, DRC ${DEFAULTS.drc}), wall s`, median(single) / 1000, 's', 'the same run in modelled (real) time', modelMs / 1000, false, `time scale ${DEFAULTS.timeScale}; median of 3`),
       measurement(
         'repro',
         `full matrix, ${recs.length} cells, --jobs ${jobs}, wall s`,

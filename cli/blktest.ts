@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DEFAULT_BLOCKS, runBlktest, STABLE_NAMES, type BlktestResult, type StableName } from '../client/blktest';
 import { POLICY_NAMES, getPolicy } from '../client/policies';
+import { BACKOFFS, type Backoff } from '../client/rpc/timeout';
 import { startTrace, type TapScope } from '../client/rpc/trace';
 import { parseHostPort } from '../core/address';
 import { ConfigError } from '../core/errors';
@@ -32,6 +33,7 @@ interface Opts {
   scribbleHold: string;
   timeo: string;
   retrans: string;
+  backoff: string;
   soft?: boolean;
   timeScale: string;
   seed?: string;
@@ -46,11 +48,18 @@ function parseWord(s: string): number {
   return v;
 }
 
+function lateTimes(ms: number[]): string {
+  if (ms.length === 0) return '';
+  const s = [...ms].sort((a, b) => a - b);
+  return `, ${(s[0] / 1000).toFixed(2)}-${(s[s.length - 1] / 1000).toFixed(2)} modelled s after completion`;
+}
+
 function summary(r: BlktestResult, timeScale: number): string {
   const lines = [
     `blktest ${r.server} ${r.file}: ${r.writes} writes of ${formatBytes(r.blockSize)} (${formatBytes(r.bytes)}) in ${formatAt(r.durationMs, timeScale)}, policy ${r.policy}, wsize ${formatBytes(r.wsize)}${r.wsize !== r.wsizeRequested ? ` (asked ${formatBytes(r.wsizeRequested)}, clamped to the server's FSINFO wtmax)` : ''}, inflight ${r.inflight}, ${r.stable}`,
     `  transmissions ${r.transmissions}, retransmissions ${r.retransmissions}, replays ${r.replays}, timeouts ${r.timeoutsMinor} minor / ${r.timeoutsMajor} major`,
-    `  duplicates cancelled ${r.duplicatesCancelled}, finished after start ${r.duplicatesFinished}, LATE TRANSMISSIONS ${r.lateTransmissions}`,
+    `  duplicates at the reply: ${r.duplicatesCancelled} queued and skipped, ${r.duplicatesFinished} in the socket and finished, ${r.duplicatesWithdrawn} withdrawn by a reset; reconnects ${r.reconnects}`,
+    `  LATE TRANSMISSIONS ${r.lateTransmissions} (${r.latePaths.inSocket} in the socket at the reply, ${r.latePaths.queued} queued)${lateTimes(r.lateAfterCompleteModelMs)}`,
     `  verify: ${r.fileBytesRead} bytes read back, ${r.corruptBlocks} corrupt block(s)${r.committed ? ', committed' : ''}${r.verifierChanged ? `, WRITE VERIFIER CHANGED ${r.verifierChanges}x, ${r.resentBlocks} block(s) resent` : ''}`,
   ];
   for (const c of r.corrupt.slice(0, 20)) lines.push(`  corrupt block ${c.block} at offset ${c.offset}: ${c.found} (${c.badWords} bad words, first at ${c.firstBadOffset})`);
@@ -88,11 +97,12 @@ export function register(program: Command): void {
     .option('--inflight <k>', 'write() buffers in flight at once (aio)', '1')
     .addOption(new Option('--stable <how>', 'stable_how of every WRITE').choices(Object.keys(STABLE_NAMES)).default('unstable'))
     .addOption(optionWithDefault('--commit-every <n>', 'with unstable writes, COMMIT after every N write() calls', 'one COMMIT at the end'))
-    .addOption(new Option('--policy <name>', 'retransmit policy').choices([...POLICY_NAMES]).default('zero-copy'))
+    .addOption(new Option('--policy <name>', 'retransmit policy').choices([...POLICY_NAMES]).default('linux-2008'))
     .option('--scribble <word>', 'word written over the buffer once write() returns', '0xdeadbeef')
     .option('--scribble-hold <time>', 'keep the scribble this long before the refill (modelled; 0 = one event-loop turn)', '0s')
     .option('--timeo <time>', 'RPC timeout (Linux timeo)', '60s')
-    .option('--retrans <n>', 'minor timeouts before a major one', '2')
+    .option('--retrans <n>', 'Linux retrans: the major timeout comes at timeo + timeo x retrans (linear) or timeo << retrans', '2')
+    .addOption(new Option('--backoff <how>', 'minor timeouts grow the timer linearly (nfs_init_timeout_values) or double it (2.6.18)').choices([...BACKOFFS]).default('linear'))
     .option('--soft', 'fail calls at the major timeout instead of retrying forever')
     .option('--time-scale <x>', 'multiply every modelled duration', '1')
     .addOption(optionWithDefault('--seed <n>', 'seed for XIDs (same seed, same XIDs)', 'a random first XID'))
@@ -124,6 +134,7 @@ export function register(program: Command): void {
         scribbleHoldMs: parseDuration(o.scribbleHold, '--scribble-hold'),
         timeo: parseDuration(o.timeo, '--timeo'),
         retrans: parseNumber(o.retrans, '--retrans', 0),
+        backoff: o.backoff as Backoff,
         soft: !!o.soft,
         timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
         seed: o.seed !== undefined ? parseNumber(o.seed, '--seed', 0, 0xffffffff) : undefined,

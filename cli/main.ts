@@ -49,7 +49,8 @@ function wantsJson(argv: readonly string[]): boolean {
 /** The documented exit code of an error that ended a command. */
 function exitFor(err: unknown): number {
   if (err instanceof CommanderError || err instanceof ConfigError) return EXIT.USAGE;
-  if (err instanceof RpcError && err.code === 'RPC_CONNECT') return EXIT.UNREACHABLE;
+  // A peer we cannot talk to: nothing listens, or what listens does not speak ONC RPC (client/rpc/transport.ts).
+  if (err instanceof RpcError && (err.code === 'RPC_CONNECT' || err.code === 'RPC_NOT_RPC')) return EXIT.UNREACHABLE;
   return EXIT.RUNTIME;
 }
 

@@ -14,6 +14,7 @@ import { fillPattern, patternWord } from '../core/pattern';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { getPolicy, type PolicyName } from './policies';
 import { clampIoSize, mount, UncommittedWrites, type NfsMount } from './nfs3';
+import type { Backoff } from './rpc/timeout';
 import type { TransportOptions } from './rpc/transport';
 
 export const STABLE_NAMES = { unstable: STABLE_HOW.UNSTABLE, data_sync: STABLE_HOW.DATA_SYNC, file_sync: STABLE_HOW.FILE_SYNC } as const;
@@ -59,6 +60,8 @@ export interface BlktestOptions {
   /** modelled ms (default 60 s) */
   timeo?: number;
   retrans?: number;
+  /** how NFS fills struct rpc_timeout: linear (today, default) or exponential (2.6.18) */
+  backoff?: Backoff;
   soft?: boolean;
   timeScale?: number;
   seed?: number;
@@ -108,7 +111,13 @@ export interface BlktestResult {
   replays: number;
   duplicatesCancelled: number;
   duplicatesFinished: number;
+  /** duplicates withdrawn from the socket by a connection reset (cancel-on-reply) */
+  duplicatesWithdrawn: number;
   lateTransmissions: number;
+  /** late transmissions by where they were when the reply came: in the socket (the seed's path) or queued */
+  latePaths: { inSocket: number; queued: number };
+  /** modelled ms from completion to each late transmission */
+  lateAfterCompleteModelMs: number[];
   timeoutsMinor: number;
   timeoutsMajor: number;
   /** XIDs with at least one late transmission */
@@ -124,8 +133,10 @@ export interface BlktestResult {
   resentBlocks: number;
   /** the blocks resent, ascending, each once */
   resentBlockIndices: number[];
-  /** connections re-established by the transport */
+  /** connections re-established by the transport (each from the first connection's source port when it can) */
   reconnects: number;
+  /** connections the transport reset itself (cancel-on-reply withdrawals, unreadable streams) */
+  resets: number;
   fileBytesRead: number;
   corruptBlocks: number;
   corrupt: CorruptBlockReport[];
@@ -146,7 +157,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
   const inflight = checkInt('inflight', opts.inflight ?? 1, 1);
   const stableName = opts.stable ?? 'unstable';
   if (!(stableName in STABLE_NAMES)) throw new ConfigError('BAD_STABLE', `stable must be one of ${Object.keys(STABLE_NAMES).join(', ')}`);
-  const policy = getPolicy(opts.policy ?? 'zero-copy').name;
+  const policy = getPolicy(opts.policy ?? 'linux-2008').name;
   const scribble = (opts.scribble ?? 0xdeadbeef) >>> 0;
   const scale = new TimeScale(opts.timeScale ?? 1);
   const count = opts.count ?? (opts.durationMs === undefined ? DEFAULT_BLOCKS : undefined);
@@ -165,7 +176,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
     mountPort: opts.mountPort,
     portmap: opts.portmap,
     exportPath: opts.exportPath,
-    transport: { ...opts.transport, policy, timeo: opts.timeo, retrans: opts.retrans, soft: opts.soft, timeScale: scale, seed: opts.seed, logger },
+    transport: { ...opts.transport, policy, timeo: opts.timeo, retrans: opts.retrans, backoff: opts.backoff, soft: opts.soft, timeScale: scale, seed: opts.seed, logger },
   });
   try {
     // fs/nfs/client.c nfs_server_set_fsinfo: the mount's transfer sizes are clamped to the server's maxima.
@@ -270,7 +281,10 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
       replays: s.replays,
       duplicatesCancelled: s.duplicatesCancelled,
       duplicatesFinished: s.duplicatesFinished,
+      duplicatesWithdrawn: s.duplicatesWithdrawn,
       lateTransmissions: s.lateTransmissions,
+      latePaths: { ...s.latePaths },
+      lateAfterCompleteModelMs: s.lateAfterCompleteMs.map((ms) => Math.round(ms)),
       timeoutsMinor: s.timeoutsMinor,
       timeoutsMajor: s.timeoutsMajor,
       lateXids,
@@ -281,6 +295,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
       resentBlocks,
       resentBlockIndices: [...resentSet].sort((a, b) => a - b),
       reconnects: s.reconnects,
+      resets: s.resets,
       fileBytesRead: back.data.length,
       corruptBlocks: corrupt.length,
       corrupt,

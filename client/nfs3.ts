@@ -358,7 +358,7 @@ export async function mount(opts: MountOptions): Promise<NfsMount> {
   const nfsRpc = new RpcTransport({ ...opts.transport, host: opts.host, port, label: 'nfs' });
   await nfsRpc.connect();
   const separate = mountPort !== undefined && mountPort !== port;
-  const mountRpc = separate ? new RpcTransport({ ...opts.transport, host: opts.host, port: mountPort!, label: 'mount', policy: 'zero-copy' }) : nfsRpc;
+  const mountRpc = separate ? new RpcTransport({ ...opts.transport, host: opts.host, port: mountPort!, label: 'mount', policy: 'linux-2008' }) : nfsRpc;
   try {
     if (separate) await mountRpc.connect();
     const m = new MountClient(mountRpc);

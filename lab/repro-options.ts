@@ -78,7 +78,7 @@ export interface ReproOptions {
  * 0xdeadbeef as in the seed's pcap rather than the next block's counters.
  */
 export const DEFAULTS: Omit<ReproOptions, 'outDir'> = {
-  policy: 'zero-copy',
+  policy: 'no-cancel',
   drc: 'off',
   scenario: 'stall',
   seed: 1,

@@ -59,7 +59,7 @@ export function observeClient(tracePath: string): ClientObserver {
  * timeout is explained when a stall of the proxy overlapped that wait or the proxy dropped or held a reply of that
  * XID during it (after the XID's previous timeout, before this one fired). Any other timeout means the machine itself (CPU contention: matrix --jobs, parallel tests,
  * a loaded host) delayed a reply by more than the scaled timeo: at time scale 0.002 a 120 ms hiccup is 60 modelled
- * seconds. Its retransmission is the machine's, not the scenario's, and under zero-copy it can go out late with
+ * seconds. Its retransmission is the machine's, not the scenario's, and under no-cancel or linux-2008 it can go out late with
  * scribbled bytes (a drop-reply cell "reproducing"): the verdict is then not the scenario's.
  */
 export function unexplainedTimeouts(trace: readonly RpcCallEvent[], netemEvents: readonly NetemEvent[], proxyStarted: number, timeoModelMs: number): number {

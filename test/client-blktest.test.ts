@@ -1,9 +1,10 @@
 // blktest2 end to end: against our server and nfs-ganesha with no faults it writes, commits and verifies with zero
-// corrupt blocks; through a stalled relay to a server without a DRC, zero-copy corrupts the file and
+// corrupt blocks; through a stalled relay to a server without a DRC, no-cancel corrupts the file and
 // copy-on-retransmit does not; the CLI keeps its exit codes and its one JSON document.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runBlktest, findCorrupt } from '../client/blktest';
@@ -55,7 +56,7 @@ test('blktest against nfs-ganesha verifies with zero corrupt blocks', { skip: ga
 });
 
 // Seed 000 end to end: a server that executes every duplicate (DRC off) behind a 65 s stall.
-for (const [policy, corrupts] of [['zero-copy', true], ['copy-on-retransmit', false]] as const) {
+for (const [policy, corrupts] of [['no-cancel', true], ['copy-on-retransmit', false]] as const) {
   test(`blktest through a 65 s stall to a DRC-less server: ${policy} ${corrupts ? 'corrupts the file' : 'keeps it intact'}`, async () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-client-stall-'));
     const s = await startServer({ exportDir: d, logger: silentLogger, drc: { mode: 'off' } });
@@ -105,8 +106,30 @@ test('CLI: --json prints one document and exits 0 when the file verifies', async
   const doc = JSON.parse(r.out);
   for (const k of ['writes', 'bytes', 'retransmissions', 'lateTransmissions', 'corruptBlocks', 'policy', 'seed', 'durationMs']) assert.ok(k in doc, k);
   assert.equal(doc.writes, 4);
-  assert.equal(doc.policy, 'zero-copy');
+  assert.equal(doc.policy, 'linux-2008');
   assert.equal(doc.seed, 5);
+});
+
+test('CLI: a port that does not speak ONC RPC: reconnects back off, then exit 4 with RPC_NOT_RPC', async () => {
+  // What blktest pointed at, e.g., sshd used to do: reconnect ~700 times a second forever.
+  const conns: number[] = [];
+  const banner = net.createServer((s) => {
+    conns.push(performance.now());
+    s.on('error', () => {});
+    s.end('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
+  });
+  await new Promise<void>((r) => banner.listen(0, '127.0.0.1', r));
+  try {
+    const port = (banner.address() as net.AddressInfo).port;
+    const r = await cli(['blktest', '--server', `127.0.0.1:${port}`, '--file', 'x.bin', '--time-scale', '0.01', '--json']);
+    assert.equal(r.code, 4, r.err);
+    const doc = JSON.parse(r.out);
+    assert.equal(doc.error.code, 'RPC_NOT_RPC');
+    assert.match(doc.error.message, /does not speak ONC RPC/);
+    assert.equal(conns.length, 3, 'three connections, then it gave up');
+  } finally {
+    await new Promise<void>((r) => banner.close(() => r()));
+  }
 });
 
 test('CLI: an unreachable server exits 4, a bad option value exits 2', async () => {

@@ -52,7 +52,7 @@ describe('docker-compose.yml', () => {
     assert.equal(flag(args.netem, '--every'), '1000');
     assert.equal(flag(args.netem, '--unit'), 'packets');
     assert.equal(flag(args.netem, '--resume'), 'backoff');
-    assert.equal(flag(args.client, '--policy'), 'zero-copy');
+    assert.equal(flag(args.client, '--policy'), 'linux-2008');
     assert.equal(flag(args.client, '--scribble'), '0xdeadbeef');
     assert.equal(flag(args.client, '--timeo'), '60s');
     assert.equal(flag(args.client, '--retrans'), '2');

@@ -32,7 +32,7 @@ const VIEWPORT = { width: 1280, height: 900 };
 before(async () => {
   if (skip) return;
   db = openResults(':memory:');
-  db.saveRun(makeRecord({ runId: 'seed-000-zero-copy' }));
+  db.saveRun(makeRecord({ runId: 'seed-000-linux-2008' }));
   const withHarmless = seededTimeline();
   withHarmless.rows.push(harmlessLateRow());
   db.saveRun(makeRecord({ runId: 'seed-000-harmless-late', timeline: withHarmless }));
@@ -42,9 +42,9 @@ before(async () => {
   // A full policy x DRC table for the stall scenario, one repeat per cell, shaped as the issue expects.
   for (const policy of AXIS_ORDER.policy) {
     for (const drc of AXIS_ORDER.drc) {
-      const corrupts = policy === 'zero-copy' && (drc === 'off' || drc === 'checksum-256');
+      const corrupts = policy === 'linux-2008' && (drc === 'off' || drc === 'checksum-256');
       const rec = makeRecord({ runId: `m-${policy}-${drc}`, matrixId: 'm-browser', verdict: corrupts ? 'reproduced' : 'not-reproduced' }, { policy, drc });
-      if (policy === 'zero-copy' && !corrupts) {
+      if (policy === 'linux-2008' && !corrupts) {
         // The scribbled duplicates still cross the wire; the DRC keeps them off the disk.
         rec.counters.lateTransmissions = 3;
         rec.counters.scribbledOnWire = 3;
@@ -85,9 +85,9 @@ after(async () => {
 
 test('the run page shows the timeline of a known run in Chromium', { skip, timeout: 60_000 }, async (t) => {
   const page = await context.newPage();
-  const res = await page.goto(`${server.info.uri}/runs/seed-000-zero-copy`);
+  const res = await page.goto(`${server.info.uri}/runs/seed-000-linux-2008`);
   assert.equal(res?.status(), 200);
-  assert.match(await page.title(), /seed-000-zero-copy/);
+  assert.match(await page.title(), /seed-000-linux-2008/);
 
   const svg = page.locator('#timeline svg.tl-rows');
   await svg.waitFor();
@@ -215,7 +215,7 @@ test('the matrix page colours cells by verdict in Chromium', { skip, timeout: 60
       ['reproduced', ['rgb(254, 226, 226)']],
     ],
   );
-  // Row zero-copy, columns off .. checksum-all.
+  // Row linux-2008, columns off .. checksum-all.
   assert.deepEqual(colours.slice(0, 4).map(([v]) => v), ['reproduced', 'not-reproduced', 'reproduced', 'not-reproduced']);
   const shot = path.join(ARTIFACTS, 'lab-dashboard-matrix.png');
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -228,8 +228,8 @@ test('the runs list links each run to its page in Chromium', { skip, timeout: 60
   const page = await context.newPage();
   await page.goto(`${server.info.uri}/?limit=8`);
   assert.equal(await page.locator('table.runs tbody tr').count(), 8);
-  await page.locator('a', { hasText: 'seed-000-zero-copy' }).click();
-  await page.waitForURL(/\/runs\/seed-000-zero-copy$/);
+  await page.locator('a', { hasText: 'seed-000-linux-2008' }).click();
+  await page.waitForURL(/\/runs\/seed-000-linux-2008$/);
   await page.goBack();
   const shot = path.join(ARTIFACTS, 'lab-dashboard-runs.png');
   await page.screenshot({ path: shot, fullPage: true });

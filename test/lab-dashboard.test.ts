@@ -239,7 +239,7 @@ describe('dashboard routes (server.inject)', () => {
     const m = await server.inject('/api/matrix/mx');
     const summary = JSON.parse(m.payload) as MatrixSummary;
     assert.deepEqual(summary.cells.map((c) => [c.policy, c.verdict]), [
-      ['zero-copy', 'reproduced'],
+      ['linux-2008', 'reproduced'],
       ['copy-on-retransmit', 'not-reproduced'],
     ]);
     const ms = await server.inject('/api/matrix');

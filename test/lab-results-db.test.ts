@@ -95,25 +95,25 @@ test('matrixSummary aggregates repeats per (policy, drc, scenario) in the matrix
       rec.durationMs = 100 * seed;
       db.saveRun(rec);
     };
-    cell('z1', 1, 'zero-copy', 'off', 'reproduced', 3, 10);
-    cell('z2', 2, 'zero-copy', 'off', 'reproduced', 5, 30);
-    cell('z3', 3, 'zero-copy', 'off', 'reproduced', 4, 20);
-    cell('x1', 1, 'zero-copy', 'xid', 'reproduced', 2, 50);
-    cell('x2', 2, 'zero-copy', 'xid', 'not-reproduced', 0, 70);
+    cell('z1', 1, 'linux-2008', 'off', 'reproduced', 3, 10);
+    cell('z2', 2, 'linux-2008', 'off', 'reproduced', 5, 30);
+    cell('z3', 3, 'linux-2008', 'off', 'reproduced', 4, 20);
+    cell('x1', 1, 'linux-2008', 'xid', 'reproduced', 2, 50);
+    cell('x2', 2, 'linux-2008', 'xid', 'not-reproduced', 0, 70);
     cell('c1', 1, 'copy-always', 'off', 'not-reproduced', 0, 40);
-    cell('other', 1, 'zero-copy', 'off', 'reproduced', 9, 9);
+    cell('other', 1, 'linux-2008', 'off', 'reproduced', 9, 9);
     db.saveRun(makeRecord({ runId: 'outside' }));
     // Not part of m7:
     db.saveRun({ ...makeRecord({ runId: 'elsewhere', matrixId: 'm8' }) });
 
     const m = db.matrixSummary('m7')!;
     assert.equal(m.runs, 7);
-    assert.deepEqual(m.policies, ['zero-copy', 'copy-always']); // AXIS_ORDER, not alphabetical
+    assert.deepEqual(m.policies, ['linux-2008', 'copy-always']); // AXIS_ORDER, not alphabetical
     assert.deepEqual(m.drcs, ['off', 'xid']);
     assert.deepEqual(m.scenarios, ['stall']);
     assert.deepEqual(m.cells.map((c) => [c.policy, c.drc, c.repeats]), [
-      ['zero-copy', 'off', 4],
-      ['zero-copy', 'xid', 2],
+      ['linux-2008', 'off', 4],
+      ['linux-2008', 'xid', 2],
       ['copy-always', 'off', 1],
     ]);
     const [zo, zx, co] = m.cells;

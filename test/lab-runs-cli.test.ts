@@ -56,7 +56,7 @@ test('runs show prints the configuration, counters and timeline (real seconds, m
   const r = cli('runs', 'show', 'cli-zc', '--db', dbFile);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^run cli-zc {2}REPRODUCED {2}\(matrix mx\)$/m);
-  assert.match(r.out, /policy zero-copy {2}drc off {2}scenario stall {2}seed 1 {2}time scale 0\.001/);
+  assert.match(r.out, /policy linux-2008 {2}drc off {2}scenario stall {2}seed 1 {2}time scale 0\.001/);
   assert.match(r.out, /late transmissions 3 .* corrupt blocks 1/);
   assert.match(r.out, /stall both: 0\.002s \(model 2\.000s\) - 0\.067s \(model 67\.000s\)/);
   assert.match(r.out, /^ {4} +0\.067s \(model 67\.400s\) {2}late-transmit {5}duplicate sent from released buffer$/m);
@@ -67,10 +67,10 @@ test('runs matrix prints the newest matrix as a table per scenario, --json its s
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^matrix mx: 2 runs/);
   assert.match(r.out, /^scenario stall$/m);
-  assert.match(r.out, /^zero-copy +off +REPRODUCED +1\/1 +3 +3 +3 +1 +0 +70\.2$/m);
+  assert.match(r.out, /^linux-2008 +off +REPRODUCED +1\/1 +3 +3 +3 +1 +0 +70\.2$/m);
   assert.match(r.out, /^copy-on-retransmit +off +not-reproduced +0\/1 +0 +0 +0 +0 +0 +70\.2$/m);
   const doc = JSON.parse(cli('runs', 'matrix', 'mx', '--db', dbFile, '--json').out) as { cells: Array<{ policy: string }> };
-  assert.deepEqual(doc.cells.map((c) => c.policy), ['zero-copy', 'copy-on-retransmit']);
+  assert.deepEqual(doc.cells.map((c) => c.policy), ['linux-2008', 'copy-on-retransmit']);
   assert.equal(cli('runs', 'matrix', 'nope', '--db', dbFile).code, 1);
 });
 

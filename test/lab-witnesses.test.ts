@@ -11,7 +11,7 @@ const TIMEO = 60_000;
 const PROXY_T0 = 1000;
 
 function timeout(xid: number, t: number, nextTimeoutModelMs = 120_000): RpcCallEvent {
-  return { event: 'timeout', xid, proc: 'WRITE', t, scale: SCALE, transport: 't', transportId: 1, policy: 'zero-copy', kind: 'minor', nextTimeoutModelMs };
+  return { event: 'timeout', xid, proc: 'WRITE', t, scale: SCALE, transport: 't', transportId: 1, policy: 'linux-2008', kind: 'minor', nextTimeoutModelMs };
 }
 function netem(event: string, ms: number, extra: Record<string, unknown> = {}): NetemEvent {
   return { t: '', ms, modelMs: ms / SCALE, proxy: 'p', source: 'f', kind: event.startsWith('stall') ? 'stall' : 'drop-reply', event, ...extra } as NetemEvent;

@@ -27,7 +27,7 @@ test('our blktest against the real nfsd: plain run verifies; --wsize 1MiB is cla
   t.diagnostic(`nfsd ready ${nfsd.readyMs} ms after launch; versions ${nfsd.versions}; max block ${nfsd.maxBlockSize}`);
   assert.match(nfsd.versions, /\+3/);
   const before = await nfsd.replyCacheStats();
-  const r = await runBlktest({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath, file: 'plain', count: 8, wsize: 1 << 20, timeo: 60_000, policy: 'zero-copy' });
+  const r = await runBlktest({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath, file: 'plain', count: 8, wsize: 1 << 20, timeo: 60_000, policy: 'linux-2008' });
   assert.equal(r.corruptBlocks, 0);
   assert.equal(r.wsizeRequested, 1 << 20);
   assert.equal(r.wsize, nfsd.maxBlockSize, 'clamped to what nfsd announced (fs/nfsd/nfs3proc.c nfsd3_proc_fsinfo: wtmax = svc_max_payload)');

@@ -17,10 +17,10 @@ import { runCli } from './support/cli';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-matrix-jobs-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
-// A sub-matrix whose verdicts the README explains without timing: zero-copy corrupts behind the seed's stall,
+// A sub-matrix whose verdicts the README explains without timing: no-cancel corrupts behind the seed's stall,
 // copy-always never does, and a dropped reply alone never corrupts.
 const SUB: Pick<MatrixOptions, 'policies' | 'drcs' | 'scenarios' | 'baseSeed'> = {
-  policies: ['zero-copy', 'copy-always'],
+  policies: ['no-cancel', 'copy-always'],
   drcs: ['off'],
   scenarios: ['stall', 'drop-reply'],
   baseSeed: 3,
@@ -39,27 +39,27 @@ function tracePolicies(r: RunRecord): Set<string> {
 
 describe('matrixCells', () => {
   test('lists every combination in table order: scenario, policy, DRC mode, then repeats with consecutive seeds', () => {
-    const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'drop-reply'], repeat: 2, baseSeed: 5 });
+    const cells = matrixCells({ policies: ['no-cancel', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'drop-reply'], repeat: 2, baseSeed: 5 });
     assert.equal(cells.length, 16);
     assert.deepEqual(cells.slice(0, 5), [
-      { scenario: 'stall', policy: 'zero-copy', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 },
-      { scenario: 'stall', policy: 'zero-copy', drc: 'off', client: 'testbed', server: 'testbed', seed: 6 },
-      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', client: 'testbed', server: 'testbed', seed: 5 },
-      { scenario: 'stall', policy: 'zero-copy', drc: 'xid', client: 'testbed', server: 'testbed', seed: 6 },
+      { scenario: 'stall', policy: 'no-cancel', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 },
+      { scenario: 'stall', policy: 'no-cancel', drc: 'off', client: 'testbed', server: 'testbed', seed: 6 },
+      { scenario: 'stall', policy: 'no-cancel', drc: 'xid', client: 'testbed', server: 'testbed', seed: 5 },
+      { scenario: 'stall', policy: 'no-cancel', drc: 'xid', client: 'testbed', server: 'testbed', seed: 6 },
       { scenario: 'stall', policy: 'copy-always', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 },
     ]);
-    assert.deepEqual(cells[8], { scenario: 'drop-reply', policy: 'zero-copy', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 });
+    assert.deepEqual(cells[8], { scenario: 'drop-reply', policy: 'no-cancel', drc: 'off', client: 'testbed', server: 'testbed', seed: 5 });
   });
 
   test('the linux axes: one column for the kernel client (no policy axis), one row for nfsd (no DRC axis), never stall-restart', () => {
-    const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'stall-restart'], clients: ['testbed', 'linux'], servers: ['testbed', 'linux'] });
+    const cells = matrixCells({ policies: ['no-cancel', 'copy-always'], drcs: ['off', 'xid'], scenarios: ['stall', 'stall-restart'], clients: ['testbed', 'linux'], servers: ['testbed', 'linux'] });
     const names = cells.map((c) => `${c.scenario} ${c.client === 'linux' ? 'linux' : c.policy} ${c.server === 'linux' ? 'linux-nfsd' : c.drc}`);
     assert.deepEqual(names.filter((n) => n.startsWith('stall ')), [
-      'stall zero-copy off', 'stall zero-copy xid', 'stall zero-copy linux-nfsd',
+      'stall no-cancel off', 'stall no-cancel xid', 'stall no-cancel linux-nfsd',
       'stall copy-always off', 'stall copy-always xid', 'stall copy-always linux-nfsd',
       'stall linux off', 'stall linux xid', 'stall linux linux-nfsd',
     ]);
-    assert.deepEqual(names.filter((n) => n.startsWith('stall-restart ')), ['stall-restart zero-copy off', 'stall-restart zero-copy xid', 'stall-restart copy-always off', 'stall-restart copy-always xid']);
+    assert.deepEqual(names.filter((n) => n.startsWith('stall-restart ')), ['stall-restart no-cancel off', 'stall-restart no-cancel xid', 'stall-restart copy-always off', 'stall-restart copy-always xid']);
     assert.ok(cells.filter((c) => c.client === 'linux' || c.server === 'linux').every((c) => CellQueue.cpuBound(c)), 'guest cells run one at a time');
   });
 
@@ -71,7 +71,7 @@ describe('matrixCells', () => {
 });
 
 describe('CellQueue', () => {
-  const cells = matrixCells({ policies: ['zero-copy', 'copy-always'], drcs: ['off'], scenarios: ['stall', 'drop-reply'] });
+  const cells = matrixCells({ policies: ['no-cancel', 'copy-always'], drcs: ['off'], scenarios: ['stall', 'drop-reply'] });
   const name = (i: number | undefined) => (i === undefined ? 'wait' : `${cells[i].scenario}/${cells[i].policy}`);
 
   test('a scenario that relays flat out is CPU-bound; stalls are not', () => {
@@ -83,7 +83,7 @@ describe('CellQueue', () => {
     const a = q.take();
     const b = q.take();
     const c = q.take();
-    assert.deepEqual([a, b, c].map(name), ['drop-reply/zero-copy', 'stall/zero-copy', 'stall/copy-always']);
+    assert.deepEqual([a, b, c].map(name), ['drop-reply/no-cancel', 'stall/no-cancel', 'stall/copy-always']);
     // only the second drop-reply cell is left, and the first still runs: the slot waits
     assert.equal(q.take(), undefined);
     assert.equal(q.drained, false);
@@ -165,15 +165,15 @@ test('--jobs 2 gives the same verdicts as one cell after the other, each cell wi
   }
   // Both runs give every cell the scenario's verdict, unless the cell's client timed out with no fault holding the
   // reply: then the machine (this loaded host, the other test files) retransmitted, not the scenario, and the
-  // run says so (README "The matrix": a drop-reply x zero-copy cell can then reproduce). Such a cell is reported.
+  // run says so (README "The matrix": a drop-reply x no-cancel cell can then reproduce). Such a cell is reported.
   const expected = ['reproduced', 'not-reproduced', 'not-reproduced', 'not-reproduced'];
   for (const jobs of [1, 2]) {
     runs[jobs].forEach((r, i) => {
       if (machineTimeouts(r) === 0) assert.equal(r.verdict, expected[i], `jobs ${jobs}: ${witnesses(r)}`);
       else if (r.verdict !== expected[i]) console.log(`# jobs ${jobs}: ${key(r)} ${r.verdict} after ${machineTimeouts(r)} timeouts no fault explains`);
-      // what does not depend on timing holds in every run: copy-always never sends reused memory, a stall makes zero-copy corrupt
+      // what does not depend on timing holds in every run: copy-always never sends reused memory, a stall makes no-cancel corrupt
       if (r.config.policy === 'copy-always') assert.equal(r.counters.scribbledOnWire + r.counters.lateTransmissions, 0, witnesses(r));
-      if (r.config.scenario === 'stall' && r.config.policy === 'zero-copy') assert.equal(r.verdict, 'reproduced', witnesses(r));
+      if (r.config.scenario === 'stall' && r.config.policy === 'no-cancel') assert.equal(r.verdict, 'reproduced', witnesses(r));
       if (r.verdict === 'reproduced') assert.ok(r.counters.lateTransmissions > 0, witnesses(r));
     });
   }
@@ -184,11 +184,11 @@ describe('nfs-testbed matrix', () => {
 
   test('--jobs 2 --json prints one document covering every cell asked for', () => {
     const db = path.join(root, 'cli.sqlite');
-    const r = cli('--jobs', '2', '--policies', 'zero-copy,copy-always', '--drcs', 'off', '--scenarios', 'drop-reply', '--json', '--db', db, '--out', path.join(root, 'cli-runs'));
+    const r = cli('--jobs', '2', '--policies', 'no-cancel,copy-always', '--drcs', 'off', '--scenarios', 'drop-reply', '--json', '--db', db, '--out', path.join(root, 'cli-runs'));
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(r.out) as { matrixId: string; runs: number; summary: { cells: Array<{ policy: string; verdict: string }> } };
     assert.equal(doc.runs, 2);
-    assert.deepEqual(doc.summary.cells.map((c) => c.policy).sort(), ['copy-always', 'zero-copy']);
+    assert.deepEqual(doc.summary.cells.map((c) => c.policy).sort(), ['copy-always', 'no-cancel']);
     // A dropped reply alone never corrupts, unless the machine retransmitted (see the test above).
     const results = openResults(db);
     try {

@@ -1,5 +1,5 @@
 // Regression: under CPU contention (matrix --jobs 4 on a loaded 2-core machine) 11 of 16 stall cells saw the server
-// reset the client's connection, and one zero-copy cell came out not-reproduced. The stall leaves a WRITE record
+// reset the client's connection, and one no-cancel cell came out not-reproduced. The stall leaves a WRITE record
 // half-sent for 65 s + ~37 s of backoff lag (102 s modelled); the server's slowloris guard closes a record still
 // incomplete after 2 modelled minutes, and at time scale 0.002 the 18 s margin is 36 ms of real time. The seed's
 // server (Linux nfsd) has no per-record timer, so the reproduction runs ours with SEED_SERVER_LIMITS.

@@ -26,10 +26,10 @@ function witnesses(r: RunRecord): string {
   return JSON.stringify({ verdict: r.verdict, ...r.counters, error: r.error });
 }
 
-describe('zero-copy with the DRC off reproduces seed 000', () => {
+describe('no-cancel with the DRC off reproduces seed 000', () => {
   for (const seed of [1, 2]) {
     test(`seed ${seed}: REPRODUCED and the three witnesses agree`, async () => {
-      const r = await repro({ policy: 'zero-copy', drc: 'off', seed });
+      const r = await repro({ policy: 'no-cancel', drc: 'off', seed });
       assert.equal(r.verdict, 'reproduced', witnesses(r));
       // client: bytes were taken from buffers already returned to the caller
       assert.ok(r.counters.lateTransmissions > 0, witnesses(r));
@@ -73,8 +73,8 @@ test('cancel-on-reply: what is left is counted as partial duplicates, and the su
 });
 
 test('same seed and config give the same verdict', async () => {
-  const a = await repro({ policy: 'zero-copy', drc: 'xid', seed: 7 });
-  const b = await repro({ policy: 'zero-copy', drc: 'xid', seed: 7 });
+  const a = await repro({ policy: 'no-cancel', drc: 'xid', seed: 7 });
+  const b = await repro({ policy: 'no-cancel', drc: 'xid', seed: 7 });
   assert.equal(a.verdict, 'reproduced', witnesses(a));
   assert.equal(b.verdict, a.verdict, `${witnesses(a)} vs ${witnesses(b)}`);
 });

@@ -1,15 +1,18 @@
-// cancel-on-reply: option 2 of seed 000 ("cancel queued duplicates if a response comes in late").
-// Every transmission references caller memory. On the reply, every duplicate still waiting in the transmit queue
-// is removed; one already handed to the socket must be finished to keep the record stream intact (RFC 5531 §11),
-// so it is finished from caller memory and counted (`duplicatesFinished`), and if its last byte reaches the kernel
-// after completion it is also counted as a late transmission.
-// Guarantee: late transmissions <= duplicatesFinished; the residual window is measured, not assumed away.
+// cancel-on-reply: option 2 of seed 000 ("cancel queued duplicates if a response comes in late"), made complete.
+// Every transmission references caller memory. On the reply, duplicates still queued are skipped (as Linux's
+// xprt_prepare_transmit does); a duplicate already in the socket, which Linux cannot take back, is withdrawn by
+// resetting the connection: Node drops a destroyed socket's unwritten queue, so no further byte is read from the
+// caller's Buffer. The other pending calls are then replayed on a new connection from the same source port (as
+// xs_tcp_reuse_connection / xs_bind with transport->srcport do), so a server's address+port DRC still knows them.
+// Guarantee: no late transmission. Cost: one connection reset and reconnect per withdrawn duplicate, counted
+// (stats.duplicatesWithdrawn, stats.reconnects) and reported.
 import type { RetransmitPolicy } from './policy';
 
 export const cancelOnReply: RetransmitPolicy = Object.freeze<RetransmitPolicy>({
   name: 'cancel-on-reply',
-  guarantee: 'queued duplicates are dropped on the reply; only duplicates already on the socket can read late, and they are counted',
+  guarantee: 'no late reads: queued duplicates are skipped and one in the socket is withdrawn by resetting the connection',
+  models: "seed 000's proposal 2; the reset is xs_tcp_reuse_connection's connect(AF_UNSPEC) abort, port kept",
   payload: () => 'borrow',
-  cancelQueuedOnReply: true,
+  onReply: { queued: 'skip', inSocket: 'withdraw' },
   mayComplete: (d) => d.settled,
 });

@@ -4,18 +4,20 @@ import { ConfigError } from '../../core/errors';
 import { cancelOnReply } from './cancel-on-reply';
 import { copyAlways } from './copy-always';
 import { copyOnRetransmit } from './copy-on-retransmit';
+import { linux2008 } from './linux-2008';
+import { noCancel } from './no-cancel';
 import type { RetransmitPolicy } from './policy';
 import { waitForWire } from './wait-for-wire';
-import { zeroCopy } from './zero-copy';
 
 export * from './policy';
 
 export const POLICIES = Object.freeze({
-  'zero-copy': zeroCopy,
+  'linux-2008': linux2008,
   'copy-on-retransmit': copyOnRetransmit,
   'cancel-on-reply': cancelOnReply,
   'wait-for-wire': waitForWire,
   'copy-always': copyAlways,
+  'no-cancel': noCancel,
 } as const satisfies Record<string, RetransmitPolicy>);
 
 /** The policy names, in table order (the matrix runs and prints them in this order). */

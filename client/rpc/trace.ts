@@ -1,15 +1,18 @@
 // Lifecycle trace subscribers for CHANNELS.rpcCall: a printer in the shape of seed 000's tap trace
 // (`tap: N/M at <ts> "<event>" ...`, one block per XID, printed when the XID is released so M is known) and a JSON
-// lines writer for the dashboard. The transport publishes; it does not know who listens.
+// lines writer for the dashboard. Each line also names the Linux sunrpc tracepoint of the same moment
+// (client/rpc/events.ts), so a `trace-cmd` trace of a real client reads side by side. The transport publishes; it
+// does not know who listens.
 import diagnostics_channel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { CHANNELS } from '../../core/channels';
 import { formatAt } from '../../core/units';
+import { isCallEvent, tracepointOf, type CallEventName } from './events';
 import { hexXid } from './xid';
 
 /** One published lifecycle event (see client/rpc/transport.ts for the event names). */
 export interface RpcCallEvent {
-  event: string;
+  event: CallEventName;
   xid: number;
   proc: string;
   /** performance.now() ms */
@@ -22,10 +25,6 @@ export interface RpcCallEvent {
   [k: string]: unknown;
 }
 
-export const TRACE_EVENTS = [
-  'init', 'encode', 'queued', 'transmit-start', 'transmit-done', 'transmit-failed', 'timeout', 'retransmit-queued',
-  'reply', 'finishing', 'complete', 'cancelled', 'late-transmit', 'released',
-] as const;
 
 /** Subscribes to the call channel; returns the unsubscribe function. */
 export function onRpcCallEvents(fn: (e: RpcCallEvent) => void): () => void {
@@ -52,7 +51,7 @@ export class TapPrinter {
     const key = `${e.transportId}:${e.xid}`;
     let b = this.blocks.get(key);
     // A caller's own annotations (blktest's 'scribble') join a block still open; alone they are no block.
-    if (!b && !(TRACE_EVENTS as readonly string[]).includes(e.event)) return;
+    if (!b && (e.event === 'scribble' || !isCallEvent(e.event))) return;
     if (!b) this.blocks.set(key, (b = []));
     b.push(e);
     if (e.event === 'released') {
@@ -76,7 +75,8 @@ export class TapPrinter {
         .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v)}`)
         .join(' ');
       const name = e.event === 'timeout' ? `timeout (${String(e.kind)})` : e.event;
-      this.out(`tap: ${i}/${b.length} at ${formatAt(rel, e.scale)} "${name}" xid=${hexXid(e.xid)} ${e.transport} ${e.proc}${extra ? ' ' + extra : ''}`);
+      const tp = tracepointOf(e);
+      this.out(`tap: ${i}/${b.length} at ${formatAt(rel, e.scale)} "${name}" xid=${hexXid(e.xid)} ${e.transport} ${e.proc}${extra ? ' ' + extra : ''}${tp ? ` [sunrpc:${tp}]` : ''}`);
     });
   }
 }
@@ -95,7 +95,7 @@ export function startTrace(opts: TraceOptions): { stop(): Promise<void> } {
   const unsubscribe = printer || file
     ? onRpcCallEvents((e) => {
         printer?.handle(e);
-        file?.write(JSON.stringify({ ...e, xidHex: hexXid(e.xid) }) + '\n');
+        file?.write(JSON.stringify({ ...e, xidHex: hexXid(e.xid), tracepoint: tracepointOf(e) }) + '\n');
       })
     : () => {};
   return {

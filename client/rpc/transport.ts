@@ -15,12 +15,20 @@
 //   itself (stats.lateTransmissions, per XID in stats.perXid) and publishes `late-transmit`.
 //   Transmissions whose socket died before transmit-done are counted as failedTransmissions, never as late.
 //
-// Lifecycle events on CHANNELS.rpcCall ({event, xid, proc, t, scale, transport, transportId, policy, ...}):
-// init, encode, queued (first transmission), transmit-start (handed to the socket), transmit-done (last byte
-// handed to the kernel), transmit-failed, timeout (kind minor|major), retransmit-queued (timeout or reconnect),
-// reply (matched), finishing (a started duplicate that cancel-on-reply must finish), cancelled (removed from the
-// queue), complete (promise settled: the caller owns its Buffers again), late-transmit, released (nothing of this
-// XID is left in the queue or the socket). Timers run from the moment a call is queued, in modelled time.
+// Lifecycle events on CHANNELS.rpcCall ({event, xid, proc, t, scale, transport, transportId, policy, ...}): the
+// names and their Linux sunrpc tracepoints are one typed list, client/rpc/events.ts.
+//
+// Linux functions modelled here (README "Timers and reconnects" table):
+// - reply timer: armed when a transmission is handed to the socket (2.6.18 xprt_transmit -> set_retrans_timeout
+//   after send_request returned 0), never while a call waits in the transmit queue (xprt_reserve_xprt sets
+//   tk_timeout = 0); minor/major from the clock (xprt_adjust_timeout, client/rpc/timeout.ts);
+// - retransmissions and replays jump ahead of first transmissions (2.6.18 __xprt_lock_write_next wakes
+//   xprt->resend before xprt->sending);
+// - a lost connection clears the reply timers and replays every pending call on the next connection
+//   (xprt_disconnect -> xprt_wake_pending_tasks(-ENOTCONN) -> call_bind/call_connect/call_transmit);
+// - reconnects reuse the source port (xs_tcp_reuse_connection in 2.6.18, transport->srcport + xs_bind today) and
+//   back off (xs_connect: delay reestablish_timeout, then xprt_reconnect_backoff: x2, at least 3 s, at most 5 min;
+//   a close the peer started sets it to at least 3 s, one we started resets it to 0: xs_tcp_state_change).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { channel, CHANNELS } from '../../core/channels';
@@ -33,19 +41,22 @@ import { enumName } from '../../xdr/reader';
 import { RecordDecoder, encodeRecord, gatherLength } from '../../xdr/record';
 import { ACCEPT_STAT, AUTH_NONE, AUTH_STAT, REJECT_STAT, encodeAuthSys, peekXid, type OpaqueAuth, type RpcReply } from '../../xdr/rpc';
 import { POLICIES, type PayloadSource, type PolicyName, type RetransmitPolicy, type TransmissionKind } from '../policies';
-import { CallTimeout, DEFAULT_TIMEOUT, checkTimeout, type TimeoutConfig } from './timeout';
+import type { CallEventName } from './events';
+import { CallTimeout, DEFAULT_TIMEOUT, linuxTimeouts, type Backoff, type TimeoutConfig } from './timeout';
 import { XidSource, hexXid } from './xid';
 
 export interface TransportOptions {
   host: string;
   port: number;
-  /** retransmit policy (default zero-copy, the 2008 behaviour) */
+  /** retransmit policy (default linux-2008, the seed's kernel) */
   policy?: RetransmitPolicy | PolicyName;
-  /** modelled ms; default 60 s */
+  /** modelled ms; default 60 s (nfs(5) timeo=600) */
   timeo?: number;
-  /** default 2 */
+  /** default 2 (nfs(5) retrans) */
   retrans?: number;
-  /** backoff cap, modelled ms; default 600 s */
+  /** linear (nfs_init_timeout_values, default) or exponential (2.6.18 nfs_create_client) */
+  backoff?: Backoff;
+  /** to_maxval override, modelled ms (default: what the backoff model computes) */
   maxTimeout?: number;
   /** soft: a major timeout fails the call with RpcError RPC_TIMEOUT; hard (default): log and keep trying */
   soft?: boolean;
@@ -75,8 +86,12 @@ export interface CallStats {
   timeoutsMajor: number;
   duplicatesCancelled: number;
   duplicatesFinished: number;
+  duplicatesWithdrawn: number;
   lateTransmissions: number;
 }
+
+/** Where a late transmission was when the reply arrived. */
+export type LatePath = 'inSocket' | 'queued';
 
 export interface TransportStats {
   calls: number;
@@ -87,21 +102,33 @@ export interface TransportStats {
   retransmissions: number;
   /** in-flight calls re-sent on a new connection */
   replays: number;
-  /** retransmissions queued (some may be cancelled before they start) */
+  /** retransmissions queued (some may be skipped before they start) */
   retransmitsQueued: number;
-  /** queued duplicates removed on the reply (cancel-on-reply) */
+  /** queued duplicates skipped on the reply (xprt_prepare_transmit) */
   duplicatesCancelled: number;
-  /** duplicates already handed to the socket when the reply came, finished to keep the stream intact */
+  /** duplicates already in the socket when the reply came, finished from their memory */
   duplicatesFinished: number;
+  /** duplicates in the socket withdrawn by a connection reset (cancel-on-reply) */
+  duplicatesWithdrawn: number;
   /** borrowed-payload transmissions whose last byte reached the kernel after the call completed */
   lateTransmissions: number;
   lateBytes: number;
+  /** late transmissions by where they were when the reply came: in the socket (the seed's path) or queued */
+  latePaths: Record<LatePath, number>;
+  /** modelled ms from completion to each late transmission's last byte, in order */
+  lateAfterCompleteMs: number[];
   /** payload copies made on a policy's request */
   copies: number;
   copiedBytes: number;
   timeoutsMinor: number;
   timeoutsMajor: number;
+  /** new connections after the first (each replays the pending calls) */
   reconnects: number;
+  /** connections this transport reset itself (withdrawals, unreadable streams) */
+  resets: number;
+  /** reconnects that got the previous source port back, and those that could not */
+  portReused: number;
+  portChanged: number;
   /** replies matching no pending call (answers to duplicates, normally) */
   unmatchedReplies: number;
   failedTransmissions: number;
@@ -130,6 +157,8 @@ interface Transmission {
   state: TState;
   conn: number;
   bytes: number;
+  /** where it was when the call settled (undefined: it started after) */
+  atSettle?: LatePath;
 }
 
 interface Call {
@@ -143,6 +172,8 @@ interface Call {
   copyParts?: Buffer[];
   timeout: CallTimeout;
   timer?: NodeJS.Timeout;
+  /** modelled clock time the armed timer is due (a jiffy-exact expiry; libuv may fire up to 1 ms early) */
+  timerDue: number;
   live: Transmission[];
   queued: number;
   writing: number;
@@ -157,13 +188,24 @@ interface Call {
   stats: CallStats;
 }
 
+interface Conn {
+  id: number;
+  socket: net.Socket;
+  /** who ended it: we reset it (policy withdrawal), its stream was unreadable, or the peer closed it */
+  endedBy?: 'us' | 'unreadable';
+  unreadableCode?: string;
+  matched: number;
+}
+
 const rpcCallChannel = channel(CHANNELS.rpcCall);
 let transportIds = 0;
 
 const DEFAULT_CRED = encodeAuthSys({ stamp: 0, machinename: 'nfs-testbed', uid: 0, gid: 0, gids: [] });
-/** Linux xs_tcp: first reconnect delay 3 s, doubling to 300 s (XS_TCP_INIT_REEST_TO / XS_TCP_MAX_REEST_TO). */
-const RECONNECT_INITIAL = 3_000;
-const RECONNECT_MAX = 300_000;
+/** XS_TCP_INIT_REEST_TO (3 s) and the default max_reconnect_timeout, XS_TCP_MAX_REEST_TO (5 min). */
+export const REEST_INIT_MS = 3_000;
+export const REEST_MAX_MS = 300_000;
+/** Consecutive connections whose byte stream could not be read as RPC replies before the peer is declared not RPC. */
+export const NOT_RPC_AFTER = 3;
 
 function overlaps(a: Buffer, b: Buffer): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
@@ -179,11 +221,12 @@ export class RpcTransport {
   readonly id = ++transportIds;
   readonly stats: TransportStats = {
     calls: 0, completed: 0, transmissions: 0, retransmissions: 0, replays: 0, retransmitsQueued: 0,
-    duplicatesCancelled: 0, duplicatesFinished: 0, lateTransmissions: 0, lateBytes: 0, copies: 0, copiedBytes: 0,
-    timeoutsMinor: 0, timeoutsMajor: 0, reconnects: 0, unmatchedReplies: 0, failedTransmissions: 0, bytesSent: 0,
-    perXid: new Map(),
+    duplicatesCancelled: 0, duplicatesFinished: 0, duplicatesWithdrawn: 0, lateTransmissions: 0, lateBytes: 0,
+    latePaths: { inSocket: 0, queued: 0 }, lateAfterCompleteMs: [], copies: 0, copiedBytes: 0,
+    timeoutsMinor: 0, timeoutsMajor: 0, reconnects: 0, resets: 0, portReused: 0, portChanged: 0,
+    unmatchedReplies: 0, failedTransmissions: 0, bytesSent: 0, perXid: new Map(),
   };
-  private readonly timeouts: TimeoutConfig;
+  readonly timeouts: TimeoutConfig;
   private readonly cred: OpaqueAuth;
   private readonly logger: Logger;
   private readonly xids: XidSource;
@@ -191,15 +234,20 @@ export class RpcTransport {
   private readonly maxRecordSize?: number;
   private readonly pending = new Map<number, Call>();
   private queue: Transmission[] = [];
-  private socket?: net.Socket;
+  private conn?: Conn;
   private connected = false;
   private needDrain = false;
   private connId = 0;
   private closing = false;
   private reconnectTimer?: NodeJS.Timeout;
-  private reconnectDelay = 0;
+  /** xprt->reestablish_timeout, modelled ms */
+  private reestablishMs = 0;
+  /** transport->srcport: the source port of the first connection, asked for again on every reconnect */
+  private srcPort?: number;
   private everConnected = false;
   private notResponding = false;
+  private unreadableStreams = 0;
+  private gaveUp?: RpcError;
   private idleWaiters: Array<() => void> = [];
   /** calls not yet released: they may still have transmissions in the queue or in the socket */
   private readonly unreleased = new Set<Call>();
@@ -207,14 +255,11 @@ export class RpcTransport {
   constructor(opts: TransportOptions) {
     this.host = opts.host;
     this.port = opts.port;
-    this.policy = typeof opts.policy === 'string' ? POLICIES[opts.policy] : (opts.policy ?? POLICIES['zero-copy']);
+    this.policy = typeof opts.policy === 'string' ? POLICIES[opts.policy] : (opts.policy ?? POLICIES['linux-2008']);
     if (!this.policy) throw new RpcError('RPC_BAD_POLICY', `unknown policy ${String(opts.policy)}`);
     this.scale = opts.timeScale instanceof TimeScale ? opts.timeScale : new TimeScale(opts.timeScale ?? 1);
-    this.timeouts = checkTimeout({
-      timeo: opts.timeo ?? DEFAULT_TIMEOUT.timeo,
-      retrans: opts.retrans ?? DEFAULT_TIMEOUT.retrans,
-      max: opts.maxTimeout ?? Math.max(DEFAULT_TIMEOUT.max, opts.timeo ?? 0),
-    });
+    const base = linuxTimeouts(opts.timeo ?? DEFAULT_TIMEOUT.timeo, opts.retrans ?? DEFAULT_TIMEOUT.retrans, opts.backoff ?? DEFAULT_TIMEOUT.backoff);
+    this.timeouts = opts.maxTimeout === undefined ? base : { ...base, max: Math.max(opts.maxTimeout, base.timeo) };
     this.soft = opts.soft ?? false;
     this.cred = opts.cred ?? DEFAULT_CRED;
     this.label = opts.label ?? 'rpc';
@@ -228,7 +273,7 @@ export class RpcTransport {
   connect(): Promise<void> {
     if (this.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const s = this.openSocket();
+      const s = this.openSocket().socket;
       const onErr = (e: Error) => {
         s.off('connect', onOk);
         reject(new RpcError('RPC_CONNECT', `cannot connect to ${this.host}:${this.port}: ${e.message}`, { host: this.host, port: this.port, cause: (e as NodeJS.ErrnoException).code }));
@@ -252,6 +297,11 @@ export class RpcTransport {
     return this.queue.length;
   }
 
+  /** The source port every connection of this transport asks for (undefined before the first connection). */
+  get sourcePort(): number | undefined {
+    return this.srcPort;
+  }
+
   /** Sends one call and resolves with the decoded results (an NFS status is part of the results). */
   async call<A, R>(codec: ProcCodec<A, R>, args: A, opts?: CallOptions): Promise<R> {
     return (await this.callInfo(codec, args, opts)).res;
@@ -260,15 +310,16 @@ export class RpcTransport {
   /** Like call(), also giving the XID and its counters. */
   callInfo<A, R>(codec: ProcCodec<A, R>, args: A, opts: CallOptions = {}): Promise<CallInfo<R>> {
     if (this.closing) return Promise.reject(new RpcError('RPC_CLOSED', 'transport is closed'));
+    if (this.gaveUp) return Promise.reject(this.gaveUp);
     const xid = this.xids.take();
     const stats: CallStats = {
       xid, proc: codec.name, transmissions: 0, retransmissions: 0, replays: 0, timeoutsMinor: 0, timeoutsMajor: 0,
-      duplicatesCancelled: 0, duplicatesFinished: 0, lateTransmissions: 0,
+      duplicatesCancelled: 0, duplicatesFinished: 0, duplicatesWithdrawn: 0, lateTransmissions: 0,
     };
     return new Promise<CallInfo<R>>((resolve, reject) => {
       const call: Call = {
         xid, name: codec.name, codec, parts: [], borrowedIdx: [], borrowedBytes: 0,
-        timeout: new CallTimeout(this.timeouts), live: [], queued: 0, writing: 0, attempts: 0,
+        timeout: new CallTimeout(this.timeouts), timerDue: 0, live: [], queued: 0, writing: 0, attempts: 0,
         settled: false, completed: false, released: false, completedAt: 0,
         resolve: resolve as (v: CallInfo<unknown>) => void, reject, stats,
       };
@@ -293,9 +344,8 @@ export class RpcTransport {
       });
       this.emit(call, 'encode', { bytes: gatherLength(call.parts), borrowedBytes: call.borrowedBytes, parts: call.parts.length });
       this.pending.set(xid, call);
-      this.armTimer(call);
       this.enqueue(call, 'first');
-      if (!this.socket && !this.reconnectTimer && this.everConnected) this.scheduleReconnect(true);
+      if (!this.conn && !this.reconnectTimer && this.everConnected) this.scheduleReconnect();
     });
   }
 
@@ -310,12 +360,8 @@ export class RpcTransport {
     if (this.closing) return;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
-    for (const call of [...this.pending.values()]) {
-      this.settle(call, { ok: false, err: new RpcError('RPC_CLOSED', `transport closed with xid ${hexXid(call.xid)} in flight`, { xid: call.xid }) }, true);
-    }
-    for (const t of this.queue) this.finishTransmission(t, 'cancelled');
-    this.queue = [];
-    const s = this.socket;
+    this.failAll(new RpcError('RPC_CLOSED', 'transport closed with calls in flight'));
+    const s = this.conn?.socket;
     if (s && !s.destroyed) {
       await new Promise<void>((resolve) => {
         s.once('close', () => resolve());
@@ -327,77 +373,144 @@ export class RpcTransport {
 
   // ---- connection ----
 
-  private openSocket(): net.Socket {
-    const s = net.connect({ host: this.host, port: this.port });
+  private modelNow(): number {
+    return this.scale.model(performance.now());
+  }
+
+  private openSocket(): Conn {
+    const want = this.srcPort;
+    // xs_bind with transport->srcport (2.6.18: xs_tcp_reuse_connection keeps the socket and so the port).
+    const s = net.connect({ host: this.host, port: this.port, ...(want ? { localPort: want } : {}) });
     s.setNoDelay(true);
-    const conn = ++this.connId;
+    const conn: Conn = { id: ++this.connId, socket: s, matched: 0 };
     const decoder = new RecordDecoder({ maxRecordSize: this.maxRecordSize });
-    this.socket = s;
+    this.conn = conn;
     s.on('connect', () => {
-      if (conn !== this.connId) return;
+      if (conn !== this.conn) return;
       const replay = this.everConnected;
       this.everConnected = true;
       this.connected = true;
       this.needDrain = false;
-      this.reconnectDelay = 0;
+      if (this.srcPort === undefined) this.srcPort = s.localPort; // xs_set_srcport
+      else if (s.localPort === this.srcPort) this.stats.portReused++;
       if (replay) this.replayInFlight();
       this.pump();
     });
     s.on('data', (chunk: Buffer) => {
+      if (conn.endedBy) return;
       try {
-        decoder.push(chunk, (rec) => this.onRecord(rec));
+        decoder.push(chunk, (rec) => this.onRecord(rec, conn));
       } catch (e) {
-        this.logger.log('warn', `${this.label}: unreadable reply stream, reconnecting`, { code: (e as RpcError).code });
-        s.destroy();
+        // Linux would discard what it cannot match and wait for its timers; a stream that is not record-marked
+        // RPC is ended here, as a close the peer caused (reconnects back off), and counted towards giving up.
+        conn.endedBy = 'unreadable';
+        conn.unreadableCode = (e as RpcError).code;
+        this.logger.log(this.unreadableStreams + 1 < NOT_RPC_AFTER ? 'warn' : 'debug', `${this.label}: unreadable reply stream from ${this.host}:${this.port}, reconnecting`, { code: conn.unreadableCode });
+        this.stats.resets++;
+        s.resetAndDestroy();
       }
     });
     s.on('drain', () => {
-      if (conn !== this.connId) return;
+      if (conn !== this.conn) return;
       this.needDrain = false;
       this.pump();
     });
-    s.on('error', (e) => this.logger.log('debug', `${this.label}: socket error`, { code: (e as NodeJS.ErrnoException).code }));
-    s.on('close', () => this.onClose(s, conn));
-    return s;
+    s.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      // The old source port cannot be had (still held by the previous connection): take any port, as xs_bind's
+      // loop over xs_next_srcport does, and say so.
+      if (want !== undefined && !this.connected && (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') && conn === this.conn) {
+        this.stats.portChanged++;
+        this.logger.log('warn', `${this.label}: source port ${want} is in use, reconnecting from another port`, { code });
+        this.srcPort = undefined;
+      }
+      this.logger.log('debug', `${this.label}: socket error`, { code });
+    });
+    s.on('close', () => this.onClose(conn));
+    return conn;
   }
 
-  private onClose(s: net.Socket, conn: number): void {
-    if (this.socket === s) {
-      this.socket = undefined;
+  private onClose(conn: Conn): void {
+    const current = conn === this.conn;
+    if (current) {
+      this.conn = undefined;
       this.connected = false;
+      this.needDrain = false;
     }
-    // Whatever was still being written on that connection never fully left: it is not "on the wire".
-    for (const call of [...this.unreleased]) {
-      for (const t of [...call.live]) if (t.state === 'writing' && t.conn === conn) this.finishTransmission(t, 'failed');
+    this.abandonWriting(conn.id);
+    if (!current) return;
+    // xprt_disconnect -> xprt_wake_pending_tasks(-ENOTCONN): calls waiting for a reply lose their timer and are
+    // replayed once a new connection is up.
+    for (const call of this.pending.values()) clearTimeout(call.timer);
+    // xs_tcp_state_change: TCP_FIN_WAIT1 (we closed) resets reestablish_timeout to 0; TCP_CLOSE_WAIT/CLOSING (the
+    // peer closed) raise it to at least XS_TCP_INIT_REEST_TO.
+    if (conn.endedBy === 'us') this.reestablishMs = 0;
+    else this.reestablishMs = Math.max(this.reestablishMs, REEST_INIT_MS);
+    if (conn.matched > 0) this.unreadableStreams = 0;
+    if (conn.endedBy === 'unreadable') {
+      this.unreadableStreams = conn.matched > 0 ? 1 : this.unreadableStreams + 1;
+      if (this.unreadableStreams >= NOT_RPC_AFTER) {
+        this.giveUp(new RpcError('RPC_NOT_RPC', `${this.host}:${this.port} does not speak ONC RPC: ${this.unreadableStreams} connections in a row sent bytes that are not RPC replies (${conn.unreadableCode})`, { host: this.host, port: this.port, cause: conn.unreadableCode }));
+        return;
+      }
     }
     if (this.closing || !this.reconnectEnabled || !this.everConnected) return;
-    if (this.pending.size > 0 || this.queue.length > 0) this.scheduleReconnect(false);
+    if (this.pending.size > 0 || this.queue.length > 0) this.scheduleReconnect();
   }
 
-  private scheduleReconnect(immediate: boolean): void {
-    if (this.reconnectTimer || this.closing) return;
-    const delay = immediate ? 0 : this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay ? this.reconnectDelay * 2 : RECONNECT_INITIAL, RECONNECT_MAX);
+  /** Whatever was still being written on that connection never fully left: it is not "on the wire". */
+  private abandonWriting(connId: number): void {
+    for (const call of [...this.unreleased]) {
+      for (const t of [...call.live]) if (t.state === 'writing' && t.conn === connId) this.finishTransmission(t, 'failed');
+    }
+  }
+
+  /** xs_connect: wait reestablish_timeout, then xprt_reconnect_backoff (x2, at least 3 s, at most 5 min). */
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.closing || this.gaveUp) return;
+    const delay = this.reestablishMs;
+    this.reestablishMs = Math.min(Math.max(this.reestablishMs * 2, REEST_INIT_MS), REEST_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.closing) return;
+      if (this.closing || this.gaveUp) return;
       this.stats.reconnects++;
-      this.logger.log('info', `${this.label}: reconnecting to ${this.host}:${this.port}`, { inFlight: this.pending.size });
+      this.logger.log('info', `${this.label}: reconnecting to ${this.host}:${this.port}`, { inFlight: this.pending.size, delayModelMs: delay, srcPort: this.srcPort });
       this.openSocket();
     }, this.scale.real(delay));
   }
 
+  /** Resets the connection ourselves (cancel-on-reply's withdrawal): the socket's unwritten queue is dropped. */
+  private resetConnection(): void {
+    const conn = this.conn;
+    if (!conn || conn.endedBy) return;
+    conn.endedBy = 'us';
+    this.stats.resets++;
+    this.abandonWriting(conn.id);
+    conn.socket.resetAndDestroy();
+  }
+
+  private giveUp(err: RpcError): void {
+    this.gaveUp = err;
+    clearTimeout(this.reconnectTimer);
+    this.logger.log('error', `${this.label}: ${err.message}`);
+    this.failAll(err);
+  }
+
+  private failAll(err: RpcError): void {
+    for (const call of [...this.pending.values()]) this.settle(call, { ok: false, err }, 'skip-all');
+    for (const t of this.queue) this.finishTransmission(t, 'cancelled');
+    this.queue = [];
+  }
+
   /** After a reconnect every call still waiting for a reply is sent again with its XID (xprt "resend"). */
   private replayInFlight(): void {
-    const replays: Transmission[] = [];
     for (const call of this.pending.values()) {
       if (call.settled || call.queued > 0) continue;
       const t = this.makeTransmission(call, 'replay');
-      replays.push(t);
+      this.insert(t);
       this.emit(call, 'retransmit-queued', { reason: 'reconnect', attempt: t.attempt, source: t.source });
       this.noteXid(call);
     }
-    this.queue = replays.concat(this.queue);
   }
 
   // ---- transmit queue ----
@@ -417,31 +530,43 @@ export class RpcTransport {
     return t;
   }
 
+  /** 2.6.18 __xprt_lock_write_next: tasks on xprt->resend (rq_ntrans > 0) go before those on xprt->sending. */
+  private insert(t: Transmission): void {
+    if (t.kind === 'first') {
+      this.queue.push(t);
+      return;
+    }
+    let i = 0;
+    while (i < this.queue.length && this.queue[i].kind !== 'first') i++;
+    this.queue.splice(i, 0, t);
+  }
+
   private enqueue(call: Call, kind: TransmissionKind): void {
     const t = this.makeTransmission(call, kind);
-    this.queue.push(t);
+    this.insert(t);
     this.emit(call, kind === 'first' ? 'queued' : 'retransmit-queued', { attempt: t.attempt, source: t.source, queueDepth: this.queue.length });
     this.pump();
   }
 
   /** Hands whole records to the socket until it asks us to wait (write() false -> 'drain'). */
   private pump(): void {
-    const s = this.socket;
-    if (!s || !this.connected || this.needDrain) return;
+    const conn = this.conn;
+    if (!conn || !this.connected || this.needDrain || conn.endedBy) return;
     while (this.queue.length > 0) {
       const t = this.queue.shift()!;
-      if (!this.write(s, t)) {
+      if (!this.write(conn, t)) {
         this.needDrain = true;
         return;
       }
     }
   }
 
-  private write(s: net.Socket, t: Transmission): boolean {
+  private write(conn: Conn, t: Transmission): boolean {
     const call = t.call;
+    const s = conn.socket;
     const parts = t.source === 'copy' ? call.copyParts! : call.parts;
     t.state = 'writing';
-    t.conn = this.connId;
+    t.conn = conn.id;
     t.bytes = gatherLength(parts);
     call.queued--;
     call.writing++;
@@ -456,6 +581,7 @@ export class RpcTransport {
       this.stats.replays++;
     }
     this.emit(call, 'transmit-start', { attempt: t.attempt, kind: t.kind, source: t.source, bytes: t.bytes, afterComplete: call.completed });
+    if (!call.settled) this.armTimer(call, call.stats.transmissions === 1);
     // One record, written whole: corked so the header and the payload (by reference) leave in one writev.
     s.cork();
     for (let i = 0; i < parts.length - 1; i++) s.write(parts[i]);
@@ -475,17 +601,21 @@ export class RpcTransport {
       this.emit(call, 'transmit-done', { attempt: t.attempt, kind: t.kind, source: t.source, bytes: t.bytes });
       if (t.source === 'borrow' && call.borrowedIdx.length > 0 && call.completed) {
         // Bytes of a Buffer the caller owns again were taken by the kernel: the seed's 40/41 event.
+        const sinceModelMs = this.scale.model(performance.now() - call.completedAt);
+        const path: LatePath = t.atSettle ?? 'queued';
         call.stats.lateTransmissions++;
         this.stats.lateTransmissions++;
         this.stats.lateBytes += call.borrowedBytes;
+        this.stats.latePaths[path]++;
+        this.stats.lateAfterCompleteMs.push(sinceModelMs);
         this.noteXid(call);
-        this.emit(call, 'late-transmit', { attempt: t.attempt, kind: t.kind, borrowedBytes: call.borrowedBytes, sinceCompleteMs: performance.now() - call.completedAt });
+        this.emit(call, 'late-transmit', { attempt: t.attempt, kind: t.kind, path, borrowedBytes: call.borrowedBytes, sinceCompleteModelMs: sinceModelMs });
       }
     } else if (how === 'failed') {
       this.stats.failedTransmissions++;
       this.emit(call, 'transmit-failed', { attempt: t.attempt, kind: t.kind });
     } else {
-      this.emit(call, 'cancelled', { attempt: t.attempt, kind: t.kind });
+      this.emit(call, 'skipped', { attempt: t.attempt, kind: t.kind });
     }
     this.tryComplete(call);
     this.tryRelease(call);
@@ -493,13 +623,14 @@ export class RpcTransport {
 
   // ---- replies ----
 
-  private onRecord(rec: Buffer): void {
+  private onRecord(rec: Buffer, conn: Conn): void {
     const head = peekXid(rec);
     const call = head ? this.pending.get(head.xid) : undefined;
     if (!call) {
       this.stats.unmatchedReplies++;
       return;
     }
+    conn.matched++;
     this.emit(call, 'reply', { bytes: rec.length });
     if (this.notResponding) {
       this.notResponding = false;
@@ -512,27 +643,41 @@ export class RpcTransport {
     } catch (e) {
       outcome = { ok: false, err: new RpcError('RPC_GARBAGE_REPLY', `xid ${hexXid(call.xid)} ${call.name}: undecodable reply: ${(e as Error).message}`, { xid: call.xid, code: (e as RpcError).code }) };
     }
-    this.settle(call, outcome, this.policy.cancelQueuedOnReply);
+    this.settle(call, outcome, 'policy');
   }
 
-  /** The call has its answer (reply, timeout or close): stop its timer, maybe cancel duplicates, maybe complete. */
-  private settle(call: Call, outcome: NonNullable<Call['outcome']>, cancelQueued: boolean): void {
+  /**
+   * The call has its answer (reply, soft timeout, failure): stop its timer, apply the policy's onReply to the
+   * XID's other transmissions (`skip-all`: a failure skips everything queued), maybe complete.
+   */
+  private settle(call: Call, outcome: NonNullable<Call['outcome']>, how: 'policy' | 'skip-all'): void {
     if (call.settled) return;
     call.settled = true;
     call.outcome = outcome;
     clearTimeout(call.timer);
     this.pending.delete(call.xid);
-    if (cancelQueued) {
-      for (const t of [...call.live]) {
-        if (t.state === 'queued') {
-          this.queue.splice(this.queue.indexOf(t), 1);
-          if (t.kind !== 'first') {
-            call.stats.duplicatesCancelled++;
-            this.stats.duplicatesCancelled++;
-            this.noteXid(call);
-          }
-          this.finishTransmission(t, 'cancelled');
-        } else if (t.state === 'writing' && t.kind !== 'first') {
+    const decide = how === 'policy' ? this.policy.onReply : ({ queued: 'skip', inSocket: 'finish' } as const);
+    let withdraw = false;
+    for (const t of [...call.live]) {
+      if (t.state === 'queued') {
+        t.atSettle = 'queued';
+        if (decide.queued !== 'skip') continue;
+        this.queue.splice(this.queue.indexOf(t), 1);
+        if (t.kind !== 'first') {
+          call.stats.duplicatesCancelled++;
+          this.stats.duplicatesCancelled++;
+          this.noteXid(call);
+        }
+        this.finishTransmission(t, 'cancelled');
+      } else if (t.state === 'writing') {
+        t.atSettle = 'inSocket';
+        if (decide.inSocket === 'withdraw' && t.source === 'borrow' && call.borrowedIdx.length > 0) {
+          withdraw = true;
+          call.stats.duplicatesWithdrawn++;
+          this.stats.duplicatesWithdrawn++;
+          this.noteXid(call);
+          this.emit(call, 'withdrawn', { attempt: t.attempt, kind: t.kind, conn: t.conn });
+        } else if (t.kind !== 'first') {
           call.stats.duplicatesFinished++;
           this.stats.duplicatesFinished++;
           this.noteXid(call);
@@ -540,6 +685,8 @@ export class RpcTransport {
         }
       }
     }
+    // Reset before the caller can run (its continuation is a microtask after this synchronous handler).
+    if (withdraw) this.resetConnection();
     this.tryComplete(call);
   }
 
@@ -560,7 +707,7 @@ export class RpcTransport {
     if (call.released || !call.completed || call.live.length > 0) return;
     call.released = true;
     this.unreleased.delete(call);
-    this.emit(call, 'released', { sinceCompleteMs: performance.now() - call.completedAt });
+    this.emit(call, 'released', { sinceCompleteModelMs: this.scale.model(performance.now() - call.completedAt) });
     if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -571,13 +718,20 @@ export class RpcTransport {
 
   // ---- timers ----
 
-  private armTimer(call: Call): void {
+  /** xprt_transmit: the reply timer (rq_timeout) starts once the request is in the socket; the first
+   * transmission also fixes rq_majortimeo (xprt_reset_majortimeo). */
+  private armTimer(call: Call, first: boolean): void {
+    const now = this.modelNow();
+    if (first) call.timeout.resetMajor(now);
+    call.timerDue = now + call.timeout.current;
+    clearTimeout(call.timer);
     call.timer = setTimeout(() => this.onTimeout(call), this.scale.real(call.timeout.current));
   }
 
   private onTimeout(call: Call): void {
     if (call.settled) return;
-    const kind = call.timeout.expire();
+    // The expiry happens at its due time (or later, if the event loop was late), as a kernel timer at its jiffy.
+    const kind = call.timeout.expire(Math.max(this.modelNow(), call.timerDue));
     this.noteXid(call);
     if (kind === 'minor') {
       call.stats.timeoutsMinor++;
@@ -590,20 +744,19 @@ export class RpcTransport {
     this.emit(call, 'timeout', { kind, alreadyQueued, nextTimeoutModelMs: call.timeout.current });
     if (kind === 'major') {
       if (this.soft) {
-        const err = new RpcError('RPC_TIMEOUT', `xid ${hexXid(call.xid)} ${call.name}: no reply from ${this.host}:${this.port} after ${this.timeouts.retrans} retransmissions`, { xid: call.xid, proc: call.name });
-        this.settle(call, { ok: false, err }, true);
+        const err = new RpcError('RPC_TIMEOUT', `xid ${hexXid(call.xid)} ${call.name}: no reply from ${this.host}:${this.port} (major timeout after ${call.stats.timeoutsMinor} minor)`, { xid: call.xid, proc: call.name });
+        this.settle(call, { ok: false, err }, 'skip-all');
         return;
       }
       if (!this.notResponding) this.logger.log('warn', `${this.label}: server ${this.host}:${this.port} not responding, still trying`, { xid: hexXid(call.xid) });
       this.notResponding = true;
     }
-    // A minor (or hard major) timeout retransmits the same XID on the same connection; a transmission of this
-    // XID still waiting in the queue already is that retransmission (xprt_request_enqueue_transmit).
+    // call_timeout -> call_transmit: the same XID goes out again on the same connection; its timer restarts when
+    // the retransmission is in the socket.
     if (!alreadyQueued) {
       this.stats.retransmitsQueued++;
       this.enqueue(call, 'retransmit');
     }
-    this.armTimer(call);
   }
 
   // ---- bookkeeping ----
@@ -612,7 +765,7 @@ export class RpcTransport {
     if (!this.stats.perXid.has(call.xid)) this.stats.perXid.set(call.xid, call.stats);
   }
 
-  private emit(call: Call, event: string, extra?: Record<string, unknown>): void {
+  private emit(call: Call, event: CallEventName, extra?: Record<string, unknown>): void {
     if (!rpcCallChannel.hasSubscribers) return;
     rpcCallChannel.publish({ event, xid: call.xid, proc: call.name, t: performance.now(), scale: this.scale.factor, transport: this.label, transportId: this.id, policy: this.policy.name, ...extra });
   }

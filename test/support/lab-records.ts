@@ -75,7 +75,7 @@ export function makeRecord(over: Partial<RunRecord> & { runId: string }, config:
     timeline: seededTimeline(),
     ...over,
     config: {
-      policy: 'zero-copy',
+      policy: 'linux-2008',
       drc: 'off',
       scenario: 'stall',
       seed: 1,

@@ -1,0 +1,168 @@
+// Linux's timers and reconnects, pinned against a scripted peer: when the reply timer starts (2.6.18
+// xprt_transmit), how minor and major timeouts follow the clock (xprt_adjust_timeout with the two ways NFS fills
+// struct rpc_timeout), that retransmissions go before queued first transmissions (__xprt_lock_write_next), which
+// source port a reconnect uses (xs_tcp_reuse_connection / transport->srcport), how reconnects back off
+// (xs_connect + xprt_reconnect_backoff), and that a peer that does not speak RPC ends in RPC_NOT_RPC.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RpcTransport, REEST_INIT_MS } from '../client/rpc/transport';
+import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
+import { xidStart } from '../client/rpc/xid';
+import { linuxTimeouts } from '../client/rpc/timeout';
+import { RpcError } from '../core/errors';
+import { BLOB_NULL, BLOB_PUT } from './support/client-responder';
+import { startScriptedPeer, type ScriptedPeer } from './support/scripted-peer';
+
+async function withPeer<T>(fn: (peer: ScriptedPeer, open: (o?: Partial<ConstructorParameters<typeof RpcTransport>[0]>) => RpcTransport) => Promise<T>, peerOpts?: Parameters<typeof startScriptedPeer>[0]): Promise<T> {
+  const peer = await startScriptedPeer(peerOpts);
+  const ts: RpcTransport[] = [];
+  try {
+    return await fn(peer, (o = {}) => {
+      const t = new RpcTransport({ host: '127.0.0.1', port: peer.port, seed: 21, ...o });
+      ts.push(t);
+      return t;
+    });
+  } finally {
+    for (const t of ts) await t.close();
+    await peer.close();
+  }
+}
+
+function record(t: RpcTransport): { events: RpcCallEvent[]; stop: () => void } {
+  const events: RpcCallEvent[] = [];
+  const stop = onRpcCallEvents((e) => {
+    if (e.transportId === t.id) events.push(e);
+  });
+  return { events, stop };
+}
+
+test('struct rpc_timeout as NFS fills it: linear 60/120/180 s (nfs_init_timeout_values), exponential up to 600 s (2.6.18)', () => {
+  assert.deepEqual(linuxTimeouts(60_000, 2, 'linear'), { timeo: 60_000, retrans: 2, backoff: 'linear', max: 180_000 });
+  assert.deepEqual(linuxTimeouts(600_000, 2, 'linear'), { timeo: 600_000, retrans: 2, backoff: 'linear', max: 600_000 });
+  assert.deepEqual(linuxTimeouts(60_000, 2, 'exponential'), { timeo: 60_000, retrans: 2, backoff: 'exponential', max: 600_000 });
+});
+
+test('the reply timer starts when a call is handed to the socket, never while it waits in the queue; a retransmission goes before queued first transmissions', async () => {
+  await withPeer(async (peer, open) => {
+    const scale = 0.01;
+    const t = open({ timeScale: scale });
+    await t.connect();
+    const { events, stop } = record(t);
+    const a = xidStart(21);
+    peer.pauseAfter = a; // A's first copy is read, then the peer stops reading
+    const big = Buffer.alloc(24 << 20, 1);
+    const pa = t.call(BLOB_PUT, { offset: 0n, data: big });
+    // A's timer fires 60 s after A was handed to the socket; its retransmission then fills and blocks the socket.
+    await new Promise<void>((resolve) => {
+      const tick = () => (events.some((e) => e.xid === a && e.event === 'transmit-start' && e.kind === 'retransmit') ? resolve() : setTimeout(tick, 5));
+      tick();
+    });
+    const pb = t.call(BLOB_NULL, undefined); // B waits in the transmit queue behind A's retransmission
+    // Hold the socket blocked for 2.5 of B's would-be timeouts (150 s modelled).
+    await new Promise((r) => setTimeout(r, 150_000 * scale));
+    const bQueuedOnly = events.filter((e) => e.xid === a + 1).map((e) => e.event);
+    peer.autoReply = true;
+    peer.resume();
+    await Promise.all([pa, pb]);
+    await t.idle();
+    stop();
+    assert.ok(!bQueuedOnly.includes('transmit-start'), `precondition: B was still queued (${bQueuedOnly.join(',')})`);
+    assert.ok(!bQueuedOnly.includes('timeout'), 'no reply timer runs for a call that is only queued');
+    assert.ok(events.some((e) => e.xid === a && e.event === 'timeout'), "A's timer ran from A's transmission");
+    // 2.6.18 __xprt_lock_write_next: xprt->resend (A's retransmissions, even one queued after B) is woken before
+    // xprt->sending (B).
+    const order = events.filter((e) => e.event === 'transmit-start').map((e) => `${e.xid - a}:${e.kind}`);
+    assert.match(order.join(' '), /^0:first( 0:retransmit)+ 1:first$/);
+  });
+});
+
+for (const [backoff, kinds, majorAtS] of [
+  ['linear', ['minor', 'major'], 180],
+  ['exponential', ['minor', 'minor', 'major'], 420],
+] as const) {
+  test(`a soft call's major timeout comes from the clock (${backoff}): ${kinds.join(', ')}, major at ${majorAtS} s`, async () => {
+    await withPeer(async (_peer, open) => {
+      const scale = 0.005;
+      const t = open({ timeScale: scale, soft: true, backoff });
+      await t.connect();
+      const { events, stop } = record(t);
+      await assert.rejects(t.call(BLOB_NULL, undefined), (e: unknown) => e instanceof RpcError && e.code === 'RPC_TIMEOUT');
+      stop();
+      const first = events.find((e) => e.event === 'transmit-start')!;
+      const timeouts = events.filter((e) => e.event === 'timeout');
+      assert.deepEqual(timeouts.map((e) => e.kind), kinds);
+      // Timers never fire early; a count of `retrans` minor timeouts would have put the major at 360 s (linear).
+      const majorModelS = (timeouts[timeouts.length - 1].t - first.t) / scale / 1000;
+      assert.ok(majorModelS >= majorAtS - 1 && majorModelS < majorAtS + 60, `major at ${majorModelS.toFixed(1)} s modelled`);
+      assert.equal(t.stats.retransmissions, kinds.length - 1);
+    });
+  });
+}
+
+test('after a major timeout a hard call starts again from timeo (xprt_adjust_timeout resets rq_timeout and rq_majortimeo)', async () => {
+  await withPeer(async (peer, open) => {
+    const scale = 0.005;
+    const t = open({ timeScale: scale, backoff: 'linear' });
+    await t.connect();
+    const { events, stop } = record(t);
+    const done = t.call(BLOB_NULL, undefined);
+    await new Promise<void>((resolve) => {
+      const tick = () => (events.filter((e) => e.event === 'timeout').length >= 3 ? resolve() : setTimeout(tick, 5));
+      tick();
+    });
+    peer.autoReply = true;
+    peer.reply(xidStart(21));
+    await done;
+    stop();
+    const timeouts = events.filter((e) => e.event === 'timeout').slice(0, 3);
+    assert.deepEqual(timeouts.map((e) => [e.kind, e.nextTimeoutModelMs]), [
+      ['minor', 120_000],
+      ['major', 60_000],
+      ['minor', 120_000],
+    ]);
+  });
+});
+
+test('after the peer closes, the reconnect waits XS_TCP_INIT_REEST_TO, comes from the same source port and replays the call', async () => {
+  await withPeer(async (peer, open) => {
+    const scale = 0.01;
+    const t = open({ timeScale: scale });
+    await t.connect();
+    const xid = xidStart(21);
+    peer.autoReply = false;
+    const done = t.callInfo(BLOB_NULL, undefined);
+    await peer.until(() => peer.records.length === 1);
+    peer.conns[0].socket.destroy(); // the server drops the connection without answering
+    await peer.until(() => peer.conns.length === 2 && peer.records.length === 2);
+    peer.reply(xid);
+    const info = await done;
+    assert.equal(info.xid, xid);
+    assert.deepEqual(peer.records.map((r) => [r.xid, r.conn]), [[xid, 0], [xid, 1]]);
+    assert.equal(peer.conns[1].remotePort, peer.conns[0].remotePort, 'the reconnect reused the source port');
+    assert.equal(t.sourcePort, peer.conns[0].remotePort);
+    assert.equal(t.stats.portReused, 1);
+    assert.equal(t.stats.reconnects, 1);
+    assert.equal(t.stats.replays, 1);
+    const gapModelMs = (peer.conns[1].acceptedAt - peer.conns[0].acceptedAt) / scale;
+    assert.ok(gapModelMs >= REEST_INIT_MS, `reconnected after ${gapModelMs.toFixed(0)} ms modelled`);
+  });
+});
+
+test('a peer that does not speak ONC RPC: reconnects back off 3 s, 6 s (xprt_reconnect_backoff), then RPC_NOT_RPC', async () => {
+  await withPeer(
+    async (peer, open) => {
+      const scale = 0.01;
+      const t = open({ timeScale: scale });
+      await t.connect();
+      await assert.rejects(t.call(BLOB_NULL, undefined), (e: unknown) => e instanceof RpcError && e.code === 'RPC_NOT_RPC' && /does not speak ONC RPC/.test(e.message));
+      assert.equal(peer.conns.length, 3);
+      const gaps = [1, 2].map((i) => (peer.conns[i].acceptedAt - peer.conns[i - 1].acceptedAt) / scale);
+      assert.ok(gaps[0] >= 3_000 && gaps[1] >= 6_000, `gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms modelled`);
+      assert.ok(peer.conns.every((c) => c.remotePort === peer.conns[0].remotePort));
+      // Later calls fail at once rather than reconnecting again.
+      await assert.rejects(t.call(BLOB_NULL, undefined), (e: unknown) => e instanceof RpcError && e.code === 'RPC_NOT_RPC');
+      assert.equal(peer.conns.length, 3);
+    },
+    { onConnect: (s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n') },
+  );
+});
