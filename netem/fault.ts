@@ -42,8 +42,9 @@ export interface StallRequest {
   /** real ms */
   durationMs: number;
   resume: 'together' | 'backoff';
-  /** real ms: upstream is released this long after downstream (backoff) */
-  upstreamLagMs: number;
+  /** backoff: the senders' TCP retransmission timer, first interval and cap, real ms (Linux TCP_RTO_MIN/MAX) */
+  rtoInitialMs: number;
+  rtoMaxMs: number;
   directions: ReadonlySet<Direction>;
   source: string;
   /** extra facts for the event log */

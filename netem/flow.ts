@@ -77,6 +77,9 @@ export class Flow implements HookSite {
   bytesOut = 0;
   /** frozen by a stall: not reading, not writing */
   frozen = false;
+  /** frozen as dropped (resume backoff): told the time of the sender's first bytes during the stall, once */
+  private probe?: (realAt: number) => void;
+  private lastReadAt = -Infinity;
   /** real ms (performance.now) before which nothing is written; reading continues (hold) */
   holdUntil = 0;
   private source?: net.Socket;
@@ -158,8 +161,14 @@ export class Flow implements HookSite {
     this.pump();
   }
 
-  freeze(): void {
+  /**
+   * Stops writing and reading. With `probe`, the flow keeps reading until the sender's first bytes arrive (kept,
+   * not written), reports their time and then stops: the moment a dropped stall would have dropped the sender's
+   * first segment and started its retransmission timer. One read (at most 64 KiB) more than a plain freeze.
+   */
+  freeze(probe?: (realAt: number) => void): void {
     this.frozen = true;
+    this.probe = probe;
     this.clearTimer();
     this.updateReading();
   }
@@ -167,7 +176,17 @@ export class Flow implements HookSite {
   thaw(): void {
     if (!this.frozen) return;
     this.frozen = false;
+    this.probe = undefined;
     this.pump();
+  }
+
+  /**
+   * Had the sender segments in flight at `now`, for a stall that drops them? Yes when bytes it sent wait in this
+   * flow or in the destination's write queue, or when it was sending within the last `windowMs` (its newest
+   * bytes may still sit unread in our socket's kernel buffer, which the proxy cannot see).
+   */
+  inFlight(now: number, windowMs: number): boolean {
+    return this.queuedBytes > 0 || (this.dest?.writableLength ?? 0) > 0 || now - this.lastReadAt <= windowMs;
   }
 
   holdFor(realMs: number): void {
@@ -203,6 +222,12 @@ export class Flow implements HookSite {
   /** `slab`: chunk is a view of this pooled slab, owned by the flow (never set when a fault plans or frames). */
   private onData(chunk: Buffer, slab?: Buffer): void {
     const now = performance.now();
+    this.lastReadAt = now;
+    if (this.frozen && this.probe) {
+      const p = this.probe;
+      this.probe = undefined;
+      p(now);
+    }
     this.bytesIn += chunk.length;
     this.host.countIn(this.direction, chunk.length, Math.ceil(chunk.length / DEFAULT_MSS));
     this.taps?.read(chunk);
@@ -327,7 +352,7 @@ export class Flow implements HookSite {
     const src = this.source;
     if (!src || this.sourceEnded || src.destroyed) return;
     const holding = this.holdUntil > 0 && this.holdUntil > performance.now();
-    const read = !this.frozen && (holding || (!this.destBlocked && this.queuedBytes < this.highWater));
+    const read = (!this.frozen || this.probe !== undefined) && (holding || (!this.destBlocked && this.queuedBytes < this.highWater));
     if (read === this.reading) return;
     this.reading = read;
     if (read) src.resume();

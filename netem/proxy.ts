@@ -20,6 +20,9 @@ import { hashSeed, Prng } from '../core/prng';
 import { procName, type CallFacts } from './rpc-framer';
 import type { Direction, DirectionSpec, Duration, FaultSpec, NetemEvent, RecordInfo, ResumePolicy } from './types';
 
+/** See stall(): real ms before a stall within which a sender's bytes count as in flight at its start. */
+const IN_FLIGHT_WINDOW_MS = 10;
+
 export interface ProxyOptions {
   /** name in events and the control API (default "netem") */
   name?: string;
@@ -265,14 +268,14 @@ export class Proxy implements ConnectionHost {
     const resume = o.resume ?? 'together';
     const rto0 = modelMs(o.rtoInitial ?? LINUX_RTO_MIN_MS, 'rtoInitial');
     const rtoMax = modelMs(o.rtoMax ?? LINUX_RTO_MAX_MS, 'rtoMax');
-    const lag = resume === 'backoff' ? rtoReleaseAfter(d, rto0, rtoMax) - d : 0;
     return this.stall({
       durationMs: this.timeScale.real(d),
       resume,
-      upstreamLagMs: this.timeScale.real(lag),
+      rtoInitialMs: this.timeScale.real(rto0),
+      rtoMaxMs: this.timeScale.real(rtoMax),
       directions: directionsOf({ direction: o.direction }),
       source: 'api',
-      facts: { reason: 'stall-now', modelDurationMs: d, modelUpstreamLagMs: lag },
+      facts: { reason: 'stall-now', modelDurationMs: d },
     });
   }
 
@@ -326,6 +329,11 @@ export class Proxy implements ConnectionHost {
 
   // ---- stall and hold mechanism -------------------------------------------------------------------------------
 
+  /**
+   * Dropped stall: a sender that was sending within this many real ms of the start had segments in flight, so
+   * its retransmission timer started with the stall. Below an event-loop turn or two the proxy cannot tell
+   * "in flight" from "sent just after"; at time scale X this window is 10/X modelled ms.
+   */
   private stall(req: StallRequest): boolean {
     if (this.isClosed) return false;
     if (this.stallActive) {
@@ -333,35 +341,52 @@ export class Proxy implements ConnectionHost {
       return false;
     }
     const frozen = new Set(req.directions);
-    this.stallActive = { frozen, started: performance.now() };
+    const started = performance.now();
+    const active = (this.stallActive = { frozen, started });
     this.stalls++;
-    for (const c of this.conns.values()) for (const d of frozen) c.flow(d)?.freeze();
+    // Dropped (backoff): when did each sender lose its first segment? At the start if bytes were in flight, else
+    // at its first bytes during the stall (the flow's probe); never, if it sent nothing.
+    const firstDrop: Partial<Record<Direction, number>> = {};
+    for (const d of frozen) {
+      const flows = [...this.conns.values()].map((c) => c.flow(d)).filter((f): f is NonNullable<typeof f> => f !== undefined);
+      if (req.resume === 'backoff' && flows.some((f) => f.inFlight(started, IN_FLIGHT_WINDOW_MS))) firstDrop[d] = started;
+      const probe = req.resume === 'backoff' ? (at: number) => void (firstDrop[d] ??= at) : undefined;
+      for (const f of flows) f.freeze(probe);
+    }
     this.log.emit({
       source: req.source,
       kind: 'stall',
       event: 'stall-start',
       durationMs: req.durationMs,
       resume: req.resume,
-      upstreamLagMs: req.upstreamLagMs,
       directions: [...frozen],
       bytesOut: { upstream: this.dirs.upstream.bytesOut, downstream: this.dirs.downstream.bytesOut },
       ...req.facts,
     });
     this.timer(() => {
-      if (req.resume === 'backoff' && frozen.has('upstream') && frozen.has('downstream')) {
-        this.release(new Set<Direction>(['downstream']), req.source);
-        this.timer(() => this.release(new Set<Direction>(['upstream']), req.source), req.upstreamLagMs);
-      } else this.release(new Set(frozen), req.source);
+      if (this.stallActive !== active) return; // reset meanwhile
+      const end = started + req.durationMs; // the modelled end, whatever this timer's lag
+      for (const d of [...frozen]) {
+        const drop = firstDrop[d];
+        if (req.resume === 'together' || drop === undefined) {
+          this.release(new Set([d]), req.source, { cause: req.resume === 'together' ? 'held packets reinjected' : 'nothing dropped in this direction' });
+          continue;
+        }
+        // The sender's next RTO expiry at or after the end: its timer started at the first dropped segment.
+        const at = drop + rtoReleaseAfter(end - drop, req.rtoInitialMs, req.rtoMaxMs);
+        const facts = { cause: 'sender RTO expiry', modelFirstDropMs: this.timeScale.model(drop - started), modelAfterEndMs: this.timeScale.model(at - end) };
+        this.timer(() => this.stallActive === active && this.release(new Set([d]), req.source, facts), Math.max(0, at - performance.now()));
+      }
     }, req.durationMs);
     return true;
   }
 
-  private release(dirs: Set<Direction>, source: string): void {
+  private release(dirs: Set<Direction>, source: string, facts: Record<string, unknown> = {}): void {
     const st = this.stallActive;
     if (!st) return;
     for (const d of dirs) {
       if (!st.frozen.delete(d)) continue;
-      this.log.emit({ source, kind: 'stall', event: `release-${d}`, bytesOut: this.dirs[d].bytesOut });
+      this.log.emit({ source, kind: 'stall', event: `release-${d}`, bytesOut: this.dirs[d].bytesOut, ...facts });
       for (const c of this.conns.values()) c.flow(d)?.thaw();
     }
     if (st.frozen.size === 0) {

@@ -106,40 +106,86 @@ test("the seed's schedule: 65 s every 1000 packets at time scale 0.001, bytes ex
   for (const s of starts) {
     assert.equal(s.durationMs, 65); // 65 s modelled = 65 ms real
     assert.equal(s.modelDurationMs, 65_000);
-    assert.equal(s.modelUpstreamLagMs, 37_200);
   }
+  // Dropped: the client, streaming, lost a segment at the start and resumes at its RTO expiry 102.2 s after it;
+  // the server sent nothing, so its direction flows at the end.
+  for (const e of proxy.events.filter((x) => x.event === 'release-upstream')) {
+    assert.equal(e.cause, 'sender RTO expiry');
+    assert.ok((e.modelAfterEndMs as number) >= 37_199 && (e.modelAfterEndMs as number) < 40_000, String(e.modelAfterEndMs));
+  }
+  for (const e of proxy.events.filter((x) => x.event === 'release-downstream')) assert.equal(e.cause, 'nothing dropped in this direction');
   // every stall releases downstream first, then upstream, then ends
   const seq = proxy.events.filter((e) => /^(stall-start|release-|stall-end)/.test(e.event)).map((e) => e.event);
   for (let i = 0; i < starts.length; i++) assert.deepEqual(seq.slice(i * 4, i * 4 + 4), ['stall-start', 'release-downstream', 'release-upstream', 'stall-end']);
   c.destroy();
 });
 
-test('resume=backoff: the reply to the original call beats the retransmission queued behind the stall', async (t) => {
-  // The seed at scale 0.01: WRITE sent, 65 s stall, client timeout 60 s queues a retransmission, downstream is
-  // released at 65 s and delivers the reply, the retransmission reaches the server only at 102.2 s.
+for (const resume of ['together', 'backoff'] as const) {
+  test(`resume=${resume}: ${resume === 'together' ? 'held packets flow again in both directions at the end' : "each direction resumes at its own sender's next RTO expiry"}`, async (t) => {
+    // The seed at scale 0.01: WRITE forwarded, then a 65 s stall; the server's reply is the downstream sender's
+    // first segment of the stall, the client's retransmission at 60 s the upstream sender's.
+    const server = await startEchoServer();
+    t.after(() => server.close());
+    const scale = 0.01;
+    const proxy = await createProxy({
+      upstream: { host: '127.0.0.1', port: server.port },
+      timeScale: scale,
+      faults: [{ kind: 'stall', duration: '65s', call: { proc: 'WRITE', nth: 1 }, resume }],
+    });
+    t.after(() => proxy.close());
+    const client = await RpcTestClient.connect(proxy.address.port);
+    t.after(() => client.close());
+    const res = await client.call(NFSPROC3.WRITE, Buffer.alloc(4096, 1), { timeoutMs: 60_000 * scale });
+    assert.equal(res.transmissions, 2);
+    await proxy.waitForEvent('stall-end');
+    const start = proxy.events.find((e) => e.event === 'stall-start')!;
+    assert.equal(start.xid, res.xid);
+    assert.equal(start.proc, 'WRITE');
+    const rel = (d: string) => proxy.events.find((e) => e.event === `release-${d}`)!;
+    const within = (v: unknown, lo: number, hi: number) => assert.ok(typeof v === 'number' && v >= lo && v <= hi, `${String(v)} not in [${lo}, ${hi}]`);
+    if (resume === 'together') {
+      assert.equal(rel('upstream').cause, 'held packets reinjected');
+      assert.equal(rel('downstream').cause, 'held packets reinjected');
+      return;
+    }
+    // Dropped right after the WRITE was delivered: its ACK is lost, so the client's timer runs from the start, as
+    // does the server's for its reply: both directions wait for 0.2+0.4+...+51.2 = 102.2 s.
+    const up = rel('upstream');
+    const down = rel('downstream');
+    assert.deepEqual([up.cause, down.cause], ['sender RTO expiry', 'sender RTO expiry']);
+    for (const e of [up, down]) {
+      within(e.modelFirstDropMs, 0, 2_000);
+      within(e.modelAfterEndMs, 37_000, 39_500);
+    }
+  });
+}
+
+test('resume=backoff: a sender idle at the start loses its first segment when it sends, and resumes at that timer', async (t) => {
   const server = await startEchoServer();
   t.after(() => server.close());
   const scale = 0.01;
-  const proxy = await createProxy({
-    upstream: { host: '127.0.0.1', port: server.port },
-    timeScale: scale,
-    faults: [{ kind: 'stall', duration: '65s', call: { proc: 'WRITE', nth: 1 }, resume: 'backoff' }],
-  });
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, timeScale: scale });
   t.after(() => proxy.close());
   const client = await RpcTestClient.connect(proxy.address.port);
   t.after(() => client.close());
-  const res = await client.call(NFSPROC3.WRITE, Buffer.alloc(4096, 1), { timeoutMs: 60_000 * scale });
-  // completed after the retransmission was queued, while the server had seen only the original
-  assert.equal(res.transmissions, 2);
-  assert.equal(server.arrivals.get(res.xid), 1);
+  await client.call(NFSPROC3.WRITE, Buffer.alloc(512, 1)); // the connection is up and idle
+  await new Promise((r) => setTimeout(r, 50)); // longer than the in-flight window
+  assert.equal(proxy.stallNow('65s', { resume: 'backoff' }), true);
+  await new Promise((r) => setTimeout(r, 30_000 * scale));
+  const res = await client.call(NFSPROC3.WRITE, Buffer.alloc(4096, 2), { timeoutMs: 300_000 * scale });
+  assert.equal(res.transmissions, 1);
   await proxy.waitForEvent('stall-end');
-  await until(() => server.arrivals.get(res.xid) === 2, 'the retransmission at the server');
-  assert.equal(server.replayed, 1);
-  const order = proxy.events.filter((e) => e.source === 'stall-1').map((e) => e.event);
-  assert.deepEqual(order, ['fault-added', 'stall-start', 'release-downstream', 'release-upstream', 'stall-end']);
-  const start = proxy.events.find((e) => e.event === 'stall-start')!;
-  assert.equal(start.xid, res.xid);
-  assert.equal(start.proc, 'WRITE');
+  const up = proxy.events.find((e) => e.event === 'release-upstream')!;
+  const down = proxy.events.find((e) => e.event === 'release-downstream')!;
+  // The server sent nothing during the stall: its direction flows at the end. The client's first segment was lost
+  // at ~30 s: its timer expires at 30 + 0.2+0.4+...+25.6 + 51.2... the first expiry after 65 s is at 81.0 s.
+  assert.equal(down.cause, 'nothing dropped in this direction');
+  assert.equal(up.cause, 'sender RTO expiry');
+  const first = up.modelFirstDropMs as number;
+  assert.ok(first >= 30_000 && first <= 33_000, String(first));
+  const after = up.modelAfterEndMs as number;
+  assert.ok(Math.abs(after - (first + rtoReleaseAfter(65_000 - first) - 65_000)) < 1, String(after));
+  assert.ok(proxy.events.indexOf(down) < proxy.events.indexOf(up));
 });
 
 test('hold keeps reading (the sender does not back up) and releases later', async (t) => {

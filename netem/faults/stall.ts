@@ -1,5 +1,10 @@
 // stall (freeze): stop reading and forwarding for a duration so the sender's kernel buffers fill and its writes
 // back up — the seed's fault ("stalling all network traffic with the NFS server for 65s every 1000 packets").
+// How traffic resumes is derived from TCP, per direction (netem/proxy.ts stall()):
+// - together (held: NFQUEUE keeps the packets and reinjects them): both directions flow at the end of the stall;
+// - backoff (dropped: NF_DROP): each direction resumes at its sender's next retransmission (RTO) expiry at or
+//   after the end, its timer started by the first segment the stall dropped (at the start if bytes were in
+//   flight, else at the sender's first bytes during the stall; a sender that sent nothing resumes at the end).
 import { ConfigError } from '../../core/errors';
 import type { FaultDef, FaultFactory, FaultInstance } from '../fault';
 import { TRIGGER_KEYS, Trigger } from '../trigger';
@@ -10,9 +15,9 @@ export interface StallSpec extends FaultSpecBase {
   kind: 'stall';
   duration: Duration;
   /**
-   * together: both directions resume at the end. backoff: downstream resumes at the end; upstream resumes at the
-   * next retransmission of a modelled Linux TCP RTO timer that started with the stall (200 ms doubling, capped),
-   * which is how an NFQUEUE stall lets the server's reply beat the client's queued retransmission.
+   * together (held, as NFQUEUE holding packets): both directions resume at the end. backoff (dropped): each
+   * direction resumes at its sender's next TCP retransmission at or after the end, its RTO timer (200 ms doubling,
+   * capped) started by the first segment the stall dropped; a direction that sent nothing resumes at the end.
    */
   resume?: ResumePolicy;
   /** Linux TCP_RTO_MIN (200ms) and TCP_RTO_MAX (120s) by default */
@@ -27,9 +32,9 @@ export const LINUX_RTO_MIN_MS = 200;
 export const LINUX_RTO_MAX_MS = 120_000;
 
 /**
- * Modelled ms from the start of a stall to the first TCP retransmission at or after its end, for a sender whose
- * retransmission timer starts with the stall at `rto0` and doubles (RFC 6298 §5.5 backoff) up to `rtoMax`.
- * 65 s with Linux defaults: 0.2+0.4+...+51.2 s = 102.2 s, i.e. upstream resumes 37.2 s after downstream.
+ * Ms from a sender's first dropped segment to its first TCP retransmission at or after `stallMs` later, for a
+ * retransmission timer of `rto0` doubling (RFC 6298 §5.5, Linux tcp_retransmit_timer) up to `rtoMax`.
+ * A segment dropped at the start of a 65 s stall: 0.2+0.4+...+51.2 s = 102.2 s; one dropped 60 s into it: 6.2 s.
  */
 export function rtoReleaseAfter(stallMs: number, rto0 = LINUX_RTO_MIN_MS, rtoMax = LINUX_RTO_MAX_MS): number {
   let t = 0;
@@ -51,7 +56,6 @@ const create: FaultFactory<StallSpec> = (spec, ctx) => {
   const rtoMax = modelMs(spec.rtoMax ?? LINUX_RTO_MAX_MS, 'rtoMax');
   if (!(rto0 > 0) || rtoMax < rto0) throw new ConfigError('NETEM_RTO', 'need 0 < rtoInitial <= rtoMax');
   const directions = directionsOf(spec);
-  const lagModel = resume === 'backoff' ? rtoReleaseAfter(durationModel, rto0, rtoMax) - durationModel : 0;
 
   const inst: FaultInstance = {
     id: ctx.id,
@@ -66,10 +70,11 @@ const create: FaultFactory<StallSpec> = (spec, ctx) => {
       const ok = ctx.stall({
         durationMs: ctx.timeScale.real(durationModel),
         resume,
-        upstreamLagMs: ctx.timeScale.real(lagModel),
+        rtoInitialMs: ctx.timeScale.real(rto0),
+        rtoMaxMs: ctx.timeScale.real(rtoMax),
         directions,
         source: ctx.id,
-        facts: { reason: f.reason, modelDurationMs: durationModel, modelUpstreamLagMs: lagModel, ...(f.rec ? { xid: f.rec.xid, proc: f.rec.procName } : {}) },
+        facts: { reason: f.reason, modelDurationMs: durationModel, ...(f.rec ? { xid: f.rec.xid, proc: f.rec.procName } : {}) },
       });
       if (ok) inst.fired++;
     };
