@@ -45,9 +45,10 @@ function statusFor(e: unknown): number {
 /** PUT /drc: the DrcConfig keys (server/drc/config.ts) with their shapes; drcConfig() then checks the values. */
 const drcPayload = Joi.object({
   mode: Joi.string().max(16),
-  csumBytes: Joi.alternatives(Joi.number().integer().min(1), Joi.string().valid('all'), Joi.string().pattern(/^\d+$/)),
   scope: Joi.string().max(16),
   keyPort: Joi.boolean(),
+  reuse: Joi.boolean(),
+  hiwat: Joi.alternatives(Joi.number().integer().min(0), Joi.string().pattern(/^\d+$/)),
   inProgress: Joi.string().max(16),
   expiryMs: Joi.alternatives(Joi.number().min(0), Joi.string().max(32)),
   expiry: Joi.alternatives(Joi.number().min(0), Joi.string().max(32)),

@@ -5,7 +5,7 @@ import { untilStopSignal } from './signals';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
 import { formatSize, parseNumber, parseSize } from '../core/units';
-import { DEFAULT_CACHED_PROCS, drcConfig } from '../server/drc/config';
+import { DEFAULT_CACHED_PROCS, DEFAULT_DRC, DRC_MODES, drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
 import { startAdminApi } from '../api/admin';
 import { DEFAULT_LIMITS } from '../server/rpc/limits';
@@ -21,7 +21,8 @@ interface ServerCliOptions {
   mountPort?: string;
   portmapPort?: string;
   drc: string;
-  drcCsumBytes: string;
+  drcReuse?: boolean;
+  drcHiwat: string;
   drcScope: string;
   drcInprogress: string;
   drcExpiry: string;
@@ -69,13 +70,14 @@ export function register(program: Command): void {
     .option('--port <n>', 'NFS port; 0 = any free port', '0')
     .addOption(optionWithDefault('--mount-port <n>', 'separate MOUNT port', 'the NFS port'))
     .addOption(optionWithDefault('--portmap-port <n>', 'separate PORTMAP port', 'the NFS port'))
-    .option('--drc <mode>', 'duplicate request cache: off | xid | checksum', 'checksum')
-    .option('--drc-csum-bytes <n>', 'checksum mode: argument bytes hashed, or "all"', '256')
-    .option('--drc-scope <scope>', 'client (nfsd) | connection (ganesha)', 'client')
+    .option('--drc <mode>', `duplicate request cache: ${DRC_MODES.join(' | ')} (xid: nfsd until 3.9; checksum-256: nfsd since 3.10)`, DEFAULT_DRC.mode)
+    .option('--drc-scope <scope>', 'client (nfsd) | connection (ganesha: one cache per connection)', 'client')
     .option('--drc-ignore-port', 'client scope: key on the client address only, not address:port')
+    .option('--drc-reuse', 'connection scope: a reconnect from the same address:port takes over the closed connection\'s cache (ganesha)')
     .option('--drc-inprogress <how>', 'duplicate of a request still executing: drop (nfsd) | wait (ganesha)', 'drop')
-    .option('--drc-expiry <duration>', 'entry lifetime, modelled time (obeys --time-scale)', '120s')
-    .option('--drc-size <n>', 'capacity in entries (LRU beyond it)', '1024')
+    .option('--drc-expiry <duration>', 'entry lifetime, modelled time (obeys --time-scale); "none" for no time expiry (ganesha)', '120s')
+    .option('--drc-size <n>', 'capacity in entries per cache (LRU beyond it)', '1024')
+    .option('--drc-hiwat <n>', 'retire the oldest entries above this many when a request completes and no hit was recent (ganesha: 64); 0 = off', '0')
     .addOption(optionWithDefault('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (nfsd caches the non-idempotent ones)', DEFAULT_CACHED_PROCS.join(',')))
     .option('--journal <file>', 'write journal (SQLite, WAL)')
     .option('--journal-hash <hash>', `how the journal identifies payloads: ${PAYLOAD_HASH_NAMES.join(' | ')} (a journal keeps the hash it was created with)`, DEFAULT_PAYLOAD_HASH)
@@ -98,8 +100,9 @@ export function register(program: Command): void {
     .action(async (o: ServerCliOptions) => {
       const drc = drcConfig({
         mode: o.drc,
-        csumBytes: o.drcCsumBytes,
         scope: o.drcScope,
+        reuse: !!o.drcReuse,
+        hiwat: o.drcHiwat,
         inProgress: o.drcInprogress,
         expiryMs: o.drcExpiry,
         size: o.drcSize,

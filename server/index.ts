@@ -222,6 +222,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       onConnection: (c) => {
         connTotal++;
         c.socket.once('close', () => {
+          drc.connectionClosed({ connId: c.info.id, clientAddr: c.info.remoteAddress, clientPort: c.info.remotePort });
           closedBytesIn += c.bytesIn;
           closedBytesOut += c.bytesOut;
         });

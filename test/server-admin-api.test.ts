@@ -38,13 +38,13 @@ describe('stats and DRC configuration', () => {
     assert.equal(body.ops['MOUNT.MNT'], 1);
     assert.equal(body.ops['NFS.WRITE'], 1);
     assert.equal(body.writeBytes, 100);
-    assert.equal(body.drc.mode, 'checksum');
+    assert.equal(body.drc.mode, 'checksum-256');
     assert.ok(body.drc.misses >= 2);
     assert.equal(body.verifier, t.server.verifier.toString('hex'));
   });
 
   test('GET and PUT /drc change the running configuration; bad values are 400 with a code', async () => {
-    assert.equal((await json('GET', '/drc')).body.config.mode, 'checksum');
+    assert.equal((await json('GET', '/drc')).body.config.mode, 'checksum-256');
     const put = await json('PUT', '/drc', { mode: 'xid', inProgress: 'wait', expiryMs: '30s', size: 10 });
     assert.equal(put.status, 200);
     assert.deepEqual([put.body.config.mode, put.body.config.inProgress, put.body.config.expiryMs, put.body.config.size], ['xid', 'wait', 30000, 10]);
@@ -52,7 +52,7 @@ describe('stats and DRC configuration', () => {
     const bad = await json('PUT', '/drc', { mode: 'sometimes' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.code, 'BAD_DRC');
-    assert.equal((await json('PUT', '/drc', { mode: 'checksum', inProgress: 'drop', expiryMs: 120000, size: 1024 })).status, 200);
+    assert.equal((await json('PUT', '/drc', { mode: 'checksum-256', inProgress: 'drop', expiryMs: 120000, size: 1024 })).status, 200);
   });
 
   test('POST /drc/flush empties the cache: the next duplicate executes again', async () => {

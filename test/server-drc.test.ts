@@ -7,8 +7,11 @@ import path from 'node:path';
 import { decodeReply } from '../xdr/message';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
+import { GANESHA_TCP_DRC } from '../server/drc/config';
+import { csumPartial } from '../server/drc/csum-partial';
 import { RawRpc, TestServer, createFile, mountedServer } from '../testing/server-rpc';
 import { DEFAULT_PAYLOAD_HASH, payloadHash } from '../core/payload-hash';
+import { until } from './support/until';
 
 const DATA_AT = 64; // WRITE args: fh (4 + 38 + 2 pad) + offset 8 + count 4 + stable 4 + data length 4
 
@@ -28,11 +31,11 @@ async function fixture(drc: Record<string, unknown>, extra: Record<string, unkno
   return { t, rpc: t.rpc, root: t.root };
 }
 
-describe('checksum mode (Linux nfsd): xid key + length + checksum of the first 256 argument bytes', () => {
+describe('checksum-256 (Linux nfsd since 3.10): xid key + length + csum_partial of the first 256 argument bytes', () => {
   let t: TestServer;
   let rpc: RawRpc;
   let root: Buffer;
-  before(async () => ({ t, rpc, root } = await fixture({ mode: 'checksum' })));
+  before(async () => ({ t, rpc, root } = await fixture({ mode: 'checksum-256' })));
   after(async () => {
     rpc.close();
     await t.cleanup();
@@ -90,8 +93,8 @@ describe('checksum mode (Linux nfsd): xid key + length + checksum of the first 2
     ]);
   });
 
-  test('csumBytes "all" turns the same change into a payload miss', async () => {
-    t.server.drc.configure({ csumBytes: 'all' });
+  test('checksum-all turns the same change into a payload miss', async () => {
+    t.server.drc.configure({ mode: 'checksum-all' });
     try {
       const fh = await createFile(rpc, root, 'all.bin');
       const a = Buffer.alloc(4096, 0x41);
@@ -104,8 +107,37 @@ describe('checksum mode (Linux nfsd): xid key + length + checksum of the first 2
       assert.deepEqual(fs.readFileSync(path.join(t.dir, 'all.bin')), c);
       assert.deepEqual(outcomes(t, xid), ['executed', 'payload-miss-executed']);
     } finally {
-      t.server.drc.configure({ csumBytes: 256 });
+      t.server.drc.configure({ mode: 'checksum-256' });
     }
+  });
+
+  test('a payload miss inserts a new entry and keeps the old one: the first arguments still hit', async () => {
+    const fh = await createFile(rpc, root, 'keep.bin');
+    const a = Buffer.alloc(1024, 0x41);
+    const b = Buffer.from(a);
+    b[20] = 0x42;
+    const xid = rpc.xid();
+    for (const [data, n] of [[a, 1], [b, 2], [a, 3], [b, 4]] as const) {
+      rpc.send(writeMsg(fh, data, xid));
+      await rpc.waitFor(xid, n);
+    }
+    assert.deepEqual(outcomes(t, xid), ['executed', 'payload-miss-executed', 'replayed', 'replayed']);
+    assert.deepEqual(fs.readFileSync(path.join(t.dir, 'keep.bin')), b);
+  });
+
+  test("csum_partial's collisions are nfsd's: two argument words swapped inside the first 256 bytes are replayed", async () => {
+    const fh = await createFile(rpc, root, 'swap.bin');
+    const a = Buffer.alloc(1024, 0x41);
+    a.writeUInt32BE(0x11112222, 16);
+    const swapped = Buffer.from(a);
+    swapped.writeUInt32BE(0x22221111, 16); // the one's-complement sum is the same
+    const xid = rpc.xid();
+    rpc.send(writeMsg(fh, a, xid));
+    await rpc.waitFor(xid);
+    rpc.send(writeMsg(fh, swapped, xid));
+    await rpc.waitFor(xid, 2);
+    assert.deepEqual(outcomes(t, xid), ['executed', 'replayed']);
+    assert.deepEqual(fs.readFileSync(path.join(t.dir, 'swap.bin')), a, 'the swapped copy never landed');
   });
 
   test('a retransmitted REMOVE answers NFS3_OK from the cache, not NFS3ERR_NOENT', async () => {
@@ -207,7 +239,7 @@ describe('a duplicate of a call still executing', () => {
   // original is still waiting on the filesystem.
   for (const inProgress of ['drop', 'wait'] as const) {
     test(`inProgress=${inProgress}: ${inProgress === 'drop' ? 'dropped, one reply (nfsd)' : 'waits and gets the cached reply (ganesha)'}`, async () => {
-      const { t, rpc, root } = await fixture({ mode: 'checksum', inProgress });
+      const { t, rpc, root } = await fixture({ mode: 'checksum-256', inProgress });
       try {
         const fh = await createFile(rpc, root, 'busy.bin');
         const xid = rpc.xid();
@@ -236,7 +268,7 @@ describe('a duplicate of a call still executing', () => {
 describe('expiry and capacity', () => {
   test('an entry older than the expiry (120 s modelled, time scale 0.01) no longer answers', async () => {
     let now = 0; // the DRC's clock, real ms: 120 s modelled at 1/100 is 1200 ms
-    const { t, rpc, root } = await fixture({ mode: 'checksum', expiry: '120s' }, { timeScale: 0.01, clock: () => now });
+    const { t, rpc, root } = await fixture({ mode: 'checksum-256', expiry: '120s' }, { timeScale: 0.01, clock: () => now });
     try {
       const fh = await createFile(rpc, root, 'old.bin');
       const xid = rpc.xid();
@@ -257,7 +289,7 @@ describe('expiry and capacity', () => {
   });
 
   test('beyond its capacity the cache evicts the least recently used entry', async () => {
-    const { t, rpc, root } = await fixture({ mode: 'checksum', size: 2 });
+    const { t, rpc, root } = await fixture({ mode: 'checksum-256', size: 2 });
     try {
       const fh = await createFile(rpc, root, 'lru.bin'); // CREATE takes one entry too
       const msgs = [1, 2, 3].map((i) => {
@@ -334,5 +366,93 @@ describe('scope: who a retransmission must come from to be recognised', () => {
       rpc.close();
       await t.cleanup();
     }
+  });
+
+  test('connection scope with reuse (ganesha recycles a closed connection\'s DRC): a reconnect from the same address:port is replayed', async () => {
+    const { t, rpc, root } = await fixture({ scope: 'connection', reuse: true });
+    try {
+      const fh = await createFile(rpc, root, 'recycle.bin');
+      const xid = rpc.xid();
+      const msg = writeMsg(fh, Buffer.alloc(512, 0x41), xid);
+      rpc.send(msg);
+      await rpc.waitFor(xid);
+      const port = rpc.localPort;
+      // Reset, as a Linux client's xs_tcp_reuse_connection does: a FIN would leave the port in TIME_WAIT.
+      rpc.socket.resetAndDestroy();
+      await until(() => t.server.stats().connections.open === 0, 'the first connection closed');
+      const again = await RawRpc.connect(t.server.address.port, '127.0.0.1', port);
+      try {
+        again.send(msg);
+        await again.waitFor(xid);
+      } finally {
+        again.close();
+      }
+      assert.deepEqual(outcomes(t, xid), ['executed', 'replayed']);
+      assert.equal(t.server.drc.counters().reused, 1);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe("nfs-ganesha's TCP DRC: no time expiry, retired by the high-water mark", () => {
+  test('an entry far older than nfsd\'s 120 s still answers (expiry none)', async () => {
+    let now = 0; // the DRC's clock, real ms
+    const { t, rpc, root } = await fixture({ ...GANESHA_TCP_DRC, mode: 'checksum-256' }, { timeScale: 0.01, clock: () => now });
+    try {
+      const fh = await createFile(rpc, root, 'forever.bin');
+      const xid = rpc.xid();
+      const msg = writeMsg(fh, Buffer.alloc(512, 0x41), xid);
+      rpc.send(msg);
+      await rpc.waitFor(xid);
+      now += 100 * 60_000 * 0.01; // 100 modelled minutes
+      rpc.send(msg);
+      await rpc.waitFor(xid, 2);
+      assert.deepEqual(outcomes(t, xid), ['executed', 'replayed']);
+      assert.equal(t.server.drc.counters().expired, 0);
+    } finally {
+      rpc.close();
+      await t.cleanup();
+    }
+  });
+
+  test('above the high-water mark the oldest entries are retired when a request completes (nfs_dupreq_finish)', async () => {
+    const { t, rpc, root } = await fixture({ ...GANESHA_TCP_DRC, mode: 'checksum-256', hiwat: 2 });
+    try {
+      const fh = await createFile(rpc, root, 'hiwat.bin'); // CREATE is the first entry
+      const msgs = [1, 2, 3, 4].map((i) => {
+        const xid = rpc.xid();
+        return { xid, msg: writeMsg(fh, Buffer.alloc(512, i), xid, BigInt(i * 512)) };
+      });
+      for (const m of msgs) {
+        rpc.send(m.msg);
+        await rpc.waitFor(m.xid);
+      }
+      assert.ok(t.server.drc.counters().retired >= 2);
+      assert.ok(t.server.drc.counters().entries <= 2);
+      rpc.send(msgs[0].msg); // retired: executed again
+      await rpc.waitFor(msgs[0].xid, 2);
+      rpc.send(msgs[3].msg); // newest: still there
+      await rpc.waitFor(msgs[3].xid, 2);
+      assert.deepEqual(outcomes(t, msgs[0].xid), ['executed', 'executed']);
+      assert.deepEqual(outcomes(t, msgs[3].xid), ['executed', 'replayed']);
+    } finally {
+      rpc.close();
+      await t.cleanup();
+    }
+  });
+});
+
+describe('csum_partial (RFC 1071)', () => {
+  test("RFC 1071 §3's example and nfsd's blind spots", () => {
+    assert.equal(csumPartial(Buffer.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7])), 0xddf2);
+    assert.equal(csumPartial(Buffer.from([0xab])), 0xab00, 'an odd last byte is the high byte of a padded word');
+    const a = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const swapped = Buffer.from('44556677001122338899aabbccddeeff', 'hex');
+    assert.equal(csumPartial(a), csumPartial(swapped));
+    assert.equal(csumPartial(Buffer.from('0000ffff', 'hex')), csumPartial(Buffer.from('ffff0000', 'hex')));
+    assert.notEqual(csumPartial(Buffer.alloc(256, 0x41)), csumPartial(Buffer.alloc(256, 0x42)));
+    const big = Buffer.alloc(1 << 20, 0xff); // folding keeps the sum exact over a megabyte of 0xffff words
+    assert.equal(csumPartial(big), 0xffff);
   });
 });

@@ -1,9 +1,19 @@
-// Duplicate request cache configuration: what the CLI flags, the programmatic API and PUT /drc all speak.
+// Duplicate request cache configuration: the one vocabulary the server CLI, the programmatic API, PUT /drc, the
+// reproduction, the matrix and the results database speak.
 import { ConfigError } from '../../core/errors';
 import { parseDuration, parseNumber } from '../../core/units';
 import { NFSPROC3 } from '../../xdr/nfs3/constants';
 
-export const DRC_MODES = ['off', 'xid', 'checksum'] as const;
+/**
+ * What identifies a retransmission:
+ * - off: nothing is cached (a server without a DRC);
+ * - xid: XID, program, version, procedure and sender (Linux nfsd until 3.9, the seed's server: nfsd_cache_lookup
+ *   compared rc_xid, rc_proc, rc_prot, rc_vers and the address);
+ * - checksum-256: the same plus the argument length and csum_partial over the first 256 argument bytes (Linux nfsd
+ *   since 3.10, RC_CSUMLEN; nfs-ganesha hashes the same 256 bytes with CityHash64);
+ * - checksum-all: the checksum over every argument byte (no shipped server; the testbed's upper bound).
+ */
+export const DRC_MODES = ['off', 'xid', 'checksum-256', 'checksum-all'] as const;
 export const DRC_SCOPES = ['client', 'connection'] as const;
 export const DRC_IN_PROGRESS = ['drop', 'wait'] as const;
 export type DrcMode = (typeof DRC_MODES)[number];
@@ -15,36 +25,50 @@ export const DEFAULT_CACHED_PROCS = ['SETATTR', 'WRITE', 'CREATE', 'MKDIR', 'SYM
 
 export interface DrcConfig {
   mode: DrcMode;
-  /** checksum mode: bytes of the procedure arguments hashed; 'all' hashes everything (nfsd: RC_CSUMLEN = 256) */
-  csumBytes: number | 'all';
-  /** client: key on the client address (+ port, see keyPort); connection: key on the connection (ganesha) */
+  /** client: one cache keyed on the sender (nfsd); connection: one cache per connection (nfs-ganesha's TCP DRC) */
   scope: DrcScope;
-  /** client scope: include the source port in the key (nfsd compares address and port) */
+  /** client scope: include the source port in the key (nfsd compares address and port: rpc_cmp_addr_port) */
   keyPort: boolean;
+  /**
+   * connection scope: a new connection from the address and port of a closed one takes over its cache
+   * (nfs-ganesha nfs_dupreq_get_drc finds it in tcp_drc_recycle_t by sockaddr, for TCP_Recycle_Expire_S)
+   */
+  reuse: boolean;
   /** a duplicate of a request still executing: drop it (nfsd) or wait and answer from the cache (ganesha) */
   inProgress: DrcInProgress;
-  /** modelled milliseconds an entry stays valid (nfsd: 120 s); multiplied by the server's time scale */
+  /** modelled ms an entry stays valid (nfsd: 120 s, RC_EXPIRE); 0: no time expiry (ganesha's TCP DRC) */
   expiryMs: number;
-  /** capacity in entries; the least recently used completed entry is evicted beyond it */
+  /** capacity in entries: beyond it the least recently used completed entry is evicted (per cache) */
   size: number;
+  /**
+   * 0, or nfs-ganesha's high-water mark: when a request completes and its cache holds more than this many entries
+   * with no hit among the recent requests (retwnd), the oldest entries are retired (nfs_dupreq_finish,
+   * drc_should_retire; TCP default 64)
+   */
+  hiwat: number;
   /** NFSv3 procedure names that are cached */
   procs: string[];
 }
 
+/** Linux nfsd today. */
 export const DEFAULT_DRC: DrcConfig = {
-  mode: 'checksum',
-  csumBytes: 256,
+  mode: 'checksum-256',
   scope: 'client',
   keyPort: true,
+  reuse: false,
   inProgress: 'drop',
   expiryMs: 120_000,
   size: 1024,
+  hiwat: 0,
   procs: [...DEFAULT_CACHED_PROCS],
 };
 
+/** nfs-ganesha's TCP DRC (src/RPCAL/nfs_dupreq.c with its defaults: TCP_Size 1024, TCP_Hiwat 64). */
+export const GANESHA_TCP_DRC: Partial<DrcConfig> = { scope: 'connection', reuse: true, inProgress: 'wait', expiryMs: 0, hiwat: 64 };
+
 /** Loose input (strings from the CLI or JSON) -> a checked DrcConfig; unknown keys and bad values throw ConfigError. */
 export function drcConfig(raw: Partial<Record<keyof DrcConfig | 'expiry', unknown>> = {}, base: DrcConfig = DEFAULT_DRC): DrcConfig {
-  // `expiry` ("120s") is accepted as another name for expiryMs.
+  // `expiry` ("120s", or "none") is accepted as another name for expiryMs.
   const { expiry, ...input } = raw;
   if (expiry !== undefined && input.expiryMs === undefined) input.expiryMs = expiry;
   const known = new Set(Object.keys(DEFAULT_DRC));
@@ -53,15 +77,14 @@ export function drcConfig(raw: Partial<Record<keyof DrcConfig | 'expiry', unknow
   if (input.mode !== undefined) c.mode = oneOf(input.mode, DRC_MODES, 'drc mode');
   if (input.scope !== undefined) c.scope = oneOf(input.scope, DRC_SCOPES, 'drc scope');
   if (input.inProgress !== undefined) c.inProgress = oneOf(input.inProgress, DRC_IN_PROGRESS, 'drc in-progress');
-  if (input.csumBytes !== undefined) {
-    c.csumBytes = input.csumBytes === 'all' ? 'all' : Math.trunc(parseNumber(input.csumBytes as string | number, 'drc csum bytes', 1, 2 ** 31));
+  for (const k of ['keyPort', 'reuse'] as const) {
+    if (input[k] === undefined) continue;
+    if (typeof input[k] !== 'boolean') throw new ConfigError('BAD_DRC', `drc ${k} must be true or false`);
+    c[k] = input[k] as boolean;
   }
-  if (input.keyPort !== undefined) {
-    if (typeof input.keyPort !== 'boolean') throw new ConfigError('BAD_DRC', 'drc keyPort must be true or false');
-    c.keyPort = input.keyPort;
-  }
-  if (input.expiryMs !== undefined) c.expiryMs = parseDuration(input.expiryMs as string | number, 'drc expiry');
+  if (input.expiryMs !== undefined) c.expiryMs = input.expiryMs === 'none' ? 0 : parseDuration(input.expiryMs as string | number, 'drc expiry');
   if (input.size !== undefined) c.size = Math.trunc(parseNumber(input.size as string | number, 'drc size', 1, 1e7));
+  if (input.hiwat !== undefined) c.hiwat = Math.trunc(parseNumber(input.hiwat as string | number, 'drc hiwat', 0, 1e7));
   if (input.procs !== undefined) {
     const list = Array.isArray(input.procs) ? input.procs : String(input.procs).split(',');
     c.procs = list.map((p) => String(p).trim().toUpperCase()).filter(Boolean);

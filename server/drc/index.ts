@@ -5,7 +5,7 @@ import type { JournalOutcome } from '../../core/journal-schema';
 import { TimeScale } from '../../core/units';
 import { NFS_PROGRAM, NFS_V3, NFSPROC3 } from '../../xdr/nfs3/constants';
 import { DrcConfig, DEFAULT_DRC, drcConfig } from './config';
-import { DrcRequest, fingerprint, xidKey } from './key';
+import { DrcRequest, cacheOf, fingerprint, xidKey } from './key';
 import { DrcEntry, DrcTable } from './table';
 import { onInProgress } from './in-progress';
 
@@ -34,16 +34,33 @@ export interface DrcCounters {
   notCached: number;
   evictions: number;
   expired: number;
+  /** entries retired by the high-water mark (nfs-ganesha) */
+  retired: number;
+  /** per-connection caches taken over by a reconnect from the same address and port (nfs-ganesha) */
+  reused: number;
   entries: number;
 }
 
 const PROC_BY_NAME = NFSPROC3 as Record<string, number>;
 
+/**
+ * Recycled per-connection caches (connection scope with reuse): nfs-ganesha keeps a closed connection's DRC for
+ * TCP_Recycle_Expire_S (600 s) in case the client reconnects from the same address and port. At most this many are
+ * kept (the oldest go first), so closed connections cannot grow the server without bound.
+ */
+const RECYCLE_EXPIRE_MS = 600_000;
+const MAX_RECYCLED = 1024;
+
 export class DuplicateRequestCache {
   private cfg: DrcConfig;
   private cachedProcs = new Set<number>();
-  private table: DrcTable;
-  private readonly c = { hits: 0, misses: 0, payloadMisses: 0, inProgressDrops: 0, inProgressWaits: 0, notCached: 0, evictions: 0, expired: 0 };
+  /** '' -> the client-scope cache; connection scope: one per connection (or per address:port when reused) */
+  private readonly tables = new Map<string, DrcTable>();
+  /** connection scope with reuse: caches of closed connections waiting for a reconnect, by close time (real ms) */
+  private readonly recycled = new Map<string, number>();
+  /** The cache each entry lives in (for completion and abandonment). */
+  private readonly owner = new WeakMap<DrcEntry, DrcTable>();
+  private readonly c = { hits: 0, misses: 0, payloadMisses: 0, inProgressDrops: 0, inProgressWaits: 0, notCached: 0, evictions: 0, expired: 0, retired: 0, reused: 0 };
 
   constructor(
     config: Partial<DrcConfig> = {},
@@ -51,7 +68,6 @@ export class DuplicateRequestCache {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.cfg = drcConfig(config as Record<string, unknown>, DEFAULT_DRC);
-    this.table = new DrcTable(this.cfg.size, scale.real(this.cfg.expiryMs), this.c);
     this.applyProcs();
   }
 
@@ -59,14 +75,13 @@ export class DuplicateRequestCache {
     return { ...this.cfg, procs: [...this.cfg.procs] };
   }
 
-  /** Changes the configuration at run time. A change of mode, scope or key shape flushes the cache. */
+  /** Changes the configuration at run time. A change of what keys an entry flushes the cache. */
   configure(input: Partial<Record<keyof DrcConfig | 'expiry', unknown>>): DrcConfig {
     const next = drcConfig(input, this.cfg);
-    const rekey = next.mode !== this.cfg.mode || next.scope !== this.cfg.scope || next.keyPort !== this.cfg.keyPort || next.csumBytes !== this.cfg.csumBytes;
+    const rekey = next.mode !== this.cfg.mode || next.scope !== this.cfg.scope || next.keyPort !== this.cfg.keyPort || next.reuse !== this.cfg.reuse;
     this.cfg = next;
-    if (rekey) this.table.flush();
-    this.table.capacity = next.size;
-    this.table.expiryRealMs = this.scale.real(next.expiryMs);
+    if (rekey) this.flush();
+    for (const t of this.tables.values()) this.shape(t);
     this.applyProcs();
     return this.config;
   }
@@ -75,13 +90,59 @@ export class DuplicateRequestCache {
     this.cachedProcs = new Set(this.cfg.procs.map((p) => PROC_BY_NAME[p]));
   }
 
+  private shape(t: DrcTable): DrcTable {
+    t.capacity = this.cfg.size;
+    t.expiryRealMs = this.scale.real(this.cfg.expiryMs);
+    t.hiwat = this.cfg.hiwat;
+    return t;
+  }
+
+  private tableFor(key: string): DrcTable {
+    let t = this.tables.get(key);
+    if (!t) {
+      this.tables.set(key, (t = this.shape(new DrcTable(this.cfg.size, 0, 0, this.c))));
+    } else if (this.recycled.delete(key)) {
+      this.c.reused++; // nfs_dupreq_get_drc: "recycle TCP DRC"
+    }
+    return t;
+  }
+
+  /**
+   * A connection closed. Connection scope: its cache goes (no reuse), or waits to be taken over by a reconnect from
+   * the same address and port (reuse: ganesha's recycle queue, expired after 600 s modelled).
+   */
+  connectionClosed(req: Pick<DrcRequest, 'connId' | 'clientAddr' | 'clientPort'>): void {
+    if (this.cfg.scope !== 'connection') return;
+    const key = cacheOf({ ...req, xid: 0, prog: 0, vers: 0, proc: 0, args: Buffer.alloc(0) }, this.cfg);
+    if (!this.tables.has(key)) return;
+    if (!this.cfg.reuse) {
+      this.tables.get(key)!.flush();
+      this.tables.delete(key);
+      return;
+    }
+    const now = this.now();
+    this.recycled.set(key, now);
+    for (const [k, at] of this.recycled) {
+      if (this.recycled.size <= MAX_RECYCLED && now - at <= this.scale.real(RECYCLE_EXPIRE_MS)) break;
+      this.recycled.delete(k);
+      this.tables.get(k)?.flush();
+      this.tables.delete(k);
+    }
+  }
+
   /** Drops every entry; returns how many there were. */
   flush(): number {
-    return this.table.flush();
+    let n = 0;
+    for (const t of this.tables.values()) n += t.flush();
+    this.tables.clear();
+    this.recycled.clear();
+    return n;
   }
 
   counters(): DrcCounters {
-    return { ...this.c, entries: this.table.size };
+    let entries = 0;
+    for (const t of this.tables.values()) entries += t.size;
+    return { ...this.c, entries };
   }
 
   /** True when calls to this procedure go through the cache at all. */
@@ -96,11 +157,12 @@ export class DuplicateRequestCache {
       return { kind: 'execute', outcome: this.cfg.mode === 'off' ? 'executed' : 'not-cached' };
     }
     const now = this.now();
-    const key = xidKey(req, this.cfg);
-    const fp = fingerprint(req, this.cfg);
-    const found = this.table.get(key, now);
-    if (found && found.fp === fp) {
-      this.table.touch(found);
+    const table = this.tableFor(cacheOf(req, this.cfg));
+    const xk = xidKey(req, this.cfg);
+    const key = `${xk}#${fingerprint(req, this.cfg)}`;
+    const found = table.get(key, now);
+    if (found) {
+      table.hit(found);
       if (found.state === 'done') {
         this.c.hits++;
         return { kind: 'replay', outcome: 'replayed', reply: found.reply!, status: found.status ?? -1 };
@@ -113,12 +175,14 @@ export class DuplicateRequestCache {
       this.c.inProgressWaits++;
       return { kind: 'wait', outcome: 'waited', done: d.done };
     }
-    // Same xid key, different arguments: nfsd's "payload miss" (the retransmission is not the same request).
-    const payloadMiss = found !== undefined;
+    // Same xid key, other arguments: nfsd's "payload miss" (nfsd_cache_key_cmp counts it). It is another key, so
+    // a new entry is inserted and the old one stays: a later copy with the old arguments still hits it.
+    const payloadMiss = table.hasXid(xk);
     if (payloadMiss) this.c.payloadMisses++;
     else this.c.misses++;
-    const entry: DrcEntry = { key, fp, state: 'in-progress', doneAt: 0, waiters: [] };
-    this.table.put(entry, now);
+    const entry: DrcEntry = { key, xidKey: xk, state: 'in-progress', doneAt: 0, waiters: [] };
+    table.put(entry, now);
+    this.owner.set(entry, table);
     return { kind: 'execute', outcome: payloadMiss ? 'payload-miss-executed' : 'executed', entry };
   }
 
@@ -131,11 +195,12 @@ export class DuplicateRequestCache {
     const w = entry.waiters;
     entry.waiters = [];
     for (const f of w) f({ reply, status });
+    this.owner.get(entry)?.completed();
   }
 
   /** The execution produced no reply (e.g. the connection died): forget the entry, release waiters unanswered. */
   abandon(entry: DrcEntry): void {
-    this.table.remove(entry);
+    this.owner.get(entry)?.remove(entry);
     const w = entry.waiters;
     entry.waiters = [];
     for (const f of w) f(null);
