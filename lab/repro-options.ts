@@ -5,10 +5,11 @@ import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEADBEEF } from '../core/pattern';
+import { DRC_MODES, type DrcMode as DrcModeName } from '../server/drc/config';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
-export const DRC_MODES = ['off', 'xid', 'checksum-256', 'checksum-all'] as const;
-export type DrcModeName = (typeof DRC_MODES)[number];
+// The DRC modes are the server's own vocabulary (server/drc/config.ts), one list for server, repro, matrix and DB.
+export { DRC_MODES, type DrcMode as DrcModeName } from '../server/drc/config';
 
 /** The seed's numbers (shared/seeds/000): a 65 s stall every 1000 packets, timeo 60 s, retrans 2. */
 export const SEED_NUMBERS = { stall: '65s', every: 1000, timeo: '60s', retrans: 2 } as const;
@@ -94,20 +95,6 @@ export const DEFAULTS: Omit<ReproOptions, 'outDir'> = {
   scribbleHold: '45s',
   scribble: DEADBEEF,
 };
-
-/** The server's DRC configuration for a reproduction DRC mode. */
-export function drcConfig(mode: DrcModeName): Record<string, unknown> {
-  switch (mode) {
-    case 'off':
-      return { mode: 'off' };
-    case 'xid':
-      return { mode: 'xid' };
-    case 'checksum-256':
-      return { mode: 'checksum', csumBytes: 256 };
-    case 'checksum-all':
-      return { mode: 'checksum', csumBytes: 'all' };
-  }
-}
 
 export function checkReproOptions(o: Partial<ReproOptions>): void {
   if (o.policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(o.policy)) throw new ConfigError('BAD_POLICY', `policy must be one of ${POLICY_NAMES.join(', ')}`);

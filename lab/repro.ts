@@ -12,7 +12,7 @@ import { runBlktest, type BlktestResult } from '../client/blktest';
 import { hexXid } from '../client/rpc/xid';
 import { createProxy, type FaultSpec, type FaultSpecOf, type Proxy } from '../netem';
 import { startServer, type RunningServer } from '../server';
-import { checkReproOptions, drcConfig, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, SEED_SERVER_LIMITS, type ReproOptions } from './repro-options';
+import { checkReproOptions, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, SEED_SERVER_LIMITS, type ReproOptions } from './repro-options';
 import { runLinuxClient, type LinuxClientResult } from './linux/client';
 import { LinuxNfsd, type ReplyCacheStats } from './linux/nfsd';
 import { mount } from '../client/nfs3';
@@ -77,7 +77,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   timerLag.enable();
   const client = observeClient(tracePath);
 
-  const serverOpts = { exportDir, journal: journalPath, drc: drcConfig(o.drc), timeScale: o.timeScale, logger: log, stateDir: path.join(o.outDir, 'state'), limits: SEED_SERVER_LIMITS };
+  const serverOpts = { exportDir, journal: journalPath, drc: { mode: o.drc }, timeScale: o.timeScale, logger: log, stateDir: path.join(o.outDir, 'state'), limits: SEED_SERVER_LIMITS };
   let server: RunningServer | undefined;
   let proxy: Proxy | undefined;
   let actions: ScenarioActions | undefined;

@@ -78,8 +78,9 @@ export class Flow implements HookSite {
   /** frozen by a stall: not reading, not writing */
   frozen = false;
   /** frozen as dropped (resume backoff): told the time of the sender's first bytes during the stall, once */
-  private probe?: (realAt: number) => void;
-  private lastReadAt = -Infinity;
+  private probe?: (realAt: number, sentBefore: boolean) => void;
+  /** until the poll phase after the freeze has run: bytes read now were already in our kernel buffer */
+  private probeEarly = false;
   /** real ms (performance.now) before which nothing is written; reading continues (hold) */
   holdUntil = 0;
   private source?: net.Socket;
@@ -164,11 +165,18 @@ export class Flow implements HookSite {
   /**
    * Stops writing and reading. With `probe`, the flow keeps reading until the sender's first bytes arrive (kept,
    * not written), reports their time and then stops: the moment a dropped stall would have dropped the sender's
-   * first segment and started its retransmission timer. One read (at most 64 KiB) more than a plain freeze.
+   * first segment and started its retransmission timer. Bytes read in the first poll phase after the freeze were
+   * sent before the stall (they sat in our socket's kernel buffer): `sentBefore`, in flight at the start. One read
+   * (at most 64 KiB) more than a plain freeze.
    */
-  freeze(probe?: (realAt: number) => void): void {
+  freeze(probe?: (realAt: number, sentBefore: boolean) => void): void {
     this.frozen = true;
     this.probe = probe;
+    if (probe) {
+      // setImmediate runs after this loop turn's poll phase; the second one after the next poll phase.
+      this.probeEarly = true;
+      setImmediate(() => setImmediate(() => (this.probeEarly = false)));
+    }
     this.clearTimer();
     this.updateReading();
   }
@@ -181,12 +189,12 @@ export class Flow implements HookSite {
   }
 
   /**
-   * Had the sender segments in flight at `now`, for a stall that drops them? Yes when bytes it sent wait in this
-   * flow or in the destination's write queue, or when it was sending within the last `windowMs` (its newest
-   * bytes may still sit unread in our socket's kernel buffer, which the proxy cannot see).
+   * Had the sender segments in flight when a stall that drops them began? Yes when bytes it sent wait in this flow
+   * or in the destination's write queue (not yet delivered, so not acknowledged). Bytes still unread in our own
+   * socket's kernel buffer are found by the probe (freeze's `sentBefore`).
    */
-  inFlight(now: number, windowMs: number): boolean {
-    return this.queuedBytes > 0 || (this.dest?.writableLength ?? 0) > 0 || now - this.lastReadAt <= windowMs;
+  inFlight(): boolean {
+    return this.queuedBytes > 0 || (this.dest?.writableLength ?? 0) > 0;
   }
 
   holdFor(realMs: number): void {
@@ -222,11 +230,10 @@ export class Flow implements HookSite {
   /** `slab`: chunk is a view of this pooled slab, owned by the flow (never set when a fault plans or frames). */
   private onData(chunk: Buffer, slab?: Buffer): void {
     const now = performance.now();
-    this.lastReadAt = now;
     if (this.frozen && this.probe) {
       const p = this.probe;
       this.probe = undefined;
-      p(now);
+      p(now, this.probeEarly);
     }
     this.bytesIn += chunk.length;
     this.host.countIn(this.direction, chunk.length, Math.ceil(chunk.length / DEFAULT_MSS));

@@ -20,9 +20,6 @@ import { hashSeed, Prng } from '../core/prng';
 import { procName, type CallFacts } from './rpc-framer';
 import type { Direction, DirectionSpec, Duration, FaultSpec, NetemEvent, RecordInfo, ResumePolicy } from './types';
 
-/** See stall(): real ms before a stall within which a sender's bytes count as in flight at its start. */
-const IN_FLIGHT_WINDOW_MS = 10;
-
 export interface ProxyOptions {
   /** name in events and the control API (default "netem") */
   name?: string;
@@ -329,11 +326,6 @@ export class Proxy implements ConnectionHost {
 
   // ---- stall and hold mechanism -------------------------------------------------------------------------------
 
-  /**
-   * Dropped stall: a sender that was sending within this many real ms of the start had segments in flight, so
-   * its retransmission timer started with the stall. Below an event-loop turn or two the proxy cannot tell
-   * "in flight" from "sent just after"; at time scale X this window is 10/X modelled ms.
-   */
   private stall(req: StallRequest): boolean {
     if (this.isClosed) return false;
     if (this.stallActive) {
@@ -349,8 +341,8 @@ export class Proxy implements ConnectionHost {
     const firstDrop: Partial<Record<Direction, number>> = {};
     for (const d of frozen) {
       const flows = [...this.conns.values()].map((c) => c.flow(d)).filter((f): f is NonNullable<typeof f> => f !== undefined);
-      if (req.resume === 'backoff' && flows.some((f) => f.inFlight(started, IN_FLIGHT_WINDOW_MS))) firstDrop[d] = started;
-      const probe = req.resume === 'backoff' ? (at: number) => void (firstDrop[d] ??= at) : undefined;
+      if (req.resume === 'backoff' && flows.some((f) => f.inFlight())) firstDrop[d] = started;
+      const probe = req.resume === 'backoff' ? (at: number, sentBefore: boolean) => void (firstDrop[d] ??= sentBefore ? started : at) : undefined;
       for (const f of flows) f.freeze(probe);
     }
     this.log.emit({

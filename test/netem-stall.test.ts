@@ -148,15 +148,18 @@ for (const resume of ['together', 'backoff'] as const) {
       assert.equal(rel('downstream').cause, 'held packets reinjected');
       return;
     }
-    // Dropped right after the WRITE was delivered: its ACK is lost, so the client's timer runs from the start, as
-    // does the server's for its reply: both directions wait for 0.2+0.4+...+51.2 = 102.2 s.
+    // Dropped: the WRITE was delivered before the stall, so the client lost nothing until its retransmission at
+    // 60 s; its timer then expires at the first 0.2 s doubling step after 65 s (60 + 6.2 = 66.2 s). The server's reply was lost at the start:
+    // 0.2+0.4+...+51.2 = 102.2 s. The duplicate reaches the server 36 s before the reply reaches the client.
     const up = rel('upstream');
     const down = rel('downstream');
     assert.deepEqual([up.cause, down.cause], ['sender RTO expiry', 'sender RTO expiry']);
-    for (const e of [up, down]) {
-      within(e.modelFirstDropMs, 0, 2_000);
-      within(e.modelAfterEndMs, 37_000, 39_500);
-    }
+    within(up.modelFirstDropMs, 58_000, 63_000);
+    within(up.modelAfterEndMs, 0, 4_000);
+    within(down.modelFirstDropMs, 0, 3_000);
+    within(down.modelAfterEndMs, 34_000, 39_500);
+    assert.ok(proxy.events.indexOf(up) < proxy.events.indexOf(down));
+    assert.equal(server.arrivals.get(res.xid), 2, 'the server saw the duplicate before the client saw the reply');
   });
 }
 
