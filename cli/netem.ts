@@ -111,7 +111,7 @@ export function register(program: Command): void {
     .option('--interval <duration>', 'stall every T')
     .option('--at <duration>', 'stall once at T after start')
     .option('--on-call <proc[#n]>', 'stall on the Nth call of a procedure, e.g. WRITE#3')
-    .option('--resume <policy>', 'together | backoff (downstream first, upstream after a modelled Linux RTO backoff)', 'together')
+    .option('--resume <policy>', 'together (held packets reinjected at the end) | backoff (dropped: each direction at its sender\'s next TCP RTO expiry)', 'together')
     .option('--phase <phase>', 'with --on-call: stall before or after forwarding that call', 'after')
     .option('--fault <spec>', 'add a fault: KIND:key=value,... or JSON (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--schedule <file>', 'JSON schedule: {seed, timeScale, faults, timeline}')

@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { createLogger } from '../core/log';
 import { formatSize, parseDuration, parseNumber, parseSize } from '../core/units';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
+import { BACKOFFS } from '../client/rpc/timeout';
 import { DEFAULT_RESULTS_DB, DEFAULT_RUNS_DIR } from '../lab/paths';
-import { DEFAULTS, DRC_MODES, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, PEERS, checkReproOptions, runRepro, type DrcModeName, type PeerName, type TimerLag } from '../lab/repro';
+import { DEFAULTS, DRC_MODES, MATRIX_DEFAULTS, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, PEERS, checkReproOptions, runRepro, type DrcModeName, type PeerName, type TimerLag } from '../lab/repro';
 import { SCENARIO_NAMES, type ScenarioName } from '../lab/scenarios';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
@@ -23,6 +24,11 @@ import { optionWithDefault } from './help';
 
 interface CommonOpts {
   timeScale?: string;
+  maxStalls?: string;
+  resume?: string;
+  backoff?: string;
+  wsize?: string;
+  inflight?: string;
   realTime?: boolean;
   seed: string;
   count?: string;
@@ -42,6 +48,12 @@ function unexplained(r: RunRecord): number {
   return Number(r.witnesses?.unexplainedTimeouts ?? 0);
 }
 
+/** The options a matrix hands every cell (plain data: they cross to the worker threads). */
+function reproOverrides(c: ReturnType<typeof common>): NonNullable<Parameters<typeof runMatrix>[0]['repro']> {
+  const { seed: _seed, logger: _logger, ...rest } = c;
+  return rest;
+}
+
 function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 }
@@ -54,18 +66,35 @@ function common(o: CommonOpts) {
     ...(o.count ? { count: parseNumber(o.count, '--count', 1, 1e6) } : {}),
     ...(o.blockSize ? { blockSize: parseSize(o.blockSize, '--block-size') } : {}),
     ...(o.scribbleHold ? { scribbleHold: (parseDuration(o.scribbleHold, '--scribble-hold'), o.scribbleHold) } : {}),
+    ...(o.maxStalls !== undefined ? { maxStalls: parseNumber(o.maxStalls, '--max-stalls', 0, 1e6) } : {}),
+    ...(o.wsize ? { wsize: parseSize(o.wsize, '--wsize') } : {}),
+    ...(o.inflight ? { inflight: parseNumber(o.inflight, '--inflight', 1, 1024) } : {}),
+    ...(o.resume ? { resume: oneOf(o.resume, RESUMES, '--resume') } : {}),
+    ...(o.backoff ? { backoff: oneOf(o.backoff, BACKOFFS, '--backoff') } : {}),
     logger: createLogger({ level: o.verbose ? 'info' : 'error', name: 'repro' }),
     ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.modules ? { modules: o.modules } : {}),
   };
 }
 
-function addCommon(cmd: Command): Command {
+function oneOf<T extends string>(v: string, all: readonly T[], name: string): T {
+  if (!(all as readonly string[]).includes(v)) throw new ConfigError('BAD_OPTION', `${name} must be one of ${all.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
+const RESUMES = ['together', 'backoff'] as const;
+
+function addCommon(cmd: Command, defaults: { timeScale: number; maxStalls: number; count: number } = DEFAULTS): Command {
   return cmd
-    .option('--time-scale <x>', `multiply every modelled duration (65 s stall, 60 s timeo) by x`, String(DEFAULTS.timeScale))
+    .option('--time-scale <x>', `multiply every modelled duration (65 s stall, 60 s timeo) by x`, String(defaults.timeScale))
+    .option('--max-stalls <n>', 'stalling scenarios: keep writing until the first late transmission or this many stalls (0: write --count blocks once)', String(defaults.maxStalls))
+    .option('--resume <how>', 'how a stall ends: together (held packets, as the seed\'s NFQUEUE) | backoff (dropped: each side at its TCP RTO)', DEFAULTS.resume)
+    .option('--backoff <how>', "client timer growth: exponential (2.6.18, the seed's kernel) | linear (nfs_init_timeout_values, today)", DEFAULTS.backoff)
+    .addOption(optionWithDefault('--wsize <size>', 'bytes per WRITE call', formatSize(DEFAULTS.wsize)))
+    .addOption(optionWithDefault('--inflight <k>', 'write() buffers in flight at once', String(DEFAULTS.inflight)))
     .option('--real-time', "the seed's own numbers: time scale 1 (65 s stalls; takes minutes)")
     .option('--seed <n>', 'seed of every random decision', String(DEFAULTS.seed))
-    .addOption(optionWithDefault('--count <n>', 'write() calls of --block-size each', String(DEFAULTS.count)))
+    .addOption(optionWithDefault('--count <n>', 'write() calls of --block-size each (the file size with --max-stalls)', String(defaults.count)))
     .addOption(optionWithDefault('--block-size <size>', 'bytes per write()', formatSize(DEFAULTS.blockSize)))
     .addOption(optionWithDefault('--scribble-hold <duration>', 'how long 0xdeadbeef stays in the buffer before the next refill (modelled)', DEFAULTS.scribbleHold))
     .option('--db <file>', 'results database', DEFAULT_RESULTS_DB)
@@ -139,6 +168,7 @@ export function register(program: Command): void {
           verdict: record.verdict, policy: record.config.policy, drc: record.config.drc, scenario: opts.scenario, seed: c.seed, timeScale: c.timeScale,
           lateTransmissions: k.lateTransmissions, scribbledOnWire: k.scribbledOnWire, executedScribbled: k.executedScribbled,
           corruptBlocks: k.corruptBlocks, retransmissions: k.retransmissions, partialDuplicates: k.partialDuplicates,
+          timing: record.witnesses?.timing,
           capture: record.capture, runId: record.runId, outDir, db: opts.db, summary: record.summary, durationMs: record.durationMs,
           ...(opts.expect ? { expected: opts.expect, expectationMet: record.verdict === opts.expect } : {}),
           ...(record.error ? { error: record.error } : {}),
@@ -177,6 +207,7 @@ export function register(program: Command): void {
       .option('--servers <list>', 'server axis: testbed (our DRC modes) and/or linux (the real nfsd)', 'testbed')
       .addOption(optionWithDefault('--jobs <n>', 'cells run at once, each in its own worker thread (1 = one after the other)', 'two per core, at most 4'))
       .option('--out <dir>', 'folder for the runs', DEFAULT_RUNS_DIR),
+    MATRIX_DEFAULTS,
   ).action(async (opts: CommonOpts & { repeat: string; policies?: string; drcs?: string; scenarios?: string; clients: string; servers: string; jobs?: string; out: string }) => {
     const c = common(opts);
     const list = <T extends string>(v: string | undefined, all: readonly T[], name: string): readonly T[] => {
@@ -201,7 +232,7 @@ export function register(program: Command): void {
         matrixId,
         db,
         logLevel: opts.verbose ? 'info' : 'error',
-        repro: { ...(c.kernel ? { kernel: c.kernel } : {}), ...(c.modules ? { modules: c.modules } : {}), timeScale: c.timeScale, ...(c.count ? { count: c.count } : {}), ...(c.blockSize ? { blockSize: c.blockSize } : {}), ...(c.scribbleHold ? { scribbleHold: c.scribbleHold } : {}) },
+        repro: reproOverrides(c),
         onRun: (r, i, n) => {
           const lag = (r.witnesses?.timerLagMs as TimerLag | undefined)?.max ?? 0;
           const machine = unexplained(r);

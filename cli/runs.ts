@@ -162,13 +162,18 @@ function formatList(runs: RunSummary[], db: string, view: TableView): string {
 
 /** A matrix summary as one text table per scenario: a line per (policy, DRC) cell, counters summed over repeats. */
 export function formatMatrix(m: MatrixSummary, colour = false): string {
-  const parts = [`matrix ${m.matrixId}: ${m.runs} runs (counters summed over repeats; MiB/s is the median)\n`];
+  const parts = [
+    `matrix ${m.matrixId}: ${m.runs} runs (counters summed over repeats; MiB/s is the median; DRC age: modelled s from the ` +
+      `original's execution to a duplicate's arrival at the server, min/median/max over the repeats; lag: worst p99 event-loop lag, modelled s)\n`,
+  ];
+  const f = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+  const range = (r: { min: number; median: number; max: number } | undefined) => (r ? `${f(r.min)}/${f(r.median)}/${f(r.max)}` : '-');
   for (const scenario of m.scenarios) {
     const cells = m.cells.filter((c) => c.scenario === scenario);
     parts.push(
       `\nscenario ${scenario}\n` +
         textTable(
-          ['policy', 'drc', 'verdict', 'reproduced', 'late', 'wire', 'exec', 'corrupt', 'partial', 'MiB/s'],
+          ['policy', 'drc', 'verdict', 'reproduced', 'late', 'wire', 'exec', 'corrupt', 'partial', 'DRC age s', 'lag s', 'MiB/s'],
           cells.map((c) => [
             c.policy,
             c.drc,
@@ -179,6 +184,8 @@ export function formatMatrix(m: MatrixSummary, colour = false): string {
             String(c.sums.executedScribbled),
             String(c.sums.corruptBlocks),
             String(c.sums.partialDuplicates),
+            range(c.timing.drcAgeS),
+            c.timing.lagP99ModelS === undefined ? '-' : f(c.timing.lagP99ModelS),
             c.medians.throughputMiBps.toFixed(1),
           ]),
           { paint: verdictPainter(colour) },

@@ -41,6 +41,8 @@ export interface BlktestOptions {
   durationMs?: number;
   /** file size in blocks for duration mode (default count, or 64) */
   fileBlocks?: number;
+  /** asked before each write(): true ends the loop (what is in flight finishes), whatever count or duration say */
+  stopWhen?(): boolean;
   /** bytes per WRITE call (default 64 KiB) */
   wsize?: number;
   /** write() calls in flight at once, each with its own Buffer (default 1) */
@@ -217,6 +219,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
       const buf = Buffer.allocUnsafe(blockSize); // the one reusable O_DIRECT buffer of this slot
       for (;;) {
         if (count !== undefined ? next >= count : performance.now() >= deadline) return;
+        if (opts.stopWhen?.()) return;
         const block = next++ % fileBlocks;
         const offset = block * blockSize;
         fillPattern(buf, offset);

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, TestbedError } from '../core/errors';
 import { createLogger, type Level } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
-import { DEFAULTS, DRC_MODES, runRepro, type DrcModeName, type PeerName, type ReproOptions, type ReproPhases } from './repro';
+import { DEFAULTS, DRC_MODES, MATRIX_DEFAULTS, runRepro, type DrcModeName, type PeerName, type ReproOptions, type ReproPhases } from './repro';
 import { SCENARIO_NAMES, SCENARIOS, type ScenarioName } from './scenarios';
 import type { CellReply, CellRequest } from './matrix-worker';
 import type { ResultsDb } from './results-db';
@@ -81,6 +81,7 @@ export async function runMatrix(o: MatrixOptions): Promise<RunRecord[]> {
   const cells = matrixCells(o);
   const options = cells.map((c): Omit<ReproOptions, 'logger' | 'onStep'> => ({
     ...DEFAULTS,
+    ...MATRIX_DEFAULTS,
     ...o.repro,
     ...c,
     outDir: path.join(o.outRoot, o.matrixId, `${c.scenario}-${c.client === 'linux' ? 'linux' : c.policy}-${c.server === 'linux' ? 'linux-nfsd' : c.drc}-s${c.seed}`),

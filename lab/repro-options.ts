@@ -5,6 +5,8 @@ import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/log';
 import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEADBEEF } from '../core/pattern';
+import type { Backoff } from '../client/rpc/timeout';
+import type { ResumePolicy } from '../netem';
 import { DRC_MODES, type DrcMode as DrcModeName } from '../server/drc/config';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
@@ -57,10 +59,19 @@ export interface ReproOptions {
   stall: string;
   /** stall every N packets (1448-byte units) of client->server traffic */
   every: number;
+  /** how a stall ends (netem): together (held, as the seed's NFQUEUE) or backoff (dropped: each sender's RTO) */
+  resume: ResumePolicy;
   timeo: string;
   retrans: number;
+  /** how NFS fills the client's struct rpc_timeout: linear (today) or exponential (2.6.18, the seed's kernel) */
+  backoff: Backoff;
   /** modelled time the scribble stays in the buffer before the next refill (makes late bytes read 0xdeadbeef) */
   scribbleHold: string;
+  /**
+   * 0: write `count` blocks once. N > 0 (scenarios that stall): keep writing over the `count` blocks until the
+   * client's first late transmission (then finish what is in flight) or until the proxy has stalled N times.
+   */
+  maxStalls: number;
   scribble: number;
   logger?: Logger;
   /** called with progress lines (human) */
@@ -71,30 +82,47 @@ export interface ReproOptions {
 }
 
 /**
- * Embedded defaults: the seed's scenario at 1/500 of real time (a 65 s stall lasts 130 ms). 8 writes of 1 MiB, 4 in
- * flight, are enough to fill the loopback socket buffers behind a stall so that queued duplicates wait in Node's
- * write queue holding references to the caller's Buffers. The scribble stays 45 s (modelled) before the next
- * refill: longer than the ~37 s a backoff resume keeps client->server traffic frozen after the reply got through
- * (Linux RTO 200 ms doubling: the first retransmission after a 65 s stall is at 102.2 s), so late bytes read
- * 0xdeadbeef as in the seed's pcap rather than the next block's counters.
+ * Embedded defaults, chosen so that the model's own processing stays small against the modelled timers (README
+ * "Time compression"):
+ * - time scale 1/50: a 65 s stall lasts 1.3 s; 1 ms of event-loop lag is 0.05 modelled s, against nfsd's 120 s DRC
+ *   expiry (the summary warns when the p99 lag passes 1% of it);
+ * - one RPC per write() as in the seed (its write() was one 8 KiB WRITE, so the RPC's completion was write()'s
+ *   return), 16 write()s in flight as 2.6.18's RPC slot table (xprt_tcp_slot_table_entries), 512 KiB each: Node
+ *   hands the kernel a copy of what fits in its socket buffers (about 4 MiB on loopback), so a duplicate still
+ *   references the caller's Buffer only when more than that is queued behind a stall (Linux referenced the pages
+ *   in the whole socket; 8 KiB RPCs here would cost 64x the calls per byte, and their lag enters modelled time);
+ * - held stalls (the seed's NFQUEUE program) and 2.6.18's exponential timer backoff;
+ * - up to 16 stalls (21 s of stalling at this scale) until the first reproduction.
+ * The scribble stays 2 s (modelled) before the next refill: the late copy leaves tens of milliseconds after
+ * completion (the seed: 0.04 s), so late bytes read 0xdeadbeef as in the seed's pcap.
  */
 export const DEFAULTS: Omit<ReproOptions, 'outDir'> = {
-  policy: 'no-cancel',
+  policy: 'linux-2008',
   drc: 'off',
   scenario: 'stall',
   seed: 1,
-  timeScale: 0.002,
-  blockSize: 1 << 20,
-  count: 8,
-  wsize: 64 << 10,
-  inflight: 4,
+  timeScale: 0.02,
+  blockSize: 512 << 10,
+  count: 32,
+  wsize: 512 << 10,
+  inflight: 16,
   stall: SEED_NUMBERS.stall,
   every: SEED_NUMBERS.every,
+  resume: 'together',
+  backoff: 'exponential',
   timeo: SEED_NUMBERS.timeo,
   retrans: SEED_NUMBERS.retrans,
-  scribbleHold: '45s',
+  scribbleHold: '2s',
+  maxStalls: 16,
   scribble: DEADBEEF,
 };
+
+/**
+ * The matrix screens 72 cells within a minute: each writes 16 blocks once (about 9 stalls) at 1/250 of real time.
+ * 1 ms of lag is 0.25 modelled s there; each cell reports it beside its DRC ages, and the README's DRC conclusions
+ * rest on repro's defaults and a --time-scale 0.05 check instead.
+ */
+export const MATRIX_DEFAULTS = { timeScale: 0.004, maxStalls: 0, count: 16 } as const;
 
 export function checkReproOptions(o: Partial<ReproOptions>): void {
   if (o.policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(o.policy)) throw new ConfigError('BAD_POLICY', `policy must be one of ${POLICY_NAMES.join(', ')}`);

@@ -19,7 +19,7 @@ import { mount } from '../client/nfs3';
 import { affectedXids, buildTimeline, judge, summaryLines, tapLines } from './run-report';
 import type { RunCounters, RunError, RunRecord } from './run-record';
 import { SCENARIOS, type ScenarioActions } from './scenarios';
-import { diskWitness, observeClient, unexplainedTimeouts, wireWitness } from './witnesses';
+import { diskWitness, observeClient, timingWitness, unexplainedTimeouts, wireWitness } from './witnesses';
 
 export * from './repro-options';
 
@@ -83,7 +83,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   let actions: ScenarioActions | undefined;
   let blk: BlktestResult | undefined;
   let error: RunError | undefined;
-  const faults = scenario.faults({ seed: o.seed, stall: o.stall, every: o.every, writeCalls: o.count * Math.ceil(o.blockSize / o.wsize) });
+  const faults = scenario.faults({ seed: o.seed, stall: o.stall, every: o.every, resume: o.resume, writeCalls: o.count * Math.ceil(o.blockSize / o.wsize) });
   // The Linux peers (lab/linux/): the real kernel client and/or the real nfsd, each in a QEMU guest.
   let nfsd: LinuxNfsd | undefined;
   let nfsdBefore: ReplyCacheStats | undefined;
@@ -134,6 +134,9 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
         return (server = await restartOnPort(serverOpts, serverPort));
       },
     });
+    // The seed's author "usually" saw it "in a matter of minutes": with --max-stalls the loop keeps cycling over
+    // the file's blocks until the client's first late transmission, or until the proxy stalled that often.
+    const untilReproduced = o.maxStalls > 0 && faults.some((f) => f.kind === 'stall');
     blk = await runBlktest({
       host: px.address.host,
       port: px.address.port,
@@ -141,7 +144,9 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       exportPath: '/export',
       file: BLKTEST_FILE,
       blockSize: o.blockSize,
-      count: o.count,
+      ...(untilReproduced
+        ? { durationMs: Infinity, fileBlocks: o.count, stopWhen: () => client.firstLateAt !== undefined || budgetSpent(px, o.maxStalls) }
+        : { count: o.count }),
       wsize: o.wsize,
       inflight: o.inflight,
       stable: 'unstable',
@@ -150,6 +155,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       scribbleHoldMs: parseDuration(o.scribbleHold, 'scribble hold'),
       timeo: parseDuration(o.timeo, 'timeo'),
       retrans: o.retrans,
+      backoff: o.backoff,
       timeScale: o.timeScale,
       seed: o.seed,
       logger: log,
@@ -176,6 +182,8 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const proxyPort = proxy?.address.port ?? linuxRun?.proxyPort;
   await proxy?.close().catch(() => undefined);
   await server?.flushJournal().catch(() => undefined);
+  // nfsd's RC_EXPIRE (120 s) unless our server was told otherwise
+  const drcExpiryMs = server && o.drc !== 'off' ? server.drc.config.expiryMs : 120_000;
   const journalRows = server?.journal ? server.journal.query({ proc: 'WRITE', limit: 1_000_000 }) : [];
   let drcStats: unknown = server?.stats().drc;
   if (nfsd) {
@@ -213,9 +221,19 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const timeoMs = parseDuration(o.timeo, 'timeo');
   const machineTimeouts = unexplainedTimeouts(client.trace, netemEvents, proxyStarted, timeoMs);
   const lag = lagSummary(timerLag);
+  const timing = timingWitness({
+    lateAfterCompleteModelMs: blk?.lateAfterCompleteModelMs ?? [],
+    serverExec: client.serverExec,
+    scribbledXids: wire.scribbledXids,
+    lagRealMs: lag,
+    timeScale: o.timeScale,
+    drcExpiryModelMs: drcExpiryMs,
+    stallStarts: netemEvents.filter((e) => e.event === 'stall-start').map((e) => proxyStarted + e.ms),
+    firstLateAt: client.firstLateAt,
+  });
   const xids = affectedXids(blk?.lateXids ?? [], wire.scribbledXids, client.trace);
   const timeline = buildTimeline({ xids, scribbledXids: wire.scribbledXids, executedScribbledXids: disk.executedScribbledXids, trace: client.trace, serverExec: client.serverExec, netemEvents, t0, proxyStarted, end: performance.now() });
-  const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats: server ? (drcStats as ReturnType<RunningServer['stats']>['drc']) : undefined, scenarioLines: actions?.summary() ?? [], expectedBytes: o.count * o.blockSize, machineTimeouts, scaledTimeoMs: timeoMs * o.timeScale, lag });
+  const summary = summaryLines({ verdict, counters, error, wire, disk, scribble: o.scribble, drc: o.drc, drcStats: server ? (drcStats as ReturnType<RunningServer['stats']>['drc']) : undefined, scenarioLines: actions?.summary() ?? [], expectedBytes: Math.min(o.count, blk?.writes ?? o.count) * o.blockSize, machineTimeouts, scaledTimeoMs: timeoMs * o.timeScale, lag, timing, timeScale: o.timeScale, maxStalls: o.maxStalls, withdrawn: blk?.duplicatesWithdrawn, reconnects: blk?.reconnects });
   if (nfsd) for (let i = summary.length - 1; i >= 0; i--) if (summary[i].startsWith('journal:')) summary.splice(i, 1);
   summary.push(...linuxSummary(linuxRun, nfsd ? (drcStats as Record<string, unknown>) : undefined, wire.scribbledXids.size));
 
@@ -238,12 +256,14 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       // What the proxy ran: the stall schedule only when the scenario stalls (drop-reply does not), and every fault.
       ...stallSchedule(faults),
       faults,
+      backoff: o.backoff,
       blockSize: o.blockSize,
       count: o.count,
       wsize: o.wsize,
       inflight: o.inflight,
       scribble: hexXid(o.scribble),
       scribbleHold: o.scribbleHold,
+      maxStalls: o.maxStalls,
       serverLimits: SEED_SERVER_LIMITS,
     },
     verdict,
@@ -254,7 +274,11 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     traceSummary: linuxRun
       ? { kernel: linuxRun.kernel, tracepoints: linuxRun.traceCounts, trace: linuxRun.traceFile, mountstats: linuxRun.mountstats }
       : blk
-      ? { transmissions: blk.transmissions, retransmissions: blk.retransmissions, lateTransmissions: blk.lateTransmissions, duplicatesCancelled: blk.duplicatesCancelled, duplicatesFinished: blk.duplicatesFinished, lateXids: blk.lateXids.map(hexXid), trace: tracePath }
+      ? {
+          transmissions: blk.transmissions, retransmissions: blk.retransmissions, lateTransmissions: blk.lateTransmissions,
+          latePaths: blk.latePaths, duplicatesCancelled: blk.duplicatesCancelled, duplicatesFinished: blk.duplicatesFinished,
+          duplicatesWithdrawn: blk.duplicatesWithdrawn, reconnects: blk.reconnects, resets: blk.resets, lateXids: blk.lateXids.map(hexXid), trace: tracePath,
+        }
       : {},
     findings: wire.findings ?? {},
     witnesses: {
@@ -266,6 +290,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
       corruptExplainedByJournal: disk.explained,
       drc: drcStats,
       timerLagMs: lag,
+      timing,
       unexplainedTimeouts: machineTimeouts,
       ...(linuxRun ? { linuxClient: linuxWitness(linuxRun) } : {}),
     },
@@ -323,6 +348,16 @@ async function restartOnPort(opts: Parameters<typeof startServer>[0], port: numb
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+}
+
+/**
+ * The --max-stalls budget is spent: stop stalling, so what is still in flight drains at once rather than through
+ * more stalls (nothing was reproduced, so no duplicate's timing is lost by it).
+ */
+function budgetSpent(px: Proxy, maxStalls: number): boolean {
+  if (px.metrics().stalls < maxStalls) return false;
+  for (const f of px.faults()) if (f.kind === 'stall') px.removeFault(f.id);
+  return true;
 }
 
 /** Thrown past the model client's steps when the Linux client did the writing (not an error). */

@@ -9,6 +9,7 @@ import { median } from '../core/stats';
 import { POLICY_NAMES } from '../client/policies';
 import { DRC_MODES } from './repro-options';
 import type { RunConfig, RunCounters, RunError, RunRecord, Timeline, Verdict } from './run-record';
+import type { TimingWitness } from './witnesses';
 import { SCENARIO_NAMES } from './scenarios';
 
 export const VERDICTS: readonly Verdict[] = ['reproduced', 'not-reproduced', 'error'];
@@ -68,6 +69,17 @@ const MIGRATIONS: readonly string[] = [
   // form, which getRun still reads), and drop-reply runs no longer claim the stall schedule they never ran.
   `UPDATE OR IGNORE runs SET run_id = replace(run_id, '/', '.') WHERE matrix_id IS NOT NULL AND instr(run_id, '/') > 0;
    UPDATE runs SET config_json = json_remove(config_json, '$.stall') WHERE scenario = 'drop-reply';`,
+  // 3 -> 4: what time compression did to the run, in modelled seconds (lab/witnesses.ts timingWitness).
+  `ALTER TABLE runs ADD COLUMN stalls INTEGER;
+   ALTER TABLE runs ADD COLUMN stalls_to_reproduce INTEGER;
+   ALTER TABLE runs ADD COLUMN late_after_complete_min_s REAL;
+   ALTER TABLE runs ADD COLUMN late_after_complete_median_s REAL;
+   ALTER TABLE runs ADD COLUMN late_after_complete_max_s REAL;
+   ALTER TABLE runs ADD COLUMN drc_age_min_s REAL;
+   ALTER TABLE runs ADD COLUMN drc_age_median_s REAL;
+   ALTER TABLE runs ADD COLUMN drc_age_max_s REAL;
+   ALTER TABLE runs ADD COLUMN drc_age_scribbled_median_s REAL;
+   ALTER TABLE runs ADD COLUMN lag_p99_model_s REAL;`,
 ];
 
 /** The code a run stored before schema 2 reads back with: its code was not kept. */
@@ -87,6 +99,50 @@ const COUNTER_COLUMNS = {
   corruptBlocks: 'corrupt_blocks',
   throughputMiBps: 'throughput_mibps',
 } as const satisfies Record<keyof RunCounters, string>;
+/** A run's timing (record.witnesses.timing) in columns of its own, so queries and the matrix can use them. */
+export interface RunTiming {
+  stalls: number | null;
+  stallsToReproduce: number | null;
+  lateAfterCompleteMinS: number | null;
+  lateAfterCompleteMedianS: number | null;
+  lateAfterCompleteMaxS: number | null;
+  drcAgeMinS: number | null;
+  drcAgeMedianS: number | null;
+  drcAgeMaxS: number | null;
+  drcAgeScribbledMedianS: number | null;
+  lagP99ModelS: number | null;
+}
+
+const TIMING_COLUMNS: { readonly [K in keyof RunTiming]: string } = {
+  stalls: 'stalls',
+  stallsToReproduce: 'stalls_to_reproduce',
+  lateAfterCompleteMinS: 'late_after_complete_min_s',
+  lateAfterCompleteMedianS: 'late_after_complete_median_s',
+  lateAfterCompleteMaxS: 'late_after_complete_max_s',
+  drcAgeMinS: 'drc_age_min_s',
+  drcAgeMedianS: 'drc_age_median_s',
+  drcAgeMaxS: 'drc_age_max_s',
+  drcAgeScribbledMedianS: 'drc_age_scribbled_median_s',
+  lagP99ModelS: 'lag_p99_model_s',
+};
+const TIMING_KEYS = Object.keys(TIMING_COLUMNS) as Array<keyof RunTiming>;
+
+function timingOf(rec: RunRecord): RunTiming {
+  const t = rec.witnesses?.timing as TimingWitness | undefined;
+  return {
+    stalls: t?.stalls ?? null,
+    stallsToReproduce: t?.stallsToReproduce ?? null,
+    lateAfterCompleteMinS: t?.lateAfterCompleteS?.min ?? null,
+    lateAfterCompleteMedianS: t?.lateAfterCompleteS?.median ?? null,
+    lateAfterCompleteMaxS: t?.lateAfterCompleteS?.max ?? null,
+    drcAgeMinS: t?.drcAgeS?.min ?? null,
+    drcAgeMedianS: t?.drcAgeS?.median ?? null,
+    drcAgeMaxS: t?.drcAgeS?.max ?? null,
+    drcAgeScribbledMedianS: t?.drcAgeScribbledS?.median ?? null,
+    lagP99ModelS: t?.lagModelS.p99 ?? null,
+  };
+}
+
 type CounterKey = keyof typeof COUNTER_COLUMNS;
 const COUNTER_KEYS = Object.keys(COUNTER_COLUMNS) as CounterKey[];
 
@@ -128,6 +184,7 @@ export interface RunSummary {
   counters: RunCounters;
   capture?: string;
   error?: RunError;
+  timing: RunTiming;
 }
 
 export interface MatrixInfo {
@@ -153,6 +210,11 @@ export interface MatrixCell {
   sums: CounterSums;
   /** medians over repeats of every counter, throughput and duration */
   medians: RunCounters & { durationMs: number };
+  /**
+   * Modelled seconds over the repeats: DRC age (least of the runs' least, median of their medians, largest of
+   * their largest), late transmissions after completion likewise, and the worst p99 event-loop lag.
+   */
+  timing: { drcAgeS?: { min: number; median: number; max: number }; lateAfterCompleteS?: { min: number; median: number; max: number }; lagP99ModelS?: number; stallsToReproduce?: number };
   seeds: number[];
   runIds: string[];
 }
@@ -217,7 +279,7 @@ interface RunRow {
 }
 
 const SUMMARY_COLUMNS = `run_id, matrix_id, started_at, duration_ms, version, policy, drc, scenario, seed, time_scale, verdict,
-  ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')}, capture, error, error_code`;
+  ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')}, capture, error, error_code, ${TIMING_KEYS.map((k) => TIMING_COLUMNS[k]).join(', ')}`;
 
 const MAX_LIMIT = 10_000;
 
@@ -279,11 +341,12 @@ function bind(db: Database.Database, file: string): ResultsDb {
       run_id, matrix_id, started_at, duration_ms, version, policy, drc, scenario, seed, time_scale, verdict,
       ${COUNTER_KEYS.map((k) => COUNTER_COLUMNS[k]).join(', ')},
       capture, error, error_code, config_json, summary_json, netem_events_json, trace_summary_json, findings_json,
-      timeline_json, extra_json)
+      timeline_json, extra_json, ${TIMING_KEYS.map((k) => TIMING_COLUMNS[k]).join(', ')})
     VALUES (
       @runId, @matrixId, @startedAt, @durationMs, @version, @policy, @drc, @scenario, @seed, @timeScale, @verdict,
       ${COUNTER_KEYS.map((k) => '@' + k).join(', ')},
-      @capture, @error, @errorCode, @config, @summary, @netemEvents, @traceSummary, @findings, @timeline, @extra)`);
+      @capture, @error, @errorCode, @config, @summary, @netemEvents, @traceSummary, @findings, @timeline, @extra,
+      ${TIMING_KEYS.map((k) => '@t_' + k).join(', ')})`);
   const selectOne = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?');
   // One statement for every combination of filters: a NULL parameter means "any".
   const selectMany = db.prepare<Record<string, unknown>, RunRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs
@@ -385,6 +448,8 @@ function toParams(rec: RunRecord): Record<string, unknown> {
   if (Object.keys(extraCounters).length) extra.counters = extraCounters;
   params.extra = JSON.stringify(extra);
   for (const k of COUNTER_KEYS) params[k] = rec.counters[k];
+  const timing = timingOf(rec);
+  for (const k of TIMING_KEYS) params['t_' + k] = timing[k];
   return params;
 }
 
@@ -429,7 +494,15 @@ function toSummary(row: RunRow): RunSummary {
     counters: countersOf(row),
     ...(row.capture !== null ? { capture: row.capture } : {}),
     ...errorOf(row),
+    timing: timingRow(row),
   };
+}
+
+function timingRow(row: RunRow): RunTiming {
+  const t = {} as RunTiming;
+  const r = row as unknown as Record<string, number | null | undefined>;
+  for (const k of TIMING_KEYS) t[k] = r[TIMING_COLUMNS[k]] ?? null;
+  return t;
 }
 
 function toRecord(row: RunRow): RunRecord {
@@ -502,6 +575,16 @@ function summarizeCell(policy: string, drc: string, scenario: string, runs: RunS
     medians[k] = median(xs);
   }
   medians.durationMs = median(runs.map((r) => r.durationMs));
+  const xs = (k: keyof RunTiming) => runs.map((r) => r.timing[k]).filter((v): v is number => v !== null);
+  const range = (lo: keyof RunTiming, mid: keyof RunTiming, hi: keyof RunTiming) =>
+    xs(mid).length ? { min: Math.min(...xs(lo)), median: median(xs(mid)), max: Math.max(...xs(hi)) } : undefined;
+  const timing: MatrixCell['timing'] = {};
+  const age = range('drcAgeMinS', 'drcAgeMedianS', 'drcAgeMaxS');
+  if (age) timing.drcAgeS = age;
+  const late = range('lateAfterCompleteMinS', 'lateAfterCompleteMedianS', 'lateAfterCompleteMaxS');
+  if (late) timing.lateAfterCompleteS = late;
+  if (xs('lagP99ModelS').length) timing.lagP99ModelS = Math.max(...xs('lagP99ModelS'));
+  if (xs('stallsToReproduce').length) timing.stallsToReproduce = median(xs('stallsToReproduce'));
   return {
     policy,
     drc,
@@ -513,5 +596,6 @@ function summarizeCell(policy: string, drc: string, scenario: string, runs: RunS
     medians,
     seeds: runs.map((r) => r.seed),
     runIds: runs.map((r) => r.runId),
+    timing,
   };
 }

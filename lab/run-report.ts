@@ -1,5 +1,7 @@
 // What a reproduction run reports, built from its witnesses: the verdict, the human summary, the timeline the
 // dashboard draws (one row per affected XID, the proxy's stalls shaded) and one XID in seed 000's tap format.
+import type { CallEventName } from '../client/rpc/events';
+import { tracepointOf } from '../client/rpc/events';
 import { hexXid } from '../client/rpc/xid';
 import { formatAt } from '../core/units';
 import { ran } from '../core/journal-schema';
@@ -7,7 +9,7 @@ import type { RpcCallEvent } from '../client/rpc/trace';
 import type { NetemEvent } from '../netem';
 import type { ServerStats } from '../server';
 import { harmFromEvents, XID_HARMS, type RunCounters, type Timeline, type TimelineEvent, type TimelineKind, type TimelineRow, type Verdict, type XidHarm } from './run-record';
-import type { DiskWitness, ServerExec, WireWitness } from './witnesses';
+import { formatSpread, type DiskWitness, type ServerExec, type TimingWitness, type WireWitness } from './witnesses';
 
 /** Any witness seeing the bug makes the run reproduced; an error is an error whatever was seen before it. */
 export function judge(error: unknown, c: RunCounters): Verdict {
@@ -15,7 +17,7 @@ export function judge(error: unknown, c: RunCounters): Verdict {
   return c.scribbledOnWire > 0 || c.corruptBlocks > 0 || c.lateTransmissions > 0 ? 'reproduced' : 'not-reproduced';
 }
 
-const TRACE_TO_TIMELINE: Record<string, TimelineKind | undefined> = {
+const TRACE_TO_TIMELINE: Partial<Record<CallEventName, TimelineKind>> = {
   'transmit-done': 'transmit',
   timeout: 'timeout',
   'retransmit-queued': 'retransmit-queued',
@@ -77,21 +79,26 @@ function harmOf(xid: number, events: readonly TimelineEvent[], i: TimelineInput)
   return harmFromEvents(events);
 }
 
-/** Stall windows on the run's clock, from the proxy's events (ms since the proxy started). */
+/**
+ * Stall windows on the run's clock, from the proxy's events (ms since the proxy started): both directions until
+ * the first release, then the direction still frozen until the stall ends (a dropped stall resumes each direction at
+ * its own sender's RTO expiry).
+ */
 function stallWindows(events: readonly NetemEvent[], offset: number): Timeline['stalls'] {
   const out: Timeline['stalls'] = [];
   let start: number | undefined;
-  let downAt: number | undefined;
+  let first: { t: number; released: 'upstream' | 'downstream' } | undefined;
   for (const e of events) {
     const t = Math.round((e.ms + offset) * 1000) / 1000;
     if (e.event === 'stall-start') {
       start = t;
-      downAt = undefined;
-    } else if (e.event === 'release-downstream' && start !== undefined) downAt = t;
-    else if (e.event === 'stall-end' && start !== undefined) {
-      if (downAt !== undefined && downAt < t) {
-        out.push({ start, end: downAt, direction: 'both' });
-        out.push({ start: downAt, end: t, direction: 'upstream' });
+      first = undefined;
+    } else if ((e.event === 'release-downstream' || e.event === 'release-upstream') && start !== undefined && !first) {
+      first = { t, released: e.event === 'release-downstream' ? 'downstream' : 'upstream' };
+    } else if (e.event === 'stall-end' && start !== undefined) {
+      if (first && first.t < t) {
+        out.push({ start, end: first.t, direction: 'both' });
+        out.push({ start: first.t, end: t, direction: first.released === 'downstream' ? 'upstream' : 'downstream' });
       } else out.push({ start, end: t, direction: 'both' });
       start = undefined;
     }
@@ -116,6 +123,12 @@ export interface SummaryInput {
   /** timeo in real ms at the run's time scale */
   scaledTimeoMs: number;
   lag: { p99: number; max: number };
+  timing?: TimingWitness;
+  /** cancel-on-reply's cost: duplicates withdrawn by a connection reset, and the client's reconnects */
+  withdrawn?: number;
+  reconnects?: number;
+  timeScale?: number;
+  maxStalls?: number;
 }
 
 /** The human summary, as `repro` prints it and the results database stores it. */
@@ -136,8 +149,10 @@ export function summaryLines(s: SummaryInput): string[] {
   if (wire.scribbledOnWire) out.push(`on the wire: ${wire.deadbeefOnWire} of the ${wire.scribbledOnWire} differing copies carried ${hexXid(s.scribble)} itself, the rest the buffer's next contents (another block's counters)`);
   if (disk.corrupt.length) out.push(`journal: ${disk.explained} of ${disk.corrupt.length} corrupt blocks lie inside an executed WRITE whose payload was not the pattern`);
   if (s.drcStats && s.drcStats.mode !== 'off')
-    out.push(`DRC (${s.drc}): ${s.drcStats.hits} replayed, ${s.drcStats.payloadMisses} payload misses executed, ${s.drcStats.expired} entries expired (120 s modelled), ${s.drcStats.inProgressDrops} in-progress drops`);
+    out.push(`DRC (${s.drc}): ${s.drcStats.hits} replayed, ${s.drcStats.payloadMisses} payload misses executed, ${s.drcStats.expired} entries expired, ${s.drcStats.inProgressDrops} in-progress drops`);
+  out.push(...timingLines(s));
   if (c.partialDuplicates) out.push(`${c.partialDuplicates} duplicate(s) were already partly written when the reply came and were finished from caller memory`);
+  if (s.withdrawn) out.push(`${s.withdrawn} duplicate(s) in the socket were withdrawn by resetting the connection; ${s.reconnects ?? 0} reconnect(s) replayed the pending calls`);
   out.push(...s.scenarioLines);
   if (s.machineTimeouts)
     out.push(
@@ -148,11 +163,32 @@ export function summaryLines(s: SummaryInput): string[] {
   return out;
 }
 
+/** What time compression did to this run, in modelled seconds (lab/witnesses.ts timingWitness). */
+function timingLines(s: SummaryInput): string[] {
+  const t = s.timing;
+  if (!t) return [];
+  const out = [
+    `stalls: ${t.stalls}${t.stallsToReproduce !== undefined ? `; the first late transmission came during or after stall ${t.stallsToReproduce}` : s.maxStalls ? ` (no late transmission within --max-stalls ${s.maxStalls})` : ''}`,
+  ];
+  if (t.lateAfterCompleteS) out.push(`late transmissions left ${formatSpread(t.lateAfterCompleteS)} after their call completed (modelled; the seed: 0.04 s)`);
+  if (t.drcAgeS)
+    out.push(
+      `DRC age (the original's execution to a duplicate's arrival at the server): ${formatSpread(t.drcAgeS)}` +
+        (t.drcAgeScribbledS ? `; scribbled duplicates ${formatSpread(t.drcAgeScribbledS)}, ${Object.entries(t.scribbledOutcomes).map(([k, n]) => `${n} ${k}`).join(', ')}` : '') +
+        `; nfsd's entries expire after ${t.drcExpiryS} s`,
+    );
+  out.push(
+    `event-loop lag: p99 ${t.lagModelS.p99} s, max ${t.lagModelS.max} s modelled (${s.lag.p99} / ${s.lag.max} ms real at time scale ${s.timeScale})` +
+      (t.lagWarning ? ` — WARNING: above 1% of the ${t.drcExpiryS} s DRC expiry, so real processing is not negligible against the modelled timers; use a larger --time-scale` : ''),
+  );
+  return out;
+}
+
 /** One XID's events in the shape of seed 000's tap trace, timed as every report is (core/units.ts formatAt). */
 export function tapLines(trace: readonly RpcCallEvent[], exec: readonly ServerExec[], xid: number, t0: number, scale: number): string[] {
   const evs = [
-    ...trace.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: e.event + (e.kind ? ` (${e.kind})` : '') })),
-    ...exec.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: `server ${e.outcome}` })),
+    ...trace.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: e.event + (e.kind ? ` (${e.kind})` : ''), tp: tracepointOf(e) })),
+    ...exec.filter((e) => e.xid === xid).map((e) => ({ t: e.t, name: `server ${e.outcome}`, tp: null })),
   ].sort((a, b) => a.t - b.t);
-  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${formatAt(e.t - t0, scale)} "${e.name}" xid=${hexXid(xid)}`);
+  return evs.map((e, i) => `tap: ${i}/${evs.length} at ${formatAt(e.t - t0, scale)} "${e.name}" xid=${hexXid(xid)}${e.tp ? ` [sunrpc:${e.tp}]` : ''}`);
 }

@@ -5,7 +5,9 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { CHANNELS } from '../core/channels';
+import { tracepointOf } from '../client/rpc/events';
 import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
+import { spread, type Spread } from '../core/stats';
 import { hexXid } from '../client/rpc/xid';
 import { inspectFiles } from '../captures';
 import type { NetemEvent } from '../netem';
@@ -25,17 +27,21 @@ export interface ServerExec {
 export interface ClientObserver {
   readonly trace: RpcCallEvent[];
   readonly serverExec: ServerExec[];
+  /** performance.now() of the first late transmission, if any yet */
+  readonly firstLateAt: number | undefined;
   /** Unsubscribes and closes the trace file. */
   stop(): Promise<void>;
 }
 
 export function observeClient(tracePath: string): ClientObserver {
   const trace: RpcCallEvent[] = [];
+  let firstLateAt: number | undefined;
   const traceOut = fs.createWriteStream(tracePath);
   const unsubscribe = onRpcCallEvents((e) => {
     if (e.proc !== 'WRITE') return;
     trace.push(e);
-    traceOut.write(JSON.stringify(e) + '\n');
+    if (e.event === 'late-transmit') firstLateAt ??= e.t;
+    traceOut.write(JSON.stringify({ ...e, tracepoint: tracepointOf(e) }) + '\n');
   });
   const serverExec: ServerExec[] = [];
   const onServerOp = (m: unknown) => {
@@ -46,6 +52,9 @@ export function observeClient(tracePath: string): ClientObserver {
   return {
     trace,
     serverExec,
+    get firstLateAt() {
+      return firstLateAt;
+    },
     async stop() {
       unsubscribe();
       diagnostics_channel.unsubscribe(CHANNELS.serverOp, onServerOp);
@@ -198,4 +207,82 @@ export function diskWitness(d: DiskInput): DiskWitness {
   }
   const explained = corrupt.filter((b) => scribbledRanges.some(([a, z]) => b.firstBadOffset >= a && b.firstBadOffset < z)).length;
   return { executedScribbled, executedScribbledXids, corrupt, explained, bytes: disk.length };
+}
+
+/**
+ * What time compression does to a run, in modelled seconds: how long after completion each late transmission
+ * left (the seed: 0.04 s), how old the DRC entry was when each duplicate reached the server (the original's
+ * execution to the duplicate's arrival; nfsd forgets after 120 s), and how late this thread's timers fired, which
+ * every modelled duration silently absorbs (a warning above 1% of the DRC expiry).
+ */
+export interface TimingWitness {
+  lateAfterCompleteS?: Spread;
+  /** every duplicate WRITE that reached the server */
+  drcAgeS?: Spread;
+  /** the duplicates of XIDs whose later copies differed on the wire (the scribbled ones) */
+  drcAgeScribbledS?: Spread;
+  /** what the server did with those duplicates (executed, replayed, payload-miss-executed, dropped-in-progress ...) */
+  scribbledOutcomes: Record<string, number>;
+  /** the event loop's timer lag (p99, max), modelled seconds */
+  lagModelS: { p99: number; max: number };
+  drcExpiryS: number;
+  /** p99 lag above 1% of the DRC expiry: real processing is not negligible against the modelled timers */
+  lagWarning: boolean;
+  /** stalls the proxy started, and how many had started when the client first read a returned buffer */
+  stalls: number;
+  stallsToReproduce?: number;
+}
+
+export interface TimingInput {
+  lateAfterCompleteModelMs: readonly number[];
+  serverExec: readonly ServerExec[];
+  scribbledXids: ReadonlySet<number>;
+  lagRealMs: { p99: number; max: number };
+  timeScale: number;
+  drcExpiryModelMs: number;
+  /** stall-start times, performance.now() */
+  stallStarts: readonly number[];
+  firstLateAt?: number;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const roundSpread = (s: Spread | undefined) => s && { n: s.n, min: round3(s.min), median: round3(s.median), max: round3(s.max) };
+
+export function timingWitness(i: TimingInput): TimingWitness {
+  const first = new Map<number, number>();
+  const ages: number[] = [];
+  const scribbledAges: number[] = [];
+  const scribbledOutcomes: Record<string, number> = {};
+  for (const e of [...i.serverExec].sort((a, b) => a.t - b.t)) {
+    const t0 = first.get(e.xid);
+    if (t0 === undefined) {
+      first.set(e.xid, e.t);
+      continue;
+    }
+    const age = (e.t - t0) / i.timeScale / 1000;
+    ages.push(age);
+    if (i.scribbledXids.has(e.xid)) {
+      scribbledAges.push(age);
+      scribbledOutcomes[e.outcome] = (scribbledOutcomes[e.outcome] ?? 0) + 1;
+    }
+  }
+  const lagModelS = { p99: round3(i.lagRealMs.p99 / i.timeScale / 1000), max: round3(i.lagRealMs.max / i.timeScale / 1000) };
+  const drcExpiryS = i.drcExpiryModelMs / 1000;
+  return {
+    lateAfterCompleteS: roundSpread(spread(i.lateAfterCompleteModelMs.map((ms) => ms / 1000))),
+    drcAgeS: roundSpread(spread(ages)),
+    drcAgeScribbledS: roundSpread(spread(scribbledAges)),
+    scribbledOutcomes,
+    lagModelS,
+    drcExpiryS,
+    lagWarning: lagModelS.p99 > drcExpiryS / 100,
+    stalls: i.stallStarts.length,
+    ...(i.firstLateAt !== undefined ? { stallsToReproduce: i.stallStarts.filter((t) => t <= i.firstLateAt!).length } : {}),
+  };
+}
+
+export function formatSpread(s: Spread | undefined, unit = 's'): string {
+  if (!s) return 'none';
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(3));
+  return s.n === 1 ? `${f(s.min)} ${unit}` : `${f(s.min)} / ${f(s.median)} / ${f(s.max)} ${unit} (min / median / max of ${s.n})`;
 }

@@ -119,6 +119,14 @@ export class Proxy implements ConnectionHost {
   private readonly dirs: Record<Direction, DirectionMetrics> = { upstream: emptyDir(), downstream: emptyDir() };
   private readonly timers = new Set<NodeJS.Timeout>();
   private stallActive?: { frozen: Set<Direction>; started: number };
+  /**
+   * True from a release until the next check phase: the bytes the stall held (in our sockets' kernel buffers) are
+   * read in this loop turn's poll phase, every direction's, before a new stall may freeze them again. Without it
+   * a megabyte of held client->server bytes crosses the next "every N packets" threshold inside one read burst,
+   * and the held replies are frozen again before they were read (held packets are reinjected together).
+   */
+  private reinjecting = false;
+  private deferredStall?: StallRequest;
   private stalls = 0;
   private stalledMs = 0;
   private holdUntil: Record<Direction, number> = { upstream: 0, downstream: 0 };
@@ -328,7 +336,11 @@ export class Proxy implements ConnectionHost {
 
   private stall(req: StallRequest): boolean {
     if (this.isClosed) return false;
-    if (this.stallActive) {
+    if (this.reinjecting && !this.stallActive && !this.deferredStall) {
+      this.deferredStall = req;
+      return true;
+    }
+    if (this.stallActive || this.deferredStall) {
       this.log.emit({ source: req.source, kind: 'stall', event: 'stall-skipped', reason: 'a stall is already running', ...req.facts });
       return false;
     }
@@ -379,6 +391,15 @@ export class Proxy implements ConnectionHost {
     for (const d of dirs) {
       if (!st.frozen.delete(d)) continue;
       this.log.emit({ source, kind: 'stall', event: `release-${d}`, bytesOut: this.dirs[d].bytesOut, ...facts });
+      if (!this.reinjecting) {
+        this.reinjecting = true;
+        setImmediate(() => {
+          this.reinjecting = false;
+          const next = this.deferredStall;
+          this.deferredStall = undefined;
+          if (next) this.stall(next);
+        });
+      }
       for (const c of this.conns.values()) c.flow(d)?.thaw();
     }
     if (st.frozen.size === 0) {

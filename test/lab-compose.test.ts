@@ -45,13 +45,15 @@ describe('docker-compose.yml', () => {
   });
 
   test("runs the seed's scenario in real time with the seed's numbers", () => {
-    // 000: "Stalling all network traffic with the NFS server for 65s every 1000 packets", the reply released
-    // before the queued retransmission (resume by backoff), timeo 60 s, 0xdeadbeef after write() returns.
+    // 000: "Stalling all network traffic with the NFS server for 65s every 1000 packets", held and released
+    // together (the NFQUEUE program delayed packets), timeo 60 s, 2.6.18's timer backoff, 0xdeadbeef after
+    // write() returns.
     assert.equal(flag(args.server, '--drc'), 'off');
     assert.equal(flag(args.netem, '--stall'), '65s');
     assert.equal(flag(args.netem, '--every'), '1000');
     assert.equal(flag(args.netem, '--unit'), 'packets');
-    assert.equal(flag(args.netem, '--resume'), 'backoff');
+    assert.equal(flag(args.netem, '--resume'), 'together');
+    assert.equal(flag(args.client, '--backoff'), 'exponential');
     assert.equal(flag(args.client, '--policy'), 'linux-2008');
     assert.equal(flag(args.client, '--scribble'), '0xdeadbeef');
     assert.equal(flag(args.client, '--timeo'), '60s');

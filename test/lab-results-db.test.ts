@@ -179,9 +179,12 @@ test('a version 1 database migrates forward; its failed runs read back with an u
     const db = openResults(file);
     db.saveRun(makeRecord({ runId: 'old', verdict: 'error', error: { code: 'X', message: 'netem: upstream refused' } }));
     db.close();
-    // Back to what a version 1 testbed wrote: no error_code column.
+    // Back to what a version 1 testbed wrote: no error_code column, none of version 3's timing columns.
     const raw = new Database(file);
     raw.exec('ALTER TABLE runs DROP COLUMN error_code');
+    for (const c of ['stalls', 'stalls_to_reproduce', 'late_after_complete_min_s', 'late_after_complete_median_s', 'late_after_complete_max_s', 'drc_age_min_s', 'drc_age_median_s', 'drc_age_max_s', 'drc_age_scribbled_median_s', 'lag_p99_model_s']) {
+      raw.exec(`ALTER TABLE runs DROP COLUMN ${c}`);
+    }
     raw.pragma('user_version = 1');
     raw.close();
     const again = openResults(file);

@@ -7,7 +7,7 @@ import { getScenario, SCENARIO_NAMES, SCENARIOS, type ScenarioRun } from '../lab
 import { silentLogger } from '../core/log';
 import type { RunningServer } from '../server';
 
-const params = { seed: 7, stall: '65s', every: 1000, writeCalls: 128 };
+const params = { seed: 7, stall: '65s', every: 1000, resume: 'together' as const, writeCalls: 128 };
 
 test('every scenario stalls as the seed does or drops replies, and names no other fault', () => {
   for (const name of SCENARIO_NAMES) {

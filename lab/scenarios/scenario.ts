@@ -2,7 +2,7 @@
 // run goes (a server restart). One file per scenario; lab/scenarios/index.ts lists them in a typed table, as
 // client/policies/ and netem/faults/ do. The orchestrator (lab/repro.ts) owns sockets, processes and teardown.
 import type { Logger } from '../../core/log';
-import type { FaultSpec, Proxy } from '../../netem';
+import type { FaultSpec, Proxy, ResumePolicy } from '../../netem';
 import type { RunningServer } from '../../server';
 
 /** What a scenario's faults are made from: the run's seed and stall schedule. */
@@ -12,6 +12,8 @@ export interface ScenarioParams {
   stall: string;
   /** stall every N packets (1448-byte units) of client->server traffic */
   every: number;
+  /** how a stall ends: together (held) or backoff (dropped) */
+  resume: ResumePolicy;
   /** WRITE calls the run makes (count x ceil(blockSize / wsize)) */
   writeCalls: number;
 }
