@@ -8,7 +8,7 @@ import { startTrace, type TapScope } from '../client/rpc/trace';
 import { parseHostPort } from '../core/address';
 import { ConfigError } from '../core/errors';
 import { createLogger } from '../core/log';
-import { formatAt, formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
+import { formatAt, formatBytes, formatSize, parseDuration, parseNumber, parseSize } from '../core/units';
 import { hexXid } from '../client/rpc/xid';
 import { EXIT } from './exit';
 import { optionWithDefault } from './help';
@@ -24,6 +24,7 @@ interface Opts {
   count?: string;
   duration?: string;
   fileBlocks?: string;
+  untilLate?: boolean;
   wsize: string;
   inflight: string;
   stable: string;
@@ -74,10 +75,11 @@ function summary(r: BlktestResult, timeScale: number): string {
 const BLKTEST_VS_REPRO = `
 Defaults are blktest2.c's own (one O_DIRECT write() at a time, 0xdeadbeef written the moment it returns, real
 time), for use against any server. \`nfs-testbed repro\` runs this loop with other values, to show the bug within
-seconds on loopback: --inflight ${REPRO.inflight} and --count ${REPRO.count} (several buffers, as blktap's aio, fill the loopback socket
-buffers behind a stall, so duplicates wait in the write queue still referencing them), --scribble-hold ${REPRO.scribbleHold}
-(the scribble is still there when the backoff releases the duplicates, so they carry 0xdeadbeef rather than the
-next block's counters) and --time-scale ${REPRO.timeScale} (the ${SEED_NUMBERS.stall} stall lasts ${parseDuration(SEED_NUMBERS.stall) * REPRO.timeScale} ms).`;
+seconds on loopback: --block-size and --wsize ${formatSize(REPRO.wsize)} with --inflight ${REPRO.inflight} (one WRITE per write(), as many
+in flight as 2.6.18's RPC slot table, so more waits behind a stall than Node's kernel copies hold and a duplicate
+still references its caller's buffer), --backoff ${REPRO.backoff} (2.6.18), --scribble-hold ${REPRO.scribbleHold}, --time-scale
+${REPRO.timeScale} (the ${SEED_NUMBERS.stall} stall lasts ${parseDuration(SEED_NUMBERS.stall) * REPRO.timeScale} ms), cycling over ${REPRO.count} blocks until the first late transmission
+(--until-late).`;
 
 export function register(program: Command): void {
   program
@@ -92,6 +94,7 @@ export function register(program: Command): void {
     .option('--block-size <size>', 'bytes per write()', '1MiB')
     .addOption(optionWithDefault('--count <n>', 'write blocks 0..N-1 once each', `${DEFAULT_BLOCKS} (without --duration)`))
     .option('--duration <time>', 'keep writing for this long (modelled; obeys --time-scale), cycling over --file-blocks')
+    .option('--until-late', 'stop writing at the first late transmission (what is in flight finishes); --count or --duration is the budget')
     .addOption(optionWithDefault('--file-blocks <n>', 'file size in blocks: --duration cycles over blocks 0..N-1', `--count, else ${DEFAULT_BLOCKS}`))
     .option('--wsize <size>', 'bytes per WRITE call', '64KiB')
     .option('--inflight <k>', 'write() buffers in flight at once (aio)', '1')
@@ -125,6 +128,7 @@ export function register(program: Command): void {
         count: o.count !== undefined ? parseNumber(o.count, '--count', 1) : undefined,
         durationMs: o.duration !== undefined ? parseDuration(o.duration, '--duration') : undefined,
         fileBlocks: o.fileBlocks !== undefined ? parseNumber(o.fileBlocks, '--file-blocks', 1) : undefined,
+        untilLate: !!o.untilLate,
         wsize: parseSize(o.wsize, '--wsize'),
         inflight: parseNumber(o.inflight, '--inflight', 1),
         stable: o.stable as StableName,

@@ -43,6 +43,8 @@ export interface BlktestOptions {
   fileBlocks?: number;
   /** asked before each write(): true ends the loop (what is in flight finishes), whatever count or duration say */
   stopWhen?(): boolean;
+  /** end the loop at the client's first late transmission (what is in flight finishes); count or duration is the budget */
+  untilLate?: boolean;
   /** bytes per WRITE call (default 64 KiB) */
   wsize?: number;
   /** write() calls in flight at once, each with its own Buffer (default 1) */
@@ -219,7 +221,7 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
       const buf = Buffer.allocUnsafe(blockSize); // the one reusable O_DIRECT buffer of this slot
       for (;;) {
         if (count !== undefined ? next >= count : performance.now() >= deadline) return;
-        if (opts.stopWhen?.()) return;
+        if (opts.stopWhen?.() || (opts.untilLate && rpc.stats.lateTransmissions > 0)) return;
         const block = next++ % fileBlocks;
         const offset = block * blockSize;
         fillPattern(buf, offset);
