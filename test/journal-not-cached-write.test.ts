@@ -22,7 +22,7 @@ test('WRITE not in --drc-procs: the journal, the inspector and the disk witness 
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const journal = path.join(dir, 'journal.sqlite');
   const capture = path.join(dir, 'capture.pcap');
-  const s = await testServer({ drc: { mode: 'checksum', procs: ['CREATE', 'REMOVE'] }, journal });
+  const s = await testServer({ drc: { mode: 'checksum-256', procs: ['CREATE', 'REMOVE'] }, journal });
   t.after(() => s.cleanup());
   const proxy = await createProxy({ upstream: s.server.address, capture });
   const rpc = await RawRpc.connect(proxy.address.port);

@@ -172,6 +172,13 @@ test('a file database is WAL, at the current schema version, and reopens with it
   }
 });
 
+/** Back to a version 3 table: without the timing columns migration 3 -> 4 adds. */
+function dropVersion4Columns(raw: Database.Database): void {
+  for (const c of ['stalls', 'stalls_to_reproduce', 'late_after_complete_min_s', 'late_after_complete_median_s', 'late_after_complete_max_s', 'drc_age_min_s', 'drc_age_median_s', 'drc_age_max_s', 'drc_age_scribbled_median_s', 'lag_p99_model_s']) {
+    raw.exec(`ALTER TABLE runs DROP COLUMN ${c}`);
+  }
+}
+
 test('a version 1 database migrates forward; its failed runs read back with an unrecorded code', () => {
   const dir = tmpDir();
   const file = path.join(dir, 'v1.sqlite');
@@ -179,12 +186,10 @@ test('a version 1 database migrates forward; its failed runs read back with an u
     const db = openResults(file);
     db.saveRun(makeRecord({ runId: 'old', verdict: 'error', error: { code: 'X', message: 'netem: upstream refused' } }));
     db.close();
-    // Back to what a version 1 testbed wrote: no error_code column, none of version 3's timing columns.
+    // Back to what a version 1 testbed wrote: no error_code column, none of version 4's timing columns.
     const raw = new Database(file);
     raw.exec('ALTER TABLE runs DROP COLUMN error_code');
-    for (const c of ['stalls', 'stalls_to_reproduce', 'late_after_complete_min_s', 'late_after_complete_median_s', 'late_after_complete_max_s', 'drc_age_min_s', 'drc_age_median_s', 'drc_age_max_s', 'drc_age_scribbled_median_s', 'lag_p99_model_s']) {
-      raw.exec(`ALTER TABLE runs DROP COLUMN ${c}`);
-    }
+    dropVersion4Columns(raw);
     raw.pragma('user_version = 1');
     raw.close();
     const again = openResults(file);
@@ -207,6 +212,7 @@ test('a version 2 database migrates: matrix ids lose their slash (the old id sti
     db.saveRun(makeRecord({ runId: 'solo/not-a-matrix-run' }));
     db.close();
     const raw = new Database(file);
+    dropVersion4Columns(raw);
     raw.pragma('user_version = 2');
     raw.close();
     const again = openResults(file);

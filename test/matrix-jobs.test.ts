@@ -159,7 +159,7 @@ test('--jobs 2 gives the same verdicts as one cell after the other, each cell wi
         assert.equal(r.config.stall, undefined);
       } else {
         assert.deepEqual(faults, ['stall']);
-        assert.deepEqual(r.config.stall, { duration: '65s', every: 1000, unit: 'packets', resume: 'backoff' });
+        assert.deepEqual(r.config.stall, { duration: '65s', every: 1000, unit: 'packets', resume: 'together' });
       }
     }
   }

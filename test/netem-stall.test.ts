@@ -99,24 +99,33 @@ test("the seed's schedule: 65 s every 1000 packets at time scale 0.001, bytes ex
   await waitFor(proxy.events, 'stall-end', proxy.metrics().stalls);
   const m = proxy.metrics();
   const starts = proxy.events.filter((e) => e.event === 'stall-start');
-  // Each stall freezes the only direction carrying data, so no threshold is crossed during one: one stall per
-  // 1000 packets counted.
-  assert.equal(starts.length, Math.floor((m.upstreamDir.packets + m.downstreamDir.packets) / 1000));
-  assert.ok(starts.length >= 5);
+  const skipped = proxy.events.filter((e) => e.event === 'stall-skipped');
+  // Each stall freezes the only direction carrying data, so no threshold is crossed during one. The bytes a stall
+  // held are read in one burst after it (netem/proxy.ts `reinjecting`): a burst that crosses two thresholds starts
+  // one stall after it and skips the other. So every 1000 packets counted either stalled or was skipped.
+  assert.equal(starts.length + skipped.length, Math.floor((m.upstreamDir.packets + m.downstreamDir.packets) / 1000));
+  assert.ok(starts.length >= 4);
   for (const s of starts) {
     assert.equal(s.durationMs, 65); // 65 s modelled = 65 ms real
     assert.equal(s.modelDurationMs, 65_000);
   }
   // Dropped: the client, streaming, lost a segment at the start and resumes at its RTO expiry 102.2 s after it;
-  // the server sent nothing, so its direction flows at the end.
-  for (const e of proxy.events.filter((x) => x.event === 'release-upstream')) {
+  // the server sent nothing, so its direction flows at the end. A stall after the client's last bytes left its
+  // socket (all of them in our kernel buffer already) dropped nothing upstream either.
+  const ups = proxy.events.filter((x) => x.event === 'release-upstream');
+  for (const [i, e] of ups.entries()) {
+    if (i === ups.length - 1 && e.cause === 'nothing dropped in this direction') continue;
     assert.equal(e.cause, 'sender RTO expiry');
     assert.ok((e.modelAfterEndMs as number) >= 37_199 && (e.modelAfterEndMs as number) < 40_000, String(e.modelAfterEndMs));
   }
   for (const e of proxy.events.filter((x) => x.event === 'release-downstream')) assert.equal(e.cause, 'nothing dropped in this direction');
-  // every stall releases downstream first, then upstream, then ends
+  // every stall releases downstream first (upstream with it when nothing was dropped), then upstream, then ends
   const seq = proxy.events.filter((e) => /^(stall-start|release-|stall-end)/.test(e.event)).map((e) => e.event);
-  for (let i = 0; i < starts.length; i++) assert.deepEqual(seq.slice(i * 4, i * 4 + 4), ['stall-start', 'release-downstream', 'release-upstream', 'stall-end']);
+  for (let i = 0; i < starts.length; i++) {
+    const one = seq.slice(i * 4, i * 4 + 4);
+    assert.deepEqual([one[0], [...one.slice(1, 3)].sort(), one[3]], ['stall-start', ['release-downstream', 'release-upstream'], 'stall-end']);
+    if (ups[i].cause === 'sender RTO expiry') assert.deepEqual(one.slice(1, 3), ['release-downstream', 'release-upstream']);
+  }
   c.destroy();
 });
 

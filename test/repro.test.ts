@@ -11,6 +11,7 @@ import path from 'node:path';
 import { DEFAULTS, runRepro, type ReproOptions } from '../lab/repro';
 import type { RunRecord } from '../lab/run-record';
 import type { TimingWitness } from '../lab/witnesses';
+import { parseDuration } from '../core/units';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-repro-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -37,7 +38,7 @@ const firstRuns = new Map<number, RunRecord>();
 
 describe("linux-2008 with the DRC off reproduces seed 000 through the seed's path", () => {
   for (const seed of [1, 3]) {
-    test(`seed ${seed}: REPRODUCED, the three witnesses agree, the duplicate was in the socket before the reply`, async () => {
+    test(`seed ${seed}: REPRODUCED, the three witnesses agree, the duplicate was in the socket before the reply`, async (t) => {
       const r = await repro({ policy: 'linux-2008', drc: 'off', seed });
       firstRuns.set(seed, r);
       assert.equal(r.verdict, 'reproduced', witnesses(r));
@@ -55,8 +56,13 @@ describe("linux-2008 with the DRC off reproduces seed 000 through the seed's pat
       assert.ok(r.counters.corruptBlocks > 0, witnesses(r));
       const w = r.witnesses as { corruptExplainedByJournal: number; deadbeefOnWire: number; timing: TimingWitness };
       assert.equal(w.corruptExplainedByJournal, r.counters.corruptBlocks, witnesses(r));
-      // as in the seed's pcap, 0xdeadbeef itself went out, within a second (modelled) of write() returning
-      assert.ok(w.deadbeefOnWire > 0, witnesses(r));
+      // as in the seed's pcap, 0xdeadbeef itself went out, within a second (modelled) of write() returning; unless
+      // the event loop lagged longer than the scribble stays (DEFAULTS.scribbleHold): then the late bytes
+      // still in Node's queue may leave after the next refill and carry another block's counters (README "Time
+      // compression": the lag is reported beside the verdict for this reason)
+      const hold = parseDuration(DEFAULTS.scribbleHold) / 1000;
+      if (w.timing.lagModelS.max < hold) assert.ok(w.deadbeefOnWire > 0, witnesses(r));
+      else t.diagnostic(`event-loop lag ${w.timing.lagModelS.max} s modelled > the ${hold} s scribble hold: deadbeefOnWire ${w.deadbeefOnWire} not judged`);
       assert.ok(w.timing.stallsToReproduce !== undefined && w.timing.stallsToReproduce <= DEFAULTS.maxStalls, witnesses(r));
       assert.ok(w.timing.lateAfterCompleteS!.max < 1, witnesses(r));
       assert.ok(r.summary.some((l) => l.startsWith('late transmissions left ')), r.summary.join('\n'));
