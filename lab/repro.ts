@@ -91,7 +91,9 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   try {
     let upstream: { host: string; port: number };
     if (o.server === 'linux') {
-      nfsd = await LinuxNfsd.start({ outDir: o.outDir, kernel: o.kernel, modules: o.modules });
+      // nfsd's max block size as large as our WRITEs, so that one write() stays one RPC as in the seed (the 1 GiB
+      // guest's own default is 128 KiB: nfsd_get_default_max_blksize, 1/4096 of low memory).
+      nfsd = await LinuxNfsd.start({ outDir: o.outDir, kernel: o.kernel, modules: o.modules, maxBlockSize: Math.min(o.wsize, 1 << 20) });
       nfsdBefore = await nfsd.replyCacheStats();
       upstream = { host: '127.0.0.1', port: nfsd.nfsPort };
       step(`linux nfsd ready nfs=127.0.0.1:${nfsd.nfsPort} mount=127.0.0.1:${nfsd.mountPort} (${nfsd.kernel}, max block ${nfsd.maxBlockSize})`);

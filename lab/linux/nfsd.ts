@@ -14,9 +14,16 @@ export interface LinuxNfsdOptions extends KernelChoice {
   exportSize?: number;
   /** nfsd threads (default 8) */
   threads?: number;
-  /** guest memory (MiB; default 1024, which gives nfsd a 256 KiB max block size: fs/nfsd/nfssvc.c
-   * nfsd_get_default_max_blksize aims at 1/4096 of memory) */
+  /**
+   * guest memory (MiB; default 1024, which gives nfsd a 128 KiB max block size, low memory being a little under
+   * 1 GiB: fs/nfsd/nfssvc.c nfsd_get_default_max_blksize aims at 1/4096 of it)
+   */
   memMiB?: number;
+  /**
+   * nfsd's max block size (its FSINFO wtmax/rtmax), written to /proc/fs/nfsd/max_block_size before rpc.nfsd
+   * (fs/nfsd/nfsctl.c write_maxblksize: 1 KiB to NFSSVC_MAXBLKSIZE, 1 MiB, in whole KiB); default: the kernel's
+   */
+  maxBlockSize?: number;
   /** folder for console.log; absent: a fresh one under the OS temp dir, made only once the kernel is chosen */
   outDir?: string;
   timeoutMs?: number;
@@ -61,7 +68,7 @@ export class LinuxNfsd {
       net: { mode: 'user', hostfwd: [{ host: nfsPort, guest: 2049 }, { host: mountPort, guest: 20048 }] },
       consoleLog,
       tunnel: kernel.kind === 'uml' ? await umlTunnel() : undefined,
-      settings: { role: 'nfsd', ip: USER_GUEST_ADDR, size: o.exportSize ?? 256 << 20, threads: o.threads ?? 8 },
+      settings: { role: 'nfsd', ip: USER_GUEST_ADDR, size: o.exportSize ?? 256 << 20, threads: o.threads ?? 8, ...(o.maxBlockSize ? { maxblk: o.maxBlockSize } : {}) },
     });
     try {
       const ready = await guest.waitFor(/^@@ ready versions=(\S+) maxblksize=(\d+)/, o.timeoutMs ?? 120_000);

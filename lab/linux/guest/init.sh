@@ -65,6 +65,8 @@ nfsd() {
   mkdir -p /export /var/lib/nfs/v4recovery /var/lib/nfs/rpc_pipefs /run/rpcbind /etc
   mount -t tmpfs -o "size=$nt_size,mode=0777" tmpfs /export || { say "@@ error export tmpfs"; finish 1; }
   mount -t nfsd nfsd /proc/fs/nfsd || { say "@@ error nfsd fs"; finish 1; }
+  # As an admin sets it before nfsd starts (fs/nfsd/nfsctl.c write_maxblksize: -EBUSY once nfsd runs).
+  if [ -n "$nt_maxblk" ]; then echo "$nt_maxblk" > /proc/fs/nfsd/max_block_size || { say "@@ error max_block_size $nt_maxblk"; finish 1; }; fi
   : > /var/lib/nfs/etab; : > /var/lib/nfs/rmtab
   # insecure: connections arrive through QEMU's forward from unprivileged host ports; fsid: tmpfs has no UUID.
   echo "/export *(rw,sync,no_subtree_check,no_root_squash,insecure,fsid=1)" > /etc/exports
