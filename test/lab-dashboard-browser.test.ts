@@ -39,7 +39,7 @@ before(async () => {
   runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfs-testbed-dashboard-run-'));
   // Many affected XIDs: the amplifier (no-cancel) writing its blocks once through every stall, not repro's default
   // (linux-2008 stops at its first late transmission: one XID).
-  real = (await runRepro({ ...DEFAULTS, policy: 'no-cancel', maxStalls: 0, count: 48, outDir: path.join(runDir, 'dashboard-real-run') })).record;
+  real = (await runRepro({ ...DEFAULTS, policy: 'no-cancel', maxStalls: 0, count: 64, inflight: 32, outDir: path.join(runDir, 'dashboard-real-run') })).record;
   db.saveRun(real);
   // A full policy x DRC table for the stall scenario, one repeat per cell, shaped as the issue expects.
   for (const policy of AXIS_ORDER.policy) {

@@ -34,16 +34,25 @@ function witnesses(r: RunRecord): string {
   return JSON.stringify({ verdict: r.verdict, ...r.counters, timing: r.witnesses?.timing, error: r.error });
 }
 
-const firstRuns = new Map<number, RunRecord>();
-
+// The faithful race is rare (the seed's "a matter of minutes"): whether a retransmission is already in the socket
+// when the reply comes depends on where a stall cuts the backlog, which the real sockets decide, and a loaded
+// machine moves it. `npm run bench -- repro` counts the seeds that reproduce within --max-stalls (issue 17: 4 of 5);
+// here the seeds are tried in turn until one does, and each that does not must be a clean negative.
 describe("linux-2008 with the DRC off reproduces seed 000 through the seed's path", () => {
-  for (const seed of [1, 3]) {
-    test(`seed ${seed}: REPRODUCED, the three witnesses agree, the duplicate was in the socket before the reply`, async (t) => {
-      const r = await repro({ policy: 'linux-2008', drc: 'off', seed });
-      firstRuns.set(seed, r);
-      assert.equal(r.verdict, 'reproduced', witnesses(r));
-      // client: bytes were taken from buffers already returned to the caller, and only by duplicates already in
-      // the socket when the reply came (xprt_prepare_transmit skipped the queued ones)
+  test('REPRODUCED within the stall budget in one of seeds 1, 3, 5; the three witnesses agree, the duplicate was in the socket before the reply', async (t) => {
+    let r: RunRecord | undefined;
+    for (const seed of [1, 3, 5]) {
+      const run = await repro({ policy: 'linux-2008', drc: 'off', seed });
+      if (run.verdict === 'reproduced') {
+        r = run;
+        break;
+      }
+      t.diagnostic(`seed ${seed}: not reproduced within ${DEFAULTS.maxStalls} stalls (${witnesses(run)})`);
+      assert.equal(run.verdict, 'not-reproduced', witnesses(run));
+      assert.deepEqual([run.counters.lateTransmissions, run.counters.scribbledOnWire, run.counters.corruptBlocks], [0, 0, 0], witnesses(run));
+      assert.equal((run.witnesses as { timing: TimingWitness }).timing.stalls, DEFAULTS.maxStalls, 'it stalled the whole budget');
+    }
+    assert.ok(r, 'one of three seeds reproduced');
       assert.ok(r.counters.lateTransmissions > 0, witnesses(r));
       const paths = (r.traceSummary as { latePaths: { inSocket: number; queued: number } }).latePaths;
       assert.equal(paths.queued, 0, witnesses(r));
@@ -67,8 +76,7 @@ describe("linux-2008 with the DRC off reproduces seed 000 through the seed's pat
       assert.ok(w.timing.lateAfterCompleteS!.max < 1, witnesses(r));
       assert.ok(r.summary.some((l) => l.startsWith('late transmissions left ')), r.summary.join('\n'));
       assert.ok(r.timeline.rows.length > 0 && r.timeline.stalls.length > 0);
-    });
-  }
+  });
 });
 
 for (const policy of ['copy-on-retransmit', 'cancel-on-reply', 'wait-for-wire', 'copy-always'] as const) {
@@ -84,8 +92,8 @@ for (const policy of ['copy-on-retransmit', 'cancel-on-reply', 'wait-for-wire', 
   });
 }
 
-test('same seed and config give the same verdict', async () => {
-  const b = await repro({ policy: 'linux-2008', drc: 'off', seed: 1 });
-  const a = firstRuns.get(1) ?? (await repro({ policy: 'linux-2008', drc: 'off', seed: 1 }));
+// linux-2008's verdict within the budget is the socket race above (README "How often"); the seeded parts are not.
+test('same seed and config give the same verdict (no-cancel, where no race decides it)', async () => {
+  const [a, b] = [await repro({ ...FAST, policy: 'no-cancel', drc: 'off', seed: 1 }), await repro({ ...FAST, policy: 'no-cancel', drc: 'off', seed: 1 })];
   assert.equal(b.verdict, a.verdict, `${witnesses(a)} vs ${witnesses(b)}`);
 });
