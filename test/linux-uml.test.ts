@@ -116,7 +116,7 @@ test('linux nfsd under UML: our blktest verifies against it through the slirp pr
   assert.equal(nfsd.guest.kind, 'uml');
   assert.equal(nfsd.guest.pids.length, 2, 'UML and its slirp process');
   assert.match(nfsd.versions, /\+3/);
-  const r = await runBlktest({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath, file: 'plain', count: 4, wsize: 1 << 20, timeo: 60_000, policy: 'zero-copy' });
+  const r = await runBlktest({ host: '127.0.0.1', port: nfsd.nfsPort, mountPort: nfsd.mountPort, exportPath: nfsd.exportPath, file: 'plain', count: 4, wsize: 1 << 20, timeo: 60_000, policy: 'linux-2008' });
   assert.equal(r.corruptBlocks, 0);
   assert.equal(r.wsize, nfsd.maxBlockSize, "clamped to nfsd's FSINFO wtmax");
   const after = await nfsd.replyCacheStats();
