@@ -47,9 +47,9 @@ async function firstBytes(path: string): Promise<Buffer> {
 
 /** Streams the decompressed bytes of `path`. */
 function open(path: string, compression: Compression): { stream: Readable; done: Promise<void>; stop?: () => void } {
-  const file = fs.createReadStream(path, { highWaterMark: CHUNK });
   if (compression === 'bzip2') {
-    file.destroy();
+    // No read stream of our own here: one opened and destroyed at once still opened the file later, and failed
+    // with ENOENT when the caller had removed it after an early error (test reliability-inspect-memory).
     const child = spawn('bzip2', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -60,6 +60,7 @@ function open(path: string, compression: Compression): { stream: Readable; done:
     // Stopped by its PID when reading ends early (an error, the unpacked-size limit).
     return { stream: child.stdout, done, stop: () => child.exitCode === null && child.signalCode === null && child.kill() };
   }
+  const file = fs.createReadStream(path, { highWaterMark: CHUNK });
   if (compression === 'gzip') {
     const gz = zlib.createGunzip({ chunkSize: CHUNK });
     file.pipe(gz);
