@@ -50,6 +50,7 @@ const drcPayload = Joi.object({
   reuse: Joi.boolean(),
   hiwat: Joi.alternatives(Joi.number().integer().min(0), Joi.string().pattern(/^\d+$/)),
   inProgress: Joi.string().max(16),
+  prune: Joi.string().max(16),
   expiryMs: Joi.alternatives(Joi.number().min(0), Joi.string().max(32)),
   expiry: Joi.alternatives(Joi.number().min(0), Joi.string().max(32)),
   size: Joi.alternatives(Joi.number().integer().min(1), Joi.string().pattern(/^\d+$/)),

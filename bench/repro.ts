@@ -20,7 +20,8 @@ function timing(r: RunRecord): TimingWitness | undefined {
 function runNote(r: RunRecord): string {
   const t = timing(r);
   const age = t?.drcAgeScribbledS ? `scribbled dup age ${t.drcAgeScribbledS.median.toFixed(0)} s (${Object.entries(t.scribbledOutcomes).map(([k, n]) => `${n} ${k}`).join(', ')})` : 'no scribbled dup';
-  return `${r.config.drc}/s${r.config.seed}: ${r.verdict}${t?.stallsToReproduce !== undefined ? ` at stall ${t.stallsToReproduce}` : ''}, late ${t?.lateAfterCompleteS?.median ?? '-'} s after completion, ${age}, lag p99 ${t?.lagModelS.p99} s`;
+  const prune = r.config.drcPrune ? `(${String(r.config.drcPrune)})` : '';
+  return `${r.config.drc}${prune}/s${r.config.seed}: ${r.verdict}${t?.stallsToReproduce !== undefined ? ` at stall ${t.stallsToReproduce}` : ''}, late ${t?.lateAfterCompleteS?.median ?? '-'} s after completion, ${age}, lag p99 ${t?.lagModelS.p99} s`;
 }
 
 async function one(root: string, over: Partial<ReproOptions>, name: string): Promise<{ record: RunRecord; wallMs: number }> {
@@ -49,7 +50,9 @@ export async function run(): Promise<Measurement[]> {
     );
     // The headline cells at 1/20 of real time: a fifth of the lag in modelled time, the same ages?
     const check = [];
-    for (const drc of ['off', 'xid', 'checksum-256'] as const) check.push(await one(root, { drc, timeScale: 0.05 }, `ts005-${drc}`));
+    // checksum-256 in both eras of nfsd's expiry: pruned before the lookup (until 4.19) or per bucket (since 4.20)
+    const cells = [{ drc: 'off' }, { drc: 'xid' }, { drc: 'checksum-256', drcPrune: 'lookup' }, { drc: 'checksum-256', drcPrune: 'bucket' }] as const;
+    for (const c of cells) check.push(await one(root, { ...c, timeScale: 0.05 }, `ts005-${c.drc}${'drcPrune' in c ? `-${c.drcPrune}` : ''}`));
     out.push(
       measurement('repro', 'headline cells at --time-scale 0.05: worst p99 lag, modelled s', Math.max(...check.map((c) => timing(c.record)?.lagModelS.p99 ?? 0)), 's', '1% of the 120 s DRC expiry', 1.2, false,
         check.map((c) => runNote(c.record)).join('; ')),
@@ -88,10 +91,13 @@ export async function runRealTime(): Promise<Measurement[]> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-bench-realtime-'));
   try {
     const out: Measurement[] = [];
-    for (const drc of DRC_MODES) {
-      const { record, wallMs } = await one(root, { drc, timeScale: 1 }, `realtime-${drc}`);
+    // every mode in its era, and checksum-256 also as nfsd 3.10-4.19 pruned it (before the lookup)
+    const cells: Array<Partial<ReproOptions>> = [...DRC_MODES.map((drc) => ({ drc })), { drc: 'checksum-256', drcPrune: 'lookup' }];
+    for (const c of cells) {
+      const name = `${c.drc}${c.drcPrune ? `-${c.drcPrune}` : ''}`;
+      const { record, wallMs } = await one(root, { ...c, timeScale: 1 }, `realtime-${name}`);
       const t = timing(record);
-      out.push(measurement('repro-realtime', `--real-time, linux-2008, DRC ${drc}: stalls to reproduce`, t?.stallsToReproduce ?? NaN, 'stalls', `--max-stalls ${DEFAULTS.maxStalls}`, DEFAULTS.maxStalls, false, `${runNote(record)}; ${(wallMs / 60_000).toFixed(1)} min wall`));
+      out.push(measurement('repro-realtime', `--real-time, linux-2008, DRC ${name}: stalls to reproduce`, t?.stallsToReproduce ?? NaN, 'stalls', `--max-stalls ${DEFAULTS.maxStalls}`, DEFAULTS.maxStalls, false, `${runNote(record)}; ${(wallMs / 60_000).toFixed(1)} min wall`));
     }
     return out;
   } finally {

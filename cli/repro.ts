@@ -8,6 +8,7 @@ import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { BACKOFFS } from '../client/rpc/timeout';
 import { DEFAULT_RESULTS_DB, DEFAULT_RUNS_DIR } from '../lab/paths';
 import { DEFAULTS, DRC_MODES, MATRIX_DEFAULTS, LINUX_CLIENT_AXIS, LINUX_SERVER_AXIS, PEERS, checkReproOptions, runRepro, type DrcModeName, type PeerName, type TimerLag } from '../lab/repro';
+import { DRC_PRUNES } from '../server/drc/config';
 import { SCENARIO_NAMES, type ScenarioName } from '../lab/scenarios';
 import { defaultJobs, runMatrix } from '../lab/matrix';
 import { openResults } from '../lab/results-db';
@@ -26,6 +27,7 @@ interface CommonOpts {
   timeScale?: string;
   maxStalls?: string;
   resume?: string;
+  drcPrune?: string;
   backoff?: string;
   wsize?: string;
   inflight?: string;
@@ -70,6 +72,7 @@ function common(o: CommonOpts) {
     ...(o.wsize ? { wsize: parseSize(o.wsize, '--wsize') } : {}),
     ...(o.inflight ? { inflight: parseNumber(o.inflight, '--inflight', 1, 1024) } : {}),
     ...(o.resume ? { resume: oneOf(o.resume, RESUMES, '--resume') } : {}),
+    ...(o.drcPrune ? { drcPrune: oneOf(o.drcPrune, DRC_PRUNES, '--drc-prune') } : {}),
     ...(o.backoff ? { backoff: oneOf(o.backoff, BACKOFFS, '--backoff') } : {}),
     logger: createLogger({ level: o.verbose ? 'info' : 'error', name: 'repro' }),
     ...(o.kernel ? { kernel: o.kernel } : {}),
@@ -89,6 +92,7 @@ function addCommon(cmd: Command, defaults: { timeScale: number; maxStalls: numbe
     .option('--time-scale <x>', `multiply every modelled duration (65 s stall, 60 s timeo) by x`, String(defaults.timeScale))
     .option('--max-stalls <n>', 'stalling scenarios: keep writing until the first late transmission or this many stalls (0: write --count blocks once)', String(defaults.maxStalls))
     .option('--resume <how>', 'how a stall ends: together (held packets, as the seed\'s NFQUEUE) | backoff (dropped: each side at its TCP RTO)', DEFAULTS.resume)
+    .addOption(optionWithDefault('--drc-prune <when>', `our server: when an expired DRC entry stops answering, ${DRC_PRUNES.join(' | ')} (nfsd until 4.19 | since 4.20)`, "the --drc mode's era: bucket for the checksum modes, lookup for xid"))
     .option('--backoff <how>', "client timer growth: exponential (2.6.18, the seed's kernel) | linear (nfs_init_timeout_values, today)", DEFAULTS.backoff)
     .addOption(optionWithDefault('--wsize <size>', 'bytes per WRITE call', formatSize(DEFAULTS.wsize)))
     .addOption(optionWithDefault('--inflight <k>', 'write() buffers in flight at once', String(DEFAULTS.inflight)))

@@ -5,7 +5,7 @@ import { untilStopSignal } from './signals';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
 import { formatSize, parseNumber, parseSize } from '../core/units';
-import { DEFAULT_CACHED_PROCS, DEFAULT_DRC, DRC_MODES, drcConfig } from '../server/drc/config';
+import { DEFAULT_CACHED_PROCS, DEFAULT_DRC, DRC_MODES, DRC_PRUNES, drcConfig } from '../server/drc/config';
 import { startServer } from '../server';
 import { startAdminApi } from '../api/admin';
 import { DEFAULT_LIMITS } from '../server/rpc/limits';
@@ -26,7 +26,8 @@ interface ServerCliOptions {
   drcScope: string;
   drcInprogress: string;
   drcExpiry: string;
-  drcSize: string;
+  drcSize?: string;
+  drcPrune?: string;
   drcProcs?: string;
   drcIgnorePort?: boolean;
   journal?: string;
@@ -71,12 +72,13 @@ export function register(program: Command): void {
     .addOption(optionWithDefault('--mount-port <n>', 'separate MOUNT port', 'the NFS port'))
     .addOption(optionWithDefault('--portmap-port <n>', 'separate PORTMAP port', 'the NFS port'))
     .option('--drc <mode>', `duplicate request cache: ${DRC_MODES.join(' | ')} (xid: nfsd until 3.9; checksum-256: nfsd since 3.10)`, DEFAULT_DRC.mode)
+    .addOption(optionWithDefault('--drc-prune <when>', `when an entry past its expiry stops answering: ${DRC_PRUNES.join(' | ')} (lookup: gone before the lookup, nfsd until 4.19; bucket: answers until a miss in its hash bucket prunes it, nfsd since 4.20)`, "the mode's era: lookup for xid, bucket for the checksum modes"))
     .option('--drc-scope <scope>', 'client (nfsd) | connection (ganesha: one cache per connection)', 'client')
     .option('--drc-ignore-port', 'client scope: key on the client address only, not address:port')
     .option('--drc-reuse', 'connection scope: a reconnect from the same address:port takes over the closed connection\'s cache (ganesha)')
     .option('--drc-inprogress <how>', 'duplicate of a request still executing: drop (nfsd) | wait (ganesha)', 'drop')
     .option('--drc-expiry <duration>', 'entry lifetime, modelled time (obeys --time-scale); "none" for no time expiry (ganesha)', '120s')
-    .option('--drc-size <n>', 'capacity in entries per cache (LRU beyond it)', '1024')
+    .addOption(optionWithDefault('--drc-size <n>', 'capacity in entries per cache (LRU beyond it; with --drc-prune bucket also the hash size, size/64 buckets)', "the mode's era: 1024 for xid (2.6.18's CACHESIZE), 32768 for the checksum modes"))
     .option('--drc-hiwat <n>', 'retire the oldest entries above this many when a request completes and no hit was recent (ganesha: 64); 0 = off', '0')
     .addOption(optionWithDefault('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (nfsd caches the non-idempotent ones)', DEFAULT_CACHED_PROCS.join(',')))
     .option('--journal <file>', 'write journal (SQLite, WAL)')
@@ -105,7 +107,8 @@ export function register(program: Command): void {
         hiwat: o.drcHiwat,
         inProgress: o.drcInprogress,
         expiryMs: o.drcExpiry,
-        size: o.drcSize,
+        ...(o.drcSize !== undefined ? { size: o.drcSize } : {}),
+        ...(o.drcPrune !== undefined ? { prune: o.drcPrune } : {}),
         ...(o.drcProcs ? { procs: o.drcProcs } : {}),
         ...(o.drcIgnorePort ? { keyPort: false } : {}),
       });

@@ -7,7 +7,7 @@ import { POLICY_NAMES, type PolicyName } from '../client/policies';
 import { DEADBEEF } from '../core/pattern';
 import type { Backoff } from '../client/rpc/timeout';
 import type { ResumePolicy } from '../netem';
-import { DRC_MODES, type DrcMode as DrcModeName } from '../server/drc/config';
+import { DRC_MODES, DRC_PRUNES, type DrcMode as DrcModeName, type DrcPrune } from '../server/drc/config';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
 // The DRC modes are the server's own vocabulary (server/drc/config.ts), one list for server, repro, matrix and DB.
@@ -39,6 +39,11 @@ export const LINUX_SERVER_AXIS = 'linux-nfsd';
 export interface ReproOptions {
   policy: PolicyName;
   drc: DrcModeName;
+  /**
+   * when our server's expired entries stop answering (server/drc/config.ts DRC_PRUNES); absent: the mode's era
+   * (MODE_ERA: bucket for the checksum modes, nfsd since 4.20; lookup for xid)
+   */
+  drcPrune?: DrcPrune;
   /** default testbed */
   client?: PeerName;
   server?: PeerName;
@@ -127,6 +132,7 @@ export const MATRIX_DEFAULTS = { timeScale: 0.004, maxStalls: 0, count: 16 } as 
 export function checkReproOptions(o: Partial<ReproOptions>): void {
   if (o.policy !== undefined && !(POLICY_NAMES as readonly string[]).includes(o.policy)) throw new ConfigError('BAD_POLICY', `policy must be one of ${POLICY_NAMES.join(', ')}`);
   if (o.drc !== undefined && !(DRC_MODES as readonly string[]).includes(o.drc)) throw new ConfigError('BAD_DRC', `drc must be one of ${DRC_MODES.join(', ')}`);
+  if (o.drcPrune !== undefined && !(DRC_PRUNES as readonly string[]).includes(o.drcPrune)) throw new ConfigError('BAD_DRC', `drc prune must be one of ${DRC_PRUNES.join(', ')}`);
   if (o.scenario !== undefined && !(SCENARIO_NAMES as readonly string[]).includes(o.scenario)) throw new ConfigError('BAD_SCENARIO', `scenario must be one of ${SCENARIO_NAMES.join(', ')}`);
   for (const [k, v] of [['client', o.client], ['server', o.server]] as const) {
     if (v !== undefined && !(PEERS as readonly string[]).includes(v)) throw new ConfigError('BAD_PEER', `${k} must be one of ${PEERS.join(', ')}`);

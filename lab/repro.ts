@@ -77,7 +77,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   timerLag.enable();
   const client = observeClient(tracePath);
 
-  const serverOpts = { exportDir, journal: journalPath, drc: { mode: o.drc }, timeScale: o.timeScale, logger: log, stateDir: path.join(o.outDir, 'state'), limits: SEED_SERVER_LIMITS };
+  const serverOpts = { exportDir, journal: journalPath, drc: { mode: o.drc, ...(o.drcPrune ? { prune: o.drcPrune } : {}) }, timeScale: o.timeScale, logger: log, stateDir: path.join(o.outDir, 'state'), limits: SEED_SERVER_LIMITS };
   let server: RunningServer | undefined;
   let proxy: Proxy | undefined;
   let actions: ScenarioActions | undefined;
@@ -186,6 +186,8 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   await server?.flushJournal().catch(() => undefined);
   // nfsd's RC_EXPIRE (120 s) unless our server was told otherwise
   const drcExpiryMs = server && o.drc !== 'off' ? server.drc.config.expiryMs : 120_000;
+  // what our server's cache was: how expired entries stopped answering and how many it held (the mode's era)
+  const drcShape = server && o.drc !== 'off' ? { drcPrune: server.drc.config.prune, drcSize: server.drc.config.size } : {};
   const journalRows = server?.journal ? server.journal.query({ proc: 'WRITE', limit: 1_000_000 }) : [];
   let drcStats: unknown = server?.stats().drc;
   if (nfsd) {
@@ -248,6 +250,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     config: {
       policy: o.client === 'linux' ? LINUX_CLIENT_AXIS : o.policy,
       drc: o.server === 'linux' ? LINUX_SERVER_AXIS : o.drc,
+      ...drcShape,
       ...(o.client === 'linux' || o.server === 'linux' ? { client: o.client ?? 'testbed', server: o.server ?? 'testbed', kernel: linuxRun?.kernel ?? nfsd?.kernel ?? o.kernel ?? 'debian' } : {}),
       ...(linuxRun ? { network: linuxRun.network } : {}),
       scenario: o.scenario,

@@ -149,7 +149,10 @@ export function summaryLines(s: SummaryInput): string[] {
   if (wire.scribbledOnWire) out.push(`on the wire: ${wire.deadbeefOnWire} of the ${wire.scribbledOnWire} differing copies carried ${hexXid(s.scribble)} itself, the rest the buffer's next contents (another block's counters)`);
   if (disk.corrupt.length) out.push(`journal: ${disk.explained} of ${disk.corrupt.length} corrupt blocks lie inside an executed WRITE whose payload was not the pattern`);
   if (s.drcStats && s.drcStats.mode !== 'off')
-    out.push(`DRC (${s.drc}): ${s.drcStats.hits} replayed, ${s.drcStats.payloadMisses} payload misses executed, ${s.drcStats.expired} entries expired, ${s.drcStats.inProgressDrops} in-progress drops`);
+    out.push(
+      `DRC (${s.drc}, prune ${s.drcStats.prune}): ${s.drcStats.hits} replayed, ${s.drcStats.payloadMisses} payload misses executed, ${s.drcStats.expired} entries expired, ${s.drcStats.inProgressDrops} in-progress drops` +
+        (s.drcStats.staleMatches ? `; ${s.drcStats.staleMatches} matches on entries past the expiry that no miss in their bucket had pruned (nfsd since 4.20)` : ''),
+    );
   out.push(...timingLines(s));
   if (c.partialDuplicates) out.push(`${c.partialDuplicates} duplicate(s) were already partly written when the reply came and were finished from caller memory`);
   if (s.withdrawn) out.push(`${s.withdrawn} duplicate(s) in the socket were withdrawn by resetting the connection; ${s.reconnects ?? 0} reconnect(s) replayed the pending calls`);

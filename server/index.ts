@@ -12,7 +12,7 @@ import { Logger, createLogger } from '../core/log';
 import { TimeScale } from '../core/units';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
 import type { WriteArgs } from '../xdr/nfs3/types';
-import { DrcConfig, DuplicateRequestCache, DrcCounters, drcConfig } from './drc';
+import { DrcConfig, DuplicateRequestCache, DrcCounters, type DrcPrune, drcConfig } from './drc';
 import { FileHandles } from './handles';
 import { Journal } from './journal';
 import { JournalRecorder } from './journal-recorder';
@@ -96,7 +96,7 @@ export interface ServerStats {
   readBytes: number;
   /** open now, accepted in total, refused over maxConnections, the limit */
   connections: { open: number; total: number; refused: number; max: number; /** bytes reserved for records being received */ pendingBytes: number };
-  drc: DrcCounters & { mode: string };
+  drc: DrcCounters & { mode: string; prune: DrcPrune };
   journalRows: number;
   /** record Buffers: slabs ever allocated (stops growing under a steady load), held by calls now, idle bytes */
   recordPool: { slabs: number; inUse: number; idleBytes: number };
@@ -260,7 +260,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         writeBytes,
         readBytes,
         connections: { open, total: connTotal, refused: budget.refused, max: limits.maxConnections, pendingBytes: directBudget.used },
-        drc: { ...drc.counters(), mode: drc.config.mode },
+        drc: { ...drc.counters(), mode: drc.config.mode, prune: drc.config.prune },
         journalRows: journal ? journal.rowsWritten : 0,
         recordPool: { slabs: recordPool.allocations, inUse: recordPool.inUse, idleBytes: recordPool.idleBytes },
         writeBehind: { limit: x.writeBehind.limitBytes, pendingBytes: x.writeBehind.pendingBytes, completed: x.writeBehind.completed, failed: x.writeBehind.failed, batches: x.writeBehind.batches },

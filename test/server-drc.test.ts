@@ -266,9 +266,10 @@ describe('a duplicate of a call still executing', () => {
 });
 
 describe('expiry and capacity', () => {
-  test('an entry older than the expiry (120 s modelled, time scale 0.01) no longer answers', async () => {
+  // The 2.6.18-4.19 rule (prune lookup); test/server-drc-prune.test.ts has today's (bucket) beside it.
+  test('prune lookup: an entry older than the expiry (120 s modelled, time scale 0.01) no longer answers', async () => {
     let now = 0; // the DRC's clock, real ms: 120 s modelled at 1/100 is 1200 ms
-    const { t, rpc, root } = await fixture({ mode: 'checksum-256', expiry: '120s' }, { timeScale: 0.01, clock: () => now });
+    const { t, rpc, root } = await fixture({ mode: 'checksum-256', prune: 'lookup', expiry: '120s' }, { timeScale: 0.01, clock: () => now });
     try {
       const fh = await createFile(rpc, root, 'old.bin');
       const xid = rpc.xid();
@@ -288,8 +289,8 @@ describe('expiry and capacity', () => {
     }
   });
 
-  test('beyond its capacity the cache evicts the least recently used entry', async () => {
-    const { t, rpc, root } = await fixture({ mode: 'checksum-256', size: 2 });
+  test('prune lookup: beyond its capacity the cache evicts the least recently used entry', async () => {
+    const { t, rpc, root } = await fixture({ mode: 'checksum-256', prune: 'lookup', size: 2 });
     try {
       const fh = await createFile(rpc, root, 'lru.bin'); // CREATE takes one entry too
       const msgs = [1, 2, 3].map((i) => {

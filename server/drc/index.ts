@@ -36,6 +36,11 @@ export interface DrcCounters {
   expired: number;
   /** entries retired by the high-water mark (nfs-ganesha) */
   retired: number;
+  /**
+   * prune bucket: matches (hits or payload misses) on an entry older than the expiry that no miss in its bucket had
+   * pruned yet (nfsd since 4.20 answers from it; until 4.19 it was gone before the lookup)
+   */
+  staleMatches: number;
   /** per-connection caches taken over by a reconnect from the same address and port (nfs-ganesha) */
   reused: number;
   entries: number;
@@ -60,7 +65,7 @@ export class DuplicateRequestCache {
   private readonly recycled = new Map<string, number>();
   /** The cache each entry lives in (for completion and abandonment). */
   private readonly owner = new WeakMap<DrcEntry, DrcTable>();
-  private readonly c = { hits: 0, misses: 0, payloadMisses: 0, inProgressDrops: 0, inProgressWaits: 0, notCached: 0, evictions: 0, expired: 0, retired: 0, reused: 0 };
+  private readonly c = { hits: 0, misses: 0, payloadMisses: 0, inProgressDrops: 0, inProgressWaits: 0, notCached: 0, evictions: 0, expired: 0, retired: 0, staleMatches: 0, reused: 0 };
 
   constructor(
     config: Partial<DrcConfig> = {},
@@ -91,16 +96,14 @@ export class DuplicateRequestCache {
   }
 
   private shape(t: DrcTable): DrcTable {
-    t.capacity = this.cfg.size;
-    t.expiryRealMs = this.scale.real(this.cfg.expiryMs);
-    t.hiwat = this.cfg.hiwat;
+    t.reshape(this.cfg.size, this.scale.real(this.cfg.expiryMs), this.cfg.hiwat, this.cfg.prune);
     return t;
   }
 
   private tableFor(key: string): DrcTable {
     let t = this.tables.get(key);
     if (!t) {
-      this.tables.set(key, (t = this.shape(new DrcTable(this.cfg.size, 0, 0, this.c))));
+      this.tables.set(key, (t = this.shape(new DrcTable(this.cfg.size, 0, 0, this.c, this.cfg.prune))));
     } else if (this.recycled.delete(key)) {
       this.c.reused++; // nfs_dupreq_get_drc: "recycle TCP DRC"
     }
@@ -162,7 +165,7 @@ export class DuplicateRequestCache {
     const key = `${xk}#${fingerprint(req, this.cfg)}`;
     const found = table.get(key, now);
     if (found) {
-      table.hit(found);
+      table.hit(found, now);
       if (found.state === 'done') {
         this.c.hits++;
         return { kind: 'replay', outcome: 'replayed', reply: found.reply!, status: found.status ?? -1 };
@@ -177,10 +180,10 @@ export class DuplicateRequestCache {
     }
     // Same xid key, other arguments: nfsd's "payload miss" (nfsd_cache_key_cmp counts it). It is another key, so
     // a new entry is inserted and the old one stays: a later copy with the old arguments still hits it.
-    const payloadMiss = table.hasXid(xk);
+    const payloadMiss = table.hasXid(xk, now);
     if (payloadMiss) this.c.payloadMisses++;
     else this.c.misses++;
-    const entry: DrcEntry = { key, xidKey: xk, state: 'in-progress', doneAt: 0, waiters: [] };
+    const entry: DrcEntry = { key, xidKey: xk, xid: req.xid, state: 'in-progress', stamp: now, waiters: [] };
     table.put(entry, now);
     this.owner.set(entry, table);
     return { kind: 'execute', outcome: payloadMiss ? 'payload-miss-executed' : 'executed', entry };
@@ -191,11 +194,10 @@ export class DuplicateRequestCache {
     entry.state = 'done';
     entry.reply = reply;
     entry.status = status;
-    entry.doneAt = this.now();
     const w = entry.waiters;
     entry.waiters = [];
     for (const f of w) f({ reply, status });
-    this.owner.get(entry)?.completed();
+    this.owner.get(entry)?.completed(entry, this.now());
   }
 
   /** The execution produced no reply (e.g. the connection died): forget the entry, release waiters unanswered. */
