@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ConfigError, TestbedError } from '../core/errors';
 import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
-import { runLinuxClient, seedOrderFaults, UML_TRACE_NOTE, type LinuxClientResult } from '../lab/linux/client';
+import { runLinuxClient, UML_TRACE_NOTE, type LinuxClientResult } from '../lab/linux/client';
 import { GUEST_KINDS, type GuestKind } from '../lab/linux/image';
 import { LinuxNfsd, type ReplyCacheStats } from '../lab/linux/nfsd';
 import { EXIT } from './exit';
@@ -17,6 +17,7 @@ function clientSummary(r: LinuxClientResult): string {
     `  guest: ${r.guest === 'uml' ? 'user-mode-linux' : 'QEMU (TCG)'}`,
     `  network: ${r.network} — ${r.networkNote}`,
     `  boot to mounted ${(r.bootToMountedMs / 1000).toFixed(2)} s wall (guest uptime ${r.guestMountedS} s); ${r.blktest.writes.length} O_DIRECT write() of ${formatBytes(r.blockSize)}${r.mibPerSec !== null ? `, ${r.mibPerSec} MiB/s` : ''}; verify: ${r.corruptBlocks} corrupt block(s)`,
+    ...(r.seedOrder ? [`  seed order (host ms from the stall): retransmission ${r.seedOrder.retransmissionMs}, window closed ${r.seedOrder.windowClosedMs} with ${r.seedOrder.recvQueue} bytes queued, reply ${r.seedOrder.replyReleasedMs}, guest line ${r.seedOrder.guestLineMs}; zero window ${r.seedOrder.zeroWindowMs} ms (TCP_USER_TIMEOUT ${r.seedOrder.userTimeoutMs} ms)`] : []),
     ...r.held.map((h) => `  write ${h.i} returned with ${h.txq} bytes unacknowledged in the client's socket; xid ${h.xid ?? '?'}: ${h.laterCopies} copy(ies) left after the scribble, copies ${h.equal === null ? 'not compared' : h.equal ? 'EQUAL' : 'DIFFER'}`),
     `  mountstats: WRITE ${ms ? `${ms.ops} ops, ${ms.transmissions} transmissions, ${ms.timeouts} timeouts` : 'none'}${r.mountstats.xprt ? `; xprt ${r.mountstats.xprt.connects} connects, ${r.mountstats.xprt.sends} sends, ${r.mountstats.xprt.receives} receives` : ''}`,
     `  tracepoints: ${r.tracepoints ? Object.entries(r.traceCounts).map(([k, v]) => `${k} ${v}`).join(', ') : r.guest === 'uml' ? `none (${UML_TRACE_NOTE})` : 'none (the kernel has no sunrpc events, or tracing is off)'}`,
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       if (!['none', 'seed-order'].includes(o.schedule)) throw new ConfigError('BAD_SCHEDULE', `--schedule must be none or seed-order, got "${o.schedule}"`);
       const timeoMs = parseDuration(o.timeo, '--timeo');
       const timeo = Math.max(1, Math.round(timeoMs / 100));
-      const faults = [...(o.schedule === 'seed-order' ? seedOrderFaults(timeo * 100) : []), ...(o.fault as string[]).map(parseFaultArg)];
+      const faults = (o.fault as string[]).map(parseFaultArg);
       const scribble = /^0x[0-9a-f]{1,8}$/i.test(o.scribble) ? parseInt(o.scribble, 16) : parseNumber(o.scribble, '--scribble', 0, 0xffffffff);
       try {
         const r = await runLinuxClient({
@@ -87,6 +88,7 @@ export function register(program: Command): void {
           retrans: parseNumber(o.retrans, '--retrans', 0),
           network: network as 'auto' | 'tap' | 'user',
           faults,
+          seedOrder: o.schedule === 'seed-order',
           linkDown: o.linkDown ? { downMs: parseDuration(o.linkDown, '--link-down'), everyMs: parseDuration(o.linkEvery, '--link-every') } : undefined,
           kernel: o.kernel,
           modules: o.modules,

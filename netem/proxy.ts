@@ -418,6 +418,32 @@ export class Proxy implements ConnectionHost {
     this.timer(() => this.log.emit({ source: 'proxy', kind: 'hold', event: 'hold-end' }), ms);
   }
 
+  /**
+   * Ends a running hold in these directions now, before its duration: for a schedule driven by observed events
+   * (lab/linux/seed-order.ts), whose hold's duration is only its bound.
+   */
+  endHold(dirs: ReadonlySet<Direction>, source: string): void {
+    for (const d of dirs) {
+      if (this.holdUntil[d] <= performance.now()) continue;
+      this.holdUntil[d] = 0;
+      for (const c of this.conns.values()) {
+        const f = c.flow(d);
+        if (f) {
+          f.holdUntil = 0;
+          f.pump();
+        }
+      }
+      this.log.emit({ source, kind: 'hold', event: 'hold-end', direction: d, cause: 'ended early' });
+    }
+  }
+
+  /** Ends the running stall now, before its duration (see endHold); false when none is running. */
+  endStall(source: string): boolean {
+    if (!this.stallActive) return false;
+    this.release(new Set(this.stallActive.frozen), source, { cause: 'ended early' });
+    return true;
+  }
+
   /** Runs fn after `realMs` unless the proxy closes first (schedules use it). */
   runAfter(realMs: number, fn: () => void): void {
     this.timer(fn, realMs);

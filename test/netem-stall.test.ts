@@ -217,3 +217,27 @@ test('hold keeps reading (the sender does not back up) and releases later', asyn
   await until(() => proxy.metrics().upstreamDir.bytesOut >= 4 * block.length, '4 MiB relayed after the hold');
   c.destroy();
 });
+
+test('endHold and endStall end a running hold and stall before their durations (schedules driven by events)', async (t) => {
+  const srv = await startServer((s) => s.resume());
+  t.after(() => srv.close());
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: srv.port } });
+  t.after(() => proxy.close());
+  const c = await connect(proxy.address.port);
+  const block = Buffer.alloc(256 << 10, 3);
+  proxy.addFault({ kind: 'hold', duration: '600s', direction: 'upstream' });
+  c.write(block);
+  await until(() => proxy.metrics().upstreamDir.bytesIn >= block.length, 'the block read by the proxy');
+  assert.equal(proxy.metrics().upstreamDir.bytesOut, 0, 'held');
+  proxy.endHold(new Set(['upstream']), 'test');
+  await until(() => proxy.metrics().upstreamDir.bytesOut >= block.length, 'relayed once the hold ended');
+  assert.ok(proxy.events.some((e) => e.event === 'hold-end' && e.source === 'test'));
+  assert.equal(proxy.stallNow('600s', { direction: 'upstream' }), true);
+  c.write(block);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(proxy.metrics().upstreamDir.bytesOut, block.length, 'nothing crosses the stall');
+  assert.equal(proxy.endStall('test'), true);
+  await until(() => proxy.metrics().upstreamDir.bytesOut >= 2 * block.length, 'relayed once the stall ended');
+  assert.equal(proxy.endStall('test'), false, 'no stall is running');
+  c.destroy();
+});

@@ -18,6 +18,7 @@ import { buildImage, debianKernel, debianUml, staticProgram, userKernel, type Gu
 import { GuestNetns, tapUnavailable } from './netns';
 import { consoleTail, Guest, GUESTFWD_ADDR, USER_GUEST_ADDR, type GuestNet } from './qemu';
 import { umlTunnel } from './uml';
+import { driveSeedOrder, SEED_ORDER_WMEM, seedOrderEventFaults, type SeedOrderTimeline } from './seed-order';
 import { parseBlktest, parseMountstats, traceCounts, type GuestBlktest, type MountStats } from './report';
 
 export type LinuxNetwork = 'tap' | 'user';
@@ -75,6 +76,11 @@ export interface LinuxClientOptions extends KernelChoice {
   network?: 'auto' | LinuxNetwork;
   /** netem faults on the proxy in front of the server */
   faults?: FaultSpec[];
+  /**
+   * the seed's order on the second WRITE: in the tap arrangement each step on an observed event
+   * (lab/linux/seed-order.ts); on user networking seedOrderFaults, the same steps timed in host seconds
+   */
+  seedOrder?: boolean;
   /** link-down fault (tap only): take the tap down for downMs every everyMs once the first write started */
   linkDown?: { downMs: number; everyMs: number };
   /** the proxy's time scale and seed (repro passes its own; default 1 and 1) */
@@ -147,6 +153,8 @@ export interface LinuxClientResult {
   /** every process of the guest (UML on user networking adds its slirp process), all gone when the run returns */
   guestPids: number[];
   netns: string | null;
+  /** the event-driven seed order's steps (seedOrder option), else null */
+  seedOrder: SeedOrderTimeline | null;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -195,7 +203,10 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
       proxies.push(p);
       return p;
     };
-    const nfsProxy = await proxyFor(o.server.port, o.faults ?? [], capture);
+    // The seed's order: driven by events where the guest's socket can hold data (tap), else timed (its verdict is
+    // marked anyway: user networking cannot hold data in the guest).
+    const orderFaults = !o.seedOrder ? [] : ns ? seedOrderEventFaults() : seedOrderFaults((o.timeo ?? 600) * 100);
+    const nfsProxy = await proxyFor(o.server.port, [...orderFaults, ...(o.faults ?? [])], capture);
     const nfsPort = nfsProxy.address.port;
     nfsProxy.onEvent((e) => events.push(e));
     const mountProxy = o.mountPort && o.mountPort !== o.server.port ? await proxyFor(o.mountPort, []) : undefined;
@@ -229,10 +240,14 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
         scribble: `0x${((o.scribble ?? 0xdeadbeef) >>> 0).toString(16)}`,
         opts,
         trace: o.trace === false ? 0 : 1,
+        wmem: o.seedOrder && ns ? SEED_ORDER_WMEM : 0,
       },
     });
     progress(`guest pid ${guest.pids.join(',')}: ${kernel.label}, image ${image.hash}`);
     const timeout = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // From launch (the second WRITE may come before the host reads the mount line); settled here, awaited after the
+    // guest's end: a failed step ends the stall and hold, so the guest finishes.
+    const seedOrder = o.seedOrder && ns ? driveSeedOrder({ proxy: nfsProxy, ns, guest, port: nfsPort, startBoundMs: timeout, userTimeoutMs: (o.timeo ?? 600) * 100 * ((o.retrans ?? 2) + 1), progress }).then((v) => ({ v }), (err: Error) => ({ err })) : undefined;
     const booted = await guest.waitFor(/^@@ booted uptime=([\d.]+)/, timeout).catch((e) => {
       throw withConsole(e, consoleLog);
     });
@@ -259,6 +274,8 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
     if (flap) clearInterval(flap);
     ns?.setLink(true);
     await guest.exited;
+    const order = await seedOrder;
+    if (order && 'err' in order) throw withConsole(order.err, consoleLog);
 
     const blkLines = sectionWithTimes(guest, 'blktest');
     const blktest = parseBlktest(blkLines);
@@ -315,6 +332,7 @@ export async function runLinuxClient(o: LinuxClientOptions): Promise<LinuxClient
       guestPid: guest.pid,
       guestPids: guest.pids,
       netns: ns?.name ?? null,
+      seedOrder: order?.v ?? null,
     };
   } finally {
     if (flap) clearInterval(flap);

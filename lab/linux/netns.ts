@@ -4,7 +4,7 @@
 // started with `ip netns exec`, and handed over with Node's IPC handle passing (SCM_RIGHTS). So the guest's TCP
 // peer is the proxy's own socket: a stall that stops the proxy reading closes the guest's window and the
 // retransmission waits in the guest's socket, as in the seed. Nothing in the namespace routes anywhere.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
 import { GuestError } from '../../core/errors';
@@ -99,6 +99,23 @@ export class GuestNetns {
   /** Takes the tap down (the guest's packets are dropped) or up: the link-down fault. */
   setLink(up: boolean): void {
     if (!this.removed) ip(['-n', this.name, 'link', 'set', TAP, up ? 'up' : 'down']);
+  }
+
+  /**
+   * Bytes our listening socket's connections on `port` hold unread (ss's Recv-Q of the established sockets in the
+   * namespace): what the guest sent that the proxy has not read. A stalled proxy does not read, so this is how the
+   * host sees the guest's bytes arrive during a stall.
+   */
+  async recvQueue(port: number): Promise<number> {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('ip', ['netns', 'exec', this.name, 'ss', '-tnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }, (err, stdout) =>
+        err ? reject(new GuestError('NETNS_FAILED', `ss in ${this.name}: ${err.message}`)) : resolve(stdout),
+      ),
+    );
+    return out
+      .split('\n')
+      .filter((l) => l.trim())
+      .reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
   }
 
   /** Deletes the namespace (and the tap in it). Idempotent. */

@@ -42,6 +42,9 @@ tracing() {
 client() {
   [ "$nt_trace" = 0 ] || tracing
   t0=$(cut -d' ' -f1 /proc/uptime)
+  # nt_wmem: the initial send buffer of new TCP sockets (tcp_init_sock takes tcp_wmem[1]; sunrpc's socket is made
+  # at mount), so a whole retransmitted WRITE fits in the socket behind a closed window (lab/linux/seed-order.ts).
+  [ "${nt_wmem:-0}" = 0 ] || echo "4096 $nt_wmem $nt_wmem" > /proc/sys/net/ipv4/tcp_wmem
   nfsmount "$nt_server:$nt_export" /mnt "vers=3,proto=tcp,port=$nt_port,mountport=$nt_mountport,mountproto=tcp,nolock,addr=$nt_server,mountaddr=$nt_server,$nt_opts" 2> /tmp/mount.err \
     || { say "@@ error mount: $(cat /tmp/mount.err)"; finish 1; }
   say "@@ mounted uptime=$(cut -d' ' -f1 /proc/uptime) started=$t0"
