@@ -226,6 +226,7 @@ test('endHold and endStall end a running hold and stall before their durations (
   const c = await connect(proxy.address.port);
   const block = Buffer.alloc(256 << 10, 3);
   proxy.addFault({ kind: 'hold', duration: '600s', direction: 'upstream' });
+  await proxy.waitForEvent('hold-start');
   c.write(block);
   await until(() => proxy.metrics().upstreamDir.bytesIn >= block.length, 'the block read by the proxy');
   assert.equal(proxy.metrics().upstreamDir.bytesOut, 0, 'held');
