@@ -95,6 +95,19 @@ export class TimeScale {
   }
 }
 
+/**
+ * Runs `fn` once `realMs` have passed on performance.now(), never before, as a kernel timer never expires before
+ * its jiffy (run_timer_softirq). A Node timer alone can: libuv counts the delay on its millisecond clock from a
+ * truncated start, so it fires up to 1 ms early, which a time scale of 1/200 makes 200 modelled ms, and a
+ * retransmission sent from an early expiry armed its next timer before the modelled expiry (an extra minor
+ * timeout: test/client-transport-timers under load). `set` receives each Node timer, for clearTimeout.
+ */
+export function setTimerNotEarly(realMs: number, fn: () => void, set: (timer: NodeJS.Timeout) => void): void {
+  const due = performance.now() + realMs;
+  const arm = (ms: number): void => set(setTimeout(() => (performance.now() < due ? arm(due - performance.now()) : fn()), ms));
+  arm(realMs);
+}
+
 export function formatBytes(n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0;

@@ -34,7 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { channel, CHANNELS } from '../../core/channels';
 import { RpcError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/log';
-import { TimeScale } from '../../core/units';
+import { TimeScale, setTimerNotEarly } from '../../core/units';
 import { decodeReply, encodeCall } from '../../xdr/message';
 import type { ProcCodec } from '../../xdr/procedure';
 import { enumName } from '../../xdr/reader';
@@ -470,13 +470,13 @@ export class RpcTransport {
     if (this.reconnectTimer || this.closing || this.gaveUp) return;
     const delay = this.reestablishMs;
     this.reestablishMs = Math.min(Math.max(this.reestablishMs * 2, REEST_INIT_MS), REEST_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
+    setTimerNotEarly(this.scale.real(delay), () => {
       this.reconnectTimer = undefined;
       if (this.closing || this.gaveUp) return;
       this.stats.reconnects++;
       this.logger.log('info', `${this.label}: reconnecting to ${this.host}:${this.port}`, { inFlight: this.pending.size, delayModelMs: delay, srcPort: this.srcPort });
       this.openSocket();
-    }, this.scale.real(delay));
+    }, (h) => (this.reconnectTimer = h));
   }
 
   /** Resets the connection ourselves (cancel-on-reply's withdrawal): the socket's unwritten queue is dropped. */
@@ -725,7 +725,8 @@ export class RpcTransport {
     if (first) call.timeout.resetMajor(now);
     call.timerDue = now + call.timeout.current;
     clearTimeout(call.timer);
-    call.timer = setTimeout(() => this.onTimeout(call), this.scale.real(call.timeout.current));
+    // Never before its due time: the retransmission it sends arms the next timer from the expiry, not before it.
+    setTimerNotEarly(this.scale.real(call.timeout.current), () => this.onTimeout(call), (h) => (call.timer = h));
   }
 
   private onTimeout(call: Call): void {
