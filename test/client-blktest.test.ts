@@ -28,7 +28,21 @@ after(async () => {
 });
 
 // The server runs in this process: the CLI must not block its event loop.
-const cli = (args: string[]) => runCliAsync(args);
+const cli = (args: string[], timeoutMs?: number) => runCliAsync(args, { timeoutMs });
+
+/** Stops a fake server; fails (after destroying them) if its connections are still open 5 s later. */
+async function closeServer(srv: net.Server, sockets: Set<net.Socket>): Promise<void> {
+  const closed = new Promise<boolean>((r) => srv.close(() => r(true)));
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (t = setTimeout(() => r(false), 5000)));
+  const ok = await Promise.race([closed, late]);
+  clearTimeout(t);
+  if (ok) return;
+  const open = sockets.size;
+  for (const s of sockets) s.destroy();
+  await closed;
+  assert.fail(`the fake server still had ${open} connection(s) open 5 s after the client exited`);
+}
 
 test('blktest against our server writes, commits and verifies with zero corrupt blocks', async () => {
   const r = await runBlktest({ host: '127.0.0.1', port: server.address.port, exportPath: server.exportPath, file: 'plain.bin', count: 12, inflight: 3, blockSize: 256 << 10, wsize: 32 << 10, seed: 1 });
@@ -113,22 +127,32 @@ test('CLI: --json prints one document and exits 0 when the file verifies', async
 test('CLI: a port that does not speak ONC RPC: reconnects back off, then exit 4 with RPC_NOT_RPC', async () => {
   // What blktest pointed at, e.g., sshd used to do: reconnect ~700 times a second forever.
   const conns: number[] = [];
+  const sockets = new Set<net.Socket>();
   const banner = net.createServer((s) => {
     conns.push(performance.now());
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
+    // Read (and drop) what the client sends, as sshd does. A socket nobody reads keeps the client's call buffered,
+    // and a paused stream with unread data never emits 'end': when the client closed with a FIN (it does when its
+    // end() raced the reset, a timing matter) instead of a RST, the socket stayed open and banner.close() waited
+    // for it forever. That was this test's hang under load, not the client's.
+    s.resume();
     s.end('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
   });
   await new Promise<void>((r) => banner.listen(0, '127.0.0.1', r));
   try {
     const port = (banner.address() as net.AddressInfo).port;
-    const r = await cli(['blktest', '--server', `127.0.0.1:${port}`, '--file', 'x.bin', '--time-scale', '0.01', '--json']);
+    // Modelled backoff 3 s + 6 s at --time-scale 0.01 is 90 ms of waiting: 60 s is a bound, not an expectation.
+    const r = await cli(['blktest', '--server', `127.0.0.1:${port}`, '--file', 'x.bin', '--time-scale', '0.01', '--json'], 60_000);
+    assert.equal(r.signal, null, `blktest did not give up within 60 s (killed; ${conns.length} connections): ${r.err.slice(-2000)}`);
     assert.equal(r.code, 4, r.err);
     const doc = JSON.parse(r.out);
     assert.equal(doc.error.code, 'RPC_NOT_RPC');
     assert.match(doc.error.message, /does not speak ONC RPC/);
     assert.equal(conns.length, 3, 'three connections, then it gave up');
   } finally {
-    await new Promise<void>((r) => banner.close(() => r()));
+    await closeServer(banner, sockets);
   }
 });
 
