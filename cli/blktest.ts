@@ -41,6 +41,7 @@ interface Opts {
   trace?: string | boolean;
   traceJson?: string;
   json?: boolean;
+  verbose?: boolean;
 }
 
 function parseWord(s: string): number {
@@ -111,6 +112,7 @@ export function register(program: Command): void {
     .addOption(optionWithDefault('--seed <n>', 'seed for XIDs (same seed, same XIDs)', 'a random first XID'))
     .option('--trace [scope]', 'print the call lifecycle as tap blocks on stderr: all | retransmitted')
     .option('--trace-json <file>', 'write every lifecycle event as a JSON line')
+    .option('--verbose', 'log every reconnect (and why) on stderr: a hard mount retries a peer that closes at once forever')
     .option('--json', 'print exactly one JSON document on stdout')
     .action(async (o: Opts) => {
       const { host, port } = parseHostPort(o.server, '--server');
@@ -142,7 +144,8 @@ export function register(program: Command): void {
         soft: !!o.soft,
         timeScale: parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE),
         seed: o.seed !== undefined ? parseNumber(o.seed, '--seed', 0, 0xffffffff) : undefined,
-        logger: createLogger({ name: 'blktest', level: o.json ? 'error' : 'warn' }),
+        // --verbose shows the transport's info lines: one per reconnect, with its backoff delay (xprt_reconnect_backoff).
+        logger: createLogger({ name: 'blktest', level: o.verbose ? 'info' : o.json ? 'error' : 'warn' }),
       };
       const trace = startTrace({
         tap: scope ? { out: (l) => process.stderr.write(l + '\n'), scope: scope as TapScope } : undefined,

@@ -3,6 +3,7 @@
 // copy-on-retransmit does not; the CLI keeps its exit codes and its one JSON document.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { fillPattern } from '../core/pattern';
 import { startServer, type RunningServer } from '../server/index';
 import { startStallRelay } from './support/client-stall-relay';
-import { runCliAsync } from './support/cli';
+import { CLI, runCliAsync } from './support/cli';
 
 let dir: string;
 let server: RunningServer;
@@ -42,6 +43,24 @@ async function closeServer(srv: net.Server, sockets: Set<net.Socket>): Promise<v
   for (const s of sockets) s.destroy();
   await closed;
   assert.fail(`the fake server still had ${open} connection(s) open 5 s after the client exited`);
+}
+
+/** A fake peer on 127.0.0.1 that reads and drops what it is sent and answers each connection with `reply` then a
+ * FIN. It reads because a paused socket holding unread bytes never emits 'end': a client that closes with a FIN
+ * (it does when its end() races its reset, a timing matter) would leave the socket, and close(), waiting forever. */
+async function fakePeer(reply: string) {
+  const conns: number[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    conns.push(performance.now());
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.resume();
+    s.end(reply);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { conns, port: (server.address() as net.AddressInfo).port, close: () => closeServer(server, sockets) };
 }
 
 test('blktest against our server writes, commits and verifies with zero corrupt blocks', async () => {
@@ -126,23 +145,10 @@ test('CLI: --json prints one document and exits 0 when the file verifies', async
 
 test('CLI: a port that does not speak ONC RPC: reconnects back off, then exit 4 with RPC_NOT_RPC', async () => {
   // What blktest pointed at, e.g., sshd used to do: reconnect ~700 times a second forever.
-  const conns: number[] = [];
-  const sockets = new Set<net.Socket>();
-  const banner = net.createServer((s) => {
-    conns.push(performance.now());
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    // Read (and drop) what the client sends, as sshd does. A socket nobody reads keeps the client's call buffered,
-    // and a paused stream with unread data never emits 'end': when the client closed with a FIN (it does when its
-    // end() raced the reset, a timing matter) instead of a RST, the socket stayed open and banner.close() waited
-    // for it forever. That was this test's hang under load, not the client's.
-    s.resume();
-    s.end('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
-  });
-  await new Promise<void>((r) => banner.listen(0, '127.0.0.1', r));
+  const banner = await fakePeer('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
+  const conns = banner.conns;
   try {
-    const port = (banner.address() as net.AddressInfo).port;
+    const port = banner.port;
     // Modelled backoff 3 s + 6 s at --time-scale 0.01 is 90 ms of waiting: 60 s is a bound, not an expectation.
     const r = await cli(['blktest', '--server', `127.0.0.1:${port}`, '--file', 'x.bin', '--time-scale', '0.01', '--json'], 60_000);
     assert.equal(r.signal, null, `blktest did not give up within 60 s (killed; ${conns.length} connections): ${r.err.slice(-2000)}`);
@@ -152,7 +158,38 @@ test('CLI: a port that does not speak ONC RPC: reconnects back off, then exit 4 
     assert.match(doc.error.message, /does not speak ONC RPC/);
     assert.equal(conns.length, 3, 'three connections, then it gave up');
   } finally {
-    await closeServer(banner, sockets);
+    await banner.close();
+  }
+});
+
+test('CLI: a peer that accepts and closes at once: a hard mount reconnects forever, backing off, one --verbose line each', async () => {
+  // Linux hard mount: xprt_disconnect wakes the call, call_status -> call_bind/call_connect, and xs_connect waits
+  // reestablish_timeout, doubled by xprt_reconnect_backoff (3 s, 6 s, 12 s, ... 5 min); nothing ever gives up.
+  const closer = await fakePeer('');
+  const conns = closer.conns;
+  const port = closer.port;
+  const child = spawn(process.execPath, [CLI, 'blktest', '--server', `127.0.0.1:${port}`, '--file', 'x.bin', '--time-scale', '0.01', '--verbose', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let err = '';
+  try {
+    const delays = await new Promise<number[]>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`fewer than 3 reconnect lines within 30 s: ${err.slice(-2000)}`)), 30_000);
+      child.stderr!.on('data', (d) => {
+        err += d;
+        const ds = [...err.matchAll(/reconnecting to 127\.0\.0\.1:\d+ .*delayModelMs=(\d+)/g)].map((m) => Number(m[1]));
+        if (ds.length >= 3) {
+          clearTimeout(t);
+          resolve(ds.slice(0, 3));
+        }
+      });
+      void exited.then((code) => reject(new Error(`blktest exited (${code}) instead of retrying: ${err.slice(-2000)}`)));
+    });
+    assert.deepEqual(delays, [3000, 6000, 12000]);
+    assert.ok(conns.length >= 3, `${conns.length} connections`);
+  } finally {
+    process.kill(child.pid!, 'SIGKILL');
+    await exited;
+    await closer.close();
   }
 });
 
