@@ -455,6 +455,10 @@ export class RpcTransport {
       }
     }
     if (this.closing || !this.reconnectEnabled || !this.everConnected) return;
+    // A peer that accepts and closes without a byte is not counted above: like a Linux hard mount (xprt_disconnect ->
+    // call_status -> call_bind/call_connect, xs_connect backing off) we retry it forever, 3 s, 6 s, ... 5 min apart,
+    // one info line per reconnect (blktest --verbose). Today's soft mounts fail there (call_status ->
+    // rpc_check_timeout counts each lost connection); ours do not yet (README "Timers and reconnects").
     if (this.pending.size > 0 || this.queue.length > 0) this.scheduleReconnect();
   }
 
