@@ -20,7 +20,7 @@ import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { startCli, runCliAsync, type CliChild } from './support/cli';
 
 const repo = path.join(__dirname, '..', '..');
-const TIME_SCALE = '0.002';
+const TIME_SCALE = '0.02';
 
 test('the compose services as local processes reproduce the bug', async () => {
   const cmds = loadComposeCommands(path.join(repo, 'docker-compose.yml'));
