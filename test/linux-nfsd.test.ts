@@ -41,14 +41,27 @@ for (const policy of ['no-cancel', 'linux-2008'] as const) {
   test(`repro --server linux with ${policy}: the seed stall puts scribbled copies on the wire to the real nfsd; its payload misses and hits stand beside inspect's differing duplicates`, { skip }, async (t) => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-nfsd-repro-'));
     t.after(() => fs.rmSync(out, { recursive: true, force: true }));
-    // linux-2008's race is the seed's "matter of minutes": twice repro's stall budget, as the guest is slow.
-    const { record } = await runRepro({ ...DEFAULTS, policy, server: 'linux', outDir: out, maxStalls: 2 * DEFAULTS.maxStalls });
-    const drc = record.witnesses?.drc as { replyCache: Record<string, number>; guestPid: number };
-    t.diagnostic(`${record.verdict}: wire ${record.counters.scribbledOnWire}, nfsd payload misses ${drc.replyCache.payloadMisses}, corrupt ${record.counters.corruptBlocks}`);
-    await assertNothingLeft([drc.guestPid]);
-    assert.equal(record.error, undefined);
-    assert.equal(record.config.drc, 'linux-nfsd');
-    assert.equal(record.verdict, 'reproduced');
+    // linux-2008's race is the seed's "matter of minutes" and depends on scheduling (README "How often"): twice
+    // repro's stall budget, as the guest is slow, and further seeds when one did not reproduce (one CI run in
+    // five missed it with seed 1 alone). A run that did not reproduce must be clean: nothing scribbled on the wire,
+    // nothing for nfsd to miss, no corrupt block.
+    const seeds = policy === 'linux-2008' ? [1, 3, 5] : [1];
+    let record!: Awaited<ReturnType<typeof runRepro>>['record'];
+    let drc!: { replyCache: Record<string, number>; guestPid: number };
+    for (const seed of seeds) {
+      const dir = path.join(out, `seed${seed}`);
+      ({ record } = await runRepro({ ...DEFAULTS, policy, seed, server: 'linux', outDir: dir, maxStalls: 2 * DEFAULTS.maxStalls }));
+      drc = record.witnesses?.drc as { replyCache: Record<string, number>; guestPid: number };
+      t.diagnostic(`seed ${seed} ${record.verdict}: wire ${record.counters.scribbledOnWire}, nfsd payload misses ${drc.replyCache.payloadMisses}, corrupt ${record.counters.corruptBlocks}`);
+      await assertNothingLeft([drc.guestPid]);
+      assert.equal(record.error, undefined);
+      assert.equal(record.config.drc, 'linux-nfsd');
+      if (record.verdict === 'reproduced') break;
+      assert.equal(record.counters.scribbledOnWire, 0, 'not reproduced, yet scribbled copies were on the wire');
+      assert.equal(drc.replyCache.payloadMisses, 0);
+      assert.equal(record.counters.corruptBlocks, 0);
+    }
+    assert.equal(record.verdict, 'reproduced', `not reproduced with seeds ${seeds.join(', ')} within ${2 * DEFAULTS.maxStalls} stalls each`);
     assert.ok(record.counters.scribbledOnWire > 0);
     assert.equal(record.counters.executedScribbled, drc.replyCache.payloadMisses);
     assert.ok(record.summary.some((l) => l.includes('payload misses')));
