@@ -38,15 +38,11 @@ const k=Math.min(left,d.length-i);if(xidBuf.length<4)xidBuf=Buffer.concat([xidBu
 if(left===0){const r=Buffer.alloc(56);r.writeUInt32BE(0x80000034,0);xidBuf.copy(r,4);r.writeUInt32BE(1,8);r.writeUInt32BE(1048576,40);c.write(r);}}});});
 s.listen(0,'127.0.0.1',()=>console.log('ready '+s.address().port));process.on('SIGTERM',()=>process.exit(0));`;
 
-/** Our client's 1 MiB WRITE calls against RESPONDER: the transport's own ceiling. */
-async function rawWrites(port: number, policy: PolicyName, total: number, inflight = INFLIGHT): Promise<number> {
-  const t = new RpcTransport({ host: '127.0.0.1', port, policy, seed: 1 });
-  await t.connect();
-  const nfs = new Nfs3Client(t);
+/** `total` bytes as 1 MiB unstable WRITEs, `inflight` at a time, each from its own caller buffer (to a dummy handle). */
+async function writeMiBs(nfs: Nfs3Client, total: number, inflight: number): Promise<void> {
   const fh = Buffer.alloc(8);
   const bufs = Array.from({ length: inflight }, (_, i) => Buffer.alloc(MiB, i + 1));
   let next = 0;
-  const t0 = performance.now();
   await Promise.all(
     bufs.map(async (buf) => {
       while (next * MiB < total) {
@@ -55,6 +51,15 @@ async function rawWrites(port: number, policy: PolicyName, total: number, inflig
       }
     }),
   );
+}
+
+/** Our client's 1 MiB WRITE calls against RESPONDER: the transport's own ceiling. */
+async function rawWrites(port: number, policy: PolicyName, total: number, inflight = INFLIGHT): Promise<number> {
+  const t = new RpcTransport({ host: '127.0.0.1', port, policy, seed: 1 });
+  await t.connect();
+  const nfs = new Nfs3Client(t);
+  const t0 = performance.now();
+  await writeMiBs(nfs, total, inflight);
   const mibs = total / MiB / ((performance.now() - t0) / 1000);
   await t.close();
   return mibs;
@@ -265,19 +270,9 @@ async function clientCpuVsRawTcp(out: Measurement[]): Promise<void> {
     const t = new RpcTransport({ host: '127.0.0.1', port: rPort, seed: 1 });
     await t.connect();
     const nfs = new Nfs3Client(t);
-    const fh = Buffer.alloc(8);
-    const bufs = Array.from({ length: INFLIGHT }, (_, i) => Buffer.alloc(MiB, i + 1));
-    let next = 0;
     const meter = new CpuMeter({ client: 'self' }).start();
     const t0 = performance.now();
-    await Promise.all(
-      bufs.map(async (buf) => {
-        while (next * MiB < total) {
-          const r = await nfs.write({ file: fh, offset: BigInt(next++ * MiB), count: MiB, stable: 0, data: buf });
-          if (r.status !== 0) throw new Error(`WRITE: ${r.status}`);
-        }
-      }),
-    );
+    await writeMiBs(nfs, total, INFLIGHT);
     const mibs = total / MiB / ((performance.now() - t0) / 1000);
     const cpu = meter.perMiB(total);
     await t.close();
