@@ -15,11 +15,25 @@ export function patternWord(byteOffset: number): number {
   return Math.floor(byteOffset / 4) >>> 0;
 }
 
-/** Fills `buf` with the pattern as it appears at file offset `fileOffset` (both multiples of 4). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Fills `buf` with the pattern as it appears at file offset `fileOffset` (both multiples of 4). Where the buffer
+ * is word-aligned the counters go in as native words and are byte-swapped in one native pass (Buffer.swap32): the
+ * same bytes as a writeUInt32BE per word for about a tenth of the CPU (blktest fills 512 KiB per write(), the disk
+ * witness the whole file; the matrix did both 72 times). The fill is synchronous, so no socket write sees a half-
+ * swapped buffer.
+ */
 export function fillPattern(buf: Buffer, fileOffset: number): Buffer {
   checkAligned(buf.length, fileOffset);
-  let w = Math.floor(fileOffset / 4);
-  for (let i = 0; i < buf.length; i += 4, w++) buf.writeUInt32BE(w >>> 0, i);
+  const first = Math.floor(fileOffset / 4);
+  if (buf.byteOffset % 4 !== 0) {
+    for (let i = 0, w = first; i < buf.length; i += 4, w++) buf.writeUInt32BE(w >>> 0, i);
+    return buf;
+  }
+  const words = new Uint32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  for (let i = 0; i < words.length; i++) words[i] = first + i; // stored mod 2^32, as the counter wraps
+  if (LITTLE_ENDIAN) buf.swap32();
   return buf;
 }
 
