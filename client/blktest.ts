@@ -314,9 +314,13 @@ export async function runBlktest(opts: BlktestOptions): Promise<BlktestResult> {
 /** Blocks of `data` (the file from offset 0) that differ from the counter pattern, classified. */
 export function findCorrupt(data: Buffer, blockSize: number, scribble: number): CorruptBlockReport[] {
   const out: CorruptBlockReport[] = [];
+  // A block that equals the pattern (one memcmp) needs no word-by-word look: the read-back of a clean 8 MiB file
+  // costs about 1/4 of the CPU, and the event loop (whose lag the reproduction reports) is held that much less.
+  const expected = blockSize % 4 === 0 ? Buffer.allocUnsafe(blockSize) : undefined;
   for (let start = 0; start < data.length; start += blockSize) {
     let rep: CorruptBlockReport | undefined;
     const end = Math.min(data.length, start + blockSize) & ~3;
+    if (expected && end - start === blockSize && data.subarray(start, end).equals(fillPattern(expected, start))) continue;
     for (let o = start; o < end; o += 4) {
       const got = data.readUInt32BE(o);
       if (got === patternWord(o)) continue;

@@ -131,6 +131,14 @@ test('corrupt blocks are classified by what they hold: scribble, zero, other', (
     [2, 'zero', 2],
     [3, 'other', 1],
   ]);
+  // clean blocks (compared whole) and a short last block (compared word by word) around a corrupt one
+  const file = fillPattern(Buffer.alloc(5 * B + 12), 0);
+  file.writeUInt32BE(0xdeadbeef, 4 * B + 60);
+  file.writeUInt32BE(0, 5 * B + 8);
+  assert.deepEqual(findCorrupt(file, B, 0xdeadbeef).map((c) => [c.block, c.found, c.badWords, c.firstBadOffset]), [
+    [4, 'scribble', 1, 4 * B + 60],
+    [5, 'zero', 1, 5 * B + 8],
+  ]);
 });
 
 test('CLI: --json prints one document and exits 0 when the file verifies', async () => {
