@@ -201,6 +201,22 @@ test('CLI: a peer that accepts and closes at once: a hard mount reconnects forev
   }
 });
 
+test('CLI: a peer that accepts and closes at once: --soft fails with RPC_TIMEOUT once a reconnect takes longer than the connect timeout', async () => {
+  // Linux 2.6.18 soft mount: after each lost connection the call sleeps in xprt_connect for at most XS_TCP_CONN_TO
+  // (60 s) while xs_connect waits 3, 6, 12, 24, 48, then 96 s; on that last wait xprt_connect_status fails it (EIO).
+  const closer = await fakePeer('');
+  try {
+    const r = await cli(['blktest', '--server', `127.0.0.1:${closer.port}`, '--file', 'x.bin', '--time-scale', '0.01', '--soft', '--json']);
+    assert.equal(r.code, 1, r.err);
+    const e = JSON.parse(r.out).error;
+    assert.equal(e.code, 'RPC_TIMEOUT');
+    assert.match(e.message, /no connection to 127\.0\.0\.1:\d+ within the connect timeout \(60 s/);
+    assert.equal(closer.conns.length, 6, `accepted ${closer.conns.length} connections: the first and five reconnects`);
+  } finally {
+    await closer.close();
+  }
+});
+
 test('CLI: an unreachable server exits 4, a bad option value exits 2', async () => {
   const down = await cli(['blktest', '--server', '127.0.0.1:1', '--file', 'x.bin', '--json']);
   assert.equal(down.code, 4);

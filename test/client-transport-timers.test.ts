@@ -2,10 +2,12 @@
 // xprt_transmit), how minor and major timeouts follow the clock (xprt_adjust_timeout with the two ways NFS fills
 // struct rpc_timeout), that retransmissions go before queued first transmissions (__xprt_lock_write_next), which
 // source port a reconnect uses (xs_tcp_reuse_connection / transport->srcport), how reconnects back off
-// (xs_connect + xprt_reconnect_backoff), and that a peer that does not speak RPC ends in RPC_NOT_RPC.
+// (xs_connect + xprt_reconnect_backoff), when a soft call stops waiting for a new connection (2.6.18 xprt_connect /
+// xprt_connect_status), and that a peer that does not speak RPC ends in RPC_NOT_RPC.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RpcTransport, REEST_INIT_MS } from '../client/rpc/transport';
+import net from 'node:net';
+import { RpcTransport, REEST_INIT_MS, CONNECT_TIMEOUT_MS } from '../client/rpc/transport';
 import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
 import { xidStart } from '../client/rpc/xid';
 import { linuxTimeouts } from '../client/rpc/timeout';
@@ -165,4 +167,70 @@ test('a peer that does not speak ONC RPC: reconnects back off 3 s, 6 s (xprt_rec
     },
     { onConnect: (s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n') },
   );
+});
+
+/** A real peer that accepts every connection and closes it at once, without a byte; `accepts` holds performance.now() of each. */
+async function acceptAndClose(): Promise<{ port: number; accepts: number[]; close(): Promise<void> }> {
+  const accepts: number[] = [];
+  const server = net.createServer((s) => {
+    accepts.push(performance.now());
+    s.on('error', () => {});
+    s.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, accepts, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+test('soft, against a peer that accepts and closes: the call fails RPC_TIMEOUT when a reconnect is not up within XS_TCP_CONN_TO (2.6.18 xprt_connect_status); hard keeps going', async () => {
+  const peer = await acceptAndClose();
+  const scale = 0.01;
+  const soft = new RpcTransport({ host: '127.0.0.1', port: peer.port, seed: 21, soft: true, timeScale: scale });
+  try {
+    await soft.connect();
+    const t0 = performance.now();
+    await assert.rejects(soft.call(BLOB_NULL, undefined), (e: unknown) => e instanceof RpcError && e.code === 'RPC_TIMEOUT' && /within the connect timeout/.test(e.message));
+    const failedAt = performance.now();
+    // Reconnects after 3, 6, 12, 24 and 48 s (each shorter than the 60 s connect timeout) were up in time; the
+    // sixth wait, 96 s, was not: the call failed 60 s into it, with no reply timer ever expiring (none was armed
+    // long enough to).
+    assert.equal(peer.accepts.length, 6, `accepted ${peer.accepts.length}`);
+    assert.equal(soft.stats.reconnects, 5);
+    assert.equal(soft.stats.timeoutsMinor + soft.stats.timeoutsMajor, 0);
+    const waitedModelMs = (failedAt - peer.accepts[5]) / scale;
+    assert.ok(waitedModelMs >= CONNECT_TIMEOUT_MS - 1_000, `failed ${waitedModelMs.toFixed(0)} ms modelled after the last connection`);
+    assert.ok((failedAt - t0) / scale >= 3_000 + 6_000 + 12_000 + 24_000 + 48_000 + CONNECT_TIMEOUT_MS - 5_000);
+  } finally {
+    await soft.close();
+  }
+  // The same peer, hard: still reconnecting after the point where the soft call failed.
+  const before = peer.accepts.length;
+  const hard = new RpcTransport({ host: '127.0.0.1', port: peer.port, seed: 22, timeScale: scale });
+  try {
+    await hard.connect();
+    let settled = false;
+    hard.call(BLOB_NULL, undefined).then(() => (settled = true), () => (settled = true));
+    await new Promise((r) => setTimeout(r, ((3_000 + 6_000 + 12_000 + 24_000 + 48_000 + 96_000) * scale) + 300));
+    assert.equal(settled, false, 'a hard call never gives up');
+    assert.ok(peer.accepts.length - before >= 6, `hard: ${peer.accepts.length - before} connections`);
+  } finally {
+    await hard.close();
+    await peer.close();
+  }
+});
+
+test('soft: a reconnect that is refused fails the waiting call at once with RPC_CONNECT (2.6.18 xprt_connect_status)', async () => {
+  const peer = await acceptAndClose();
+  const scale = 0.01;
+  const t = new RpcTransport({ host: '127.0.0.1', port: peer.port, seed: 23, soft: true, timeScale: scale });
+  try {
+    await t.connect();
+    await peer.close(); // nothing listens any more: the reconnect 3 s later is refused
+    const t0 = performance.now();
+    await assert.rejects(t.call(BLOB_NULL, undefined), (e: unknown) => e instanceof RpcError && e.code === 'RPC_CONNECT' && /failed \(soft: xprt_connect_status\)/.test(e.message));
+    const modelMs = (performance.now() - t0) / scale;
+    assert.ok(modelMs >= REEST_INIT_MS && modelMs < CONNECT_TIMEOUT_MS, `failed after ${modelMs.toFixed(0)} ms modelled`);
+    assert.equal(t.stats.reconnects, 1);
+  } finally {
+    await t.close();
+  }
 });

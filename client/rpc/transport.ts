@@ -28,7 +28,10 @@
 //   (xprt_disconnect -> xprt_wake_pending_tasks(-ENOTCONN) -> call_bind/call_connect/call_transmit);
 // - reconnects reuse the source port (xs_tcp_reuse_connection in 2.6.18, transport->srcport + xs_bind today) and
 //   back off (xs_connect: delay reestablish_timeout, then xprt_reconnect_backoff: x2, at least 3 s, at most 5 min;
-//   a close the peer started sets it to at least 3 s, one we started resets it to 0: xs_tcp_state_change).
+//   a close the peer started sets it to at least 3 s, one we started resets it to 0: xs_tcp_state_change);
+// - soft: a call waiting for a new connection fails when none is up within the connect timeout, or at once when the
+//   connect attempt fails (2.6.18 xprt_connect: tk_timeout = connect_timeout, XS_TCP_CONN_TO 60 s;
+//   xprt_connect_status: "if soft mounted, just cause this RPC to fail", -EIO).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { channel, CHANNELS } from '../../core/channels';
@@ -58,7 +61,10 @@ export interface TransportOptions {
   backoff?: Backoff;
   /** to_maxval override, modelled ms (default: what the backoff model computes) */
   maxTimeout?: number;
-  /** soft: a major timeout fails the call with RpcError RPC_TIMEOUT; hard (default): log and keep trying */
+  /**
+   * soft: a major timeout fails the call with RpcError RPC_TIMEOUT, and so does a lost connection not replaced within
+   * CONNECT_TIMEOUT_MS (RPC_CONNECT when the new connection is refused); hard (default): log and keep trying
+   */
   soft?: boolean;
   /** every modelled duration (timeo, backoff, reconnect delays) is multiplied by this */
   timeScale?: TimeScale | number;
@@ -195,6 +201,8 @@ interface Conn {
   endedBy?: 'us' | 'unreadable';
   unreadableCode?: string;
   matched: number;
+  /** the connect completed (a connection that closes without it was a failed connect attempt) */
+  up: boolean;
 }
 
 const rpcCallChannel = channel(CHANNELS.rpcCall);
@@ -204,6 +212,12 @@ const DEFAULT_CRED = encodeAuthSys({ stamp: 0, machinename: 'nfs-testbed', uid: 
 /** XS_TCP_INIT_REEST_TO (3 s) and the default max_reconnect_timeout, XS_TCP_MAX_REEST_TO (5 min). */
 export const REEST_INIT_MS = 3_000;
 export const REEST_MAX_MS = 300_000;
+/**
+ * XS_TCP_CONN_TO (2.6.18 xprtsock.c, 60 s): how long xprt_connect lets the task holding the transport sleep for a
+ * connection (task->tk_timeout = xprt->connect_timeout). A soft task that wakes without one fails
+ * (xprt_connect_status -> -EIO); a hard one goes round call_connect_status -> call_timeout again.
+ */
+export const CONNECT_TIMEOUT_MS = 60_000;
 /** Consecutive connections whose byte stream could not be read as RPC replies before the peer is declared not RPC. */
 export const NOT_RPC_AFTER = 3;
 
@@ -248,6 +262,8 @@ export class RpcTransport {
   private notResponding = false;
   private unreadableStreams = 0;
   private gaveUp?: RpcError;
+  /** soft only: the call sleeping in xprt_connect while the transport has no connection, and its connect timer */
+  private connectWait?: { call: Call; timer?: NodeJS.Timeout };
   private idleWaiters: Array<() => void> = [];
   /** calls not yet released: they may still have transmissions in the queue or in the socket */
   private readonly unreleased = new Set<Call>();
@@ -346,6 +362,7 @@ export class RpcTransport {
       this.pending.set(xid, call);
       this.enqueue(call, 'first');
       if (!this.conn && !this.reconnectTimer && this.everConnected) this.scheduleReconnect();
+      if (this.everConnected) this.startConnectWait();
     });
   }
 
@@ -360,6 +377,7 @@ export class RpcTransport {
     if (this.closing) return;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
+    this.stopConnectWait();
     this.failAll(new RpcError('RPC_CLOSED', 'transport closed with calls in flight'));
     const s = this.conn?.socket;
     if (s && !s.destroyed) {
@@ -382,11 +400,13 @@ export class RpcTransport {
     // xs_bind with transport->srcport (2.6.18: xs_tcp_reuse_connection keeps the socket and so the port).
     const s = net.connect({ host: this.host, port: this.port, ...(want ? { localPort: want } : {}) });
     s.setNoDelay(true);
-    const conn: Conn = { id: ++this.connId, socket: s, matched: 0 };
+    const conn: Conn = { id: ++this.connId, socket: s, matched: 0, up: false };
     const decoder = new RecordDecoder({ maxRecordSize: this.maxRecordSize });
     this.conn = conn;
     s.on('connect', () => {
       if (conn !== this.conn) return;
+      conn.up = true;
+      this.stopConnectWait();
       const replay = this.everConnected;
       this.everConnected = true;
       this.connected = true;
@@ -457,9 +477,43 @@ export class RpcTransport {
     if (this.closing || !this.reconnectEnabled || !this.everConnected) return;
     // A peer that accepts and closes without a byte is not counted above: like a Linux hard mount (xprt_disconnect ->
     // call_status -> call_bind/call_connect, xs_connect backing off) we retry it forever, 3 s, 6 s, ... 5 min apart,
-    // one info line per reconnect (blktest --verbose). Today's soft mounts fail there (call_status ->
-    // rpc_check_timeout counts each lost connection); ours do not yet (README "Timers and reconnects").
+    // one info line per reconnect (blktest --verbose).
     if (this.pending.size > 0 || this.queue.length > 0) this.scheduleReconnect();
+    if (!this.soft) return;
+    // 2.6.18, soft: the woken task goes call_status(-ENOTCONN) -> call_bind -> call_connect -> xprt_connect and
+    // sleeps there for at most XS_TCP_CONN_TO; a connect attempt that fails (refused, reset) wakes it at once and
+    // xprt_connect_status fails it with -EIO. Against a peer that accepts and closes, the reconnect delay doubles
+    // (3, 6, ... 48 s) until it exceeds the connect timeout: the sixth wait (96 s) ends in EIO after 60 s.
+    if (!conn.up && this.connectWait) {
+      const { call } = this.connectWait;
+      this.stopConnectWait();
+      const err = new RpcError('RPC_CONNECT', `xid ${hexXid(call.xid)} ${call.name}: reconnecting to ${this.host}:${this.port} failed (soft: xprt_connect_status)`, { xid: call.xid, proc: call.name, host: this.host, port: this.port, cause: (conn.socket.errored as NodeJS.ErrnoException | null)?.code });
+      this.settle(call, { ok: false, err }, 'skip-all');
+    }
+    this.startConnectWait();
+  }
+
+  /** soft: the oldest pending call sleeps in xprt_connect for at most CONNECT_TIMEOUT_MS (one at a time: the others
+   * wait for the transport lock, xprt->sending, with no timeout of their own). */
+  private startConnectWait(): void {
+    if (!this.soft || this.connected || this.connectWait || this.closing || this.gaveUp) return;
+    const call = this.pending.values().next().value as Call | undefined;
+    if (!call) return;
+    const wait: { call: Call; timer?: NodeJS.Timeout } = { call };
+    this.connectWait = wait;
+    setTimerNotEarly(this.scale.real(CONNECT_TIMEOUT_MS), () => {
+      if (this.connectWait !== wait) return;
+      this.connectWait = undefined;
+      const err = new RpcError('RPC_TIMEOUT', `xid ${hexXid(call.xid)} ${call.name}: no connection to ${this.host}:${this.port} within the connect timeout (${CONNECT_TIMEOUT_MS / 1000} s, soft: xprt_connect_status)`, { xid: call.xid, proc: call.name });
+      this.logger.log('warn', `${this.label}: server ${this.host}:${this.port} not responding, timed out`, { xid: hexXid(call.xid) });
+      this.settle(call, { ok: false, err }, 'skip-all');
+      this.startConnectWait();
+    }, (h) => (wait.timer = h));
+  }
+
+  private stopConnectWait(): void {
+    clearTimeout(this.connectWait?.timer);
+    this.connectWait = undefined;
   }
 
   /** Whatever was still being written on that connection never fully left: it is not "on the wire". */
@@ -496,6 +550,7 @@ export class RpcTransport {
   private giveUp(err: RpcError): void {
     this.gaveUp = err;
     clearTimeout(this.reconnectTimer);
+    this.stopConnectWait();
     this.logger.log('error', `${this.label}: ${err.message}`);
     this.failAll(err);
   }
