@@ -73,8 +73,11 @@ test('the reply timer starts when a call is handed to the socket, never while it
     assert.ok(events.some((e) => e.xid === a && e.event === 'timeout'), "A's timer ran from A's transmission");
     // 2.6.18 __xprt_lock_write_next: xprt->resend (A's retransmissions, even one queued after B) is woken before
     // xprt->sending (B).
+    // Only the order up to B's first transmission is pinned: what follows depends on how fast a loaded machine drains
+    // the 24 MiB records after resume() (B's own timer, 600 ms real at this scale, expired first in one run
+    // under contention and sent `1:retransmit`, which is Linux's behaviour too).
     const order = events.filter((e) => e.event === 'transmit-start').map((e) => `${e.xid - a}:${e.kind}`);
-    assert.match(order.join(' '), /^0:first( 0:retransmit)+ 1:first$/);
+    assert.match(order.join(' '), /^0:first( 0:retransmit)+ 1:first( |$)/);
   });
 });
 

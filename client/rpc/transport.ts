@@ -38,10 +38,10 @@ import { channel, CHANNELS } from '../../core/channels';
 import { RpcError } from '../../core/errors';
 import { silentLogger, type Logger } from '../../core/log';
 import { TimeScale, setTimerNotEarly } from '../../core/units';
-import { decodeReply, encodeCall } from '../../xdr/message';
+import { decodeReply, encodeCallRecord } from '../../xdr/message';
 import type { ProcCodec } from '../../xdr/procedure';
 import { enumName } from '../../xdr/reader';
-import { RecordDecoder, encodeRecord, gatherLength } from '../../xdr/record';
+import { RecordDecoder, gatherLength } from '../../xdr/record';
 import { ACCEPT_STAT, AUTH_NONE, AUTH_STAT, REJECT_STAT, encodeAuthSys, peekXid, type OpaqueAuth, type RpcReply } from '../../xdr/rpc';
 import { POLICIES, type PayloadSource, type PolicyName, type RetransmitPolicy, type TransmissionKind } from '../policies';
 import type { CallEventName } from './events';
@@ -189,7 +189,9 @@ interface Call {
   released: boolean;
   completedAt: number;
   outcome?: { ok: true; res: unknown } | { ok: false; err: Error };
-  resolve(v: CallInfo<unknown>): void;
+  /** callInfo() (settle with CallInfo) or call() (settle with the results alone) */
+  withInfo: boolean;
+  resolve(v: unknown): void;
   reject(e: Error): void;
   stats: CallStats;
 }
@@ -205,6 +207,7 @@ interface Conn {
   up: boolean;
 }
 
+// Hot-path publishes check hasSubscribers first, so their event objects are not even built when nobody listens.
 const rpcCallChannel = channel(CHANNELS.rpcCall);
 let transportIds = 0;
 
@@ -319,12 +322,17 @@ export class RpcTransport {
   }
 
   /** Sends one call and resolves with the decoded results (an NFS status is part of the results). */
-  async call<A, R>(codec: ProcCodec<A, R>, args: A, opts?: CallOptions): Promise<R> {
-    return (await this.callInfo(codec, args, opts)).res;
+  call<A, R>(codec: ProcCodec<A, R>, args: A, opts?: CallOptions): Promise<R> {
+    return this.submit(codec, args, opts, false) as Promise<R>;
   }
 
   /** Like call(), also giving the XID and its counters. */
-  callInfo<A, R>(codec: ProcCodec<A, R>, args: A, opts: CallOptions = {}): Promise<CallInfo<R>> {
+  callInfo<A, R>(codec: ProcCodec<A, R>, args: A, opts?: CallOptions): Promise<CallInfo<R>> {
+    return this.submit(codec, args, opts, true) as Promise<CallInfo<R>>;
+  }
+
+  /** call() and callInfo(): one promise per call, settled with the results alone or with the CallInfo. */
+  private submit(codec: ProcCodec<any, any>, args: unknown, opts: CallOptions = {}, withInfo: boolean): Promise<unknown> {
     if (this.closing) return Promise.reject(new RpcError('RPC_CLOSED', 'transport is closed'));
     if (this.gaveUp) return Promise.reject(this.gaveUp);
     const xid = this.xids.take();
@@ -332,33 +340,39 @@ export class RpcTransport {
       xid, proc: codec.name, transmissions: 0, retransmissions: 0, replays: 0, timeoutsMinor: 0, timeoutsMajor: 0,
       duplicatesCancelled: 0, duplicatesFinished: 0, duplicatesWithdrawn: 0, lateTransmissions: 0,
     };
-    return new Promise<CallInfo<R>>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const call: Call = {
         xid, name: codec.name, codec, parts: [], borrowedIdx: [], borrowedBytes: 0,
         timeout: new CallTimeout(this.timeouts), timerDue: 0, live: [], queued: 0, writing: 0, attempts: 0,
         settled: false, completed: false, released: false, completedAt: 0,
-        resolve: resolve as (v: CallInfo<unknown>) => void, reject, stats,
+        withInfo, resolve, reject, stats,
       };
       this.stats.calls++;
       this.unreleased.add(call);
-      this.emit(call, 'init', { borrowedBuffers: opts.borrowed?.length ?? 0 });
+      if (rpcCallChannel.hasSubscribers) this.emit(call, 'init', { borrowedBuffers: opts.borrowed?.length ?? 0 });
       try {
         // RFC 5531 §11: one record (a single last fragment) per message.
-        call.parts = encodeRecord(encodeCall({ xid, prog: codec.prog, vers: codec.vers, proc: codec.proc, cred: this.cred, verf: AUTH_NONE }, codec, args));
+        // The record mark shares the header's Buffer: one part fewer to write per call.
+        call.parts = encodeCallRecord({ xid, prog: codec.prog, vers: codec.vers, proc: codec.proc, cred: this.cred, verf: AUTH_NONE }, codec, args);
       } catch (e) {
         call.settled = call.completed = call.released = true;
         this.unreleased.delete(call);
         reject(e);
         return;
       }
-      const borrowed = opts.borrowed ?? [];
-      call.parts.forEach((p, i) => {
-        if (borrowed.some((b) => overlaps(p, b))) {
-          call.borrowedIdx.push(i);
-          call.borrowedBytes += p.length;
+      const borrowed = opts.borrowed;
+      if (borrowed) {
+        for (let i = 0; i < call.parts.length; i++) {
+          const p = call.parts[i];
+          for (const b of borrowed) {
+            if (!overlaps(p, b)) continue;
+            call.borrowedIdx.push(i);
+            call.borrowedBytes += p.length;
+            break;
+          }
         }
-      });
-      this.emit(call, 'encode', { bytes: gatherLength(call.parts), borrowedBytes: call.borrowedBytes, parts: call.parts.length });
+      }
+      if (rpcCallChannel.hasSubscribers) this.emit(call, 'encode', { bytes: gatherLength(call.parts), borrowedBytes: call.borrowedBytes, parts: call.parts.length });
       this.pending.set(xid, call);
       this.enqueue(call, 'first');
       if (!this.conn && !this.reconnectTimer && this.everConnected) this.scheduleReconnect();
@@ -603,7 +617,7 @@ export class RpcTransport {
   private enqueue(call: Call, kind: TransmissionKind): void {
     const t = this.makeTransmission(call, kind);
     this.insert(t);
-    this.emit(call, kind === 'first' ? 'queued' : 'retransmit-queued', { attempt: t.attempt, source: t.source, queueDepth: this.queue.length });
+    if (rpcCallChannel.hasSubscribers) this.emit(call, kind === 'first' ? 'queued' : 'retransmit-queued', { attempt: t.attempt, source: t.source, queueDepth: this.queue.length });
     this.pump();
   }
 
@@ -639,7 +653,7 @@ export class RpcTransport {
       call.stats.replays++;
       this.stats.replays++;
     }
-    this.emit(call, 'transmit-start', { attempt: t.attempt, kind: t.kind, source: t.source, bytes: t.bytes, afterComplete: call.completed });
+    if (rpcCallChannel.hasSubscribers) this.emit(call, 'transmit-start', { attempt: t.attempt, kind: t.kind, source: t.source, bytes: t.bytes, afterComplete: call.completed });
     if (!call.settled) this.armTimer(call, call.stats.transmissions === 1);
     // One record, written whole: corked so the header and the payload (by reference) leave in one writev.
     s.cork();
@@ -657,7 +671,7 @@ export class RpcTransport {
     t.state = how;
     call.live.splice(call.live.indexOf(t), 1);
     if (how === 'done') {
-      this.emit(call, 'transmit-done', { attempt: t.attempt, kind: t.kind, source: t.source, bytes: t.bytes });
+      if (rpcCallChannel.hasSubscribers) this.emit(call, 'transmit-done', { attempt: t.attempt, kind: t.kind, source: t.source, bytes: t.bytes });
       if (t.source === 'borrow' && call.borrowedIdx.length > 0 && call.completed) {
         // Bytes of a Buffer the caller owns again were taken by the kernel: the seed's 40/41 event.
         const sinceModelMs = this.scale.model(performance.now() - call.completedAt);
@@ -690,7 +704,7 @@ export class RpcTransport {
       return;
     }
     conn.matched++;
-    this.emit(call, 'reply', { bytes: rec.length });
+    if (rpcCallChannel.hasSubscribers) this.emit(call, 'reply', { bytes: rec.length });
     if (this.notResponding) {
       this.notResponding = false;
       this.logger.log('warn', `${this.label}: server ${this.host}:${this.port} OK`);
@@ -756,8 +770,8 @@ export class RpcTransport {
     call.completedAt = performance.now();
     this.stats.completed++;
     const o = call.outcome!;
-    this.emit(call, 'complete', { ok: o.ok, ...(o.ok ? {} : { code: (o.err as RpcError).code }), queued: call.queued, writing: call.writing });
-    if (o.ok) call.resolve({ res: o.res, xid: call.xid, stats: call.stats });
+    if (rpcCallChannel.hasSubscribers) this.emit(call, 'complete', { ok: o.ok, ...(o.ok ? {} : { code: (o.err as RpcError).code }), queued: call.queued, writing: call.writing });
+    if (o.ok) call.resolve(call.withInfo ? { res: o.res, xid: call.xid, stats: call.stats } : o.res);
     else call.reject(o.err);
     this.tryRelease(call);
   }
@@ -766,7 +780,7 @@ export class RpcTransport {
     if (call.released || !call.completed || call.live.length > 0) return;
     call.released = true;
     this.unreleased.delete(call);
-    this.emit(call, 'released', { sinceCompleteModelMs: this.scale.model(performance.now() - call.completedAt) });
+    if (rpcCallChannel.hasSubscribers) this.emit(call, 'released', { sinceCompleteModelMs: this.scale.model(performance.now() - call.completedAt) });
     if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
