@@ -203,7 +203,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   // --- the witnesses ---
   const wire = await wireWitness(capture, proxyPort, o.scribble);
   mark('inspect');
-  const disk = diskWitness({ file: path.join(exportDir, BLKTEST_FILE), blockSize: o.blockSize, count: o.count, journalRows, payloadHash: server?.journal?.payloadHash ?? DEFAULT_PAYLOAD_HASH, scribbledXids: wire.scribbledXids });
+  const disk = diskWitness({ file: path.join(exportDir, BLKTEST_FILE), blockSize: o.blockSize, journalRows, payloadHash: server?.journal?.payloadHash ?? DEFAULT_PAYLOAD_HASH, scribbledXids: wire.scribbledXids });
   fs.rmSync(exportDir, { recursive: true, force: true }); // the evidence is the capture, journal and trace
 
   const linuxWrite = linuxRun?.mountstats.ops.WRITE;

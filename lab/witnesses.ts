@@ -135,7 +135,6 @@ export interface DiskInput {
   /** the file blktest wrote, inside the export */
   file: string;
   blockSize: number;
-  count: number;
   /** the journal's WRITE rows */
   journalRows: readonly JournalRow[];
   /** how the journal identifies payloads (its meta payload_hash) */
@@ -159,20 +158,20 @@ export interface DiskWitness {
 }
 
 /**
- * The pattern of the file as far as it exists is built once: journal rows are hashed against its slices (cached
- * per range), disk blocks compared with it; only differing blocks are looked at word by word.
+ * Journal rows are hashed against the pattern at their range (cached per range); the file is read block by block
+ * into one buffer and compared with the pattern of that block, and only differing blocks are looked at word by
+ * word. Nothing the size of the file is held: the matrix ran this 72 times, and two file-sized Buffers a cell were
+ * a sixth of what made its worker collect garbage (each full collection a pause in the lag the next cell reports).
  */
 export function diskWitness(d: DiskInput): DiskWitness {
-  const expectedBytes = d.count * d.blockSize;
-  const disk = fs.existsSync(d.file) ? fs.readFileSync(d.file) : Buffer.alloc(0);
-  const pattern = fillPattern(Buffer.allocUnsafe(Math.floor(Math.min(disk.length, expectedBytes) / d.blockSize) * d.blockSize), 0);
+  let scratch = Buffer.alloc(0);
   const patternDigests = new Map<string, string>();
   const patternDigest = (off: number, count: number): string => {
     const key = `${off}+${count}`;
     let digest = patternDigests.get(key);
     if (digest === undefined) {
-      const want = off + count <= pattern.length ? pattern.subarray(off, off + count) : fillPattern(Buffer.allocUnsafe(count), off);
-      patternDigests.set(key, (digest = payloadHash(d.payloadHash, want)));
+      if (scratch.length < count) scratch = Buffer.allocUnsafe(count);
+      patternDigests.set(key, (digest = payloadHash(d.payloadHash, fillPattern(scratch.subarray(0, count), off))));
     }
     return digest;
   };
@@ -198,15 +197,37 @@ export function diskWitness(d: DiskInput): DiskWitness {
     }
   }
   // Whole blocks only (a short tail is reported as a short file).
-  const corrupt: CorruptBlock[] = [];
-  for (let b = 0; (b + 1) * d.blockSize <= disk.length; b++) {
-    const at = b * d.blockSize;
-    const block = disk.subarray(at, at + d.blockSize);
-    if (at + d.blockSize <= pattern.length && block.equals(pattern.subarray(at, at + d.blockSize))) continue;
-    corrupt.push(...verifyPattern(block, at, d.blockSize));
-  }
+  const { corrupt, bytes } = corruptBlocks(d.file, d.blockSize);
   const explained = corrupt.filter((b) => scribbledRanges.some(([a, z]) => b.firstBadOffset >= a && b.firstBadOffset < z)).length;
-  return { executedScribbled, executedScribbledXids, corrupt, explained, bytes: disk.length };
+  return { executedScribbled, executedScribbledXids, corrupt, explained, bytes };
+}
+
+/** The file's whole blocks that do not hold the pattern, read one block at a time; and the file's size. */
+function corruptBlocks(file: string, blockSize: number): { corrupt: CorruptBlock[]; bytes: number } {
+  const corrupt: CorruptBlock[] = [];
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { corrupt, bytes: 0 };
+    throw e;
+  }
+  try {
+    const bytes = fs.fstatSync(fd).size;
+    const block = Buffer.allocUnsafe(blockSize);
+    const want = Buffer.allocUnsafe(blockSize);
+    for (let at = 0; at + blockSize <= bytes; at += blockSize) {
+      for (let got = 0; got < blockSize; ) {
+        const n = fs.readSync(fd, block, got, blockSize - got, at + got);
+        if (n === 0) throw new Error(`${file} ended at ${at + got} bytes, under the ${bytes} it had`);
+        got += n;
+      }
+      if (!block.equals(fillPattern(want, at))) corrupt.push(...verifyPattern(block, at, blockSize));
+    }
+    return { corrupt, bytes };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

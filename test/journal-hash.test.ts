@@ -68,7 +68,7 @@ for (const algo of PAYLOAD_HASH_NAMES) {
     assert.equal(d.journal.blocks[0].transmission, 2);
 
     // The disk witness: the second copy is not the pattern, and explains the corrupt block.
-    const disk = diskWitness({ file: path.join(s.dir, 'blktest.dat'), blockSize: BLOCK, count: 1, journalRows: rows, payloadHash: algo, scribbledXids: new Set() });
+    const disk = diskWitness({ file: path.join(s.dir, 'blktest.dat'), blockSize: BLOCK, journalRows: rows, payloadHash: algo, scribbledXids: new Set() });
     assert.equal(disk.executedScribbled, 1);
     assert.deepEqual([...disk.executedScribbledXids], [xid]);
     assert.equal(disk.corrupt.length, 1);

@@ -60,7 +60,7 @@ test('WRITE not in --drc-procs: the journal, the inspector and the disk witness 
   assert.equal(d.journal.blocks[0].transmission, d.journal.executed[1]);
 
   // The reproduction's disk witness explains the corrupt block by the executed scribbled WRITE.
-  const disk = diskWitness({ file: path.join(s.dir, 'blktest.dat'), blockSize: 4096, count: 1, journalRows: rows, payloadHash: s.server.journal!.payloadHash, scribbledXids: new Set([xid]) });
+  const disk = diskWitness({ file: path.join(s.dir, 'blktest.dat'), blockSize: 4096, journalRows: rows, payloadHash: s.server.journal!.payloadHash, scribbledXids: new Set([xid]) });
   assert.equal(disk.executedScribbled, 1);
   assert.equal(disk.corrupt.length, 1);
   assert.equal(disk.explained, 1);

@@ -2,9 +2,13 @@
 // reply of that XID dropped) is the machine's, not the scenario's (lab/witnesses.ts unexplainedTimeouts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEADBEEF, fillPattern, verifyPattern } from '../core/pattern';
 import type { RpcCallEvent } from '../client/rpc/trace';
 import type { NetemEvent } from '../netem';
-import { unexplainedTimeouts } from '../lab/witnesses';
+import { diskWitness, unexplainedTimeouts } from '../lab/witnesses';
 
 const SCALE = 0.002; // timeo 60 s = 120 real ms
 const TIMEO = 60_000;
@@ -46,4 +50,26 @@ test("each timeout's wait is its timer's length: timeo first, then the value the
   assert.equal(unexplainedTimeouts([timeout(3, 1200, 120_000), timeout(3, 1440)], stall, PROXY_T0, TIMEO), 1);
   // a 400 ms timer armed by the first timeout reaches back into the stall
   assert.equal(unexplainedTimeouts([timeout(3, 1200, 200_000), timeout(3, 1549)], [netem('stall-start', 100), netem('stall-end', 150)], PROXY_T0, TIMEO), 0);
+});
+
+// The disk witness reads the file a block at a time: it must find what a comparison of the whole file finds, in
+// every whole block (past the run's own blocks too), ignore a short tail, and take a missing file as empty.
+test('diskWitness: the corrupt whole blocks of the file, block by block, as verifyPattern finds them in the whole file', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-disk-witness-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const B = 4096;
+  const file = fillPattern(Buffer.alloc(6 * B + 100), 0);
+  file.writeUInt32BE(DEADBEEF, B + 8);
+  file.writeUInt32BE(DEADBEEF, B + 12);
+  file.writeUInt32BE(0, 3 * B + 4000);
+  file.writeUInt32BE(0, 5 * B); // a block past the ones a run would have written
+  file.writeUInt32BE(0, 6 * B + 4); // in the short tail: not a whole block
+  const f = path.join(dir, 'blktest.dat');
+  fs.writeFileSync(f, file);
+  const disk = diskWitness({ file: f, blockSize: B, journalRows: [], payloadHash: 'xxh64', scribbledXids: new Set() });
+  assert.deepEqual(disk.corrupt, verifyPattern(file.subarray(0, 6 * B), 0, B));
+  assert.deepEqual(disk.corrupt.map((c) => [c.block, c.badWords, c.deadbeefWords]), [[1, 2, 2], [3, 1, 0], [5, 1, 0]]);
+  assert.equal(disk.bytes, file.length);
+  const none = diskWitness({ file: path.join(dir, 'absent'), blockSize: B, journalRows: [], payloadHash: 'xxh64', scribbledXids: new Set() });
+  assert.deepEqual([none.corrupt, none.bytes, none.executedScribbled], [[], 0, 0]);
 });
