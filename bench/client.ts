@@ -135,7 +135,7 @@ async function ourWrites(target: { host: string; port: number; mountPort?: numbe
 async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
   const dir = scratch('nfst-bench-client-');
   // Our server in its own process, as a real server would be: the client's event loop is the thing measured.
-  const server = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir]);
+  const server = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir, '--state-dir', `${dir}.state`]);
   const nfsPort = Number(/nfs=[^ ]*:(\d+)/.exec(server.line)![1]);
   const total = 512 * MiB;
   const runs: Record<string, number[]> = { raw: [], responder: [], floor: [] };
@@ -208,6 +208,7 @@ async function policiesVsRawTcp(out: Measurement[]): Promise<void> {
     await sink?.stop();
     await fileSink?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(`${dir}.state`, { recursive: true, force: true });
   }
   const raw = median(runs.raw);
   const zc = median(runs['linux-2008']);

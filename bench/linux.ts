@@ -42,7 +42,7 @@ export async function run(): Promise<Measurement[]> {
     // --- the real client: boot-to-mounted, and O_DIRECT MiB/s to our server and to ganesha, paired per round ---
     const exportDir = path.join(work, 'export');
     fs.mkdirSync(exportDir);
-    const ours = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', exportDir, '--drc', 'checksum-256']);
+    const ours = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', exportDir, '--state-dir', path.join(work, 'state'), '--drc', 'checksum-256']);
     const oursPort = Number(/nfs=127\.0\.0\.1:(\d+)/.exec(ours.line)![1]);
     const ganesha = ganeshaMissing() ? undefined : await startGanesha();
     const boot: number[] = [];
@@ -88,7 +88,7 @@ export async function run(): Promise<Measurement[]> {
     const nfsd = await LinuxNfsd.start({ outDir: path.join(work, 'nfsd') });
     const dir2 = path.join(work, 'export2');
     fs.mkdirSync(dir2);
-    const ours2 = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir2, '--drc', 'checksum-256']);
+    const ours2 = await startReady([path.join(__dirname, '..', 'cli', 'main.js'), 'server', '--export', dir2, '--state-dir', path.join(work, 'state2'), '--drc', 'checksum-256']);
     const ours2Port = Number(/nfs=127\.0\.0\.1:(\d+)/.exec(ours2.line)![1]);
     const vsNfsd: number[] = [];
     const vsOurs: number[] = [];

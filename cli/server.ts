@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option('--journal-hash <hash>', `how the journal identifies payloads: ${PAYLOAD_HASH_NAMES.join(' | ')} (a journal keeps the hash it was created with)`, DEFAULT_PAYLOAD_HASH)
     .option('--api <host:port>', 'serve the admin API (HTTP) there')
     .option('--time-scale <x>', 'multiplies every modelled duration', '1')
-    .addOption(optionWithDefault('--state-dir <dir>', 'where the file-handle secret lives', 'a folder under the OS temp dir'))
+    .addOption(optionWithDefault('--state-dir <dir>', 'where the file-handle secret lives; handles stay valid across restarts and reboots while it does (XDG_STATE_HOME unset: ~/.local/state)', '$XDG_STATE_HOME/nfs-testbed/<export hash>'))
     .option('--max-record-size <size>', 'largest RPC record accepted (8KiB..2GiB); a larger header closes the connection. FSINFO advertises one page less (at most 1MiB) as rtmax/wtmax/dtpref', formatSize(DEFAULT_LIMITS.maxRecordSize))
     .option('--max-connections <n>', 'connections open at once; more are closed on accept', String(DEFAULT_LIMITS.maxConnections))
     .option('--max-in-flight <n>', 'calls executing at once per connection before reading pauses', String(DEFAULT_LIMITS.maxInFlight))

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Runs every compiled *.test.js under dist/test (named explicitly, so helpers in test/support are not counted).
 // Usage: node scripts/run-tests.js [substring ...]  — only files whose name contains one of the substrings.
+// Every test removes what it creates: the run gets a fresh TMPDIR and XDG_STATE_HOME (where a server started
+// without --state-dir keeps its handle secret), and anything left in either when it ends fails the run, by name.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..', 'dist', 'test');
@@ -23,5 +26,26 @@ if (files.length === 0) {
   process.exit(2);
 }
 // A hung test fails after 3 minutes instead of holding CI (the longest test takes about 30 s).
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit' });
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-suite-'));
+const dirs = { TMPDIR: path.join(scratch, 'tmp'), XDG_STATE_HOME: path.join(scratch, 'state') };
+// Modes as on a real system: tests that act as other users (setpriv) reach their files under TMPDIR as under /tmp.
+fs.chmodSync(scratch, 0o755);
+fs.mkdirSync(dirs.TMPDIR);
+fs.chmodSync(dirs.TMPDIR, 0o1777);
+fs.mkdirSync(dirs.XDG_STATE_HOME, { mode: 0o700 });
+const env = { ...process.env, ...dirs };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], { stdio: 'inherit', env });
+// The state directory nests (nfs-testbed/<export hash>): name what is left two levels down.
+const leftovers = (dir, depth) =>
+  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return depth > 1 && e.isDirectory() && fs.readdirSync(p).length > 0 ? leftovers(p, depth - 1) : [p];
+  });
+const left = [...leftovers(dirs.TMPDIR, 1), ...leftovers(dirs.XDG_STATE_HOME, 2)];
+fs.rmSync(scratch, { recursive: true, force: true });
+if (left.length > 0) {
+  console.error(`tests left ${left.length} path(s) behind (each test must remove what it creates):`);
+  for (const p of left) console.error(`  ${path.relative(scratch, p)}`);
+  process.exit(r.status || 1);
+}
 process.exit(r.status ?? 1);

@@ -45,7 +45,7 @@ export interface ServerOptions {
   mountPort?: number;
   /** separate PORTMAP port (e.g. 111); default: PORTMAP is served on the NFS port */
   portmapPort?: number;
-  /** DRC settings (defaults: checksum, 256 bytes, client scope with port, drop, 120 s, 1024 entries) */
+  /** DRC settings (server/drc/config.ts DEFAULT_DRC: checksum-256, client scope with port, drop, 120 s, the mode's era's prune and size) */
   drc?: Partial<Record<keyof DrcConfig | 'expiry', unknown>>;
   /** journal database file, ':memory:' for an in-process one; omitted = no journal */
   journal?: string;
@@ -56,7 +56,7 @@ export interface ServerOptions {
   /** the real-ms clock the DRC ages its entries by (default performance.now); tests move it instead of sleeping */
   clock?: () => number;
   logger?: Logger;
-  /** where the handle secret lives (default: os.tmpdir()/nfs-testbed-state/<hash of the export's real path>) */
+  /** where the handle secret lives (default: defaultStateDir(), $XDG_STATE_HOME/nfs-testbed/<hash of the export's real path>) */
   stateDir?: string;
   /** receive records straight into their own Buffers (default true); false uses 'data' chunks + RecordDecoder */
   directReads?: boolean;
@@ -134,8 +134,16 @@ const opChannel = diagnostics_channel.channel(CHANNELS.serverOp);
 const WRITE = NFSPROC3.WRITE;
 const DEFAULT_WRITE_BEHIND = 64 * 1024 * 1024;
 
+/**
+ * Where an export's handle secret lives unless --state-dir says otherwise. Handles must outlive a restart and a
+ * reboot, as nfsd's do (it builds them from the file system: fsid, inode, generation), so the secret is state,
+ * not a temporary: $XDG_STATE_HOME/nfs-testbed/<hash of the export's real path>, ~/.local/state when
+ * XDG_STATE_HOME is unset or not absolute (XDG Base Directory spec). /tmp is emptied at boot on many systems.
+ */
 export function defaultStateDir(realExport: string): string {
-  return path.join(os.tmpdir(), 'nfs-testbed-state', crypto.createHash('sha256').update(realExport).digest('hex').slice(0, 16));
+  const xdg = process.env.XDG_STATE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'nfs-testbed', crypto.createHash('sha256').update(realExport).digest('hex').slice(0, 16));
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {

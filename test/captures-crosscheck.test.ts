@@ -33,6 +33,7 @@ const skip = missingTools(['tcpdump', 'tcpdump']) ?? (isRoot() ? undefined : 'ne
 
 test('the proxy pcap and a tcpdump capture of the same run give the same findings', { skip, timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-crosscheck-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const exportDir = path.join(dir, 'export');
   fs.mkdirSync(exportDir);
   const synth = path.join(dir, 'proxy.pcap');
@@ -101,5 +102,4 @@ test('the proxy pcap and a tcpdump capture of the same run give the same finding
     unread += w.length - p.length;
   }
   t.diagnostic(`${unread} WRITE transmissions were on the wire but never read by the proxy (connection reset)`);
-  fs.rmSync(dir, { recursive: true, force: true });
 });

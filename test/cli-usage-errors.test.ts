@@ -102,7 +102,7 @@ test('netem: fault errors name the flag typed or the key that is wrong', async (
 test('server --journal in a missing directory, on a non-database file or on a directory: a clear error, exit 2', async () => {
   const before = fs.readFileSync(notDb);
   for (const journal of [path.join(dir, 'missing', 'j.db'), notDb, dir]) {
-    const r = await cli(['server', '--export', exportDir, '--journal', journal]);
+    const r = await cli(['server', '--export', exportDir, '--state-dir', path.join(dir, 'state'), '--journal', journal]);
     assert.equal(r.code, 2, `${journal}: exit ${r.code} ${r.err}`);
     assert.match(r.err, /^error: --journal .*: cannot use it as the write journal: /);
     assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');

@@ -6,27 +6,24 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { runBlktest, findCorrupt } from '../client/blktest';
 import { silentLogger } from '../core/log';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { fillPattern } from '../core/pattern';
-import { startServer, type RunningServer } from '../server/index';
+import { type RunningServer } from '../server/index';
+import { testServer } from '../testing/server-rpc';
 import { startStallRelay } from './support/client-stall-relay';
 import { CLI, runCliAsync } from './support/cli';
 
 let dir: string;
 let server: RunningServer;
+let cleanup: () => Promise<void>;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-client-blktest-'));
-  server = await startServer({ exportDir: dir, logger: silentLogger });
+  ({ server, dir, cleanup } = await testServer({ logger: silentLogger, journal: undefined }));
 });
-after(async () => {
-  await server.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => cleanup());
 
 // The server runs in this process: the CLI must not block its event loop.
 const cli = (args: string[], timeoutMs?: number) => runCliAsync(args, { timeoutMs });
@@ -91,8 +88,7 @@ test('blktest against nfs-ganesha verifies with zero corrupt blocks', { skip: ga
 // Seed 000 end to end: a server that executes every duplicate (DRC off) behind a 65 s stall.
 for (const [policy, corrupts] of [['no-cancel', true], ['copy-on-retransmit', false]] as const) {
   test(`blktest through a 65 s stall to a DRC-less server: ${policy} ${corrupts ? 'corrupts the file' : 'keeps it intact'}`, async () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-client-stall-'));
-    const s = await startServer({ exportDir: d, logger: silentLogger, drc: { mode: 'off' } });
+    const { server: s, cleanup: removeServer } = await testServer({ logger: silentLogger, journal: undefined, drc: { mode: 'off' } });
     const relay = await startStallRelay({ port: s.address.port });
     const scale = 0.002;
     try {
@@ -114,8 +110,7 @@ for (const [policy, corrupts] of [['no-cancel', true], ['copy-on-retransmit', fa
       }
     } finally {
       await relay.close();
-      await s.close();
-      fs.rmSync(d, { recursive: true, force: true });
+      await removeServer();
     }
   });
 }

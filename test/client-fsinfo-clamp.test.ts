@@ -4,11 +4,8 @@
 // test/linux-nfsd.test.ts; here the arithmetic and the refusal of an oversized call against our own server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { clampIoSize, mount, nfsBlockSize, NFS_MAX_FILE_IO_SIZE } from '../client/nfs3';
-import { startServer } from '../server/index';
+import { testServer } from '../testing/server-rpc';
 import { silentLogger } from '../core/log';
 import { TestbedError } from '../core/errors';
 
@@ -29,12 +26,8 @@ test('nfs_server_set_fsinfo: clamp only to a server maximum of at least 512, nev
 });
 
 test('mount reads FSINFO; a WRITE range larger than wtmax fails at once with a code, sending nothing', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsinfo-clamp-'));
-  const server = await startServer({ exportDir: dir, host: '127.0.0.1', port: 0, logger: silentLogger });
-  t.after(async () => {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { server, cleanup } = await testServer({ logger: silentLogger, journal: undefined });
+  t.after(cleanup);
   const m = await mount({ host: '127.0.0.1', port: server.address.port, exportPath: '/export', transport: { logger: silentLogger } });
   try {
     assert.equal(m.fsinfo?.wtmax, 1 << 20, "our server's FSINFO");

@@ -3,13 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { mount, pmapGetport, type NfsMount } from '../client/nfs3';
 import { silentLogger } from '../core/log';
 import { startGanesha, ganeshaMissing } from '../lab/peers/ganesha';
 import { ACCESS3, FTYPE3, NFS_PROGRAM, NFS_V3, NFSSTAT3, STABLE_HOW } from '../xdr/nfs3/constants';
-import { startServer } from '../server/index';
+import { testServer } from '../testing/server-rpc';
 import { MOUNT_PROGRAM, MOUNT_V3 } from '../xdr/mount';
 
 /** One walk through the API; `dir` is the export's local directory, to check effects on disk. */
@@ -76,8 +75,7 @@ async function exercise(m: NfsMount, dir: string, tag: string): Promise<void> {
 }
 
 test('NFSv3 API against our server (MOUNT and PORTMAP on the NFS port)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-client-nfs3-'));
-  const s = await startServer({ exportDir: dir, logger: silentLogger });
+  const { server: s, dir, cleanup } = await testServer({ logger: silentLogger, journal: undefined });
   try {
     const port = s.address.port;
     assert.equal(await pmapGetport('127.0.0.1', MOUNT_PROGRAM, MOUNT_V3, { port: s.portmapPort }), s.mountPort);
@@ -88,8 +86,7 @@ test('NFSv3 API against our server (MOUNT and PORTMAP on the NFS port)', async (
       await m.unmount();
     }
   } finally {
-    await s.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cleanup();
   }
 });
 

@@ -25,11 +25,14 @@ import { runCli } from './support/cli';
 for (const algo of PAYLOAD_HASH_NAMES) {
   test(`${algo}: the journal, the inspector and the disk witness tell apart two payloads that differ in their last byte`, async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-journal-hash-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const journal = path.join(dir, 'journal.sqlite');
     const capture = path.join(dir, 'capture.pcap');
     const s = await testServer({ drc: { mode: 'off' }, journal, journalHash: algo });
-    t.after(() => s.cleanup());
+    // The server first (it writes the journal until it closes), then the folder its journal is in.
+    t.after(async () => {
+      await s.cleanup();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
     const proxy = await createProxy({ upstream: s.server.address, capture });
     const rpc = await RawRpc.connect(proxy.address.port);
     const fh = await createFile(rpc, await mountRoot(rpc), 'blktest.dat');

@@ -19,11 +19,14 @@ import { RawRpc, createFile, mountRoot, testServer } from '../testing/server-rpc
 
 test('WRITE not in --drc-procs: the journal, the inspector and the disk witness all say the bytes reached the file', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nfst-notcached-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const journal = path.join(dir, 'journal.sqlite');
   const capture = path.join(dir, 'capture.pcap');
   const s = await testServer({ drc: { mode: 'checksum-256', procs: ['CREATE', 'REMOVE'] }, journal });
-  t.after(() => s.cleanup());
+  // The server first (it writes the journal until it closes), then the folder its journal is in.
+  t.after(async () => {
+    await s.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const proxy = await createProxy({ upstream: s.server.address, capture });
   const rpc = await RawRpc.connect(proxy.address.port);
   const root = await mountRoot(rpc);

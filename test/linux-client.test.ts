@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../server/index';
+import { testServer } from '../testing/server-rpc';
 import { silentLogger } from '../core/log';
 import { runLinuxClient, USER_NETWORK_CAVEAT } from '../lab/linux/client';
 import { linuxGuestMissing, linuxTapMissing } from '../lab/linux/requirements';
@@ -18,13 +18,9 @@ const skip = linuxGuestMissing();
 const skipTap = skip ?? linuxTapMissing();
 
 async function withServer(t: { after: (fn: () => Promise<void>) => void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linux-client-'));
-  const server = await startServer({ exportDir: dir, host: '127.0.0.1', port: 0, logger: silentLogger, drc: { mode: 'off' } });
-  t.after(async () => {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return { server, dir, out: path.join(dir, '..', `${path.basename(dir)}-run`) };
+  const { server, dir, cleanup } = await testServer({ logger: silentLogger, journal: undefined, drc: { mode: 'off' } });
+  t.after(cleanup);
+  return { server, dir, out: `${dir}-run` };
 }
 
 test('QEMU smoke: the kernel client mounts our server, writes and verifies 4 MiB O_DIRECT (user networking)', { skip }, async (t) => {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../server/index';
+import { testServer } from '../testing/server-rpc';
 import { silentLogger } from '../core/log';
 import { TestbedError } from '../core/errors';
 import { runBlktest } from '../client/blktest';
@@ -62,20 +62,14 @@ test('the builder loads nfs.ko where a kernel has no nfsv3 module (before 3.6 NF
 });
 
 /** Our server (DRC off) on a fresh export, and the guest's run folder beside it; both removed after the test. */
-async function exportedServer(t: { after: (fn: () => Promise<void> | void) => void }, prefix: string) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const out = `${dir}-run`;
-  const server = await startServer({ exportDir: dir, host: '127.0.0.1', port: 0, logger: silentLogger, drc: { mode: 'off' } });
-  t.after(async () => {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(out, { recursive: true, force: true });
-  });
-  return { server, dir, out };
+async function exportedServer(t: { after: (fn: () => Promise<void> | void) => void }) {
+  const { server, dir, cleanup } = await testServer({ logger: silentLogger, journal: undefined, drc: { mode: 'off' } });
+  t.after(cleanup);
+  return { server, dir, out: `${dir}-run` };
 }
 
 async function umlRun(t: { after: (fn: () => Promise<void> | void) => void }, network: 'user' | 'tap'): Promise<{ r: LinuxClientResult; dir: string }> {
-  const { server, dir, out } = await exportedServer(t, 'linux-uml-');
+  const { server, dir, out } = await exportedServer(t);
   const progress: string[] = [];
   const r = await runLinuxClient({ server: server.address, exportPath: '/export', count: 4, network, guest: 'uml', outDir: out, onProgress: (l) => progress.push(l) });
   await assertNothingLeft(r.guestPids);
@@ -130,7 +124,7 @@ test('linux nfsd under UML: our blktest verifies against it through the slirp pr
 });
 
 test("the seed's condition under UML (tap, root): write() returns with its retransmission in the socket; the later copy equals the first; mountstats count it", { skip: skipTap }, async (t) => {
-  const { server, out } = await exportedServer(t, 'linux-uml-seed-');
+  const { server, out } = await exportedServer(t);
   // Event-driven, as the QEMU test (lab/linux/seed-order.ts): each step waits for the guest's own timers.
   const r = await runLinuxClient({ server: server.address, exportPath: '/export', count: 4, timeo: 10, retrans: 2, network: 'tap', guest: 'uml', seedOrder: true, outDir: out });
   t.diagnostic(`held ${JSON.stringify(r.held)}; seed order ${JSON.stringify(r.seedOrder)}; WRITE ${JSON.stringify(r.mountstats.ops.WRITE)}`);

@@ -25,8 +25,10 @@ test('the README components block runs as pasted in an empty folder: blktest and
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'nfs-readme-bin-'));
   fs.symlinkSync(CLI, path.join(bin, 'nfs-testbed'));
   const script = componentsBlock(fs.readFileSync(README, 'utf8'));
-  // bash leads its own process group: whatever the block leaves running is stopped by that id afterwards
-  const child = spawn('bash', ['-c', script], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  // bash leads its own process group: whatever the block leaves running is stopped by that id afterwards. The
+  // block's server keeps its handle secret in the default state directory: this folder's, not the user's.
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, XDG_STATE_HOME: path.join(bin, 'state') };
+  const child = spawn('bash', ['-c', script], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   t.after(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL');

@@ -40,7 +40,8 @@ test('the compose services as local processes reproduce the bug', async () => {
     });
   const procs: CliChild[] = [];
   try {
-    const server = await startCli(subst(cliArgs(cmds.server)), { cwd: repo });
+    // The handle secret in the test's folder, not in the user's state directory (a container starts with its own).
+    const server = await startCli([...subst(cliArgs(cmds.server)), '--state-dir', path.join(tmp, 'state')], { cwd: repo });
     procs.push(server);
     const netem = await startCli(subst(cliArgs(cmds.netem)), { cwd: repo });
     procs.push(netem);

@@ -25,7 +25,9 @@ export interface Ganesha {
   stop(): Promise<void>;
 }
 
-const LOCK = path.join(os.tmpdir(), 'nfs-testbed-ganesha.lock');
+// Machine-wide, never under $TMPDIR: every ganesha registers with the one rpcbind on port 111, so runs with
+// different temp dirs (the test runner gives each suite its own) must still take turns.
+const LOCK = path.join(fs.existsSync('/run/lock') ? '/run/lock' : '/tmp', 'nfs-testbed-ganesha.lock');
 
 /** The installed ganesha's release ("4.3" from `ganesha.nfsd -v`: "NFS-Ganesha Release = V4.3"), or undefined. */
 export function ganeshaRelease(): string | undefined {
