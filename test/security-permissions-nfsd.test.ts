@@ -252,6 +252,11 @@ for (const name of ['a/b', '', 'n'.repeat(256), 'a\0b', 'n'.repeat(255)]) {
   probes.push([`REMOVE ${shown}`, async (p) => accepted(p.call('root', NFS3.REMOVE, { object: { dir: p.root, name } }))]);
   probes.push([`RENAME pub -> ${shown}`, async (p) => accepted(p.call('bob', NFS3.RENAME, { from: { dir: p.root, name: 'pub' }, to: { dir: p.root, name } }))]);
 }
+// SYMLINK targets past a page: 6.1's decoder (xdr_inline_decode into a one-page scratch buffer) refuses them before
+// nfsd3_proc_symlink's NAMETOOLONG check could run, the one with a NUL too.
+for (const [label, data] of [['4097 bytes', 'c'.repeat(4097)], ['16 KiB', 'd'.repeat(16 << 10)], ['4096 bytes + NUL', `${'e'.repeat(4096)}\0`]]) {
+  probes.push([`SYMLINK long -> ${label}`, async (p) => accepted(p.call('root', NFS3.SYMLINK, { where: { dir: p.root, name: 'long' }, symlink: { attributes: {}, data } }))]);
+}
 probes.push([
   'FSINFO rtmax rtpref rtmult wtmax wtpref wtmult dtpref',
   async (p) => {

@@ -23,7 +23,7 @@ import { MIN_RECORD_SIZE, transportLimits } from '../server/rpc/limits';
 import { clampIoSize, mount } from '../client/nfs3';
 import { silentLogger } from '../core/log';
 import type { ProcCodec } from '../xdr/procedure';
-import { encodeAuthSys } from '../xdr/rpc';
+import { ACCEPT_STAT, encodeAuthSys } from '../xdr/rpc';
 import { decodeReply } from '../xdr/message';
 
 describe('counts above the largest reply are clamped, as nfsd does', () => {
@@ -176,7 +176,10 @@ describe('"." and ".." as nfsd answers them', () => {
   });
 });
 
-test('SYMLINK target: empty or with a NUL NFS3ERR_INVAL before permission (nfsd3_proc_symlink); 4096 bytes NAMETOOLONG', async () => {
+// Over 4096 bytes 6.1's decoder (nfs3svc_decode_symlinkargs: xdr_inline_decode into a one-page scratch buffer)
+// refuses the target before nfsd3_proc_symlink's NAMETOOLONG check; the real nfsd agrees
+// (security-permissions-nfsd). The encoder has no cap, so these calls can be sent at all.
+test('SYMLINK target: empty or with a NUL NFS3ERR_INVAL before permission (nfsd3_proc_symlink); 4096 bytes NAMETOOLONG; longer GARBAGE_ARGS', async () => {
   const m = await mountedServer();
   try {
     fs.chmodSync(m.dir, 0o755);
@@ -185,11 +188,16 @@ test('SYMLINK target: empty or with a NUL NFS3ERR_INVAL before permission (nfsd3
       const xid = m.rpc.xid();
       m.rpc.send(RawRpc.message(NFS3.SYMLINK, { where: { dir: m.root, name: 'l' }, symlink: { attributes: {}, data } }, xid, cred));
       const [rep] = await m.rpc.waitFor(xid, 1, 10_000);
-      return (decodeReply(rep, NFS3.SYMLINK).res as { status: number }).status;
+      const { reply, res } = decodeReply(rep, NFS3.SYMLINK);
+      if (reply.stat === 'accepted' && reply.acceptStat === ACCEPT_STAT.GARBAGE_ARGS) return 'GARBAGE_ARGS';
+      return (res as { status: number }).status;
     };
     for (const cred of [undefined, BOB]) {
       assert.equal(await statusOf('', cred), NFSSTAT3.NFS3ERR_INVAL);
       assert.equal(await statusOf('a\0b', cred), NFSSTAT3.NFS3ERR_INVAL);
+      assert.equal(await statusOf('c'.repeat(4097), cred), 'GARBAGE_ARGS', '4097 bytes');
+      assert.equal(await statusOf('d'.repeat(64 * 1024), cred), 'GARBAGE_ARGS', '64 KiB');
+      assert.equal(await statusOf(`${'e'.repeat(4096)}\0`, cred), 'GARBAGE_ARGS', '4096 bytes and a NUL');
     }
     assert.equal(await statusOf('b'.repeat(4095), BOB), NFSSTAT3.NFS3ERR_ACCES, 'a good target reaches the permission check');
     assert.equal(await statusOf('a'.repeat(4096)), NFSSTAT3.NFS3ERR_NAMETOOLONG, 'symlink(2): PATH_MAX with its NUL');

@@ -3,9 +3,9 @@
 // through its descriptor), so a link cannot take the server anywhere. Created through the directory's
 // descriptor; its owner and times are then set on the link itself (dir-op.ts holdCreated). The target is checked
 // first, as nfsd3_proc_symlink does before anything else: empty is NFS3ERR_INVAL, longer than NFS3_MAXPATHLEN
-// (PATH_MAX) NFS3ERR_NAMETOOLONG, and one holding a NUL NFS3ERR_INVAL (svc_fill_symlink_pathname: -EINVAL). The
-// decoder's nfspath3 cap is the same 4096 bytes (xdr/nfs3/structs.ts maxPath), so over the wire a longer target
-// is GARBAGE_ARGS here where nfsd, whose decoder takes any length, answers NAMETOOLONG.
+// (PATH_MAX) NFS3ERR_NAMETOOLONG, and one holding a NUL NFS3ERR_INVAL (svc_fill_symlink_pathname: -EINVAL). Over
+// the wire a target longer than 4096 bytes never gets here: 6.1's decoder refuses it first, GARBAGE_ARGS
+// (xdr/nfs3/structs.ts readSymlinkData).
 import fs from 'node:fs';
 import { NFS3 } from '../../xdr/nfs3/procs';
 import type { SymlinkArgs, SymlinkRes } from '../../xdr/nfs3/types';
@@ -19,10 +19,14 @@ import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 /** NFS3_MAXPATHLEN (include/uapi/linux/nfs3.h: PATH_MAX) */
 export const NFS3_MAXPATHLEN = 4096;
 
-/** nfsd3_proc_symlink's checks of the target, before the name or any permission: a status, or 0. */
+/**
+ * nfsd3_proc_symlink's checks of the target, before the name or any permission, in its order: empty, then too
+ * long, then a NUL (found only when svc_fill_symlink_pathname copies it). A status, or 0.
+ */
 export function symlinkTargetStatus(target: string): number {
-  if (target.length === 0 || target.includes('\0')) return NFSSTAT3.NFS3ERR_INVAL;
+  if (target.length === 0) return NFSSTAT3.NFS3ERR_INVAL;
   if (Buffer.byteLength(target) > NFS3_MAXPATHLEN) return NFSSTAT3.NFS3ERR_NAMETOOLONG;
+  if (target.includes('\0')) return NFSSTAT3.NFS3ERR_INVAL;
   return 0;
 }
 

@@ -18,6 +18,7 @@ import {
   readFh,
   readName,
   readPath,
+  readSymlinkData,
   readPostOpAttr,
   readPostOpFh,
   readSattr,
@@ -39,6 +40,7 @@ import {
   writeSattr,
   writeSpecdata,
   writeStableHow,
+  writeSymlinkData,
   writeTime,
   writeWccData,
   writeWriteVerf,
@@ -298,12 +300,12 @@ const SYMLINK = nfs<T.SymlinkArgs, T.SymlinkRes>('SYMLINK', {
   encodeArgs(w: XdrWriter, a: T.SymlinkArgs) {
     writeDirOpArgs(w, a.where);
     writeSattr(w, a.symlink.attributes);
-    writePath(w, a.symlink.data);
+    writeSymlinkData(w, a.symlink.data);
   },
   decodeArgs(r: XdrReader): T.SymlinkArgs {
     const where = readDirOpArgs(r);
     const attributes = readSattr(r);
-    return { where, symlink: { attributes, data: readPath(r) } };
+    return { where, symlink: { attributes, data: readSymlinkData(r) } };
   },
   encodeRes: encodeCreateRes,
   decodeRes: decodeCreateRes,

@@ -15,7 +15,7 @@ export const NFS3_LIMITS = {
   maxData: 4 * 1024 * 1024,
   /** filename3 in replies and in what the client encodes; in call arguments nfsd's 255 (readArgName). */
   maxName: 1024,
-  /** nfspath3 (symlink data, READLINK). */
+  /** nfspath3 in READLINK replies (SYMLINK arguments: readSymlinkData). */
   maxPath: 4096,
 };
 
@@ -76,6 +76,23 @@ export function readPath(r: XdrReader): string {
 
 export function writePath(w: XdrWriter, path: string): void {
   w.string(path, NFS3_LIMITS.maxPath);
+}
+
+/**
+ * symlinkdata3's nfspath3 in SYMLINK arguments, as Linux 6.1's nfs3svc_decode_symlinkargs takes it: with
+ * xdr_inline_decode, so a target longer than a page, which always spans a page boundary of the received request,
+ * does not fit the one-page scratch buffer (svcxdr_init_decode) and fails the decode: GARBAGE_ARGS, before
+ * nfsd3_proc_symlink could answer NFS3ERR_NAMETOOLONG (kernels before "NFSD: Use xdr_inline_decode() to decode
+ * NFSv3 symlinks", 6.1, only checked that the bytes were there, and did). The real 6.1 nfsd agrees
+ * (test/security-permissions-nfsd.test.ts). So the cap is that page, NFS3_MAXPATHLEN's 4096 bytes.
+ */
+export function readSymlinkData(r: XdrReader): string {
+  return r.string(NFS3_LIMITS.maxPath, 'nfspath3');
+}
+
+/** Written without a cap, so a client can send what nfsd refuses. */
+export function writeSymlinkData(w: XdrWriter, path: string): void {
+  w.string(path);
 }
 
 function fixed(w: XdrWriter, buf: Buffer, size: number, what: string): void {
