@@ -1,6 +1,6 @@
 // `nfs-testbed linux client|nfsd`: the real Linux NFS client and the real nfsd in QEMU or UML guests (lab/linux/).
 import type { Command } from 'commander';
-import { ConfigError, TestbedError } from '../core/errors';
+import { ConfigError } from '../core/errors';
 import { formatBytes, parseDuration, parseNumber, parseSize } from '../core/units';
 import { runLinuxClient, UML_TRACE_NOTE, type LinuxClientResult } from '../lab/linux/client';
 import { GUEST_KINDS, type GuestKind } from '../lab/linux/image';
@@ -75,40 +75,31 @@ export function register(program: Command): void {
       const timeo = Math.max(1, Math.round(timeoMs / 100));
       const faults = (o.fault as string[]).map(parseFaultArg);
       const scribble = /^0x[0-9a-f]{1,8}$/i.test(o.scribble) ? parseInt(o.scribble, 16) : parseNumber(o.scribble, '--scribble', 0, 0xffffffff);
-      try {
-        const r = await runLinuxClient({
-          server,
-          mountPort: o.mountPort !== undefined ? parseNumber(o.mountPort, '--mount-port', 1, 65535) : undefined,
-          exportPath: o.export,
-          file: o.file,
-          blockSize: parseSize(o.blockSize, '--block-size'),
-          count: parseNumber(o.count, '--count', 1),
-          scribble,
-          timeo,
-          retrans: parseNumber(o.retrans, '--retrans', 0),
-          network: network as 'auto' | 'tap' | 'user',
-          faults,
-          seedOrder: o.schedule === 'seed-order',
-          linkDown: o.linkDown ? { downMs: parseDuration(o.linkDown, '--link-down'), everyMs: parseDuration(o.linkEvery, '--link-every') } : undefined,
-          kernel: o.kernel,
-          modules: o.modules,
-          guest: parseGuest(o.guest),
-          trace: o.trace,
-          outDir: o.out,
-          timeoutMs: parseDuration(o.timeout, '--timeout'),
-          onProgress: o.json ? undefined : (l) => process.stderr.write(`linux: ${l}\n`),
-        });
-        if (o.json) process.stdout.write(JSON.stringify({ ok: r.corruptBlocks === 0, ...r }) + '\n');
-        else process.stdout.write(clientSummary(r) + '\n');
-        process.exitCode = r.corruptBlocks > 0 ? EXIT.CHECKS_FAILED : EXIT.OK;
-      } catch (e) {
-        if (o.json && e instanceof TestbedError) {
-          process.stdout.write(JSON.stringify({ ok: false, error: e.toJSON() }) + '\n');
-          process.exitCode = e instanceof ConfigError ? EXIT.USAGE : EXIT.RUNTIME;
-          return;
-        }
-        throw e;
-      }
+      const r = await runLinuxClient({
+        server,
+        mountPort: o.mountPort !== undefined ? parseNumber(o.mountPort, '--mount-port', 1, 65535) : undefined,
+        exportPath: o.export,
+        file: o.file,
+        blockSize: parseSize(o.blockSize, '--block-size'),
+        count: parseNumber(o.count, '--count', 1),
+        scribble,
+        timeo,
+        retrans: parseNumber(o.retrans, '--retrans', 0),
+        network: network as 'auto' | 'tap' | 'user',
+        faults,
+        seedOrder: o.schedule === 'seed-order',
+        linkDown: o.linkDown ? { downMs: parseDuration(o.linkDown, '--link-down'), everyMs: parseDuration(o.linkEvery, '--link-every') } : undefined,
+        kernel: o.kernel,
+        modules: o.modules,
+        guest: parseGuest(o.guest),
+        trace: o.trace,
+        outDir: o.out,
+        timeoutMs: parseDuration(o.timeout, '--timeout'),
+        onProgress: o.json ? undefined : (l) => process.stderr.write(`linux: ${l}\n`),
+      });
+      if (o.json) process.stdout.write(JSON.stringify({ ok: r.corruptBlocks === 0, ...r }) + '\n');
+      else process.stdout.write(clientSummary(r) + '\n');
+      process.exitCode = r.corruptBlocks > 0 ? EXIT.CHECKS_FAILED : EXIT.OK;
     });
 
   linux

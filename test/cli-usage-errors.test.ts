@@ -46,6 +46,8 @@ const BAD_VALUES: Array<{ command: string; args: string[]; code: string }> = [
   { command: 'inspect', args: ['inspect', '--port', 'x', notDb], code: 'BAD_PORT' },
   { command: 'runs', args: ['runs', '--limit', 'x', '--db', path.join(dir, 'r.db')], code: 'BAD_NUMBER' },
   { command: 'dashboard', args: ['dashboard', '--listen', 'nowhere', '--db', path.join(dir, 'r.db')], code: 'BAD_ADDRESS' },
+  { command: 'linux client', args: ['linux', 'client', '--server', '127.0.0.1:1', '--export', '/export', '--count', '0'], code: 'BAD_NUMBER' },
+  { command: 'linux nfsd', args: ['linux', 'nfsd', '--threads', 'many'], code: 'BAD_NUMBER' },
 ];
 
 test('every command: a bad option value prints the error and the command usage, exit 2', async () => {
@@ -70,9 +72,11 @@ test('every command under --json: usage errors and bad values print exactly one 
     const r = runs[i];
     assert.equal(r.code, 2, `${c.name}: exit ${r.code} ${r.err}`);
     const err = oneJsonError(r);
-    // server, netem and dashboard print no document when they work, so they have no --json: the document then
-    // says so (commander's unknown option), which is still one JSON document on stdout.
-    const takesJson = !/^(server|netem|dashboard) /.test(c.name);
+    // stderr still says what was wrong and shows the usage (linux client used to print only its own document)
+    if (c.code !== 'USAGE') assert.match(r.err, /^error: [^]*\nUsage: nfs-testbed /, `${c.name}: stderr ${r.err}`);
+    // server, netem, dashboard and linux nfsd print no document when they work, so they have no --json: the
+    // document then says so (commander's unknown option), which is still one JSON document on stdout.
+    const takesJson = !/^(server|netem|dashboard|linux nfsd) /.test(c.name);
     if (takesJson || c.code === 'USAGE') assert.equal(err.code, c.code, `${c.name}: ${JSON.stringify(err)}`);
     else assert.deepEqual([err.code, err.details?.commander], ['USAGE', 'commander.unknownOption'], `${c.name}: ${JSON.stringify(err)}`);
   });
