@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .option('--timeo <time>', 'RPC timeout (Linux timeo)', '60s')
     .option('--retrans <n>', 'Linux retrans: the major timeout comes at timeo + timeo x retrans (linear) or timeo << retrans', '2')
     .addOption(new Option('--backoff <how>', 'minor timeouts grow the timer linearly (nfs_init_timeout_values) or double it (2.6.18)').choices([...BACKOFFS]).default('linear'))
-    .option('--soft', 'fail calls at the major timeout, or when a lost connection is not back within 60 s, instead of retrying forever')
+    .option('--soft', 'fail calls at the major timeout, or when a lost connection is not back within 60 s (2.6.18 `xprt_connect`; "Timers and reconnects"), instead of retrying forever')
     .option('--time-scale <x>', 'multiply every modelled duration', '1')
     .addOption(optionWithDefault('--seed <n>', 'seed for XIDs (same seed, same XIDs)', 'a random first XID'))
     .option('--trace [scope]', 'print the call lifecycle as tap blocks on stderr: all | retransmitted')
