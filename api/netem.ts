@@ -87,8 +87,20 @@ const faultParams = Joi.object({ name: name.required(), id: name.required() });
 const connParams = Joi.object({ name: name.required(), id: Joi.number().integer().min(1).max(2 ** 53).required() });
 const eventsQuery = Joi.object({ since: Joi.number().integer().min(0).max(2 ** 53).default(0) });
 
+/** A proxy as the API shows it; its capture is flushed first, so a client may read the file up to its last record. */
 function summary(p: Proxy) {
-  return { name: p.name, listen: p.address, upstream: p.upstream, timeScale: p.timeScale.factor, seed: p.seed, faults: p.listFaults(), capture: p.capturePath ?? null };
+  p.flushCapture();
+  const io = p.captureIo;
+  return {
+    name: p.name,
+    listen: p.address,
+    upstream: p.upstream,
+    timeScale: p.timeScale.factor,
+    seed: p.seed,
+    faults: p.listFaults(),
+    capture: p.capturePath ?? null,
+    captureIo: io ? { io: io.io, asked: io.asked, reason: io.reason } : null,
+  };
 }
 
 const failAction = (_req: Hapi.Request, h: Hapi.ResponseToolkit, err?: Error) => h.response({ code: 'BAD_REQUEST', message: err?.message }).code(400).takeover();

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { createProxy } from '../netem';
+import { createProxy, type CaptureIo } from '../netem';
 import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
@@ -35,9 +35,9 @@ function threadCpuNs(): number {
 }
 
 if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
-  const wd = workerData as { upstreamPort: number; capture?: string; plain?: boolean };
-  const serve = (port: number, close: () => Promise<void>) => {
-    parentPort!.postMessage({ port });
+  const wd = workerData as { upstreamPort: number; capture?: string; plain?: boolean; captureIo?: CaptureIo };
+  const serve = (port: number, close: () => Promise<void>, io?: string) => {
+    parentPort!.postMessage({ port, io });
     parentPort!.on('message', (m: string) => {
       if (m === 'cpu') parentPort!.postMessage({ cpuNs: threadCpuNs() });
       else void close().then(() => parentPort!.postMessage({ closed: true }));
@@ -53,25 +53,31 @@ if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
       u.on('error', () => c.destroy());
     });
     relay.listen(0, '127.0.0.1', () => serve((relay.address() as net.AddressInfo).port, () => new Promise((res) => relay.close(() => res()))));
-  } else void createProxy({ upstream: { host: '127.0.0.1', port: wd.upstreamPort }, capture: wd.capture }).then((p) => serve(p.address.port, () => p.close()));
+  } else
+    void createProxy({ upstream: { host: '127.0.0.1', port: wd.upstreamPort }, capture: wd.capture, captureIo: wd.captureIo }).then((p) =>
+      serve(p.address.port, () => p.close(), p.captureIo && `${p.captureIo.io} (${p.captureIo.reason})`),
+    );
 }
 
 interface InWorker {
   port: number;
+  /** what the capture is written with, as the proxy chose it */
+  io?: string;
   /** ns the relay's thread has been on a CPU (not counting thread-pool file writes of the capture) */
   cpuNs(): Promise<number>;
   close(): Promise<void>;
 }
 
-async function proxyInWorker(upstreamPort: number, capture?: string, plain = false): Promise<InWorker> {
-  const w = new Worker(__filename, { workerData: { netemBench: true, upstreamPort, capture, plain } });
-  const { port } = await new Promise<{ port: number }>((res, rej) => {
+async function proxyInWorker(upstreamPort: number, capture?: string, plain = false, captureIo?: CaptureIo): Promise<InWorker> {
+  const w = new Worker(__filename, { workerData: { netemBench: true, upstreamPort, capture, plain, captureIo } });
+  const { port, io } = await new Promise<{ port: number; io?: string }>((res, rej) => {
     w.once('message', res);
     w.once('error', rej);
   });
   const ask = <T>(m: string) => new Promise<T>((res) => (w.once('message', res), w.postMessage(m)));
   return {
     port,
+    io,
     cpuNs: async () => (await ask<{ cpuNs: number }>('cpu')).cpuNs,
     close: async () => {
       await ask('close');
@@ -167,12 +173,15 @@ export async function run(): Promise<Measurement[]> {
   const sinkPort = (sink.address() as net.AddressInfo).port;
   const echoPort = (echo.address() as net.AddressInfo).port;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-bench-'));
-  type Case = 'plain' | 'off' | 'on';
-  const cases: Case[] = ['plain', 'off', 'on'];
-  const tput: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] };
-  const cpu: Record<Case, number[]> = { plain: [], off: [], on: [] }; // relay thread µs per MB
-  const cpuAll: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [] }; // whole process µs per MB
-  const cpuTasks: Record<Case, number[]> = { plain: [], off: [], on: [] }; // every thread's schedstat, µs per MB
+  // on: the capture as the proxy writes it by default (--capture-io auto); onBuffered: through the page cache, the
+  // writer auto falls back to, for comparison in the same rounds.
+  type Case = 'plain' | 'off' | 'on' | 'onBuffered';
+  const cases: Case[] = ['plain', 'off', 'on', 'onBuffered'];
+  const tput: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [], onBuffered: [] };
+  const cpu: Record<Case, number[]> = { plain: [], off: [], on: [], onBuffered: [] }; // relay thread µs per MB
+  const cpuAll: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [], onBuffered: [] }; // whole process µs per MB
+  const cpuTasks: Record<Case, number[]> = { plain: [], off: [], on: [], onBuffered: [] }; // every thread's schedstat, µs per MB
+  let onIo = '';
   const lat: Record<'direct' | 'off' | 'on', number[]> = { direct: [], off: [], on: [] };
   const added: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const again = { plainCpu: [] as number[], plainTput: [] as number[], direct: [] as number[] };
@@ -180,8 +189,9 @@ export async function run(): Promise<Measurement[]> {
     await bulk(sinkPort, WARM, sinkDone);
     // One relay run of BULK bytes: throughput, and CPU per MB of the relay thread, of every thread, of the process.
     const relayRun = async (c: Case, tag: string) => {
-      const pcap = c === 'on' ? path.join(dir, `bulk-${tag}.pcap`) : undefined;
-      const p = await proxyInWorker(sinkPort, pcap, c === 'plain');
+      const pcap = c === 'on' || c === 'onBuffered' ? path.join(dir, `bulk-${tag}.pcap`) : undefined;
+      const p = await proxyInWorker(sinkPort, pcap, c === 'plain', c === 'onBuffered' ? 'buffered' : undefined);
+      if (c === 'on') onIo = p.io ?? '';
       await bulk(p.port, WARM, sinkDone);
       const c0 = await p.cpuNs();
       const all0 = selfCpuMs();
@@ -201,7 +211,7 @@ export async function run(): Promise<Measurement[]> {
       return { d, all: ((selfCpuMs() - d0) * 1000) / (BULK / 1e6) };
     };
     for (let r = 0; r < ROUNDS; r++) {
-      console.error(`# netem: round ${r + 1}/${ROUNDS} (direct, socket.pipe, capture off, capture on, socket.pipe and direct again; ${BULK >> 20} MiB each)`);
+      console.error(`# netem: round ${r + 1}/${ROUNDS} (direct, socket.pipe, capture off, capture on, capture on through the page cache, socket.pipe and direct again; ${BULK >> 20} MiB each)`);
       const { d, all: dAll } = await directRun();
       cpuAll.direct.push(dAll);
       tput.direct.push(d);
@@ -231,10 +241,13 @@ export async function run(): Promise<Measurement[]> {
     const rounds = `${BULK >> 20} MiB x ${ROUNDS} rounds; ratio = median of per-round ratios`;
     if (cpuTasks.on.every(Number.isFinite)) {
       // Issue 20: what capturing costs, CPU per MB of every thread (schedstat), on minus off in the same round.
-      const extra = cpuTasks.on.map((x, i) => x - cpuTasks.off[i]);
+      const extra = (c: Case) => cpuTasks[c].map((x, i) => x - cpuTasks.off[i]);
+      const capIn = `pcaps in ${os.tmpdir()}`;
       out.push(
-        measurement('netem', 'capture cost: CPU per MB, capture on minus off (all threads, schedstat)', median(extra) / 1000, 'ms/MB', 'target', 0.4, false,
-          `median of per-round differences, range ${range(extra.map((x) => x / 1000), 2)} ms/MB; writev of headers + the relay's slabs on the relay thread, no payload copy; every byte is written twice (both legs), so the floor is about twice one writev pass (0.36 ms/MB measured in issue 20); capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
+        measurement('netem', 'capture cost: CPU per MB, capture on minus off (all threads, schedstat)', median(extra('on')) / 1000, 'ms/MB', 'target', 0.4, false,
+          `written ${onIo}, ${capIn}; median of per-round differences, range ${range(extra('on').map((x) => x / 1000), 2)} ms/MB; every byte is written twice (both legs); the device's own work (DMA, a buffered file's later writeback by kworkers) is in no thread of this process; capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
+        measurement('netem', 'capture cost, through the page cache (--capture-io buffered), same rounds', median(extra('onBuffered')) / 1000, 'ms/MB', 'capture on as auto writes it', median(extra('on')) / 1000, false,
+          `comparison: writev of headers + the relay's slabs on the relay thread, the kernel copying into the page cache; range ${range(extra('onBuffered').map((x) => x / 1000), 2)} ms/MB; its throughput: ${Math.round(median(tput.onBuffered))} MB/s against ${Math.round(median(tput.on))} MB/s (the O_DIRECT writer waits for the device: a capture slower than the disk slows the relay)`),
       );
     }
     const pair = (xs: number[], ys: number[], ys2: number[]) => xs.map((x, i) => x / ((ys[i] + ys2[i]) / 2));

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
 import { parseDuration, parseNumber } from '../core/units';
-import { createProxy, applySchedule, loadSchedule, NetemRegistry, resolveProc, sidecarPath, type FaultSpec, type Schedule } from '../netem';
+import { createProxy, applySchedule, loadSchedule, NetemRegistry, resolveProc, sidecarPath, CAPTURE_IO, type CaptureIo, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../api/netem';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
 import { optionWithDefault } from './help';
@@ -28,6 +28,7 @@ interface NetemCliOptions {
   capture?: string;
   eventLog?: string;
   captureWith: string;
+  captureIo: string;
   api?: string;
   apiToken?: string;
   timeScale?: string;
@@ -117,6 +118,7 @@ export function register(program: Command): void {
     .option('--schedule <file>', 'JSON schedule: {seed, timeScale, faults, timeline}')
     .option('--capture <file.pcap>', 'write a synthesized pcap of both legs (and FILE.events.jsonl); FILE.pcapng: annotated for Wireshark at close')
     .option('--capture-with <tool>', 'synth (the proxy writes both legs) | tcpdump (real loopback capture; root)', 'synth')
+    .option('--capture-io <mode>', 'how the synth capture is written: auto (O_DIRECT where the file system takes it, else buffered) | direct | buffered', 'auto')
     .option('--event-log <file>', 'also write fault events as JSON lines here')
     .option('--api <host:port>', 'serve the control API here (loopback; any other address needs --api-token)')
     .option('--api-token <token>', `bearer token the control API requires (env ${API_TOKEN_ENV}); mandatory when --api is not loopback`)
@@ -130,6 +132,7 @@ export function register(program: Command): void {
       if (!['together', 'backoff'].includes(o.resume)) throw new ConfigError('NETEM_RESUME', `--resume: together or backoff, got "${o.resume}"`);
       if (!['packets', 'records', 'chunks', 'bytes'].includes(o.unit)) throw new ConfigError('NETEM_UNIT', `--unit: packets, records, chunks or bytes, got "${o.unit}"`);
       if (!['synth', 'tcpdump'].includes(o.captureWith)) throw new ConfigError('NETEM_CAPTURE', `--capture-with: synth or tcpdump, got "${o.captureWith}"`);
+      if (!(o.captureIo in CAPTURE_IO)) throw new ConfigError('NETEM_CAPTURE', `--capture-io: ${Object.keys(CAPTURE_IO).join(', ')}, got "${o.captureIo}"`);
       const api = o.api ? parseHostPort(o.api, '--api') : undefined;
       const token = o.apiToken ?? process.env[API_TOKEN_ENV];
       if (api) apiToken(api.host, token, 'netem API'); // refuse before the proxy binds anything (exit 2)
@@ -137,8 +140,10 @@ export function register(program: Command): void {
       const faults = [stallFromFlags(o), ...o.fault.map(parseFaultArg)].filter((f): f is FaultSpec => f !== undefined);
       const timeScale = o.timeScale !== undefined ? parseNumber(o.timeScale, '--time-scale', Number.MIN_VALUE) : schedule?.timeScale ?? 1;
       const seed = o.seed ?? schedule?.seed ?? 1;
-      const proxy = await createProxy({ name: o.name, listen, upstream, timeScale, seed, faults, capture: o.capture, captureWith: o.captureWith as 'synth' | 'tcpdump', eventLog: o.eventLog, rpc: o.rpc });
+      const proxy = await createProxy({ name: o.name, listen, upstream, timeScale, seed, faults, capture: o.capture, captureWith: o.captureWith as 'synth' | 'tcpdump', captureIo: o.captureIo as CaptureIo, eventLog: o.eventLog, rpc: o.rpc });
       const logger = createLogger({ name: 'netem', level: 'warn' });
+      const io = proxy.captureIo;
+      if (io && io.asked === 'auto' && io.io === 'buffered') logger.log('warn', `capture ${o.capture}: written through the page cache, not O_DIRECT: ${io.reason}`);
       proxy.onEvent((e) => {
         if (e.event === 'upstream-connect-failed') logger.log('warn', 'cannot connect to the upstream; the client connection is reset', { conn: e.conn, upstream: e.upstream, code: e.code });
       });
@@ -166,6 +171,7 @@ export function register(program: Command): void {
         `ready netem listen=${a.host}:${a.port} upstream=${upstream.host}:${upstream.port}${apiUrl}` +
           ` time-scale=${timeScale} seed=${seed} faults=${proxy.listFaults().map((f) => f.id).join('|') || 'none'}` +
           (o.capture ? ` capture=${o.capture} events=${sidecarPath(o.capture)}` : '') +
+          (io ? ` capture-io=${io.io}` : '') +
           '\n',
       );
       if (o.capture) process.stdout.write(`hint: tshark -r ${o.capture} -d tcp.port==${a.port},rpc -d tcp.port==${upstream.port},rpc\n`);

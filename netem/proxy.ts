@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { BufferPool } from '../core/buffer-pool';
 import { ConfigError, NetemError } from '../core/errors';
 import { TimeScale } from '../core/units';
+import type { CaptureIo, CaptureIoChoice } from './capture/capture-io';
 import { ConnectionCapture, PcapSink, sidecarPath } from './capture/sink';
 import { startTcpdump, type TcpdumpCapture } from './capture/tcpdump';
 import { annotate } from '../captures/annotate';
@@ -36,6 +37,8 @@ export interface ProxyOptions {
   capture?: string;
   /** synth (default): the proxy writes the pcap itself; tcpdump: real loopback capture (root + tcpdump) */
   captureWith?: 'synth' | 'tcpdump';
+  /** how the synthesized capture is written (netem/capture/capture-io.ts; default auto) */
+  captureIo?: CaptureIo;
   /** also append fault events as JSON lines here */
   eventLog?: string;
   /** parse record marking to count calls/replies and allow record-level faults (default true) */
@@ -152,7 +155,7 @@ export class Proxy implements ConnectionHost {
       this.capturePath = opts.capture;
       // FILE.pcapng: the relay writes a classic pcap beside it, annotated into FILE.pcapng at close.
       if (/\.pcapng$/i.test(opts.capture)) this.rawCapture = `${opts.capture}.raw.pcap`;
-      if (opts.captureWith !== 'tcpdump') this.sink = new PcapSink(this.rawCapture ?? opts.capture);
+      if (opts.captureWith !== 'tcpdump') this.sink = new PcapSink(this.rawCapture ?? opts.capture, opts.captureIo);
       this.log.addFile(sidecarPath(opts.capture));
     }
     if (opts.eventLog) this.log.addFile(opts.eventLog);
@@ -180,6 +183,16 @@ export class Proxy implements ConnectionHost {
         } else resolve(this);
       });
     });
+  }
+
+  /** What the synthesized capture is written with and why (undefined: no capture, or tcpdump's). */
+  get captureIo(): CaptureIoChoice | undefined {
+    return this.sink?.io;
+  }
+
+  /** Makes the capture readable to its last record now (it is also flushed every second and at close). */
+  flushCapture(): void {
+    this.sink?.flush();
   }
 
   /** The listen address (clients connect here). */

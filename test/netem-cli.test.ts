@@ -55,8 +55,22 @@ test('netem runs with the seed flags, capture and API, and stops on SIGTERM', as
 });
 
 test('bad option values exit 2', () => {
-  for (const args of [['--upstream', 'nowhere'], ['--upstream', '127.0.0.1:1', '--resume', 'later'], ['--upstream', '127.0.0.1:1', '--every', '5'], ['--upstream', '127.0.0.1:1', '--fault', 'teleport:x=1']]) {
+  for (const args of [['--upstream', 'nowhere'], ['--upstream', '127.0.0.1:1', '--resume', 'later'], ['--upstream', '127.0.0.1:1', '--every', '5'], ['--upstream', '127.0.0.1:1', '--fault', 'teleport:x=1'], ['--upstream', '127.0.0.1:1', '--capture-io', 'mmap']]) {
     const r = runCli(['netem', ...args], { timeoutMs: 10_000 });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
   }
+});
+
+test('the capture writer is in the ready line; auto falling back to the page cache says why on stderr, once', { skip: fs.existsSync('/dev/shm') ? undefined : 'needs /dev/shm (tmpfs)' }, async (t) => {
+  const server = await startEchoServer();
+  t.after(() => server.close());
+  const dir = fs.mkdtempSync(path.join('/dev/shm', 'netem-cli-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const netem = await startCli(['netem', '--upstream', `127.0.0.1:${server.port}`, '--capture', path.join(dir, 'shm.pcap')]);
+  t.after(() => netem.stop('SIGKILL'));
+  const tmpfs = Number(fs.statfsSync(dir).type) === 0x01021994;
+  assert.match(netem.readyLine, tmpfs ? / capture-io=buffered$/ : / capture-io=(direct|buffered)$/);
+  assert.equal((await netem.stop()).code, 0);
+  const err = netem.stderr();
+  if (tmpfs) assert.equal(err.match(/capture .*shm\.pcap: written through the page cache, not O_DIRECT: tmpfs/g)?.length, 1, err);
 });

@@ -1,8 +1,8 @@
 // File adapter for the synthesized pcap: one file per proxy, both legs of every connection, plus the JSON-lines
 // event sidecar next to it (FILE.pcap -> FILE.events.jsonl).
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CaptureError } from '../../core/errors';
+import { openCaptureFile, type CaptureFile, type CaptureIo, type CaptureIoChoice } from './capture-io';
 import { pcapGlobalHeader, TcpConversation, type Endpoint } from './pcap';
 
 export function sidecarPath(pcapPath: string): string {
@@ -14,79 +14,92 @@ export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/** How often a running capture is made readable to the last record (a direct writer holds up to a slab). */
+export const CAPTURE_FLUSH_MS = 1000;
+
 /**
- * The pcap file, written synchronously on the relay thread with one writev per call: the pcap record and packet
- * headers this file synthesizes and, by reference, the bytes the relay read or is about to write (its own slabs).
- * No payload byte is copied in userspace, and nothing is kept after write() returns, so the relay may read into
- * the same slab again at once. Measured (issue 20): a writev on the relay thread costs less than handing copies
- * to the thread pool or a worker (0.36 ms/MB against 0.63-2.15), because the kernel's copy into the page cache is
- * the only copy left. A disk that cannot keep up blocks the relay thread in writev: the relay slows down, a packet
- * is never dropped (tcpdump on loopback at full speed drops 22-68%). O_DIRECT is not used: it needs 4 KiB-aligned
- * buffers and lengths, which packet boundaries in the relay's slabs are not, so it would need the copy this avoids.
+ * The pcap file, written synchronously on the relay thread: the pcap record and packet headers this file
+ * synthesizes and, by reference, the bytes the relay read or is about to write (its own slabs). Nothing is kept
+ * after write() returns, so the relay may read into the same slab again at once. Two writers (capture-io.ts):
+ * O_DIRECT from a page-aligned staging slab (one copy in user space, none into the page cache, 0.44-0.63x of the
+ * CPU of the buffered pair, issue 20), or one writev per call through the page cache where O_DIRECT is refused or
+ * useless. Measured (issue 20): writing on the relay thread costs less than handing copies to the thread pool or
+ * a worker (0.36 ms/MB against 0.63-2.15). A disk that cannot keep up blocks the relay thread in the write: the
+ * relay slows down, a packet is never dropped (tcpdump on loopback at full speed drops 22-68%). The direct writer
+ * holds up to a slab, so the file is flushed (readable to its last record) every CAPTURE_FLUSH_MS, on flush(),
+ * and at close.
  */
 export class PcapSink {
-  private fd: number;
+  private readonly file: CaptureFile;
+  readonly io: CaptureIoChoice;
   private error?: Error;
   /** buffers written (pcap records count two: header and payload) */
   packets = 0;
   bytes = 0;
   private ended = false;
+  private readonly timer: NodeJS.Timeout;
 
-  constructor(readonly path: string) {
-    this.fd = fs.openSync(path, 'w');
-    writevAll(this.fd, [pcapGlobalHeader()]);
-    this.bytes = 24;
+  constructor(
+    readonly path: string,
+    io: CaptureIo = 'auto',
+    flushMs = CAPTURE_FLUSH_MS,
+  ) {
+    const header = pcapGlobalHeader();
+    ({ file: this.file, choice: this.io } = openCaptureFile(path, io, header));
+    this.bytes = header.length;
+    this.timer = setInterval(() => this.flushQuietly(), flushMs).unref();
   }
 
   /** Writes the parts (pcap records) before returning; nothing of them is kept. */
   write(parts: Buffer[]): void {
     if (parts.length === 0 || this.ended) return;
-    if (this.error) throw new CaptureError('CAPTURE_WRITE', `writing ${this.path}: ${this.error.message}`);
+    this.failed();
     try {
-      this.bytes += writevAll(this.fd, parts);
+      this.bytes += this.file.write(parts);
     } catch (e) {
       this.error = e as Error;
-      throw new CaptureError('CAPTURE_WRITE', `writing ${this.path}: ${this.error.message}`);
+      this.failed();
     }
     this.packets += parts.length;
+  }
+
+  /** Makes the file readable to the last record written (the control API and a timer call it). */
+  flush(): void {
+    if (this.ended) return;
+    this.failed();
+    try {
+      this.file.flush();
+    } catch (e) {
+      this.error = e as Error;
+      this.failed();
+    }
   }
 
   close(): Promise<void> {
     if (!this.ended) {
       this.ended = true;
-      fs.closeSync(this.fd);
+      clearInterval(this.timer);
+      try {
+        this.file.close();
+      } catch (e) {
+        return Promise.reject(new CaptureError('CAPTURE_WRITE', `closing ${this.path}: ${(e as Error).message}`));
+      }
     }
     return Promise.resolve();
   }
-}
 
-/** writev(2) until every byte is written (a pipe or a signal may take part of it). */
-function writevAll(fd: number, parts: Buffer[]): number {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  let done = fs.writevSync(fd, parts);
-  if (done === total) return total;
-  let i = 0;
-  let rest = parts;
-  while (done < total) {
-    // Drop what was written, then write the rest.
-    let skip = done;
-    const next: Buffer[] = [];
-    for (i = 0; i < rest.length; i++) {
-      if (skip >= rest[i].length) skip -= rest[i].length;
-      else {
-        next.push(rest[i].subarray(skip), ...rest.slice(i + 1));
-        break;
-      }
+  /** The timer's flush: an error is kept for the next write, which throws it to the relay. */
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      /* kept in this.error */
     }
-    rest = next;
-    const left = total - done;
-    const n = fs.writevSync(fd, rest);
-    if (n === 0 && left > 0) throw new Error('writev wrote nothing');
-    done += n;
-    total = done + (left - n);
   }
-  return total;
+
+  private failed(): void {
+    if (this.error) throw new CaptureError('CAPTURE_WRITE', `writing ${this.path}: ${this.error.message}`);
+  }
 }
 
 /**

@@ -1,0 +1,89 @@
+// How the proxy's capture file is written (issue 20): the modes of `--capture-io`, and the choice `auto` makes.
+// Both writers are synchronous on the relay thread, so a file that cannot keep up slows the relay down and never
+// loses a packet; both produce the same bytes (test/netem-capture-io.test.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import { CaptureError } from '../../core/errors';
+import { BufferedFile } from './buffered-file';
+import { DirectFile } from './direct-file';
+
+export const CAPTURE_IO = {
+  auto: 'direct where the file system takes O_DIRECT and it saves the page-cache copy, else buffered (said once)',
+  direct: 'O_DIRECT from a page-aligned staging slab, padded tail cut by ftruncate (an error where refused)',
+  buffered: 'writev of headers and the relay slabs through the page cache',
+} as const;
+export type CaptureIo = keyof typeof CAPTURE_IO;
+
+/** A capture file being appended to: direct-file.ts or buffered-file.ts. */
+export interface CaptureFile {
+  /** bytes written so far */
+  readonly length: number;
+  /** appends `parts` before returning (nothing of them is kept) */
+  write(parts: readonly Buffer[]): number;
+  /** makes every byte written so far readable, the file cut at the last one */
+  flush(): void;
+  /** flushes and closes */
+  close(): void;
+}
+
+/** What a capture file is written with, and why (the proxy's status and the CLI report it). */
+export interface CaptureIoChoice {
+  io: 'direct' | 'buffered';
+  /** what was asked for */
+  asked: CaptureIo;
+  /** why `auto` chose buffered, or what direct wrote through */
+  reason: string;
+}
+
+/** statfs(2) f_type of file systems whose pages live in memory (include/uapi/linux/magic.h). */
+const MEMORY_FS: Record<number, string> = { 0x01021994: 'tmpfs', 0x858458f6: 'ramfs' };
+
+/**
+ * Opens `file` for a capture (truncating it) and writes `first` (the pcap global header). With `auto`: O_DIRECT on
+ * a regular file of a file system that takes it; buffered on tmpfs/ramfs (shmem accepts O_DIRECT since Linux 6.6,
+ * "tmpfs: trivial support for direct IO", but still copies into its own pages, so the staging copy would be a
+ * second one; before 6.6 open() answered EINVAL), on a FIFO or device, and where open() or the first write
+ * answers EINVAL (a file system without direct I/O, or a block size above DIRECT_BLOCK).
+ */
+export function openCaptureFile(file: string, asked: CaptureIo, first: Buffer): { file: CaptureFile; choice: CaptureIoChoice } {
+  if (asked === 'buffered') return buffered(file, first, asked, 'asked for (--capture-io buffered)');
+  const refuse = (why: string) => {
+    if (asked === 'direct') throw new CaptureError('CAPTURE_IO', `${file}: --capture-io direct, but ${why}`);
+    return buffered(file, first, asked, why);
+  };
+  const existing = statOrUndefined(file);
+  if (existing && !existing.isFile()) return refuse('it is not a regular file (O_DIRECT on a FIFO means packet mode)');
+  const fsType = MEMORY_FS[Number(fs.statfsSync(path.dirname(path.resolve(file))).type)];
+  if (fsType && asked === 'auto') return buffered(file, first, asked, `${fsType}: O_DIRECT would add a copy there (its pages are the file)`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT, 0o666);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EINVAL') return refuse('the file system refused O_DIRECT at open (EINVAL)');
+    throw e;
+  }
+  const direct = new DirectFile(fd);
+  try {
+    direct.write([first]);
+    direct.flush(); // the probe: a file system may take O_DIRECT at open and refuse the write
+  } catch (e) {
+    fs.closeSync(fd);
+    if ((e as NodeJS.ErrnoException).code === 'EINVAL') return refuse('the file system refused an aligned O_DIRECT write (EINVAL)');
+    throw e;
+  }
+  return { file: direct, choice: { io: 'direct', asked, reason: `O_DIRECT${fsType ? ` on ${fsType}` : ''}` } };
+}
+
+function buffered(file: string, first: Buffer, asked: CaptureIo, reason: string): { file: CaptureFile; choice: CaptureIoChoice } {
+  const f = new BufferedFile(fs.openSync(file, 'w'));
+  f.write([first]);
+  return { file: f, choice: { io: 'buffered', asked, reason } };
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
