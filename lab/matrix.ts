@@ -17,7 +17,9 @@ import { matrixRunId, type RunRecord } from './run-record';
  * Default --jobs: two cells per core, at most 4. A stall cell spends ~3.5 s wall but only ~1.3 s CPU (it waits on
  * time-scaled stalls and timers), so one cell per core leaves the cores mostly idle; 4 at once (with CellQueue
  * keeping the CPU-bound drop-reply cells apart) brings the 60-cell matrix from ~155 s to ~49 s on 2 cores. More
- * stretches the time-scaled durations by CPU contention (README "The matrix" has the measurements).
+ * stretches the time-scaled durations by CPU contention (README "The matrix" has the measurements). The stalls
+ * alone hold a slot ~128 s over the 72 cells, so 4 slots cannot finish under ~32 s (README, Benchmarks, issue 20;
+ * `npm run bench -- repro` also runs 6 at once for comparison).
  */
 export function defaultJobs(cores = os.availableParallelism()): number {
   return Math.max(1, Math.min(4, 2 * cores));
