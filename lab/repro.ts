@@ -139,6 +139,10 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     // The seed's author "usually" saw it "in a matter of minutes": with --max-stalls the loop keeps cycling over
     // the file's blocks until the client's first late transmission, or until the proxy stalled that often.
     const untilReproduced = o.maxStalls > 0 && faults.some((f) => f.kind === 'stall');
+    // The budget is exact: the stall faults go as the last allowed stall starts (that stall runs its course). Checked
+    // only between writes, a stall triggered by the packets reinjected at the end of the last one (the proxy defers
+    // it: netem/proxy.ts deferredStall) started before any write returned, one past the budget.
+    if (untilReproduced) px.onEvent((e) => void (e.event === 'stall-start' && budgetSpent(px, o.maxStalls)));
     blk = await runBlktest({
       host: px.address.host,
       port: px.address.port,

@@ -38,6 +38,16 @@ function witnesses(r: RunRecord): string {
 // when the reply comes depends on where a stall cuts the backlog, which the real sockets decide, and a loaded
 // machine moves it. `npm run bench -- repro` counts the seeds that reproduce within --max-stalls (issue 17: 4 of 5);
 // here the seeds are tried in turn until one does, and each that does not must be a clean negative.
+// Regression: with --max-stalls the proxy stalled once past the budget (17 of 16) when the packets reinjected at the
+// end of the last allowed stall crossed the next trigger before any write returned. A stall every packet makes that
+// happen at every stall; the budget must still be exact.
+test('--max-stalls is exact: no stall starts after the last allowed one, even one triggered by the reinjected packets', async () => {
+  const r = await repro({ policy: 'copy-always', every: 1, maxStalls: 3, timeScale: 0.002, count: 4, blockSize: 64 << 10, wsize: 64 << 10 });
+  const starts = (r.netemEvents as Array<{ event: string }>).filter((e) => e.event === 'stall-start').length;
+  assert.equal(starts, 3, witnesses(r));
+  assert.equal((r.witnesses as { timing: TimingWitness }).timing.stalls, 3);
+});
+
 describe("linux-2008 with the DRC off reproduces seed 000 through the seed's path", () => {
   test('REPRODUCED within the stall budget in one of seeds 1, 3, 5; the three witnesses agree, the duplicate was in the socket before the reply', async (t) => {
     let r: RunRecord | undefined;
