@@ -31,7 +31,7 @@ export interface BufferPoolOptions {
 
 const PAGE = 4096;
 /** Where glibc's malloc puts the data of an mmap'd chunk: past its 16-byte header (malloc/malloc.c, mem2chunk). */
-const MALLOC_DATA_PHASE = 16;
+export const MALLOC_DATA_PHASE = 16;
 
 export class BufferPool {
   private readonly free = new Map<number, ArrayBufferLike[]>();
