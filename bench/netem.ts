@@ -250,6 +250,15 @@ export async function run(): Promise<Measurement[]> {
           `comparison: writev of headers + the relay's slabs on the relay thread, the kernel copying into the page cache; range ${range(extra('onBuffered').map((x) => x / 1000), 2)} ms/MB; its throughput: ${Math.round(median(tput.onBuffered))} MB/s against ${Math.round(median(tput.on))} MB/s (the O_DIRECT writer waits for the device: a capture slower than the disk slows the relay)`),
       );
     }
+    if (cpu.on.every(Number.isFinite) && cpu.onBuffered.every(Number.isFinite)) {
+      // The writer's own cost: both writers write on the relay thread, so its schedstat holds their system calls
+      // and copies, and none of the sender's or receiver's (whose wake-ups per MB change with the relay's pace).
+      const onThread = (c: Case) => cpu[c].map((x, i) => x - cpu.off[i]);
+      out.push(
+        measurement('netem', 'capture cost on the relay thread: CPU per MB, on minus off', median(onThread('on')) / 1000, 'ms/MB', 'the same through the page cache (--capture-io buffered)', median(onThread('onBuffered')) / 1000, false,
+          `written ${onIo}; median of per-round differences, range ${range(onThread('on').map((x) => x / 1000), 2)} ms/MB against ${range(onThread('onBuffered').map((x) => x / 1000), 2)} through the page cache; ratio > 1: O_DIRECT costs the relay thread less`),
+      );
+    }
     const pair = (xs: number[], ys: number[], ys2: number[]) => xs.map((x, i) => x / ((ys[i] + ys2[i]) / 2));
     const selfOf = (ys: number[], ys2: number[]) => ys2.map((y, i) => y / ys[i]);
     const tputRow = (c: Case, label: string) =>
