@@ -173,8 +173,8 @@ export async function run(): Promise<Measurement[]> {
   const sinkPort = (sink.address() as net.AddressInfo).port;
   const echoPort = (echo.address() as net.AddressInfo).port;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-bench-'));
-  // on: the capture as the proxy writes it by default (--capture-io auto); onBuffered: through the page cache, the
-  // writer auto falls back to, for comparison in the same rounds.
+  // on: the capture as --capture-io auto writes it (O_DIRECT where the file system takes it); onBuffered: through
+  // the page cache, the default (CAPTURE_IO_DEFAULT), in the same rounds.
   type Case = 'plain' | 'off' | 'on' | 'onBuffered';
   const cases: Case[] = ['plain', 'off', 'on', 'onBuffered'];
   const tput: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [], onBuffered: [] };
@@ -190,7 +190,7 @@ export async function run(): Promise<Measurement[]> {
     // One relay run of BULK bytes: throughput, and CPU per MB of the relay thread, of every thread, of the process.
     const relayRun = async (c: Case, tag: string) => {
       const pcap = c === 'on' || c === 'onBuffered' ? path.join(dir, `bulk-${tag}.pcap`) : undefined;
-      const p = await proxyInWorker(sinkPort, pcap, c === 'plain', c === 'onBuffered' ? 'buffered' : undefined);
+      const p = await proxyInWorker(sinkPort, pcap, c === 'plain', c === 'onBuffered' ? 'buffered' : 'auto');
       if (c === 'on') onIo = p.io ?? '';
       await bulk(p.port, WARM, sinkDone);
       const c0 = await p.cpuNs();
@@ -244,9 +244,9 @@ export async function run(): Promise<Measurement[]> {
       const extra = (c: Case) => cpuTasks[c].map((x, i) => x - cpuTasks.off[i]);
       const capIn = `pcaps in ${os.tmpdir()}`;
       out.push(
-        measurement('netem', 'capture cost: CPU per MB, capture on minus off (all threads, schedstat)', median(extra('on')) / 1000, 'ms/MB', 'target', 0.4, false,
+        measurement('netem', 'capture cost (--capture-io auto): CPU per MB, capture on minus off (all threads, schedstat)', median(extra('on')) / 1000, 'ms/MB', 'target', 0.4, false,
           `written ${onIo}, ${capIn}; median of per-round differences, range ${range(extra('on').map((x) => x / 1000), 2)} ms/MB; every byte is written twice (both legs); the device's own work (DMA, a buffered file's later writeback by kworkers) is in no thread of this process; capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
-        measurement('netem', 'capture cost, through the page cache (--capture-io buffered), same rounds', median(extra('onBuffered')) / 1000, 'ms/MB', 'capture on as auto writes it', median(extra('on')) / 1000, false,
+        measurement('netem', 'capture cost, through the page cache (--capture-io buffered, the default), same rounds', median(extra('onBuffered')) / 1000, 'ms/MB', 'capture on as auto writes it', median(extra('on')) / 1000, false,
           `comparison: writev of headers + the relay's slabs on the relay thread, the kernel copying into the page cache; range ${range(extra('onBuffered').map((x) => x / 1000), 2)} ms/MB; its throughput: ${Math.round(median(tput.onBuffered))} MB/s against ${Math.round(median(tput.on))} MB/s (the O_DIRECT writer waits for the device: a capture slower than the disk slows the relay)`),
       );
     }

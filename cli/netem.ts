@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
 import { parseDuration, parseNumber } from '../core/units';
-import { createProxy, applySchedule, loadSchedule, NetemRegistry, resolveProc, sidecarPath, CAPTURE_IO, type CaptureIo, type FaultSpec, type Schedule } from '../netem';
+import { createProxy, applySchedule, loadSchedule, NetemRegistry, resolveProc, sidecarPath, CAPTURE_IO, CAPTURE_IO_DEFAULT, type CaptureIo, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../api/netem';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
 import { optionWithDefault } from './help';
@@ -118,7 +118,7 @@ export function register(program: Command): void {
     .option('--schedule <file>', 'JSON schedule: {seed, timeScale, faults, timeline}')
     .option('--capture <file.pcap>', 'write a synthesized pcap of both legs (and FILE.events.jsonl); FILE.pcapng: annotated for Wireshark at close')
     .option('--capture-with <tool>', 'synth (the proxy writes both legs) | tcpdump (real loopback capture; root)', 'synth')
-    .option('--capture-io <mode>', 'how the synth capture is written: auto (O_DIRECT where the file system takes it, else buffered) | direct | buffered', 'auto')
+    .option('--capture-io <mode>', 'how the synth capture is written: buffered (page cache) | auto (O_DIRECT where the file system takes it, else buffered) | direct', CAPTURE_IO_DEFAULT)
     .option('--event-log <file>', 'also write fault events as JSON lines here')
     .option('--api <host:port>', 'serve the control API here (loopback; any other address needs --api-token)')
     .option('--api-token <token>', `bearer token the control API requires (env ${API_TOKEN_ENV}); mandatory when --api is not loopback`)

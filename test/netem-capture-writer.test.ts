@@ -157,7 +157,7 @@ test('a running capture is readable to its last record: on flushCapture(), the c
   const server = await startEchoServer();
   t.after(() => server.close());
   const file = path.join(dir, 'live.pcap');
-  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file });
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file, captureIo: 'auto' });
   t.after(() => proxy.close());
   assert.equal(proxy.captureIo?.io, 'direct');
   const client = await RpcTestClient.connect(proxy.address.port);
@@ -264,7 +264,7 @@ test('an O_DIRECT capture on a file system that stalls (fsfreeze of a loop-mount
   const server = await startEchoServer();
   t.after(() => server.close());
   const file = path.join(disk.mnt, 'frozen.pcap');
-  proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file });
+  proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file, captureIo: 'auto' });
   assert.equal(proxy.captureIo?.io, 'direct', proxy.captureIo?.reason);
   const client = await RpcTestClient.connect(proxy.address.port);
   // The stall: another process freezes the file system (every write to it, O_DIRECT ones included, waits in

@@ -66,7 +66,7 @@ test('the capture writer is in the ready line; auto falling back to the page cac
   t.after(() => server.close());
   const dir = fs.mkdtempSync(path.join('/dev/shm', 'netem-cli-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const netem = await startCli(['netem', '--upstream', `127.0.0.1:${server.port}`, '--capture', path.join(dir, 'shm.pcap')]);
+  const netem = await startCli(['netem', '--upstream', `127.0.0.1:${server.port}`, '--capture', path.join(dir, 'shm.pcap'), '--capture-io', 'auto']);
   t.after(() => netem.stop('SIGKILL'));
   const tmpfs = Number(fs.statfsSync(dir).type) === 0x01021994;
   assert.match(netem.readyLine, tmpfs ? / capture-io=buffered$/ : / capture-io=(direct|buffered)$/);

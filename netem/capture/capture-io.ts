@@ -14,6 +14,14 @@ export const CAPTURE_IO = {
 } as const;
 export type CaptureIo = keyof typeof CAPTURE_IO;
 
+/**
+ * The default is the page cache, not O_DIRECT, though O_DIRECT costs less CPU per MB: its write waits for the
+ * device on the relay thread (1 MiB of O_DIRECT takes 2-3.4 ms here against 0.3-0.9 ms of page-cache copy), and the
+ * relay shares its event loop with the modelled timers of a repro or matrix cell (lab/), where at --time-scale
+ * 1/250 each millisecond held is 0.25 s of modelled lag. Measured in `npm run bench -- netem` (both writers).
+ */
+export const CAPTURE_IO_DEFAULT: CaptureIo = 'buffered';
+
 /** A capture file being appended to: direct-file.ts or buffered-file.ts. */
 export interface CaptureFile {
   /** bytes written so far */

@@ -2,7 +2,7 @@
 // event sidecar next to it (FILE.pcap -> FILE.events.jsonl).
 import { performance } from 'node:perf_hooks';
 import { CaptureError } from '../../core/errors';
-import { openCaptureFile, type CaptureFile, type CaptureIo, type CaptureIoChoice } from './capture-io';
+import { CAPTURE_IO_DEFAULT, openCaptureFile, type CaptureFile, type CaptureIo, type CaptureIoChoice } from './capture-io';
 import { pcapGlobalHeader, TcpConversation, type Endpoint } from './pcap';
 
 export function sidecarPath(pcapPath: string): string {
@@ -41,7 +41,7 @@ export class PcapSink {
 
   constructor(
     readonly path: string,
-    io: CaptureIo = 'auto',
+    io: CaptureIo = CAPTURE_IO_DEFAULT,
     flushMs = CAPTURE_FLUSH_MS,
   ) {
     const header = pcapGlobalHeader();
