@@ -25,6 +25,16 @@ export type GuestNet =
 export const GUESTFWD_ADDR = '10.0.2.100';
 export const USER_GUEST_ADDR = '10.0.2.15';
 
+/**
+ * Set in the environment of every guest process (QEMU, UML, UML's slirp QEMU) to the PID of the process that
+ * started it. QEMU user networking's guestfwd relays (guest/fwd.c) inherit QEMU's environment (libslirp's
+ * fork_exec), so a leftover relay is known to be this process's and not a concurrent run's (another test file of
+ * the suite, another checkout on the machine): once its QEMU is gone, an orphaned relay's parent is init and its
+ * command line names only a port.
+ */
+export const GUEST_OWNER_ENV = 'NFS_TESTBED_GUEST_OWNER';
+const ownerEnv = (): NodeJS.ProcessEnv => ({ ...process.env, [GUEST_OWNER_ENV]: String(process.pid) });
+
 export interface GuestLaunch {
   image: GuestImage;
   memMiB: number;
@@ -113,14 +123,14 @@ export class Guest {
       if (l.net.mode === 'user') {
         if (!l.tunnel) throw new GuestError('GUEST_FAILED', 'a UML guest on user networking needs its tunnel ports');
         const b = slirpBridgeCommand(l, l.tunnel);
-        this.bridge = spawn(b.cmd, b.argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+        this.bridge = spawn(b.cmd, b.argv, { stdio: ['ignore', 'ignore', 'pipe'], env: ownerEnv() });
         this.bridge.stderr!.on('data', (d) => (this.stderr += d));
       }
       run = umlCommand(l, cmdline, l.tunnel);
       consoleFd = fs.openSync(l.consoleLog, 'w');
     } else run = qemuCommand(l, cmdline);
     try {
-      this.child = spawn(run.cmd, run.argv, { stdio: ['pipe', 'pipe', 'pipe', ...(consoleFd === undefined ? [] : [consoleFd])] });
+      this.child = spawn(run.cmd, run.argv, { stdio: ['pipe', 'pipe', 'pipe', ...(consoleFd === undefined ? [] : [consoleFd])], env: ownerEnv() });
     } finally {
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
     }
