@@ -14,9 +14,12 @@
 //  - a request dequeued half sent (part of the retransmission still in the RPC layer when the call ends):
 //    xs_stream_abort_send_request() forces a disconnect. SEED_ORDER_WMEM lets the whole copy into the socket, and
 //    step 3 waits for a closed window plus SETTLE_MS before the reply goes;
-//  - a zero window longer than TCP_USER_TIMEOUT, which xs_tcp_set_socket_timeouts() sets to timeo x (retrans+1):
-//    tcp_probe_timer() aborts the connection. Steps 3 to 5 keep the window closed only while the guest answers;
-//    the result reports how long (zeroWindowMs) against that budget.
+//  - a zero window longer than TCP_USER_TIMEOUT, which xs_tcp_set_socket_timeouts() sets to timeo x (retrans+1),
+//    which tcp_probe_timer() may abort. Steps 3 to 5 keep the window closed only while the guest answers; the
+//    result reports how long (zeroWindowMs) against that budget. (Measured on 6.1: zero windows of 6.3 s and of
+//    36 s, the latter the 4 MiB deadlock below, left the connection open: no new connection, no reset.)
+// and one that would keep write() from returning at all: a reply released after the guest's socket could no longer
+// take a whole further copy (see SEED_ORDER_WMEM).
 import { GuestError } from '../../core/errors';
 import type { Proxy } from '../../netem/proxy';
 import type { FaultSpec } from '../../netem/types';
@@ -28,10 +31,17 @@ import type { Guest } from './qemu';
  * wholly in the socket: a task whose copy is partly in the RPC layer sleeps on xprt->sending for write space
  * (xs_nospace, xprt_wait_for_buffer_space), where xprt_complete_rqst's wake-up of xprt->pending does not reach it.
  * Debian's default (16 KiB, autotuned by the ACKs of earlier writes) may hold less than a 1 MiB WRITE behind a
- * closed window, so the reply alone would not let write() return; 4 MiB holds it, as the seed's 2.6.18 held its
- * sendpage()d pages.
+ * closed window, so the reply alone would not let write() return.
+ * The socket must also take every further copy the guest queues while the reply is held: each minor timeout
+ * (xprt_adjust_timeout; TCP: timeo, 2 x timeo, ... up to retrans, then again from timeo after the major one)
+ * hands call_transmit another whole copy. With timeo 1 s, retrans 2 they come 1, 3, 6, 7, 9, 12, 13 s after the
+ * first transmission. 4 MiB held three: a reply released past 6 s (a host starved of CPU between the window closing
+ * and step 4; reproduced by holding it 6 s) found the task asleep on xprt->sending behind a 4th copy half sent,
+ * and write() waited for the stall's end, which waits for write()'s line. 8 MiB holds seven (to 13 s, past any
+ * step's wait so far); 5 copies (5.1 MB) held in the socket of a 256 MiB guest, measured (tcp_mem, sized
+ * by tcp_init_mem from the guest's free pages).
  */
-export const SEED_ORDER_WMEM = 4 << 20;
+export const SEED_ORDER_WMEM = 8 << 20;
 
 /** Each step's bound: past it the run fails with the step's name (and the stall and hold are ended). */
 export const SEED_ORDER_STEP_BOUND_MS = 30_000;
@@ -114,7 +124,11 @@ export async function driveSeedOrder({ proxy: p, ns, guest, port, startBoundMs, 
     const replyReleasedMs = since();
     progress(`seed order: window closed with ${recvQueue} bytes queued; reply released at ${replyReleasedMs} ms`);
     await guest.waitFor(/^write i=1 /, SEED_ORDER_STEP_BOUND_MS, lineFrom).catch((e: Error) => {
-      throw new GuestError('SEED_ORDER', `seed order: no line from the guest for the second write after the reply: ${e.message}`);
+      throw new GuestError(
+        'SEED_ORDER',
+        `seed order: no line from the guest for the second write after the reply (released ${replyReleasedMs - retransmissionMs} ms after the retransmission arrived): ` +
+          `write() waits for a copy the guest's socket could not take whole (xs_nospace: each minor timeout queued another, SEED_ORDER_WMEM ${SEED_ORDER_WMEM} bytes) or the guest hung: ${e.message}`,
+      );
     });
     const guestLineMs = since();
     p.endStall('seed-order');
