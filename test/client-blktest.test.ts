@@ -15,6 +15,7 @@ import { type RunningServer } from '../server/index';
 import { testServer } from '../testing/server-rpc';
 import { startStallRelay } from './support/client-stall-relay';
 import { CLI, runCliAsync } from './support/cli';
+import { onRpcCallEvents, type RpcCallEvent } from '../client/rpc/trace';
 
 let dir: string;
 let server: RunningServer;
@@ -91,6 +92,8 @@ for (const [policy, corrupts] of [['no-cancel', true], ['copy-on-retransmit', fa
     const { server: s, cleanup: removeServer } = await testServer({ logger: silentLogger, journal: undefined, drc: { mode: 'off' } });
     const relay = await startStallRelay({ port: s.address.port });
     const scale = 0.002;
+    const evs: RpcCallEvent[] = [];
+    const stopEvents = onRpcCallEvents((e) => evs.push(e));
     try {
       const stalled = relay.stall({ afterBytes: 6 << 20, ms: 65_000 * scale, gapMs: 30 });
       const r = await runBlktest({
@@ -98,6 +101,8 @@ for (const [policy, corrupts] of [['no-cancel', true], ['copy-on-retransmit', fa
         blockSize: 1 << 20, wsize: 1 << 20, policy, timeScale: scale, seed: 3,
       });
       await stalled;
+      // Each late XID's events, so a late transmission names its copy and path (attempt:kind:source).
+      const lateTrace = r.lateXids.map((x) => `${x.toString(16)}: ${evs.filter((e) => e.xid === x).map((e) => [e.event, e.attempt, e.kind, e.source, e.path].filter((v) => v !== undefined).join(':')).join(' ')}`).join('; ');
       assert.equal(relay.stalls, 1);
       assert.ok(r.retransmissions + r.duplicatesCancelled > 0, 'the stall made the 60 s timer fire');
       if (corrupts) {
@@ -105,10 +110,11 @@ for (const [policy, corrupts] of [['no-cancel', true], ['copy-on-retransmit', fa
         assert.ok(r.corruptBlocks > 0, 'late duplicates overwrote blocks');
         assert.ok(r.corrupt.every((c) => c.found !== 'zero'));
       } else {
-        assert.equal(r.lateTransmissions, 0);
+        assert.equal(r.lateTransmissions, 0, lateTrace);
         assert.equal(r.corruptBlocks, 0);
       }
     } finally {
+      stopEvents();
       await relay.close();
       await removeServer();
     }

@@ -109,6 +109,8 @@ interface Moment {
   cut: number;
   /** the call's own counters */
   x: CallStats;
+  /** this transport's events in order, as XID - X:event[:attempt] (assertion messages) */
+  trace: string;
 }
 
 /** What each policy does when the reply finds the duplicate queued / in the socket. */
@@ -167,7 +169,11 @@ async function replyFinds(policy: PolicyName, where: 'queued' | 'inSocket'): Pro
     assert.ok(!dup.some((e) => e.event === 'transmit-done'), `precondition: the duplicate is still ${where} when the reply is sent`);
     if (where === 'queued') assert.ok(!dup.some((e) => e.event === 'transmit-start'), 'precondition: the duplicate is still queued');
     peer.reply(xid, BIG);
-    await new Promise((r) => setTimeout(r, 30)); // the reply is matched; policies that complete on it do
+    // The peer reads on only once the reply is matched: settle() runs in the same synchronous handler that publishes
+    // 'reply', so from then on the duplicate's state at the reply (finishing / withdrawn / skipped) is fixed. A 30 ms
+    // sleep stood here; under load the peer read on before the reply was read and the duplicate drained first (one
+    // full-suite run: wait-for-wire, duplicatesFinished 0).
+    await until('the reply matched', (e) => e.xid === xid && e.event === 'reply');
     peer.autoReply = true;
     peer.resume();
     await done;
@@ -182,6 +188,7 @@ async function replyFinds(policy: PolicyName, where: 'queued' | 'inSocket'): Pro
       ports: peer.conns.map((c) => c.remotePort),
       cut: peer.conns.reduce((n, c) => n + c.partialBytes, 0),
       x: t.stats.perXid.get(xid)!,
+      trace: seen.map((e) => `${e.xid - xid}:${e.event}${e.attempt === undefined ? '' : `:${String(e.attempt)}`}`).join(' '),
     };
   } finally {
     stop();
@@ -212,10 +219,11 @@ for (const name of POLICY_NAMES) {
       assert.equal(m.copies, 1, 'the withdrawn duplicate never reached the peer whole');
       assert.ok(m.cut > 0, 'the peer saw the duplicate cut short by the reset');
       // The barrier call after it needed a connection: the new one comes from the same source port at once.
-      assert.equal(m.stats.reconnects, 1);
-      assert.deepEqual(m.ports, [m.ports[0], m.ports[0]]);
+      const why = `resets ${m.stats.resets}, port reused ${m.stats.portReused}, changed ${m.stats.portChanged}, ports ${m.ports.join(',')}; events (XID - X): ${m.trace}`;
+      assert.equal(m.stats.reconnects, 1, why);
+      assert.deepEqual(m.ports, [m.ports[0], m.ports[0]], why);
     } else {
-      assert.equal(m.x.duplicatesFinished, 1);
+      assert.equal(m.x.duplicatesFinished, 1, `events (XID - X): ${m.trace}`);
       assert.equal(m.copies, 2, 'the duplicate in the socket was finished');
       assert.equal(m.scribbled, want.inSocket === 'finished-scribbled' ? 1 : 0);
     }
