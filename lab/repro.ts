@@ -73,7 +73,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const mark = phaseClock(t0);
   // How late this thread's timers fire while the scenario runs: CPU contention (a loaded machine, matrix --jobs)
   // stretches every time-scaled duration by about this much, which the modelled numbers do not show.
-  const timerLag = monitorEventLoopDelay({ resolution: 10 });
+  const timerLag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   timerLag.enable();
   const client = observeClient(tracePath);
 
@@ -325,6 +325,13 @@ export interface TimerLag {
   p99: number;
   max: number;
 }
+
+/**
+ * The lag monitor's sampling period, real ms. A block of the event loop shows in its histogram up to one period
+ * shorter than it was (the sampling timer may have fired just before the block began), so a measured lag is a
+ * lower bound within this margin.
+ */
+export const LAG_RESOLUTION_MS = 10;
 
 function lagSummary(h: ReturnType<typeof monitorEventLoopDelay>): TimerLag {
   const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e5) / 10 : 0);

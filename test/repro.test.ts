@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULTS, runRepro, type ReproOptions } from '../lab/repro';
+import { DEFAULTS, LAG_RESOLUTION_MS, runRepro, type ReproOptions } from '../lab/repro';
 import type { RunRecord } from '../lab/run-record';
 import type { TimingWitness } from '../lab/witnesses';
 import { parseDuration } from '../core/units';
@@ -80,8 +80,11 @@ describe("linux-2008 with the DRC off reproduces seed 000 through the seed's pat
       // still in Node's queue may leave after the next refill and carry another block's counters (README "Time
       // compression": the lag is reported beside the verdict for this reason)
       const hold = parseDuration(DEFAULTS.scribbleHold) / 1000;
-      if (w.timing.lagModelS.max < hold) assert.ok(w.deadbeefOnWire > 0, witnesses(r));
-      else t.diagnostic(`event-loop lag ${w.timing.lagModelS.max} s modelled > the ${hold} s scribble hold: deadbeefOnWire ${w.deadbeefOnWire} not judged`);
+      // The measured lag is a lower bound within one sampling period (LAG_RESOLUTION_MS, modelled here): judged only
+      // when even the longest block it allows is shorter than the hold (a CI run measured 1.92 s against the 2 s hold).
+      const lagBound = w.timing.lagModelS.max + LAG_RESOLUTION_MS / 1000 / DEFAULTS.timeScale;
+      if (lagBound < hold) assert.ok(w.deadbeefOnWire > 0, witnesses(r));
+      else t.diagnostic(`event-loop lag up to ${lagBound.toFixed(2)} s modelled >= the ${hold} s scribble hold: deadbeefOnWire ${w.deadbeefOnWire} not judged`);
       assert.ok(w.timing.stallsToReproduce !== undefined && w.timing.stallsToReproduce <= DEFAULTS.maxStalls, witnesses(r));
       assert.ok(w.timing.lateAfterCompleteS!.max < 1, witnesses(r));
       assert.ok(r.summary.some((l) => l.startsWith('late transmissions left ')), r.summary.join('\n'));
