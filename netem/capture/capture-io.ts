@@ -1,6 +1,6 @@
 // How the proxy's capture file is written (issue 20): the modes of `--capture-io`, and the choice `auto` makes.
 // Both writers are synchronous on the relay thread, so a file that cannot keep up slows the relay down and never
-// loses a packet; both produce the same bytes (test/netem-capture-io.test.ts).
+// loses a packet; both produce the same bytes (test/netem-capture-writer.test.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureError } from '../../core/errors';

@@ -22,9 +22,9 @@ export const CAPTURE_FLUSH_MS = 1000;
  * synthesizes and, by reference, the bytes the relay read or is about to write (its own slabs). Nothing is kept
  * after write() returns, so the relay may read into the same slab again at once. Two writers (capture-io.ts):
  * O_DIRECT from a page-aligned staging slab (one copy in user space, none into the page cache, 0.44-0.63x of the
- * CPU of the buffered pair, issue 20), or one writev per call through the page cache where O_DIRECT is refused or
- * useless. Measured (issue 20): writing on the relay thread costs less than handing copies to the thread pool or
- * a worker (0.36 ms/MB against 0.63-2.15). A disk that cannot keep up blocks the relay thread in the write: the
+ * CPU of the buffered pair, issue 20), or one writev per call through the page cache, the default
+ * (CAPTURE_IO_DEFAULT says why). Measured (issue 20): writing on the relay thread costs less than handing copies
+ * to the thread pool or a worker (0.36 ms/MB against 0.63-2.15). A disk that cannot keep up blocks the relay thread in the write: the
  * relay slows down, a packet is never dropped (tcpdump on loopback at full speed drops 22-68%). The direct writer
  * holds up to a slab, so the file is flushed (readable to its last record) every CAPTURE_FLUSH_MS, on flush(),
  * and at close.
@@ -35,7 +35,6 @@ export class PcapSink {
   private error?: Error;
   /** buffers written (pcap records count two: header and payload) */
   packets = 0;
-  bytes = 0;
   private ended = false;
   private readonly timer: NodeJS.Timeout;
 
@@ -46,8 +45,12 @@ export class PcapSink {
   ) {
     const header = pcapGlobalHeader();
     ({ file: this.file, choice: this.io } = openCaptureFile(path, io, header));
-    this.bytes = header.length;
     this.timer = setInterval(() => this.flushQuietly(), flushMs).unref();
+  }
+
+  /** bytes written, the global header included (the writer counts them) */
+  get bytes(): number {
+    return this.file.length;
   }
 
   /** Writes the parts (pcap records) before returning; nothing of them is kept. */
@@ -55,7 +58,7 @@ export class PcapSink {
     if (parts.length === 0 || this.ended) return;
     this.failed();
     try {
-      this.bytes += this.file.write(parts);
+      this.file.write(parts);
     } catch (e) {
       this.error = e as Error;
       this.failed();
