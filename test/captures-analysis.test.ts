@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inspectBytes } from '../captures/inspect';
+import { diffPayloads } from '../captures/analysis/diff';
 import {
   TcpConv, pcapFile, pcapngFile, timed, LT, ethernet, sll, sll2, bsdNull, ipv4, ipv6, udp,
   writeCall, writeReply, record, counter, fill32, FramePkt, rpcCall, rpcReply,
@@ -61,6 +62,23 @@ test('same XID on the same connection with different data: found, diffed and cla
   // timed(): frame k (1-based) is at (k - 1) ms; reply frame 10, later copy starts at frame 11.
   assert.equal(d.replyToLaterCopy, 0.001);
   assert.equal(d.connections, 1);
+});
+
+// A partial duplicate: the socket took the record up to some byte before the buffer was refilled, the rest after
+// (lab/repro's partialDuplicates). The cut is at any byte, so the first differing byte is seldom word-aligned; the
+// refilled bytes still sit at their word phase in the caller's buffer. CI once counted such a copy as 'other'.
+test('a later copy refilled from an unaligned byte on is still a 0xdeadbeef fill', () => {
+  const good = counter(8192, 512);
+  const fill = fill32(8192, 0xdeadbeef);
+  for (let cut = 4093; cut <= 4100; cut++) {
+    const bad = Buffer.concat([good.subarray(0, cut), fill.subarray(cut)]);
+    const d = diffPayloads(good, bad);
+    assert.deepEqual(d.pattern, { kind: 'fill32', word: '0xdeadbeef', name: 'DEADBEEF', in: 'later' }, `cut at ${cut}`);
+    assert.ok(d.firstDiffOffset! >= cut && d.firstDiffOffset! < cut + 4, `cut at ${cut}`);
+  }
+  // and a counter refilled for another block from an unaligned byte is not a fill
+  const other = Buffer.concat([good.subarray(0, 4097), counter(8192, 1 << 20).subarray(4097)]);
+  assert.equal(diffPayloads(good, other).pattern?.kind, 'other');
 });
 
 test('same XID from a new port on a new connection counts as a duplicate (retransmission after reconnect)', () => {

@@ -63,12 +63,17 @@ export function diffPayloads(a: Buffer, b: Buffer): PayloadDiff {
  * Is the whole differing span [first, last] of `x` one aligned 32-bit word repeated? Every byte of the span is
  * checked, not only the differing ones: a counter refilled for another block differs from the original in one
  * byte per word, and those bytes alone would look like a fill.
+ *
+ * The word is read from the first aligned word wholly inside the span. A partial duplicate (part of the record
+ * in the socket before the buffer was refilled, the rest after) changes at whatever byte the socket's write
+ * stopped at, not at a word boundary: the bytes before `first` in that word are still the first copy's.
  */
 function classify(x: Buffer, first: number, last: number, which: 'later' | 'earlier' = 'later'): PatternInfo | null {
-  const at = first & ~3;
+  const end = Math.min(last, x.length - 1);
+  const aligned = (first + 3) & ~3;
+  const at = aligned + 3 <= end ? aligned : first & ~3;
   if (at + 4 > x.length) return null;
   const w = [x[at], x[at + 1], x[at + 2], x[at + 3]];
-  const end = Math.min(last, x.length - 1);
   for (let i = first; i <= end; i++) if (x[i] !== w[i & 3]) return null;
   const word = ((w[0] << 24) | (w[1] << 16) | (w[2] << 8) | w[3]) >>> 0;
   if (word === 0) return { kind: 'zero', word: hex32(0), in: which };
