@@ -10,9 +10,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createProxy, type CaptureIo } from '../netem';
+import { DIRECT_SLABS } from '../netem/capture/direct-file';
 import { LAST_FRAGMENT } from '../xdr/record';
 import { MSG_TYPE, RPC_VERSION } from '../xdr/rpc';
 import { NFS_PROGRAM, NFSPROC3 } from '../xdr/nfs3/constants';
@@ -36,11 +37,18 @@ function threadCpuNs(): number {
 
 if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
   const wd = workerData as { upstreamPort: number; capture?: string; plain?: boolean; captureIo?: CaptureIo };
-  const serve = (port: number, close: () => Promise<void>, io?: string) => {
+  // The relay's event-loop delay between two 'cpu' questions (a capture write holding the loop shows here).
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  const serve = (port: number, close: () => Promise<void>, io?: string, flush?: () => void) => {
     parentPort!.postMessage({ port, io });
     parentPort!.on('message', (m: string) => {
-      if (m === 'cpu') parentPort!.postMessage({ cpuNs: threadCpuNs() });
-      else void close().then(() => parentPort!.postMessage({ closed: true }));
+      if (m === 'cpu') {
+        // The capture's writer thread finishes what it holds first, so its CPU for these bytes is in the count.
+        flush?.();
+        parentPort!.postMessage({ cpuNs: threadCpuNs(), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6 });
+        lag.reset();
+      } else void close().then(() => parentPort!.postMessage({ closed: true }));
     });
   };
   if (wd.plain) {
@@ -55,7 +63,7 @@ if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
     relay.listen(0, '127.0.0.1', () => serve((relay.address() as net.AddressInfo).port, () => new Promise((res) => relay.close(() => res()))));
   } else
     void createProxy({ upstream: { host: '127.0.0.1', port: wd.upstreamPort }, capture: wd.capture, captureIo: wd.captureIo }).then((p) =>
-      serve(p.address.port, () => p.close(), p.captureIo && `${p.captureIo.io} (${p.captureIo.reason})`),
+      serve(p.address.port, () => p.close(), p.captureIo && `${p.captureIo.io} (${p.captureIo.reason})`, () => p.flushCapture()),
     );
 }
 
@@ -63,8 +71,11 @@ interface InWorker {
   port: number;
   /** what the capture is written with, as the proxy chose it */
   io?: string;
-  /** ns the relay's thread has been on a CPU (not counting thread-pool file writes of the capture) */
-  cpuNs(): Promise<number>;
+  /**
+   * ns the relay's thread has been on a CPU (not the capture's O_DIRECT writer thread, whose slabs are written by
+   * the time this answers), and the relay's event-loop delay since the last question (p99 and max, ms)
+   */
+  cpu(): Promise<{ cpuNs: number; lagP99Ms: number; lagMaxMs: number }>;
   close(): Promise<void>;
 }
 
@@ -78,7 +89,7 @@ async function proxyInWorker(upstreamPort: number, capture?: string, plain = fal
   return {
     port,
     io,
-    cpuNs: async () => (await ask<{ cpuNs: number }>('cpu')).cpuNs,
+    cpu: () => ask('cpu'),
     close: async () => {
       await ask('close');
       await w.terminate();
@@ -182,6 +193,7 @@ export async function run(): Promise<Measurement[]> {
   const cpuAll: Record<Case | 'direct', number[]> = { direct: [], plain: [], off: [], on: [], onBuffered: [] }; // whole process µs per MB
   const cpuTasks: Record<Case, number[]> = { plain: [], off: [], on: [], onBuffered: [] }; // every thread's schedstat, µs per MB
   let onIo = '';
+  const lagOf: Record<Case, { p99: number; max: number }[]> = { plain: [], off: [], on: [], onBuffered: [] }; // relay loop delay, ms
   const lat: Record<'direct' | 'off' | 'on', number[]> = { direct: [], off: [], on: [] };
   const added: Record<'off' | 'on', number[]> = { off: [], on: [] };
   const again = { plainCpu: [] as number[], plainTput: [] as number[], direct: [] as number[] };
@@ -193,17 +205,18 @@ export async function run(): Promise<Measurement[]> {
       const p = await proxyInWorker(sinkPort, pcap, c === 'plain', c === 'onBuffered' ? 'buffered' : 'auto');
       if (c === 'on') onIo = p.io ?? '';
       await bulk(p.port, WARM, sinkDone);
-      const c0 = await p.cpuNs();
+      const c0 = (await p.cpu()).cpuNs;
       const all0 = selfCpuMs();
       const s0 = tasksCpuNs();
       const v = await bulk(p.port, BULK, sinkDone);
-      const relay = ((await p.cpuNs()) - c0) / 1e3 / (BULK / 1e6);
-      const tasks = (tasksCpuNs() - s0) / 1e3 / (BULK / 1e6); // the capture is written synchronously by now
+      const c1 = await p.cpu(); // the capture is written by now (the answer waits for its writer thread)
+      const relay = (c1.cpuNs - c0) / 1e3 / (BULK / 1e6);
+      const tasks = (tasksCpuNs() - s0) / 1e3 / (BULK / 1e6); // every thread alive, the capture's writer included
       await p.close();
       const all = ((selfCpuMs() - all0) * 1000) / (BULK / 1e6); // µs per MB: main thread, the proxy's worker, the pool
       fs.rmSync(path.join(dir, `bulk-${tag}.pcap`), { force: true });
       fs.rmSync(path.join(dir, `bulk-${tag}.events.jsonl`), { force: true });
-      return { v, relay, tasks, all };
+      return { v, relay, tasks, all, lagP99: c1.lagP99Ms, lagMax: c1.lagMaxMs };
     };
     const directRun = async () => {
       const d0 = selfCpuMs();
@@ -217,7 +230,8 @@ export async function run(): Promise<Measurement[]> {
       tput.direct.push(d);
       for (let k = 0; k < cases.length; k++) {
         const c = cases[(k + r) % cases.length];
-        const { v, relay, tasks, all } = await relayRun(c, String(r));
+        const { v, relay, tasks, all, lagP99, lagMax } = await relayRun(c, String(r));
+        lagOf[c].push({ p99: lagP99, max: lagMax });
         cpu[c].push(relay);
         cpuTasks[c].push(tasks);
         cpuAll[c].push(all);
@@ -247,12 +261,20 @@ export async function run(): Promise<Measurement[]> {
         measurement('netem', 'capture cost (--capture-io auto): CPU per MB, capture on minus off (all threads, schedstat)', median(extra('on')) / 1000, 'ms/MB', 'target', 0.4, false,
           `written ${onIo}, ${capIn}; median of per-round differences, range ${range(extra('on').map((x) => x / 1000), 2)} ms/MB; every byte is written twice (both legs); the device's own work (DMA, a buffered file's later writeback by kworkers) is in no thread of this process; capture off alone ${range(cpuTasks.off.map((x) => x / 1000), 2)} ms/MB across rounds (its noise band)`),
         measurement('netem', 'capture cost, through the page cache (--capture-io buffered, the default), same rounds', median(extra('onBuffered')) / 1000, 'ms/MB', 'capture on as auto writes it', median(extra('on')) / 1000, false,
-          `comparison: writev of headers + the relay's slabs on the relay thread, the kernel copying into the page cache; range ${range(extra('onBuffered').map((x) => x / 1000), 2)} ms/MB; its throughput: ${Math.round(median(tput.onBuffered))} MB/s against ${Math.round(median(tput.on))} MB/s (the O_DIRECT writer waits for the device: a capture slower than the disk slows the relay)`),
+          `comparison: writev of headers + the relay's slabs on the relay thread, the kernel copying into the page cache; range ${range(extra('onBuffered').map((x) => x / 1000), 2)} ms/MB; its throughput: ${Math.round(median(tput.onBuffered))} MB/s against ${Math.round(median(tput.on))} MB/s (the O_DIRECT writer's thread writes at the device's pace: once its ${DIRECT_SLABS} slabs are full the relay waits for it)`),
+      );
+      // Whether the O_DIRECT writer holds the relay's event loop longer than the page cache does (the reason the
+      // default is buffered, CAPTURE_IO_DEFAULT): the relay's loop delay over each bulk run, medians of rounds.
+      const lagMed = (c: Case, k: 'p99' | 'max') => median(lagOf[c].map((x) => x[k]));
+      out.push(
+        measurement('netem', 'relay event-loop delay p99 during bulk, capture on (--capture-io auto)', lagMed('on', 'p99'), 'ms', 'through the page cache (--capture-io buffered)', lagMed('onBuffered', 'p99'), false,
+          `written ${onIo}; monitorEventLoopDelay in the relay's thread over each ${BULK >> 20} MiB run; max ${lagMed('on', 'max').toFixed(1)} ms against ${lagMed('onBuffered', 'max').toFixed(1)} ms through the page cache, ${lagMed('off', 'max').toFixed(1)} ms with capture off (p99 ${lagMed('off', 'p99').toFixed(2)}); ratio > 1: the O_DIRECT writer holds the loop less`),
       );
     }
     if (cpu.on.every(Number.isFinite) && cpu.onBuffered.every(Number.isFinite)) {
-      // The writer's own cost: both writers write on the relay thread, so its schedstat holds their system calls
-      // and copies, and none of the sender's or receiver's (whose wake-ups per MB change with the relay's pace).
+      // The writer's cost on the relay thread (its schedstat holds none of the sender's or receiver's work, whose
+      // wake-ups per MB change with the relay's pace): the page cache's writev and copy, or the O_DIRECT writer's
+      // copy into its ring and hand-over (its device writes run on its own thread: in the all-threads row).
       const onThread = (c: Case) => cpu[c].map((x, i) => x - cpu.off[i]);
       out.push(
         measurement('netem', 'capture cost on the relay thread: CPU per MB, on minus off', median(onThread('on')) / 1000, 'ms/MB', 'the same through the page cache (--capture-io buffered)', median(onThread('onBuffered')) / 1000, false,
@@ -278,6 +300,7 @@ export async function run(): Promise<Measurement[]> {
     for (const c of ['off', 'on'] as const) {
       const label = c === 'on' ? 'capture on' : 'capture off';
       out.push(tputRow(c, label));
+      if (c === 'on') out.push(tputRow('onBuffered', 'capture on through the page cache (--capture-io buffered)'));
       if (cpu[c].every(Number.isFinite)) {
         out.push(
           pairedRow({
@@ -291,7 +314,7 @@ export async function run(): Promise<Measurement[]> {
             self: selfOf(cpu.plain, again.plainCpu),
             cost: true,
             ...(c === 'off' ? { target: '<= 0.6' } : {}),
-            note: `the relay's own thread (schedstat); ${rounds}${c === 'on' ? '; includes the pcap writev (on this thread since issue 20)' : ''}`,
+            note: `the relay's own thread (schedstat); ${rounds}${c === 'on' ? `; includes the capture writer's work on this thread (written ${onIo}: the copy into its ring and hand-over, the device writes on its writer thread; through the page cache: the writev)` : ''}`,
           }),
         );
       }

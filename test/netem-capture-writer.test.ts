@@ -13,7 +13,7 @@ import { createNetemApiServer } from '../api/netem';
 import { CaptureError } from '../core/errors';
 import { Prng } from '../core/prng';
 import { createProxy, NetemRegistry, type Proxy, type CaptureIo, type CaptureIoChoice } from '../netem';
-import { DIRECT_BLOCK, DirectFile } from '../netem/capture/direct-file';
+import { DIRECT_BLOCK, DirectFile, type DirectFileOptions } from '../netem/capture/direct-file';
 import { CAPTURE_FLUSH_MS, ConnectionCapture, PcapSink } from '../netem/capture/sink';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { XdrWriter } from '../xdr/writer';
@@ -105,40 +105,55 @@ test('a FIFO is written through the page cache under auto, and --capture-io dire
   assert.equal(crypto.createHash('sha256').update(fs.readFileSync(copy)).digest('hex'), GOLDEN.sha256);
 });
 
-test('the O_DIRECT writer: any slab size, flushes anywhere, the file always cut at the last byte written', { skip: 'skip' in direct ? direct.skip : undefined }, (t) => {
+/** A fresh O_DIRECT file `name` in `dir`, its DirectFile. */
+function directFile(dir: string, name: string, opts: DirectFileOptions): { file: string; w: DirectFile } {
+  const file = path.join(dir, name);
+  return { file, w: new DirectFile(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT), opts) };
+}
+
+test('the O_DIRECT writer: any slab size and ring, flushes anywhere (racing the writer thread), the file always cut at the last byte written', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
   const dir = freshDir(t, direct);
   const prng = new Prng(20);
   const rnd = () => prng.next();
-  for (const slab of [DIRECT_BLOCK, 3 * DIRECT_BLOCK, 64 * 1024]) {
-    const file = path.join(dir, `slab-${slab}.bin`);
-    const w = new DirectFile(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT), slab);
+  const layouts: DirectFileOptions[] = [
+    ...[DIRECT_BLOCK, 3 * DIRECT_BLOCK, 64 * 1024].map((slabBytes) => ({ slabBytes, thread: false })),
+    ...[DIRECT_BLOCK, 3 * DIRECT_BLOCK, 64 * 1024].map((slabBytes) => ({ slabBytes, slabs: 2 })),
+    { slabBytes: 3 * DIRECT_BLOCK, slabs: 5 },
+  ];
+  for (const opts of layouts) {
+    const slab = opts.slabBytes!;
+    const what = `slab ${slab} x ${opts.slabs ?? 1}${opts.thread === false ? ' on the caller\'s thread' : ''}`;
+    const { file, w } = directFile(dir, `slab-${slab}-${opts.slabs ?? 1}.bin`, opts);
+    assert.equal(w.threaded, opts.thread !== false);
     const expect: Buffer[] = [];
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 300; i++) {
       const n = Math.floor(rnd() * (rnd() < 0.1 ? 3 * slab : 300)) + 1;
       const b = Buffer.alloc(n, (i % 250) + 1);
       w.write([b.subarray(0, n >> 1), b.subarray(n >> 1)]);
-      b.fill(0); // written before write() returned
+      b.fill(0); // staged before write() returned
       expect.push(Buffer.alloc(n, (i % 250) + 1));
-      if (rnd() < 0.2) {
+      const r = rnd();
+      // The timer's flush: handed over, not waited for; the writes after it race the thread's write and truncate.
+      if (r < 0.2) w.flush(false);
+      else if (r < 0.3) {
         w.flush();
+        assert.equal(w.inFlight, 0);
         const now = fs.readFileSync(file);
         assert.equal(now.length, w.length, 'cut to the true length at every flush');
-        assert.ok(now.equals(Buffer.concat(expect)), `slab ${slab}: readable to the last byte after flush ${i}`);
+        assert.ok(now.equals(Buffer.concat(expect)), `${what}: readable to the last byte after flush ${i}`);
       }
     }
-    w.close();
+    await w.close();
     const all = Buffer.concat(expect);
     const got = fs.readFileSync(file);
     assert.equal(got.length, all.length, 'close leaves the exact length');
     assert.notEqual(got.length % DIRECT_BLOCK, 0, 'the test ends mid-block, so the padding had to be cut');
-    assert.ok(got.equals(all), `slab ${slab}: every byte, in order`);
+    assert.ok(got.equals(all), `${what}: every byte, in order`);
   }
 });
 
-test('the O_DIRECT writer copies right from every source page phase (the bounce past rep movsb\'s 1-31 byte window)', { skip: 'skip' in direct ? direct.skip : undefined }, (t) => {
-  const dir = freshDir(t, direct);
-  const file = path.join(dir, 'phases.bin');
-  const w = new DirectFile(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT), 64 * 1024);
+test('the O_DIRECT writer copies right from every source page phase (the bounce past rep movsb\'s 1-31 byte window)', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
+  const { file, w } = directFile(freshDir(t, direct), 'phases.bin', { slabBytes: 64 * 1024 });
   // A source large enough that malloc maps it (as the relay's 1 MiB slabs), read at every offset modulo 4 KiB.
   const src = Buffer.from(new ArrayBuffer(256 * 1024));
   for (let i = 0; i < src.length; i++) src[i] = (i * 131 + (i >> 12)) & 0xff;
@@ -148,8 +163,102 @@ test('the O_DIRECT writer copies right from every source page phase (the bounce 
     w.write([part]);
     expect.push(Buffer.from(part));
   }
-  w.close();
+  await w.close();
   assert.ok(fs.readFileSync(file).equals(Buffer.concat(expect)));
+});
+
+/** Threads of this process (/proc/self/task). */
+const threads = () => fs.readdirSync('/proc/self/task').length;
+
+test('close() waits for the O_DIRECT writer thread to exit: no thread is left running', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
+  const dir = freshDir(t, direct);
+  const before = threads();
+  const files = [0, 1, 2].map((i) => directFile(dir, `t${i}.bin`, { slabBytes: DIRECT_BLOCK, slabs: 2 }));
+  for (const { w } of files) {
+    w.write([Buffer.alloc(5 * DIRECT_BLOCK + 7, 0x11)]);
+    w.flush(); // waits for the thread: it is running by now
+  }
+  assert.equal(threads(), before + files.length, 'one writer thread per file');
+  await Promise.all(files.map(({ w }) => w.close()));
+  assert.equal(threads(), before, 'every writer thread has exited and been joined');
+  for (const { file } of files) assert.ok(fs.readFileSync(file).equals(Buffer.alloc(5 * DIRECT_BLOCK + 7, 0x11)));
+});
+
+test('an error the O_DIRECT writer thread meets is thrown to the caller at its next flush or write, and close still ends the thread', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-writer-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'read-only.bin');
+  fs.writeFileSync(file, '');
+  const before = threads();
+  // Opened for reading: every pwrite(2) of the thread answers EBADF.
+  const w = new DirectFile(fs.openSync(file, 'r'), { slabBytes: DIRECT_BLOCK, slabs: 2 });
+  w.write([Buffer.alloc(100, 1)]);
+  assert.throws(() => w.flush(), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
+  assert.throws(() => w.write([Buffer.alloc(10)]), (e: NodeJS.ErrnoException) => e.code === 'EBADF', 'kept for every later call');
+  await assert.rejects(w.close(), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
+  assert.equal(threads(), before, 'the thread has exited');
+});
+
+/**
+ * A loop-mounted ext4 for this test, thawed, unmounted and removed after it (`holder` first closes whatever keeps a
+ * file open on it); undefined when it cannot be mounted here (the test is then skipped).
+ */
+function loopDisk(t: TestContext, holder: () => Promise<void> | undefined): ReturnType<typeof mountLoopExt4> | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-writer-'));
+  let disk: ReturnType<typeof mountLoopExt4> | undefined;
+  t.after(async () => {
+    try {
+      if (disk) spawnSync('fsfreeze', ['-u', disk.mnt]); // a test that failed while frozen; "not frozen" is fine
+      await holder(); // its file holds the mount busy
+      disk?.unmount();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  try {
+    disk = mountLoopExt4(dir);
+  } catch (e) {
+    t.skip(`cannot mount a loop-device ext4 here: ${(e as Error).message}`);
+  }
+  return disk;
+}
+
+test('the relay thread hands slabs over without waiting for the device: a frozen file system holds the writer thread, not the caller, until every slab is full', { skip: loopExt4Skip(), timeout: 60_000 }, async (t) => {
+  let w: DirectFile | undefined;
+  const disk = loopDisk(t, () => w?.close());
+  if (!disk) return;
+  const slabBytes = 64 * 1024;
+  const slabs = 4;
+  const made = directFile(disk.mnt, 'held.bin', { slabBytes, slabs });
+  w = made.w;
+  const expect: Buffer[] = [];
+  const put = (n: number, k: number) => {
+    const b = Buffer.alloc(n, k);
+    w!.write([b]);
+    expect.push(b);
+  };
+  put(1000, 1);
+  w.flush(); // the thread is up and has written the first block
+  // Frozen: every write to the file system, O_DIRECT ones included, waits in vfs_write()'s file_start_write().
+  assert.equal(spawnSync('fsfreeze', ['-f', disk.mnt]).status, 0);
+  // slabs - 1 slabs handed over, the last one half staged, a flush handed over: all without waiting, though not one
+  // of them can reach the device (this thread would hang here if write() or flush(false) waited).
+  put((slabs - 1) * slabBytes - 1000, 2);
+  put(slabBytes / 2, 3);
+  w.flush(false);
+  assert.equal(w.inFlight, slabs, 'the slabs and the flush are handed over and none is written');
+  assert.equal(fs.statSync(made.file).size, 1000, 'the file has not grown');
+  // One more slab would need a slab still held: that write waits, until another process thaws the file system.
+  const thaw = spawn('sh', ['-c', 'sleep 0.3 && fsfreeze -u "$1" && echo thawed', 'sh', disk.mnt], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  thaw.stdout.on('data', (c: Buffer) => (said += c));
+  const thawed = new Promise<number | null>((res) => thaw.on('close', res));
+  put(slabBytes, 4);
+  assert.ok(w.inFlight < slabs + 1, 'write() returned once a slab was free: the device took a write');
+  assert.equal(await thawed, 0);
+  assert.match(said, /thawed/);
+  w.flush();
+  assert.ok(fs.readFileSync(made.file).equals(Buffer.concat(expect)), 'every byte, in order, the file cut at the last one');
 });
 
 test('a running capture is readable to its last record: on flushCapture(), the control API, and the timer', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
@@ -245,22 +354,9 @@ test('a capture FIFO that stalls slows the relay and loses no packet (the page-c
 });
 
 test('an O_DIRECT capture on a file system that stalls (fsfreeze of a loop-mounted ext4) slows the relay and loses no packet', { skip: loopExt4Skip(), timeout: 60_000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netem-writer-'));
-  let disk: ReturnType<typeof mountLoopExt4> | undefined;
   let proxy: Proxy | undefined;
-  t.after(async () => {
-    try {
-      await proxy?.close(); // its file holds the mount busy
-      disk?.unmount();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  try {
-    disk = mountLoopExt4(dir);
-  } catch (e) {
-    return t.skip(`cannot mount a loop-device ext4 here: ${(e as Error).message}`);
-  }
+  const disk = loopDisk(t, () => proxy?.close());
+  if (!disk) return;
   const server = await startEchoServer();
   t.after(() => server.close());
   const file = path.join(disk.mnt, 'frozen.pcap');
@@ -285,7 +381,8 @@ test('an O_DIRECT capture on a file system that stalls (fsfreeze of a loop-mount
   await proxy.close();
   assert.equal(await freezerDone, 0);
   assert.match(said, /thawed/);
-  // 40 calls of 60 kB on both legs and echoed back: ~9.6 MB, 9 slabs; the first slab write waited for the thaw.
+  // 40 calls of 60 kB on both legs and echoed back: ~9.6 MB, more than the writer's ring (DIRECT_SLABS of 1 MiB):
+  // its thread's first write waited for the thaw, and the relay waited for it once every slab was full.
   t.diagnostic(`${n} calls took ${ms} ms through a capture whose file system was frozen for 300 ms`);
   await assertEveryCall(file, n);
 });

@@ -23,8 +23,13 @@ export class BufferedFile {
   /** Every write is in the file (the page cache) when it returns: nothing to do. */
   flush(): void {}
 
-  close(): void {
-    fs.closeSync(this.fd);
+  close(): Promise<void> {
+    try {
+      fs.closeSync(this.fd);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return Promise.resolve();
   }
 }
 

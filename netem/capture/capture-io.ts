@@ -1,24 +1,28 @@
 // How the proxy's capture file is written (issue 20): the modes of `--capture-io`, and the choice `auto` makes.
-// Both writers are synchronous on the relay thread, so a file that cannot keep up slows the relay down and never
-// loses a packet; both produce the same bytes (test/netem-capture-writer.test.ts).
+// Both writers take every record before write() returns and block the relay thread when the file cannot keep up
+// (the page cache in writev, the O_DIRECT writer once every slab of its ring is held), so a slow file slows the
+// relay down and never loses a packet; both produce the same bytes (test/netem-capture-writer.test.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureError } from '../../core/errors';
 import { BufferedFile } from './buffered-file';
-import { DirectFile } from './direct-file';
+import { DIRECT_BLOCK, DirectFile, pageAlignedBuffer } from './direct-file';
 
 export const CAPTURE_IO = {
   auto: 'direct where the file system takes O_DIRECT and it saves the page-cache copy, else buffered (said once)',
-  direct: 'O_DIRECT from a page-aligned staging slab, padded tail cut by ftruncate (an error where refused)',
+  direct: 'O_DIRECT from a ring of page-aligned staging slabs written by a writer thread, padded tail cut by ftruncate (an error where refused)',
   buffered: 'writev of headers and the relay slabs through the page cache',
 } as const;
 export type CaptureIo = keyof typeof CAPTURE_IO;
 
 /**
- * The default is the page cache, not O_DIRECT, though O_DIRECT costs less CPU per MB: its write waits for the
- * device on the relay thread (1 MiB of O_DIRECT takes 2-3.4 ms here against 0.3-0.9 ms of page-cache copy), and the
- * relay shares its event loop with the modelled timers of a repro or matrix cell (lab/), where at --time-scale
- * 1/250 each millisecond held is 0.25 s of modelled lag. Measured in `npm run bench -- netem` (both writers).
+ * The default is the page cache, not O_DIRECT, though O_DIRECT costs less CPU per MB. The O_DIRECT writer's thread
+ * takes the device wait off the relay thread only while its ring has a free slab: a bulk transfer writes twice its
+ * bytes (both legs) and outruns the device, and then the relay runs at the device's pace, below what the page cache
+ * absorbs (under contention 329 MB/s against 521; README "Targets on CPU cost"), and in a repro or matrix cell the
+ * relay shares its event loop with the modelled timers (lab/), where at --time-scale 1/250 each millisecond held
+ * is 0.25 s of modelled lag. Measured in `npm run bench -- netem` (both writers, same rounds: CPU of every thread,
+ * throughput, the relay's event-loop delay).
  */
 export const CAPTURE_IO_DEFAULT: CaptureIo = 'buffered';
 
@@ -28,10 +32,13 @@ export interface CaptureFile {
   readonly length: number;
   /** appends `parts` before returning (nothing of them is kept) */
   write(parts: readonly Buffer[]): number;
-  /** makes every byte written so far readable, the file cut at the last one */
-  flush(): void;
-  /** flushes and closes */
-  close(): void;
+  /**
+   * makes every byte written so far readable, the file cut at the last one: by the time it returns, or (`wait`
+   * false, the sink's timer) as soon as the writer thread gets to it, without waiting for the device
+   */
+  flush(wait?: boolean): void;
+  /** flushes and closes (a writer thread has exited when it resolves) */
+  close(): Promise<void>;
 }
 
 /** What a capture file is written with, and why (the proxy's status and the CLI report it). */
@@ -70,15 +77,21 @@ export function openCaptureFile(file: string, asked: CaptureIo, first: Buffer): 
     if ((e as NodeJS.ErrnoException).code === 'EINVAL') return refuse('the file system refused O_DIRECT at open (EINVAL)');
     throw e;
   }
-  const direct = new DirectFile(fd);
   try {
-    direct.write([first]);
-    direct.flush(); // the probe: a file system may take O_DIRECT at open and refuse the write
+    // The probe, on this thread: a file system may take O_DIRECT at open and refuse the write. It writes the
+    // global header (padded, cut to its length), so the file is a pcap from the start; the DirectFile stages the
+    // header too and rewrites the same block with its first flush.
+    const block = pageAlignedBuffer(DIRECT_BLOCK);
+    first.copy(block);
+    fs.writeSync(fd, block, 0, DIRECT_BLOCK, 0);
+    fs.ftruncateSync(fd, first.length);
   } catch (e) {
     fs.closeSync(fd);
     if ((e as NodeJS.ErrnoException).code === 'EINVAL') return refuse('the file system refused an aligned O_DIRECT write (EINVAL)');
     throw e;
   }
+  const direct = new DirectFile(fd);
+  direct.write([first]);
   return { file: direct, choice: { io: 'direct', asked, reason: `O_DIRECT${fsType ? ` on ${fsType}` : ''}` } };
 }
 

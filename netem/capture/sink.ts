@@ -14,20 +14,21 @@ export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-/** How often a running capture is made readable to the last record (a direct writer holds up to a slab). */
+/** How often a running capture is made readable to the last record (a direct writer holds up to its ring). */
 export const CAPTURE_FLUSH_MS = 1000;
 
 /**
- * The pcap file, written synchronously on the relay thread: the pcap record and packet headers this file
- * synthesizes and, by reference, the bytes the relay read or is about to write (its own slabs). Nothing is kept
- * after write() returns, so the relay may read into the same slab again at once. Two writers (capture-io.ts):
- * O_DIRECT from a page-aligned staging slab (one copy in user space, none into the page cache, 0.44-0.63x of the
- * CPU of the buffered pair, issue 20), or one writev per call through the page cache, the default
- * (CAPTURE_IO_DEFAULT says why). Measured (issue 20): writing on the relay thread costs less than handing copies
- * to the thread pool or a worker (0.36 ms/MB against 0.63-2.15). A disk that cannot keep up blocks the relay thread in the write: the
- * relay slows down, a packet is never dropped (tcpdump on loopback at full speed drops 22-68%). The direct writer
- * holds up to a slab, so the file is flushed (readable to its last record) every CAPTURE_FLUSH_MS, on flush(),
- * and at close.
+ * The pcap file, written from the relay thread: the pcap record and packet headers this file synthesizes and the
+ * bytes the relay read or is about to write (its own slabs). Nothing of them is kept after write() returns, so the
+ * relay may read into the same slab again at once. Two writers (capture-io.ts): O_DIRECT from a ring of
+ * page-aligned staging slabs (one copy in user space into the ring, none into the page cache; a writer thread
+ * takes each full slab to the device), or one writev per call through the page cache, by reference (the default:
+ * CAPTURE_IO_DEFAULT says why). Measured (issue 20): the per-record work belongs on the relay thread (0.36 ms/MB
+ * against 0.63-2.15 for handing copies of records to the thread pool or a worker); only whole slabs are handed over.
+ * A disk that cannot keep up blocks the relay thread (in writev, or once every slab of the ring is held): the relay
+ * slows down, a packet is never dropped (tcpdump on loopback at full speed drops 22-68%). The direct writer holds
+ * up to its ring, so the file is flushed (readable to its last record) every CAPTURE_FLUSH_MS without waiting,
+ * and on flush() and at close waiting for the device.
  */
 export class PcapSink {
   private readonly file: CaptureFile;
@@ -36,6 +37,7 @@ export class PcapSink {
   /** buffers written (pcap records count two: header and payload) */
   packets = 0;
   private ended = false;
+  private closed?: Promise<void>;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -66,12 +68,15 @@ export class PcapSink {
     this.packets += parts.length;
   }
 
-  /** Makes the file readable to the last record written (the control API and a timer call it). */
-  flush(): void {
+  /**
+   * Makes the file readable to the last record written (the control API calls it); `wait` false (the timer): the
+   * writer thread of an O_DIRECT file does it after the slabs it holds, and the relay goes on meanwhile.
+   */
+  flush(wait = true): void {
     if (this.ended) return;
     this.failed();
     try {
-      this.file.flush();
+      this.file.flush(wait);
     } catch (e) {
       this.error = e as Error;
       this.failed();
@@ -82,19 +87,17 @@ export class PcapSink {
     if (!this.ended) {
       this.ended = true;
       clearInterval(this.timer);
-      try {
-        this.file.close();
-      } catch (e) {
-        return Promise.reject(new CaptureError('CAPTURE_WRITE', `closing ${this.path}: ${(e as Error).message}`));
-      }
+      this.closed = this.file.close().catch((e: Error) => {
+        throw new CaptureError('CAPTURE_WRITE', `closing ${this.path}: ${e.message}`);
+      });
     }
-    return Promise.resolve();
+    return this.closed ?? Promise.resolve();
   }
 
   /** The timer's flush: an error is kept for the next write, which throws it to the relay. */
   private flushQuietly(): void {
     try {
-      this.flush();
+      this.flush(false);
     } catch {
       /* kept in this.error */
     }
