@@ -13,6 +13,7 @@ import { hexDiffLines } from './analysis/diff';
 import type { Transmission } from './analysis/ledger';
 import { JournalReader } from './journal';
 import { inView, type LegChoice } from './analysis/legs';
+import { Sha1Offload } from './analysis/sha1-offload';
 
 export interface InspectOptions {
   /** extra server ports whose TCP streams are RPC even without their start (2049 and 111 always) */
@@ -87,19 +88,26 @@ function timeScaleOf(paths: string[], comments: string[], opts: InspectOptions):
   return null;
 }
 
-function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
-  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep });
+function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean, offload?: Sha1Offload): Pipeline {
+  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep, offload });
 }
 
 async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number) => boolean): Promise<Pass> {
-  const p = pipelineFor(opts, keep);
+  // Payload hashes on the thread pool while this thread parses on (analysis/sha1-offload.ts); all of them are in
+  // before finish() pairs the legs and the report compares them.
+  const offload = new Sha1Offload();
+  const p = pipelineFor(opts, keep, offload);
   const files: FileStats[] = [];
   const comments: string[] = [];
-  for (let i = 0; i < paths.length; i++) {
-    p.startFile(i);
-    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
-    files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
-    comments.push(...r.comments);
+  try {
+    for (let i = 0; i < paths.length; i++) {
+      p.startFile(i);
+      const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
+      files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
+      comments.push(...r.comments);
+    }
+  } finally {
+    await offload.settle();
   }
   p.finish();
   return { p, files, comments };

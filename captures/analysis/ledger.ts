@@ -1,10 +1,10 @@
 // Every RPC call seen in a capture, its replies, and the groups of calls that share client address, XID,
 // program, version and procedure (RFC 5531 §9: the XID identifies a request; a retransmission reuses it,
 // whatever connection it travels on). Sans-IO: the pipeline feeds decoded messages with their context.
-import crypto from 'node:crypto';
 import type { CallSummary, ReplySummary } from '../rpc/messages';
 import { procName } from '../rpc/messages';
 import type { Leg, LegChoice } from './legs';
+import { sha1hex, type Sha1Offload } from './sha1-offload';
 
 export interface MessageContext {
   file: number;
@@ -91,17 +91,17 @@ export interface LedgerOptions {
   keepPayload?: (index: number) => boolean;
   /** hash payloads (default true) */
   hash?: boolean;
+  /**
+   * hash large payloads and reply bodies on the thread pool (sha1-offload.ts); their payloadSha1 / bodySha1 are
+   * filled in once the offload settles, which the caller awaits before finish()
+   */
+  offload?: Sha1Offload;
 }
 
 const NFS_PROG = 100003;
 /** Replies held while their call may still come; beyond this the oldest of the connection is settled. */
 const MAX_EARLY = 100_000;
 
-/** crypto.hash (one-shot, Node >= 20.12) where available, else a Hash object. */
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: Buffer, enc: 'hex') => string }).hash;
-export function sha1hex(b: Buffer): string {
-  return oneShot ? oneShot('sha1', b, 'hex') : crypto.createHash('sha1').update(b).digest('hex');
-}
 
 export class Ledger {
   readonly transmissions: Transmission[] = [];
@@ -182,11 +182,15 @@ export class Ledger {
       truncated: c.damage?.truncated ?? false,
       capped: c.damage?.capped ?? false,
       streamOffset: ctx.streamOffset,
-      payloadSha1: damaged || !this.hash ? null : sha1hex(payload),
+      payloadSha1: null,
       payloadLength: c.payloadLength,
       replies: [],
       leg: null,
     };
+    if (!damaged && this.hash) {
+      if (this.opts.offload) this.opts.offload.hash(payload, (h) => (t.payloadSha1 = h));
+      else t.payloadSha1 = sha1hex(payload);
+    }
     if (c.write) t.write = { fh: c.write.file.toString('hex'), offset: c.write.offset, count: c.write.count, stable: c.write.stable };
     this.transmissions.push(t);
     if (this.opts.keepPayload?.(t.index) && !damaged) this.payloads.set(t.index, Buffer.from(payload));
@@ -224,11 +228,14 @@ export class Ledger {
         connectionId: ctx.connectionId,
         accepted: r.accepted,
         acceptStat: r.acceptStat,
-        bodySha1: sha1hex(r.body),
+        bodySha1: '',
       },
       firstWord: r.accepted && r.acceptStat === 0 && r.body.length >= 4 && !r.damage?.headerDamaged ? r.body.readUInt32BE(0) : null,
       clientAddr: ctx.dst.addr,
     };
+    // attach() hands x.rec itself to the transmission, so a digest that arrives later lands in its ReplyRecord.
+    if (this.opts.offload) this.opts.offload.hash(r.body, (h) => (x.rec.bodySha1 = h));
+    else x.rec.bodySha1 = sha1hex(r.body);
     const list = this.byClientXid.get(`${ctx.dst.addr}|${r.xid}`);
     let t: Transmission | undefined;
     if (list) for (let i = list.length - 1; i >= 0 && !t; i--) if (list[i].connectionId === ctx.connectionId) t = list[i];
@@ -248,7 +255,11 @@ export class Ledger {
   private attach(t: Transmission, x: EarlyReply): void {
     const p = this.pending.get(t.connectionId);
     if (p && (p.get(t.xid) ?? 0) > 0) p.set(t.xid, p.get(t.xid)! - 1);
-    t.replies.push({ ...x.rec, nfsStatus: t.prog === NFS_PROG ? x.firstWord : null, answers: t.index });
+    // The record itself, not a copy: an offloaded bodySha1 may still be on its way into it.
+    const r = x.rec as ReplyRecord;
+    r.nfsStatus = t.prog === NFS_PROG ? x.firstWord : null;
+    r.answers = t.index;
+    t.replies.push(r);
   }
 
   /**
