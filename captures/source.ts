@@ -17,11 +17,11 @@ export interface ReadResult {
   comments: readonly string[];
 }
 
-// Read size (issue 20): reading the 221 MB bench capture in 4 MiB reads cost 10 ms of the main thread and 70 ms of
-// the process, against 25-35 and 85-130 ms in 512 KiB reads (a read stream allocates a fresh Buffer per read).
-// The chunks that delivered TCP segments still reference stay within the history window (tcp/direction.ts
-// HISTORY_WINDOW), so larger reads pin at most one more chunk.
-const CHUNK = 4 * 1024 * 1024;
+// Read size (issue 20; a read stream allocates a fresh Buffer per read): reading the 221 MB bench capture under
+// contention cost the main thread 20-40 ms in 512 KiB reads, 16 in 1 MiB reads, 6-9 in 4 MiB reads; the process 87-141,
+// 66-104 and 50-107 ms. 4 MiB reads raised inspect's peak RSS by 25 MiB (more memory in chunks waiting for the
+// collector) for a few ms: 1 MiB.
+const CHUNK = 1024 * 1024;
 
 /**
  * A compressed capture may unpack to at most this many times its size (and at least MIN_UNPACKED_LIMIT), unless

@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 /** Inputs shorter than this are hashed on the calling thread. */
 export const OFFLOAD_MIN_BYTES = 64 * 1024;
 /** Ring of input copies waiting for, or in, the worker. */
-export const RING_BYTES = 16 * 1024 * 1024;
+export const RING_BYTES = 8 * 1024 * 1024;
 
 /** crypto.hash (one-shot, Node >= 20.12) where available, else a Hash object. */
 const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
