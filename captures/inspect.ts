@@ -1,5 +1,5 @@
 // Programmatic entry point of `nfs-testbed inspect`: read capture files, find duplicated RPC calls and compare
-// their payloads. Pass 1 hashes every payload; only when some XIDs repeat with different hashes (or payloads
+// their payloads. Pass 1 fingerprints every payload (xxh64); only when some XIDs repeat with different ones (or payloads
 // were asked for) does pass 2 re-read the files and keep copies of exactly those transmissions' payloads, so
 // memory stays bounded by open connections and records in progress, not by the capture size.
 import fs from 'node:fs';
@@ -13,7 +13,6 @@ import { hexDiffLines } from './analysis/diff';
 import type { Transmission } from './analysis/ledger';
 import { JournalReader } from './journal';
 import { inView, type LegChoice } from './analysis/legs';
-import { Sha1Offload } from './analysis/sha1-offload';
 
 export interface InspectOptions {
   /** extra server ports whose TCP streams are RPC even without their start (2049 and 111 always) */
@@ -35,6 +34,11 @@ export interface InspectOptions {
    * (analysis/legs.ts): 'client' (default, what the client sent), 'server' (what the server received), 'all'.
    */
   leg?: LegChoice;
+  /**
+   * SHA-1 of every transmission's payload (Transmission.payloadSha1), not only of the duplicated XIDs' that the
+   * report prints: 0.5 ms of CPU per MiB of payload (issue 20), for callers that list every transmission
+   */
+  hashAll?: boolean;
   /**
    * The run's --time-scale, for modelled seconds; by default read from the capture (a pcapng section comment
    * "time-scale X" written by netem) or from the netem event log beside it (FILE.events.jsonl).
@@ -88,26 +92,19 @@ function timeScaleOf(paths: string[], comments: string[], opts: InspectOptions):
   return null;
 }
 
-function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean, offload?: Sha1Offload): Pipeline {
-  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep, offload });
+function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
+  return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep, hashAll: opts.hashAll });
 }
 
 async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number) => boolean): Promise<Pass> {
-  // Payload hashes on the thread pool while this thread parses on (analysis/sha1-offload.ts); all of them are in
-  // before finish() pairs the legs and the report compares them.
-  const offload = new Sha1Offload();
-  const p = pipelineFor(opts, keep, offload);
+  const p = pipelineFor(opts, keep);
   const files: FileStats[] = [];
   const comments: string[] = [];
-  try {
-    for (let i = 0; i < paths.length; i++) {
-      p.startFile(i);
-      const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
-      files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
-      comments.push(...r.comments);
-    }
-  } finally {
-    await offload.settle();
+  for (let i = 0; i < paths.length; i++) {
+    p.startFile(i);
+    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
+    files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
+    comments.push(...r.comments);
   }
   p.finish();
   return { p, files, comments };
@@ -135,12 +132,17 @@ function bytesPass(captures: Buffer[], opts: InspectOptions & { chunkSize?: numb
   return { p, files, comments };
 }
 
-/** Indexes of the transmissions whose payloads pass 2 must keep. */
+/**
+ * Indexes of the transmissions whose payloads pass 2 must keep: every copy of a group whose copies differ (or
+ * whose bytes were asked for), and a copy whose SHA-1 the report prints but pass 1 could not know (Ledger.call
+ * hashes an XID's first copy only through a later copy with the same fingerprint).
+ */
 function wantedPayloads(first: Pass, opts: InspectOptions): Set<number> {
   const wanted = new Set<number>();
   for (const g of first.p.ledger.groups(opts.leg ?? 'client')) {
     if (g.length < 2) continue;
     if (groupDiffers(g) || opts.exportPayloadsDir || opts.journal) for (const t of g) wanted.add(t.index);
+    else for (const t of g) if (t.payloadFingerprint !== null && t.payloadSha1 === null) wanted.add(t.index);
   }
   if (opts.hexdiffXid !== undefined) for (const t of first.p.ledger.transmissions) if (t.xid === opts.hexdiffXid && inView(t, opts.leg ?? 'client')) wanted.add(t.index);
   return wanted;

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inspectBytes } from '../captures/inspect';
+import { payloadHash } from '../core/payload-hash';
 import { diffPayloads } from '../captures/analysis/diff';
 import {
   TcpConv, pcapFile, pcapngFile, timed, LT, ethernet, sll, sll2, bsdNull, ipv4, ipv6, udp,
@@ -13,8 +14,9 @@ import {
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 const XID = 0x0000abcd;
 
+// hashAll: these tests check every call's SHA-1, which the inspector otherwise computes for duplicated XIDs only.
 function inspect(frames: Buffer[], linktype: number = LT.ETHERNET, chunkSize?: number) {
-  return inspectBytes([pcapFile(timed(frames), { linktype })], { chunkSize });
+  return inspectBytes([pcapFile(timed(frames), { linktype })], { chunkSize, hashAll: true });
 }
 
 /** The seed's blktest: a counter written, the buffer refilled with 0xdeadbeef before the retransmission left. */
@@ -283,7 +285,7 @@ test('snaplen-cut frames are flagged and the affected call is marked damaged, no
   const c = new TcpConv();
   const frames = [...c.handshake(), ...c.clientSegments(record(writeCall(XID, 0n, data)), 1400)];
   const pkts: FramePkt[] = timed(frames).map((p, i) => (i === 4 ? { ...p, data: p.data.subarray(0, 200), origLen: p.data.length } : p));
-  const { report, transmissions } = inspectBytes([pcapFile(pkts, { linktype: LT.ETHERNET, snaplen: 200 })]);
+  const { report, transmissions } = inspectBytes([pcapFile(pkts, { linktype: LT.ETHERNET, snaplen: 200 })], { hashAll: true });
   assert.equal(report.truncatedPackets, 1);
   assert.equal(transmissions.length, 1);
   assert.equal(transmissions[0].damaged, true);
@@ -382,4 +384,42 @@ test('without the handshake, the end on a server port is the client\'s peer (rep
   const { transmissions } = inspect([ack, call, reply]);
   assert.equal(transmissions[0].connection, 'tcp 10.0.0.1:800 -> 10.0.0.2:2049');
   assert.equal(transmissions[0].replies.length, 1);
+});
+
+test('SHA-1 only where the report prints it: none for a single call, its own for every copy of a duplicated XID (issue 20)', () => {
+  const a = counter(5000, 1);
+  const b = counter(5000, 2);
+  const c = new TcpConv();
+  const frames = [
+    ...c.handshake(),
+    ...c.clientSegments(record(writeCall(0x1001, 0n, a)), 1400),
+    ...c.clientSegments(record(writeCall(0x1002, 0n, a)), 1400),
+    ...c.clientSegments(record(writeCall(0x1002, 0n, a)), 1400),
+    ...c.clientSegments(record(writeCall(0x1003, 8192n, a)), 1400),
+    ...c.clientSegments(record(writeCall(0x1003, 8192n, b)), 1400),
+  ];
+  const capture = pcapFile(timed(frames), { linktype: LT.ETHERNET });
+  const plain = inspectBytes([capture]);
+  const all = inspectBytes([capture], { hashAll: true });
+  const of = (xid: number) => plain.transmissions.filter((t) => t.xid === xid);
+  assert.equal(of(0x1001)[0].payloadSha1, null);
+  assert.equal(of(0x1001)[0].payloadFingerprint, payloadHash('xxh64', a));
+  // The first copy of 0x1002 learns its hash from the second (same fingerprint); 0x1003's differ: the second pass.
+  assert.deepEqual(of(0x1002).map((t) => t.payloadSha1), [sha1(a), sha1(a)]);
+  assert.deepEqual(of(0x1003).map((t) => t.payloadSha1), [sha1(a), sha1(b)]);
+  assert.deepEqual(all.transmissions.map((t) => t.payloadSha1), [sha1(a), sha1(a), sha1(a), sha1(a), sha1(b)]);
+  assert.deepEqual(plain.report, all.report);
+});
+
+test('an XID whose later copies are all damaged: its first copy gets its SHA-1 from the second pass', () => {
+  const a = counter(3000, 5);
+  const c = new TcpConv();
+  const frames = [...c.handshake(), ...c.clientSegments(record(writeCall(0x2001, 0n, a)), 1400), ...c.clientSegments(record(writeCall(0x2001, 0n, a)), 1400)];
+  const cutAt = frames.length - 2; // a middle segment of the second copy
+  const pkts: FramePkt[] = timed(frames).map((p, i) => (i === cutAt ? { ...p, data: p.data.subarray(0, 200), origLen: p.data.length } : p));
+  const { transmissions, report } = inspectBytes([pcapFile(pkts, { linktype: LT.ETHERNET, snaplen: 200 })]);
+  const ts = transmissions.filter((t) => t.xid === 0x2001);
+  assert.deepEqual(ts.map((t) => t.damaged), [false, true]);
+  assert.equal(ts[0].payloadSha1, sha1(a));
+  assert.equal(report.identicalDuplicates[0]?.transmissions[0].payloadSha1 ?? report.differingDuplicates[0]?.transmissions[0].payloadSha1, sha1(a));
 });

@@ -72,7 +72,7 @@ test('the proxy pcap and a tcpdump capture of the same run give the same finding
   const port = `:${proxy.address.port}`;
   // Client-leg WRITE calls per connection (keyed by the client's port), in stream order.
   const calls = async (file: string) => {
-    const res = await inspectFilesDetailed([file]);
+    const res = await inspectFilesDetailed([file], { hashAll: true });
     const by = new Map<number, string[]>();
     for (const t of res.transmissions) {
       if (t.proc !== NFSPROC3.WRITE || !t.connection.endsWith(port) || t.leg === 'server') continue;

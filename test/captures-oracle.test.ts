@@ -47,7 +47,7 @@ function tsharkWrites(file: string): string[] {
 
 for (const file of CAPTURES.length ? CAPTURES : ['(none)']) {
   test(`WRITE calls of ${file} equal tshark's`, { skip }, async () => {
-    const { transmissions } = await inspectFilesDetailed([path.join(SHARED, file)]);
+    const { transmissions } = await inspectFilesDetailed([path.join(SHARED, file)], { hashAll: true });
     const ours = transmissions
       .filter((t) => t.write)
       .map((t) => `0x${t.xid.toString(16).padStart(8, '0')} ${t.write!.offset} ${t.write!.count} ${t.payloadSha1}`)

@@ -35,7 +35,7 @@ interface Golden {
 const captures = (): string[] => fs.readdirSync(SHARED).filter((f) => /\.(pcap|pcapng)(\.bz2)?$/.test(f)).sort();
 
 async function transmissionsDigest(file: string, ports: number[]): Promise<string> {
-  const r = await inspectFilesDetailed([path.join(SHARED, file)], { ports });
+  const r = await inspectFilesDetailed([path.join(SHARED, file)], { ports, hashAll: true });
   const h = createHash('sha256');
   for (const t of r.transmissions) {
     h.update(`${t.index} ${t.xid} ${t.procedure} ${t.connection} ${t.payloadLength} ${t.payloadSha1}`);

@@ -4,7 +4,8 @@
 import type { CallSummary, ReplySummary } from '../rpc/messages';
 import { procName } from '../rpc/messages';
 import type { Leg, LegChoice } from './legs';
-import { sha1hex, type Sha1Offload } from './sha1-offload';
+import crypto from 'node:crypto';
+import { payloadHash } from '../../core/payload-hash';
 
 export interface MessageContext {
   file: number;
@@ -77,7 +78,16 @@ export interface Transmission {
   /** the body was dropped to stay within the memory budget */
   capped: boolean;
   streamOffset: number | null;
-  /** sha1 of the WRITE data, or of the whole arguments for other procedures; null when damaged */
+  /**
+   * xxh64 (core/payload-hash.ts) of the WRITE data, or of the whole arguments for other procedures; null when
+   * damaged. What equality of payloads is judged by (duplicates, relay legs).
+   */
+  payloadFingerprint: string | null;
+  /**
+   * SHA-1 of the same bytes, what the report prints: computed for the transmissions that share client and XID
+   * with another (every copy of a duplicated XID), or for all with LedgerOptions.hashAll; null otherwise and when
+   * damaged.
+   */
   payloadSha1: string | null;
   payloadLength: number;
   write?: { fh: string; offset: bigint; count: number; stable: number };
@@ -89,18 +99,19 @@ export interface Transmission {
 export interface LedgerOptions {
   /** copies of the payload bytes are kept for these transmission indexes (second pass) */
   keepPayload?: (index: number) => boolean;
-  /** hash payloads (default true) */
-  hash?: boolean;
-  /**
-   * hash large payloads and reply bodies on the thread pool (sha1-offload.ts); their payloadSha1 / bodySha1 are
-   * filled in once the offload settles, which the caller awaits before finish()
-   */
-  offload?: Sha1Offload;
+  /** SHA-1 of every undamaged payload, not only of duplicated XIDs' (for callers that list all transmissions) */
+  hashAll?: boolean;
 }
 
 const NFS_PROG = 100003;
 /** Replies held while their call may still come; beyond this the oldest of the connection is settled. */
 const MAX_EARLY = 100_000;
+
+/** crypto.hash (one-shot, Node >= 20.12) where available, else a Hash object. */
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
+export function sha1hex(b: Uint8Array): string {
+  return oneShot ? oneShot('sha1', b, 'hex') : crypto.createHash('sha1').update(b).digest('hex');
+}
 
 
 export class Ledger {
@@ -116,10 +127,8 @@ export class Ledger {
   orphanXids: Array<{ xid: number; connection: string; frame: number }> = [];
   rpcReplies = 0;
   malformed = 0;
-  private readonly hash: boolean;
 
   constructor(private readonly opts: LedgerOptions = {}) {
-    this.hash = opts.hash ?? true;
   }
 
   /** Is a call with this XID waiting for its reply on this connection? (reply plausibility) */
@@ -182,20 +191,25 @@ export class Ledger {
       truncated: c.damage?.truncated ?? false,
       capped: c.damage?.capped ?? false,
       streamOffset: ctx.streamOffset,
+      payloadFingerprint: null,
       payloadSha1: null,
       payloadLength: c.payloadLength,
       replies: [],
       leg: null,
     };
-    if (!damaged && this.hash) {
-      if (this.opts.offload) this.opts.offload.hash(payload, (h) => (t.payloadSha1 = h));
-      else t.payloadSha1 = sha1hex(payload);
-    }
+    if (!damaged) t.payloadFingerprint = payloadHash('xxh64', payload);
     if (c.write) t.write = { fh: c.write.file.toString('hex'), offset: c.write.offset, count: c.write.count, stable: c.write.stable };
     this.transmissions.push(t);
     if (this.opts.keepPayload?.(t.index) && !damaged) this.payloads.set(t.index, Buffer.from(payload));
     const k = `${t.client}|${t.xid}`;
     const list = this.byClientXid.get(k);
+    // SHA-1 (0.5 ms of CPU per MiB, issue 20) only where the report may print it: for every copy of an XID seen
+    // before, now; for the copies before it, from this one's when their fingerprints match (the same bytes), else
+    // by the second pass, which keeps the bytes of every group whose fingerprints differ (inspect.ts).
+    if (!damaged && (list || this.opts.hashAll || this.opts.keepPayload?.(t.index))) {
+      t.payloadSha1 = sha1hex(payload);
+      if (list) for (const e of list) if (e.payloadSha1 === null && e.payloadFingerprint === t.payloadFingerprint && e.payloadLength === t.payloadLength) e.payloadSha1 = t.payloadSha1;
+    }
     if (list) list.push(t);
     else this.byClientXid.set(k, [t]);
     let p = this.pending.get(ctx.connectionId);
@@ -228,14 +242,11 @@ export class Ledger {
         connectionId: ctx.connectionId,
         accepted: r.accepted,
         acceptStat: r.acceptStat,
-        bodySha1: '',
+        bodySha1: sha1hex(r.body),
       },
       firstWord: r.accepted && r.acceptStat === 0 && r.body.length >= 4 && !r.damage?.headerDamaged ? r.body.readUInt32BE(0) : null,
       clientAddr: ctx.dst.addr,
     };
-    // attach() hands x.rec itself to the transmission, so a digest that arrives later lands in its ReplyRecord.
-    if (this.opts.offload) this.opts.offload.hash(r.body, (h) => (x.rec.bodySha1 = h));
-    else x.rec.bodySha1 = sha1hex(r.body);
     const list = this.byClientXid.get(`${ctx.dst.addr}|${r.xid}`);
     let t: Transmission | undefined;
     if (list) for (let i = list.length - 1; i >= 0 && !t; i--) if (list[i].connectionId === ctx.connectionId) t = list[i];
@@ -255,11 +266,7 @@ export class Ledger {
   private attach(t: Transmission, x: EarlyReply): void {
     const p = this.pending.get(t.connectionId);
     if (p && (p.get(t.xid) ?? 0) > 0) p.set(t.xid, p.get(t.xid)! - 1);
-    // The record itself, not a copy: an offloaded bodySha1 may still be on its way into it.
-    const r = x.rec as ReplyRecord;
-    r.nfsStatus = t.prog === NFS_PROG ? x.firstWord : null;
-    r.answers = t.index;
-    t.replies.push(r);
+    t.replies.push({ ...x.rec, nfsStatus: t.prog === NFS_PROG ? x.firstWord : null, answers: t.index });
   }
 
   /**

@@ -45,8 +45,8 @@ export function detectLegs(ts: readonly Transmission[], named?: ReadonlyMap<numb
   // Calls by identity; a call on several connections links them.
   const where = new Map<string, Set<number>>();
   for (const t of ts) {
-    if (t.transport !== 'tcp' || t.payloadSha1 === null) continue;
-    const k = `${t.xid}|${t.prog}|${t.vers}|${t.proc}|${t.payloadSha1}`;
+    if (t.transport !== 'tcp' || t.payloadFingerprint === null) continue;
+    const k = `${t.xid}|${t.prog}|${t.vers}|${t.proc}|${t.payloadFingerprint}`;
     const s = where.get(k);
     if (s) s.add(t.connectionId);
     else where.set(k, new Set([t.connectionId]));
@@ -86,13 +86,13 @@ export function detectLegs(ts: readonly Transmission[], named?: ReadonlyMap<numb
 function firstCopies(a: Transmission[], b: Transmission[]): number {
   const firstB = new Map<string, number>();
   for (const t of b) {
-    const k = `${t.xid}|${t.payloadSha1}`;
+    const k = `${t.xid}|${t.payloadFingerprint}`;
     if (!firstB.has(k)) firstB.set(k, t.firstTime);
   }
   let votes = 0;
   const seen = new Set<string>();
   for (const t of a) {
-    const k = `${t.xid}|${t.payloadSha1}`;
+    const k = `${t.xid}|${t.payloadFingerprint}`;
     if (seen.has(k) || !firstB.has(k)) continue;
     seen.add(k);
     const tb = firstB.get(k)!;

@@ -180,13 +180,13 @@ function replyView(r: ReplyRecord, numberOf: Map<number, number>): ReplyView {
   };
 }
 
-/** A group differs when any payload hash or WRITE field differs from the first transmission's. */
+/** A group differs when any payload fingerprint or WRITE field differs from the first transmission's. */
 export function groupDiffers(g: Transmission[]): boolean {
   const a = g[0];
-  // A damaged copy (bytes missing from the capture) has no hash and is not compared.
+  // A damaged copy (bytes missing from the capture) has no fingerprint and is not compared.
   return g.some(
     (t) =>
-      (t.payloadSha1 !== null && a.payloadSha1 !== null && (t.payloadSha1 !== a.payloadSha1 || t.payloadLength !== a.payloadLength)) ||
+      (t.payloadFingerprint !== null && a.payloadFingerprint !== null && (t.payloadFingerprint !== a.payloadFingerprint || t.payloadLength !== a.payloadLength)) ||
       (a.write && t.write && (t.write.offset !== a.write.offset || t.write.count !== a.write.count || t.write.fh !== a.write.fh || t.write.stable !== a.write.stable)),
   );
 }
@@ -200,7 +200,7 @@ export function duplicateView(g: Transmission[], payloads: ReadonlyMap<number, B
   const views: TransmissionView[] = g.map((t, i) => {
     const pt = payloads.get(t.index);
     const d = i > 0 && pa && pt ? diffPayloads(pa, pt) : null;
-    const equal = i === 0 ? true : d ? d.equal : t.payloadSha1 !== null && a.payloadSha1 !== null ? t.payloadSha1 === a.payloadSha1 : null;
+    const equal = i === 0 ? true : d ? d.equal : t.payloadFingerprint !== null && a.payloadFingerprint !== null ? t.payloadFingerprint === a.payloadFingerprint : null;
     const afterReply = i > 0 && earliestReply <= t.firstTime ? round6(t.firstTime - earliestReply) : null;
     for (const r of t.replies) earliestReply = Math.min(earliestReply, r.time);
     return {
