@@ -1,13 +1,14 @@
 // `inspect --json` against tshark extracting the WRITE fields, on one >= 200 MB capture of NFS WRITE traffic.
 // The capture is synthesized by the tests' independent pcap builder: real RPC record marking (1 MiB WRITEs,
 // one fragment each, as Linux sends them), Ethernet frames with a 1448-byte MSS, 8 interleaved connections, replies and ACKs.
-// Wall time (medians of RUNS spawned processes) and peak RSS via /usr/bin/time.
+// Wall time (medians of ROUNDS paired rounds of inspect then tshark; RUNS for the annotate and lossy rows) and peak RSS
+// via /usr/bin/time.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { median } from '../core/stats';
-import { Measurement, measurement } from './measure';
+import { Measurement, measurement, pairedRow } from './measure';
 import { TcpConv, writeCall, writeReply, record, counter } from '../testing/captures-builder';
 import { which } from '../lab/peers/tools';
 import { makeLossy } from '../testing/captures-lossy';
@@ -19,6 +20,8 @@ const CONNECTIONS = 8;
 const WRITE_SIZE = 1024 * 1024;
 const MSS = 1448;
 const RUNS = 3;
+/** paired rounds of inspect and tshark on the big capture: 4 of tshark's runs against their previous one (the band) */
+const ROUNDS = 5;
 
 /** Writes the capture; returns the number of WRITE calls in it. */
 export function generate(file: string): number {
@@ -111,7 +114,7 @@ export async function run(): Promise<Measurement[]> {
     const out = path.join(dir, 'out');
     const ours: Timed[] = [];
     const theirs: Timed[] = [];
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       const o = timeRun(process.execPath, [main, 'inspect', file, '--json'], out);
       const doc = JSON.parse(fs.readFileSync(out, 'utf8')) as { writeCalls: number };
       if (o.status !== 0 || doc.writeCalls !== calls) throw new Error(`inspect: status ${o.status}, ${doc.writeCalls} WRITE calls (expected ${calls})`);
@@ -156,9 +159,23 @@ export async function run(): Promise<Measurement[]> {
     }
     const ls = median(lo.map((x) => x.seconds));
     return [
-      measurement('inspect', `inspect --json, ${Math.round(mb)} MB pcap (wall s, median of ${RUNS})`, s, 's', 'tshark -T fields rpc.xid,nfs.offset3,nfs.count3,nfs.data', ts, false, `target >= 15x (issue 20); ${Math.round(mb / s)} MB/s; tshark runs ${range(theirs.map((x) => x.seconds))} s`),
-      measurement('inspect', `CPU seconds (user+sys, median of ${RUNS})`, cpu, 's', 'tshark CPU seconds', tcpu, false, 'insensitive to other load on the machine'),
-      measurement('inspect', 'peak RSS (max of runs)', rss, 'MiB', 'tshark peak RSS', trss, false, 'target < 256 MiB'),
+      // Each round runs inspect then tshark: the ratio is tshark's wall / ours within a round (higher is better), and
+      // tshark's run against its previous one is the band that ratio moves in by noise alone.
+      pairedRow({
+        bench: 'inspect',
+        case: `inspect --json, ${Math.round(mb)} MB pcap (wall s, median of ${ROUNDS})`,
+        unit: 's',
+        yardstick: 'tshark -T fields rpc.xid,nfs.offset3,nfs.count3,nfs.data',
+        ours: s,
+        yardstickValue: ts,
+        ratios: ours.map((o, i) => theirs[i].seconds / o.seconds),
+        self: theirs.slice(1).map((t, i) => t.seconds / theirs[i].seconds),
+        cost: false,
+        target: '>= 15x',
+        note: `${Math.round(mb / s)} MB/s; inspect runs ${range(ours.map((x) => x.seconds))} s, tshark runs ${range(theirs.map((x) => x.seconds))} s`,
+      }),
+      measurement('inspect', `CPU seconds (user+sys, median of ${ROUNDS})`, cpu, 's', 'tshark CPU seconds', tcpu, false, 'insensitive to other load on the machine'),
+      { ...measurement('inspect', 'peak RSS (max of runs)', rss, 'MiB', 'tshark peak RSS', trss, false), target: '< 256 MiB' },
       measurement('inspect', `lossy ${Math.round(lossyMb)} MB pcap (2/3 of call segments dropped), wall s`, ls, 's', 'tshark on the same file', median(lt.map((x) => x.seconds)), false,
         `peak RSS ${Math.round(Math.max(...lo.map((x) => x.maxRssKiB)) / 1024)} MiB; inspect finds all ${made.truth.calls.length} WRITE calls (${[...made.truth.missing.values()].filter((n) => n > 0).length} damaged), tshark decodes ${found}`),
       measurement('inspect', '--annotate cost, CPU per MB (annotated minus plain run)', ((annCpu - cpu) * 1000) / mb, 'ms/MB', 'plain inspect CPU per MB', (cpu * 1000) / mb, false,

@@ -1,7 +1,8 @@
 // The real third-party captures in ../shared/captures give the same `inspect --json` documents, byte for byte, as
 // the build that wrote test/golden/inspect-shared.json, and the same hashes for every call and reply (the
-// document shows only duplicated XIDs; the digest covers all transmissions). Speed work on inspect (issue 20:
-// SHA-1 on a worker, the TCP history kept as numbers) must not change a byte of what it reports.
+// document shows only duplicated XIDs; the digest covers all transmissions, hashed with hashAll). Speed work on
+// inspect (issue 20: SHA-1 only where the report prints it, the TCP history kept as numbers) must not change a
+// byte of what it reports.
 //
 // The golden file was written by main before that work (commit ced9622) with NFST_WRITE_GOLDEN=1, which makes
 // this test write the file instead of comparing; review the diff of any rewrite as a change of inspect's output.
