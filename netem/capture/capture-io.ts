@@ -16,10 +16,12 @@ export const CAPTURE_IO = {
 export type CaptureIo = keyof typeof CAPTURE_IO;
 
 /**
- * The default is the page cache, not O_DIRECT, though O_DIRECT costs less CPU per MB. The O_DIRECT writer's thread
+ * The default is the page cache, not O_DIRECT, though O_DIRECT costs the relay thread less CPU per MB (the process
+ * about the same: the device writes moved to the writer thread). The O_DIRECT writer's thread
  * takes the device wait off the relay thread only while its ring has a free slab: a bulk transfer writes twice its
  * bytes (both legs) and outruns the device, and then the relay runs at the device's pace, below what the page cache
- * absorbs (under contention 329 MB/s against 521; README "Targets on CPU cost"), and in a repro or matrix cell the
+ * absorbs (under contention 329-332 MB/s against 521-1072, its event-loop delay p99 up to 145 ms against 32 once the
+ * ring is full and the device pauses; README "Targets on CPU cost"), and in a repro or matrix cell the
  * relay shares its event loop with the modelled timers (lab/), where at --time-scale 1/250 each millisecond held
  * is 0.25 s of modelled lag. Measured in `npm run bench -- netem` (both writers, same rounds: CPU of every thread,
  * throughput, the relay's event-loop delay).
