@@ -40,6 +40,10 @@ async function firstBytes(path: string): Promise<Buffer> {
     throw new CaptureError('CAPTURE_IO', `cannot open ${path}: ${err.code ?? err.message}`, { path, errno: err.code });
   });
   try {
+    // inspect reads a capture twice (the second pass fetches the payloads it shows, captures/inspect.ts), and
+    // peeks at its magic with a positional read: a pipe, socket or device cannot be read again (ESPIPE).
+    const st = await fh.stat();
+    if (!st.isFile()) throw new CaptureError('CAPTURE_IO', `${path} is not a regular file (a pipe, socket or device): inspect reads a capture twice, so save it to a file first`, { path });
     const b = Buffer.alloc(4);
     const { bytesRead } = await fh.read(b, 0, 4, 0);
     return b.subarray(0, bytesRead);

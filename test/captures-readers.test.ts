@@ -12,6 +12,7 @@ import type { CapturedPacket, TrailingData } from '../captures/readers/packet';
 import { inspectFiles } from '../captures/inspect';
 import { missingTools } from '../lab/peers/tools';
 import { pcapFile, pcapngFile, FramePkt, LT } from '../testing/captures-builder';
+import { CLI } from './support/cli';
 
 const PKTS: FramePkt[] = [
   { sec: 1700000000, nsec: 123456789, data: Buffer.from('first packet bytes') },
@@ -175,6 +176,14 @@ test('files: plain, bzip2 and gzip are read; an unreadable or bad file rejects w
     fs.writeFileSync(path.join(dir, 'junk'), randomBytes(10000, 3));
     await assert.rejects(inspectFiles([path.join(dir, 'junk')]), (e: CaptureError) => e.code === 'CAPTURE_MAGIC');
     await assert.rejects(inspectFiles([path.join(dir, 'missing.pcap')]), (e: CaptureError) => e.code === 'CAPTURE_IO');
+    // a pipe (bash's <(...)) is refused by name, not with ESPIPE's stack: inspect reads a capture twice
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" inspect --json <(cat "$1")`, 'bash', file], { encoding: 'utf8' });
+    assert.equal(piped.status, 1, piped.stderr);
+    const doc = JSON.parse(piped.stdout);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.error.code, 'CAPTURE_IO');
+    assert.match(doc.error.message, /is not a regular file .*save it to a file first/);
+    assert.doesNotMatch(piped.stderr, /ESPIPE|at async/);
     fs.writeFileSync(path.join(dir, 'bad.bz2'), Buffer.concat([Buffer.from('BZh9'), randomBytes(1000, 5)]));
     await assert.rejects(inspectFiles([path.join(dir, 'bad.bz2')]), (e: CaptureError) => e.code === 'CAPTURE_BZIP2' || e.code === 'CAPTURE_SHORT_HEADER');
     const truncated = fs.readFileSync(file).subarray(0, 100);
