@@ -210,9 +210,12 @@ function loopDisk(t: TestContext, holder: () => Promise<void> | undefined): Retu
     try {
       if (disk) spawnSync('fsfreeze', ['-u', disk.mnt]); // a test that failed while frozen; "not frozen" is fine
       await holder(); // its file holds the mount busy
-      disk?.unmount();
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        disk?.unmount(); // even when closing failed (a failing test left it mounted under a removed directory)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
   try {
