@@ -102,7 +102,7 @@ async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number
   const comments: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     p.startFile(i);
-    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked });
+    const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked, recycle: p.recycler });
     files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
     comments.push(...r.comments);
   }

@@ -15,6 +15,7 @@ import { Ledger, LedgerOptions, MessageContext } from './analysis/ledger';
 import { DEFAULT_MAX_RECORD } from '../xdr/record';
 import { detectLegs, type Leg, type LegMap } from './analysis/legs';
 import { BufferPool } from '../core/buffer-pool';
+import type { ChunkRecycler } from './source';
 
 export interface PipelineOptions extends LedgerOptions {
   /** server ports whose streams are RPC even when their first bytes are not seen (default 2049 and 111) */
@@ -88,6 +89,12 @@ export class Pipeline {
   private lastTs = 0;
   /** timestamp of the first packet (epoch seconds), null before any */
   firstTs: number | null = null;
+  /**
+   * Read chunks handed back to captures/source.ts: what the pipeline keeps of a packet past packet() is a copy
+   * (out-of-order segments, IP fragments, framed records, kept payloads), except the TCP history's views, which
+   * the HistoryWindow forgets in input order; a chunk is free once it forgot everything taken in before the mark.
+   */
+  readonly recycler: ChunkRecycler = { mark: () => this.bytes, free: (m) => this.tcp.history.oldestHeld() > m };
 
   constructor(opts: PipelineOptions = {}) {
     this.ledger = new Ledger(opts);

@@ -33,7 +33,24 @@ export const MIN_UNPACKED_LIMIT = 64 * 1024 * 1024;
 export interface ReadOptions {
   /** most bytes a compressed file may unpack to (default: MAX_UNPACK_RATIO x its size, at least MIN_UNPACKED_LIMIT) */
   maxUnpacked?: number;
+  /** the consumer says when a chunk's packets are no longer referenced, and the chunk is read into again */
+  recycle?: ChunkRecycler;
 }
+
+/**
+ * Lets readAhead read into a chunk it handed out before, once the consumer holds nothing of it (issue 20: a fresh
+ * 1 MiB Buffer per read grows V8's external memory, which requests a full collection every ~35 MB of input; on
+ * the 221 MB bench capture reusing chunks left 2 of 6). After a chunk's packets were handed to onPacket, mark()
+ * is taken; free(mark) says that nothing handed to onPacket up to that mark is still referenced. Only a pcap file
+ * read from disk recycles: the pcap reader copies a packet split across chunks, the pcapng reader queues views.
+ */
+export interface ChunkRecycler {
+  mark(): number;
+  free(mark: number): boolean;
+}
+
+/** Chunks waiting for their consumer to let go of them; beyond this many the oldest is left to the GC. */
+const MAX_SPENT = 64;
 
 async function firstBytes(path: string): Promise<Buffer> {
   const fh = await fs.promises.open(path, 'r').catch((err: NodeJS.ErrnoException) => {
@@ -62,14 +79,17 @@ export const READ_AHEAD = 4;
  * that nothing writes again (readers/packet.ts ownership). Positional reads: only for regular files, where a
  * short read means the end (FIFOs and other files go through a read stream).
  */
-async function* readAhead(path: string): AsyncGenerator<Buffer> {
+async function* readAhead(path: string, recycle?: ChunkRecycler): AsyncGenerator<Buffer> {
   const fh = await fs.promises.open(path, 'r');
   const inFlight: Array<Promise<Buffer>> = [];
+  /** chunks handed out and consumed, oldest first, with the consumer's mark taken then */
+  const spent: Array<{ chunk: Buffer; mark: number }> = [];
   let pos = 0;
   const issue = () => {
     const at = pos;
     pos += CHUNK;
-    inFlight.push(fh.read(Buffer.allocUnsafeSlow(CHUNK), 0, CHUNK, at).then((r) => r.buffer.subarray(0, r.bytesRead)));
+    const reuse = spent.length > 0 && recycle!.free(spent[0].mark) ? spent.shift()!.chunk : null;
+    inFlight.push(fh.read(reuse ?? Buffer.allocUnsafeSlow(CHUNK), 0, CHUNK, at).then((r) => r.buffer.subarray(0, r.bytesRead)));
   };
   try {
     for (let i = 0; i < READ_AHEAD; i++) issue();
@@ -79,6 +99,11 @@ async function* readAhead(path: string): AsyncGenerator<Buffer> {
       issue();
       yield b;
       if (b.length < CHUNK) return;
+      // The consumer has parsed b (for-await resumes the generator after its loop body).
+      if (recycle) {
+        spent.push({ chunk: Buffer.from(b.buffer, b.byteOffset, CHUNK), mark: recycle.mark() });
+        if (spent.length > MAX_SPENT) spent.shift();
+      }
     }
   } finally {
     // Reads still in flight finish before the file is closed; their errors no longer matter.
@@ -88,7 +113,7 @@ async function* readAhead(path: string): AsyncGenerator<Buffer> {
 }
 
 /** Streams the decompressed bytes of `path`. */
-function open(path: string, compression: Compression): { chunks: AsyncIterable<Buffer>; destroy: () => void; done: Promise<void>; stop?: () => void } {
+function open(path: string, compression: Compression, recycle?: ChunkRecycler): { chunks: AsyncIterable<Buffer>; destroy: () => void; done: Promise<void>; stop?: () => void } {
   if (compression === 'bzip2') {
     // No read stream of our own here: one opened and destroyed at once still opened the file later, and failed
     // with ENOENT when the caller had removed it after an early error (test reliability-inspect-memory).
@@ -102,7 +127,7 @@ function open(path: string, compression: Compression): { chunks: AsyncIterable<B
     // Stopped by its PID when reading ends early (an error, the unpacked-size limit).
     return { chunks: child.stdout, destroy: () => child.stdout.destroy(), done, stop: () => child.exitCode === null && child.signalCode === null && child.kill() };
   }
-  if (!compression && fs.statSync(path).isFile()) return { chunks: readAhead(path), destroy: () => undefined, done: Promise.resolve() };
+  if (!compression && fs.statSync(path).isFile()) return { chunks: readAhead(path, recycle), destroy: () => undefined, done: Promise.resolve() };
   const file = fs.createReadStream(path, { highWaterMark: CHUNK });
   if (compression === 'gzip') {
     const gz = zlib.createGunzip({ chunkSize: CHUNK });
@@ -115,7 +140,10 @@ function open(path: string, compression: Compression): { chunks: AsyncIterable<B
 /** Reads one capture file, handing every packet to onPacket in file order. */
 export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket) => void, o: ReadOptions = {}): Promise<ReadResult> {
   const compression = compressionOf(await firstBytes(path));
-  const { chunks, destroy, done, stop } = open(path, compression);
+  let reader: CaptureReader | null = null;
+  const r = o.recycle;
+  const recycle: ChunkRecycler | undefined = r && { mark: () => r.mark(), free: (m) => reader?.format === 'pcap' && r.free(m) };
+  const { chunks, destroy, done, stop } = open(path, compression, recycle);
   const limit = compression ? (o.maxUnpacked ?? Math.max(MIN_UNPACKED_LIMIT, MAX_UNPACK_RATIO * fs.statSync(path).size)) : Infinity;
   let unpacked = 0;
   let ended = false;
@@ -124,7 +152,6 @@ export async function readCaptureFile(path: string, onPacket: (p: CapturedPacket
     () => null,
     (e: unknown) => e,
   );
-  let reader: CaptureReader | null = null;
   let head: Buffer = Buffer.alloc(0);
   let packets = 0;
   const count = (p: CapturedPacket) => {

@@ -177,7 +177,8 @@ export class IpDecoder {
     if (!more) p.total = off + wireLen;
     // A repeated fragment (same offset) keeps the first copy.
     if (!p.pieces.some((x) => x.off === off)) {
-      p.pieces.push({ off, data });
+      // A copy: a view would keep the capture chunk referenced while the datagram waits (source.ts reuses chunks).
+      p.pieces.push({ off, data: Buffer.from(data) });
       p.got += data.length;
     }
     if (p.total < 0 || p.got < p.total) return null;

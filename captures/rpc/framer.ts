@@ -10,7 +10,8 @@
 // largest holder is made thin as well (`capped`), so memory stays bounded however many streams hold unfinished
 // records.
 //
-// Ownership: a fragment lying in one pushed chunk is handed out as a view of it; a fragment spanning chunks is
+// Ownership: a record's last fragment lying in one pushed chunk is handed out as a view of it (an earlier fragment
+// is copied: nothing of a pushed chunk stays referenced once data() returns); a fragment spanning chunks is
 // copied, as its bytes arrive, into a Buffer allocated once its length is known (checked against maxRecord and
 // charged to the budget), so no capture chunk stays referenced while a large record trickles in; the few bytes
 // of an unfinished record mark left at the end of a push are copied too. Records handed to onRecord belong to
@@ -349,7 +350,10 @@ export class RpcFramer implements StreamSink, Retainer {
         this.lastFrame = this.q.frontFrame;
         this.lastTs = this.q.frontTs;
         this.pieces++;
-        this.frags.push(this.fragLen ? this.q.take(this.fragLen).data : Buffer.alloc(0));
+        const view = this.fragLen ? this.q.take(this.fragLen).data : Buffer.alloc(0);
+        // A fragment before the record's last waits for the next pushes: a copy, since no capture chunk may stay
+        // referenced after a push (captures/source.ts reuses read chunks).
+        this.frags.push(this.lastFrag ? view : Buffer.from(view));
         this.fragDone = this.fragLen;
         this.offset += this.fragLen;
       }

@@ -69,6 +69,14 @@ export class HistoryWindow {
     this.at.push(this.pos);
   }
 
+  /**
+   * Input position of the oldest segment the window has not yet forgotten (Infinity: none held): every segment
+   * remembered at a position below it is forgotten (captures/source.ts ChunkRecycler reuses their read chunks).
+   */
+  oldestHeld(): number {
+    return this.head < this.at.length ? this.at[this.head] : Infinity;
+  }
+
   advance(pos: number): void {
     this.pos = pos;
     const limit = pos - this.window;
