@@ -87,9 +87,9 @@ export const READ_AHEAD = 4;
 /**
  * A regular file's bytes in CHUNK-sized reads, READ_AHEAD of them in flight on the thread pool: a read stream
  * issues the next read only when the previous one has been consumed, so a parser faster than one read waited
- * (7% of inspect's main thread idle on the 221 MB bench capture, in 1 MiB reads). Each chunk is a fresh Buffer
- * that nothing writes again (readers/packet.ts ownership). Positional reads: only for regular files, where a
- * short read means the end (FIFOs and other files go through a read stream).
+ * (7% of inspect's main thread idle on the 221 MB bench capture, in 1 MiB reads). Nothing writes a chunk again
+ * while the consumer holds any of it (readers/packet.ts ownership): it is fresh, or one `recycle` says was let
+ * go. Positional reads: only for regular files, where a short read means the end (the caller checked).
  */
 async function* readAhead(path: string, recycle?: ChunkRecycler): AsyncGenerator<Buffer> {
   const fh = await fs.promises.open(path, 'r');
