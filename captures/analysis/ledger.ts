@@ -1,11 +1,11 @@
 // Every RPC call seen in a capture, its replies, and the groups of calls that share client address, XID,
 // program, version and procedure (RFC 5531 §9: the XID identifies a request; a retransmission reuses it,
 // whatever connection it travels on). Sans-IO: the pipeline feeds decoded messages with their context.
+import crypto from 'node:crypto';
+import { payloadHash } from '../../core/payload-hash';
 import type { CallSummary, ReplySummary } from '../rpc/messages';
 import { procName } from '../rpc/messages';
 import type { Leg, LegChoice } from './legs';
-import crypto from 'node:crypto';
-import { payloadHash } from '../../core/payload-hash';
 
 export interface MessageContext {
   file: number;
@@ -113,7 +113,6 @@ export function sha1hex(b: Uint8Array): string {
   return oneShot ? oneShot('sha1', b, 'hex') : crypto.createHash('sha1').update(b).digest('hex');
 }
 
-
 export class Ledger {
   readonly transmissions: Transmission[] = [];
   readonly payloads = new Map<number, Buffer>();
@@ -128,8 +127,7 @@ export class Ledger {
   rpcReplies = 0;
   malformed = 0;
 
-  constructor(private readonly opts: LedgerOptions = {}) {
-  }
+  constructor(private readonly opts: LedgerOptions = {}) {}
 
   /** Is a call with this XID waiting for its reply on this connection? (reply plausibility) */
   outstanding(connectionId: number, xid: number): boolean {
@@ -200,13 +198,14 @@ export class Ledger {
     if (!damaged) t.payloadFingerprint = payloadHash('xxh64', payload);
     if (c.write) t.write = { fh: c.write.file.toString('hex'), offset: c.write.offset, count: c.write.count, stable: c.write.stable };
     this.transmissions.push(t);
-    if (this.opts.keepPayload?.(t.index) && !damaged) this.payloads.set(t.index, Buffer.from(payload));
+    const keep = !damaged && this.opts.keepPayload?.(t.index) === true;
+    if (keep) this.payloads.set(t.index, Buffer.from(payload));
     const k = `${t.client}|${t.xid}`;
     const list = this.byClientXid.get(k);
     // SHA-1 (0.5 ms of CPU per MiB, issue 20) only where the report may print it: for every copy of an XID seen
     // before, now; for the copies before it, from this one's when their fingerprints match (the same bytes), else
     // by the second pass, which keeps the bytes of every group whose fingerprints differ (inspect.ts).
-    if (!damaged && (list || this.opts.hashAll || this.opts.keepPayload?.(t.index))) {
+    if (!damaged && (list || this.opts.hashAll || keep)) {
       t.payloadSha1 = sha1hex(payload);
       if (list) for (const e of list) if (e.payloadSha1 === null && e.payloadFingerprint === t.payloadFingerprint && e.payloadLength === t.payloadLength) e.payloadSha1 = t.payloadSha1;
     }
