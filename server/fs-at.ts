@@ -33,6 +33,24 @@ export const fdatasyncFd = promisify(fs.fdatasync);
 export const closeFd = promisify(fs.close);
 export const pread = (fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> =>
   new Promise((resolve, reject) => fs.read(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
+/** pread(2) on the calling thread: only for files whose pages are memory (memoryBacked), never waiting for a device. */
+export const preadNow = (fd: number, buf: Buffer, off: number, len: number, pos: number): number => fs.readSync(fd, buf, off, len, pos);
+
+/** statfs(2) f_type of tmpfs (shmem) and ramfs (linux/magic.h TMPFS_MAGIC, RAMFS_MAGIC). */
+const MEMORY_FS = new Set([0x01021994, 0x858458f6]);
+
+/**
+ * Whether the file `fd` holds lives on a file system whose pages are memory (tmpfs, ramfs): reading it is a copy
+ * out of the page cache and never waits for a device. statfs of fdPath(fd) is the file's own file system, not
+ * the export root's. False when it cannot be told.
+ */
+export async function memoryBacked(fd: number): Promise<boolean> {
+  try {
+    return MEMORY_FS.has(Number((await fs.promises.statfs(fdPath(fd))).type));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Closes a descriptor the server opened for one call (O_PATH, or a new file's): at once, on the event loop, as

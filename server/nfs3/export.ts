@@ -166,9 +166,10 @@ export class Nfs3Export {
    * set-id bits, as file_remove_privs). A cached descriptor for the handle's inode and generation skips the
    * resolution (the descriptor is the object; REMOVE and RENAME-over retire it); otherwise the handle is resolved
    * to a verified descriptor and the file reopened through it, so the cache only ever holds the handle's own
-   * inode. Returns the export-relative path too (for the journal).
+   * inode. fn also learns whether the file's pages are memory (FdSlot.inMemory). Returns the export-relative path
+   * too (for the journal).
    */
-  async withFile<T>(ctx: CallContext, fh: Buffer, use: FileUse, fn: (fd: number) => Promise<T>): Promise<{ rel: string; value: T }> {
+  async withFile<T>(ctx: CallContext, fh: Buffer, use: FileUse, fn: (fd: number, inMemory: boolean) => Promise<T>): Promise<{ rel: string; value: T }> {
     const { write, acc } = FILE_USE[use];
     const { ino, gen } = this.handles.parse(fh);
     const rel = this.handles.pathOf(fh);
@@ -194,7 +195,7 @@ export class Nfs3Export {
         const mode = use === 'write' ? modeAfterWrite(who, ino) : undefined;
         if (mode !== undefined) await fchmod(fd, mode);
       }
-      return { rel: where!, value: await fn(fd) };
+      return { rel: where!, value: await fn(fd, slot.inMemory) };
     } catch (e) {
       throw nfsError(e);
     } finally {
