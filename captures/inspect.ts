@@ -11,7 +11,6 @@ import { readerFor } from './readers/open';
 import { buildReport, groupDiffers, InspectReport, xidHex } from './analysis/report';
 import { hexDiffLines } from './analysis/diff';
 import type { Transmission } from './analysis/ledger';
-import { JournalReader } from './journal';
 import { inView, type LegChoice } from './analysis/legs';
 
 export interface InspectOptions {
@@ -197,6 +196,8 @@ export async function inspectFilesDetailed(paths: string[], opts: InspectOptions
 
 /** Annotates every duplicated WRITE XID of the report with what the server journal says about it. */
 function joinJournal(file: string, report: InspectReport, groups: Transmission[][], payloads: ReadonlyMap<number, Buffer>): void {
+  // Loaded here: SQLite costs every other inspect run 5-10 ms of startup (issue 20).
+  const { JournalReader } = require('./journal') as typeof import('./journal');
   const reader = new JournalReader(file);
   try {
     const byKey = new Map(groups.filter((g) => g.length > 1).map((g) => [`${g[0].leg}|${xidHex(g[0].xid)}|${g[0].client}|${g[0].procedure}`, g]));

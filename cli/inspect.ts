@@ -4,8 +4,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { inspectFilesDetailed, hexDiff } from '../captures/inspect';
-import { renderText } from '../captures/analysis/text';
-import { annotate, type AnnotateResult } from '../captures/annotate';
+import type { AnnotateResult } from '../captures/annotate';
 import { EXIT } from './exit';
 import { formatSize, parseNumber, parseSize } from '../core/units';
 import { LEG_CHOICES, type LegChoice } from '../captures/analysis/legs';
@@ -79,12 +78,13 @@ export function register(program: Command): void {
         return;
       }
       let annotated: AnnotateResult | undefined;
-      if (opts.annotate) annotated = await annotate(files, opts.annotate, { ports, journal: opts.journal, maxBuffered, maxUnpacked, timeScale });
+      // The text renderer and the annotator are loaded only when asked for: `inspect --json` starts faster (issue 20).
+      if (opts.annotate) annotated = await (require('../captures/annotate') as typeof import('../captures/annotate')).annotate(files, opts.annotate, { ports, journal: opts.journal, maxBuffered, maxUnpacked, timeScale });
       if (opts.json) {
         const doc = { ...r, ...(opts.exportPayloads ? { exported: result.exported } : {}), ...(annotated ? { annotated: { file: opts.annotate, ...annotated } } : {}) };
         process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
       } else {
-        let text = renderText(r);
+        let text = (require('../captures/analysis/text') as typeof import('../captures/analysis/text')).renderText(r);
         if (opts.exportPayloads) text += `exported ${result.exported.length} payload files to ${opts.exportPayloads}\n`;
         if (annotated) text += `annotated ${annotated.packets} packets into ${opts.annotate}: ${annotated.commentedPackets} with comments (${annotated.differingFrames.length} differing copies, ${annotated.eventComments} fault events)\n`;
         process.stdout.write(text);
