@@ -22,9 +22,9 @@ async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: 
   const release = ctx.retain(); // the queued job reads the record
   let queued!: () => void;
   const isQueued = new Promise<void>((resolve) => (queued = resolve));
-  const done = x.withFile(ctx, a.file, 'write', (fd) => {
+  const done = x.withFile(ctx, a.file, 'write', (fd, inMemory) => {
     // A failure is recorded before the queue moves on: a COMMIT waiting behind it must see it.
-    const job = x.writeBehind.enqueue({ fd, data, pos, failed: (e) => x.deferredWriteFailed(a.file, e) });
+    const job = x.writeBehind.enqueue({ fd, data, pos, inMemory, failed: (e) => x.deferredWriteFailed(a.file, e) });
     queued();
     return job; // withFile keeps the descriptor open until the write is done
   });
