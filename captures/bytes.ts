@@ -4,6 +4,17 @@
 // Ownership: take() returns a view of a pushed chunk when the bytes lie in one chunk, else a new Buffer that
 // belongs to the caller. Pushed chunks must not be modified by the pusher afterwards.
 
+/**
+ * Moves the live entries [from, end) of parallel arrays to their front in place; each keeps its length and backing
+ * store, and its slots from `end - from` on are stale, the caller's to blank if they hold references. With a
+ * slice() per compaction, and pushes growing the arrays back, inspect allocated 162 MB instead of 115 on the 221 MB
+ * bench capture and its scavenges promoted 18 MB instead of 8 (the TCP history, the framer's queue; issue 20).
+ */
+export function toFront(arrays: unknown[][], from: number, end: number): void {
+  // A loop, not copyWithin: V8's copyWithin takes its generic path element by element (45 ms per 221 MB capture).
+  for (const a of arrays) for (let i = from; i < end; i++) a[i - from] = a[i];
+}
+
 export interface Taken {
   data: Buffer;
   firstFrame: number;
@@ -19,14 +30,17 @@ export class ChunkQueue {
   private frames: number[] = [];
   private times: number[] = [];
   private head = 0;
+  /** chunks [head, end) are queued; the arrays' slots from `end` on are stale */
+  private end = 0;
   /** bytes queued */
   length = 0;
 
   push(buf: Buffer, frame = 0, ts = 0): void {
     if (buf.length === 0) return;
-    this.bufs.push(buf);
-    this.frames.push(frame);
-    this.times.push(ts);
+    const i = this.end++;
+    this.bufs[i] = buf;
+    this.frames[i] = frame;
+    this.times[i] = ts;
     this.length += buf.length;
   }
 
@@ -35,19 +49,20 @@ export class ChunkQueue {
     this.frames = [];
     this.times = [];
     this.head = 0;
+    this.end = 0;
     this.length = 0;
   }
 
   /** frame / time of the next byte (0 when empty) */
   get frontFrame(): number {
-    return this.head < this.bufs.length ? this.frames[this.head] : 0;
+    return this.head < this.end ? this.frames[this.head] : 0;
   }
   get frontTs(): number {
-    return this.head < this.times.length ? this.times[this.head] : 0;
+    return this.head < this.end ? this.times[this.head] : 0;
   }
   /** The chunk holding the next byte (a view), for in-place scanning. */
   get front(): Buffer | null {
-    return this.head < this.bufs.length ? this.bufs[this.head] : null;
+    return this.head < this.end ? this.bufs[this.head] : null;
   }
 
   /** Copies (or views) the first n bytes without consuming them; n must be <= length. */
@@ -181,10 +196,13 @@ export class ChunkQueue {
     if (k === c.length) {
       this.bufs[this.head] = undefined as unknown as Buffer;
       this.head++;
-      if (this.head > 1024 && this.head * 2 > this.bufs.length) {
-        this.bufs = this.bufs.slice(this.head);
-        this.frames = this.frames.slice(this.head);
-        this.times = this.times.slice(this.head);
+      if (this.head === this.end) {
+        // Empty (the framer's queue, after each segment it copies out): start over at the front.
+        this.head = this.end = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.end) {
+        toFront([this.bufs, this.frames, this.times], this.head, this.end);
+        this.end -= this.head;
+        this.bufs.fill(undefined as unknown as Buffer, this.end, this.end + this.head);
         this.head = 0;
       }
     } else {

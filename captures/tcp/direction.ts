@@ -12,6 +12,7 @@
 // Ownership: the bytes of delivered segments stay referenced (history: their buffer, offset and length) and are
 // never written to.
 import { RetainBudget, type Retainer } from '../budget';
+import { toFront } from '../bytes';
 
 export interface StreamSink {
   data(buf: Buffer, frame: number, ts: number): void;
@@ -58,15 +59,18 @@ export class HistoryWindow {
   private seqs: number[] = [];
   private at: number[] = [];
   private head = 0;
+  /** entries [head, end) are held; the arrays' slots from `end` on are stale */
+  private end = 0;
   /** capture input bytes read so far */
   pos = 0;
 
   constructor(readonly window = HISTORY_WINDOW) {}
 
   add(dir: TcpDirection, seq: number): void {
-    this.dirs.push(dir);
-    this.seqs.push(seq);
-    this.at.push(this.pos);
+    const i = this.end++;
+    this.dirs[i] = dir;
+    this.seqs[i] = seq;
+    this.at[i] = this.pos;
   }
 
   /**
@@ -74,22 +78,23 @@ export class HistoryWindow {
    * remembered at a position below it is forgotten (captures/source.ts ChunkRecycler reuses their read chunks).
    */
   oldestHeld(): number {
-    return this.head < this.at.length ? this.at[this.head] : Infinity;
+    return this.head < this.end ? this.at[this.head] : Infinity;
   }
 
   advance(pos: number): void {
     this.pos = pos;
     const limit = pos - this.window;
-    while (this.head < this.at.length && this.at[this.head] < limit) {
+    while (this.head < this.end && this.at[this.head] < limit) {
       const dir = this.dirs[this.head];
       this.dirs[this.head] = undefined as unknown as TcpDirection;
       dir.forget(this.seqs[this.head]);
       this.head++;
     }
-    if (this.head > 4096 && this.head * 2 > this.at.length) {
-      this.dirs = this.dirs.slice(this.head);
-      this.seqs = this.seqs.slice(this.head);
-      this.at = this.at.slice(this.head);
+    if (this.head > 4096 && this.head * 2 > this.end) {
+      toFront([this.dirs, this.seqs, this.at], this.head, this.end);
+      this.end -= this.head;
+      // The stale slots must not keep directions (and through them their capture chunks) alive.
+      this.dirs.fill(undefined as unknown as TcpDirection, this.end, this.end + this.head);
       this.head = 0;
     }
   }
@@ -117,6 +122,8 @@ export class TcpDirection implements Retainer {
   private histOff: number[] = [];
   private histLen: number[] = [];
   private histHead = 0;
+  /** entries [histHead, histEnd) are held; the arrays' slots from histEnd on are stale (toFront) */
+  private histEnd = 0;
   private histBase = 0;
   private histBytes = 0;
   bytes = 0;
@@ -308,26 +315,26 @@ export class TcpDirection implements Retainer {
 
   private remember(seg: Seg): void {
     const d = seg.data;
-    const seq = this.histBase + this.histLen.length;
-    this.histS.push(seg.s);
-    this.histFrame.push(seg.frame);
-    this.histBuf.push(d.buffer);
-    this.histOff.push(d.byteOffset);
-    this.histLen.push(d.length);
+    const i = this.histEnd++;
+    const seq = this.histBase + i;
+    this.histS[i] = seg.s;
+    this.histFrame[i] = seg.frame;
+    this.histBuf[i] = d.buffer;
+    this.histOff[i] = d.byteOffset;
+    this.histLen[i] = d.length;
     this.history?.add(this, seq);
     this.histBytes += d.length;
-    while (this.histHead < this.histLen.length - 1 && this.histBytes - this.histLen[this.histHead] >= HISTORY_BYTES) {
+    while (this.histHead < this.histEnd - 1 && this.histBytes - this.histLen[this.histHead] >= HISTORY_BYTES) {
       // Dropped entries must not keep their capture chunk alive (nor through the HistoryWindow).
       this.forget(this.histBase + this.histHead);
       this.histHead++;
     }
     if (this.histHead > 4096) {
       const h = this.histHead;
-      this.histS = this.histS.slice(h);
-      this.histFrame = this.histFrame.slice(h);
-      this.histBuf = this.histBuf.slice(h);
-      this.histOff = this.histOff.slice(h);
-      this.histLen = this.histLen.slice(h);
+      toFront([this.histS, this.histFrame, this.histBuf, this.histOff, this.histLen], h, this.histEnd);
+      this.histEnd -= h;
+      // Stale slots must not keep capture chunks alive.
+      this.histBuf.fill(NO_BYTES, this.histEnd, this.histEnd + h);
       this.histBase += h;
       this.histHead = 0;
     }
@@ -337,7 +344,7 @@ export class TcpDirection implements Retainer {
   private compareHistory(seg: Seg): void {
     const e = seg.s + seg.data.length;
     let compared = 0;
-    for (let i = this.histLen.length - 1; i >= this.histHead; i--) {
+    for (let i = this.histEnd - 1; i >= this.histHead; i--) {
       const len = this.histLen[i];
       if (len === 0) break; // forgotten (HistoryWindow): everything before it is too
       const hs = this.histS[i];
