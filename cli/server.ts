@@ -24,8 +24,15 @@ import { DEFAULT_PAYLOAD_HASH, PAYLOAD_HASH_NAMES } from '../core/payload-hash';
  * functions); what still compiles later runs once per connection or file. Set in the server's own process only
  * (a library caller's process keeps V8's defaults), before any call runs. Issue 20, 16 paired rounds under
  * contention: server CPU per MiB 0.95x on nfs-cp WRITE, 0.93x on READ (the compiler threads' share 10.4% -> 6.3%).
+ * 4 KiB rather than 1 KiB (helper srvjit, `--trace-opt --trace-deopt`, a fresh server, 2 GiB measured after 1.5 GiB
+ * of nfs-cp): no deoptimisation loop either way, but with 1 KiB the functions that run once per connection or file
+ * (`Socket`, `Duplex`, the stream states, `Hmac`, LOOKUP's `walk`, CREATE, `open`) reach TurboFan one after another
+ * for GiBs (42 compiles, 270 ms on WRITE; 30, 199 ms on READ), with 4 KiB 17 compiles, 129 ms on WRITE and none
+ * after the fifth 256 MiB, the per-call path still optimised within the warm-up. Paired rounds under contention:
+ * the compiler and other threads' CPU per MiB 0.74x on WRITE (30 rounds), 0.70x on READ (20); the whole server
+ * 1.00x on WRITE, 0.91x on READ. 512 B and 2 KiB measured worse (WRITE 1.00x and 1.12x, READ 1.15x and 1.03x).
  */
-const SERVER_INTERRUPT_BUDGET = 1024;
+const SERVER_INTERRUPT_BUDGET = 4096;
 
 interface ServerCliOptions {
   export: string;
