@@ -42,11 +42,12 @@ const MEMORY_FS = new Set([0x01021994, 0x858458f6]);
 /**
  * Whether the file `fd` holds lives on a file system whose pages are memory (tmpfs, ramfs): reading it is a copy
  * out of the page cache and never waits for a device. statfs of fdPath(fd) is the file's own file system, not
- * the export root's. False when it cannot be told.
+ * the export root's. False when it cannot be told. Synchronous: the export asks once per device (Nfs3Export
+ * memoryDevs), so an open costs no thread-pool round trip more than before.
  */
-export async function memoryBacked(fd: number): Promise<boolean> {
+export function memoryBacked(fd: number): boolean {
   try {
-    return MEMORY_FS.has(Number((await fs.promises.statfs(fdPath(fd))).type));
+    return MEMORY_FS.has(Number(fs.statfsSync(fdPath(fd)).type));
   } catch {
     return false;
   }

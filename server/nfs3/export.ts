@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Logger } from '../../core/log';
 import { NFSSTAT3 } from '../../xdr/nfs3/constants';
 import type { Fattr3, WccData } from '../../xdr/nfs3/types';
-import { O_NOCTTY, O_RDONLY, O_RDWR, atPath, fdPath, fstatBig, openAsync } from '../fs-at';
+import { O_NOCTTY, O_RDONLY, O_RDWR, atPath, fdPath, fstatBig, memoryBacked, openAsync } from '../fs-at';
 import { FileHandles, Resolved } from '../handles';
 import type { CallContext } from '../rpc/program';
 import { fattr, isDir, isReg, wccAttr } from './attrs';
@@ -51,6 +51,15 @@ export class Nfs3Export {
   private creating: Promise<unknown> = Promise.resolve();
   /** descriptors each call resolved, closed by release() once its procedure has returned (nfs3/index.ts) */
   private readonly held = new WeakMap<CallContext, number[]>();
+  /**
+   * Per device (st_dev): whether its file system's pages are memory (fs-at memoryBacked). One statfs per device
+   * for the server's life, not one per opened file: an open is then no slower than before, which matters beyond
+   * CPU, since a modelled run's packet timing follows the server's latency (an extra thread-pool round trip per
+   * open moved test/captures-crosscheck's stall phase: 24 major timeouts instead of 153). A mount inside the
+   * export has its own device and is asked on its own. Should an anonymous device number be reused by another
+   * mount, a stale answer only moves a file's I/O between the event loop and the thread pool, never its bytes.
+   */
+  private readonly memoryDevs = new Map<bigint, boolean>();
 
   constructor(
     readonly handles: FileHandles,
@@ -180,7 +189,9 @@ export class Nfs3Export {
       const obj = await this.resolve(ctx, fh);
       if (!isReg(obj.stats)) fail(isDir(obj.stats) ? NFSSTAT3.NFS3ERR_ISDIR : NFSSTAT3.NFS3ERR_INVAL, `${obj.rel} is not a regular file`);
       // The O_PATH descriptor is held until this call returns, so the reopen through it names this inode.
-      slot = this.fds.add(ino, gen, write, () => openAsync(fdPath(obj.fd), (write ? O_RDWR : O_RDONLY) | O_NOCTTY));
+      let inMemory = this.memoryDevs.get(obj.stats.dev);
+      if (inMemory === undefined) this.memoryDevs.set(obj.stats.dev, (inMemory = memoryBacked(obj.fd)));
+      slot = this.fds.add(ino, gen, write, () => openAsync(fdPath(obj.fd), (write ? O_RDWR : O_RDONLY) | O_NOCTTY), inMemory);
       where = obj.rel;
       stats = obj.stats;
     }

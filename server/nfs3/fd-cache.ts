@@ -2,7 +2,7 @@
 // them (fs/nfsd/filecache.c). A slot is only ever filled by opening the very inode its handle names (export.ts
 // reopens a descriptor verified against the handle), and is keyed by inode and generation: the cache never hands
 // out a descriptor of another file, whatever was renamed over the name meanwhile.
-import { closeFd, memoryBacked } from '../fs-at';
+import { closeFd } from '../fs-at';
 
 interface FdSlot {
   /** the handle's generation (birth time) the descriptor was opened for */
@@ -13,7 +13,7 @@ interface FdSlot {
   doomed: boolean;
   /** performance.now() when users last fell to 0 */
   idleSince: number;
-  /** the file's pages are memory (tmpfs, ramfs: fs-at memoryBacked), known once `fd` has resolved */
+  /** the file's pages are memory (tmpfs, ramfs: fs-at memoryBacked, asked once per device by the export) */
   inMemory: boolean;
 }
 
@@ -43,7 +43,7 @@ export class FdCache {
    * Caches the descriptor `open()` gives for (ino, gen) and takes it. A slot of an older generation (the inode
    * was freed and reused) or a read-only one when writing is needed is retired first.
    */
-  add(ino: bigint, gen: bigint, write: boolean, open: () => Promise<number>): FdSlot {
+  add(ino: bigint, gen: bigint, write: boolean, open: () => Promise<number>, inMemory: boolean): FdSlot {
     const old = this.slots.get(ino);
     if (old) {
       if (old.gen === gen && !old.doomed && (old.writable || !write)) {
@@ -54,9 +54,7 @@ export class FdCache {
       }
       this.retire(ino, old);
     }
-    const slot: FdSlot = { gen, fd: open(), writable: write, users: 1, doomed: false, idleSince: 0, inMemory: false };
-    // Told once per open descriptor (a statfs), not per call: the READ path reads such files on the event loop.
-    slot.fd = slot.fd.then(async (fd) => ((slot.inMemory = await memoryBacked(fd)), fd));
+    const slot: FdSlot = { gen, fd: open(), writable: write, users: 1, doomed: false, idleSince: 0, inMemory };
     this.slots.set(ino, slot);
     this.sweeper ??= setInterval(() => this.closeIdle(), Math.max(10, this.idleMs / 2)).unref();
     slot.fd.catch(() => this.slots.get(ino) === slot && this.slots.delete(ino));
