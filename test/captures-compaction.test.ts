@@ -69,3 +69,28 @@ test('TCP history: after 12000 delivered segments (compactions of the direction 
   assert.equal(diffs.length, 1);
   assert.equal(d.uncomparedBytes, SEG, 'the first segments left the history: not compared');
 });
+
+test('TCP history: a direction carrying less than its 1 MiB per window keeps only what the window holds, not one entry per segment of its life', () => {
+  const diffs: OverlapDiff[] = [];
+  // 100 bytes per segment, 1 KiB of capture input per segment, a 64 KiB window: the window holds the last 64
+  // segments, 6.4 KB, far below the direction's own 1 MiB limit, so only the window's forgetting can free entries.
+  const window = new HistoryWindow(64 * 1024);
+  const d = new TcpDirection({ data: () => undefined, gap: () => undefined }, (x) => diffs.push(x), undefined, window);
+  const SEG = 100;
+  let pos = 0;
+  const N = 20000;
+  for (let n = 0; n < N; n++) {
+    pos += 1024;
+    window.advance(pos);
+    d.segment(1000 + n * SEG, Buffer.alloc(SEG, n & 0xff), SEG, n + 1, n);
+  }
+  const held = (d as unknown as { histS: number[] }).histS.length;
+  assert.ok(held < 4096 + 2 * 64, `the history's arrays hold ${held} slots after ${N} segments (each forgotten entry kept before)`);
+  // A recent segment is still compared; one the window forgot is not.
+  const changed = Buffer.alloc(SEG, (N - 2) & 0xff);
+  changed[0] ^= 1;
+  d.segment(1000 + (N - 2) * SEG, changed, SEG, N + 1, N);
+  assert.deepEqual(diffs, [{ frame: N + 1, originalFrame: N - 1, streamOffset: (N - 2) * SEG, length: SEG, differingBytes: 1 }]);
+  d.segment(1000 + 10 * SEG, Buffer.alloc(SEG, 0), SEG, N + 2, N + 1);
+  assert.equal(d.uncomparedBytes, SEG);
+});

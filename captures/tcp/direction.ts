@@ -329,6 +329,10 @@ export class TcpDirection implements Retainer {
       this.forget(this.histBase + this.histHead);
       this.histHead++;
     }
+    // Entries the HistoryWindow forgot (length 0) are never compared again (compareHistory stops at the first):
+    // drop them too, or a direction carrying less than HISTORY_BYTES per window would keep one entry per segment
+    // for the connection's whole life.
+    while (this.histHead < this.histEnd && this.histLen[this.histHead] === 0) this.histHead++;
     if (this.histHead > 4096) {
       const h = this.histHead;
       toFront([this.histS, this.histFrame, this.histBuf, this.histOff, this.histLen], h, this.histEnd);
