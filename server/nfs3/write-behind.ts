@@ -57,23 +57,16 @@ const MAX_BATCH_BYTES_IN_MEMORY = 1024 * 1024;
 const pwritev = (fd: number, bufs: Buffer[], pos: number) =>
   new Promise<number>((resolve, reject) => fs.writev(fd, bufs, pos, (e, n) => (e ? reject(e) : resolve(n))));
 
-/** Writes `bufs` at `pos` completely (pwritev may write less than asked). */
-export async function pwritevAll(fd: number, bufs: Buffer[], pos: number): Promise<void> {
+/**
+ * Writes `bufs` at `pos` completely (pwritev may write less than asked): on the thread pool, or with `now` on the
+ * calling thread (only for files whose pages are memory, never waiting for a device; see the batch limit above).
+ */
+export async function pwritevAll(fd: number, bufs: Buffer[], pos: number, now = false): Promise<void> {
   let total = 0;
   for (const b of bufs) total += b.length;
   for (let done = 0; done < total; ) {
-    const n = await pwritev(fd, done ? rest(bufs, done) : bufs, pos + done);
-    if (n <= 0) throw new Error(`pwritev wrote ${n} of ${total - done} bytes`);
-    done += n;
-  }
-}
-
-/** pwritevAll on the calling thread: only for files whose pages are memory, never waiting for a device. */
-export function pwritevAllNow(fd: number, bufs: Buffer[], pos: number): void {
-  let total = 0;
-  for (const b of bufs) total += b.length;
-  for (let done = 0; done < total; ) {
-    const n = fs.writevSync(fd, done ? rest(bufs, done) : bufs, pos + done);
+    const part = done ? rest(bufs, done) : bufs;
+    const n = now ? fs.writevSync(fd, part, pos + done) : await pwritev(fd, part, pos + done);
     if (n <= 0) throw new Error(`pwritev wrote ${n} of ${total - done} bytes`);
     done += n;
   }
@@ -143,8 +136,7 @@ export class WriteBehind {
       let err: Error | undefined;
       this.batches++;
       try {
-        if (batch[0].inMemory) pwritevAllNow(batch[0].fd, batch.map((w) => w.data), batch[0].pos);
-        else await pwritevAll(batch[0].fd, batch.map((w) => w.data), batch[0].pos);
+        await pwritevAll(batch[0].fd, batch.map((w) => w.data), batch[0].pos, batch[0].inMemory);
       } catch (e) {
         // Which of the batch's writes landed is unknown: all count as failed (their clients resend them).
         err = e as Error;
