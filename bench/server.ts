@@ -20,7 +20,8 @@ const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_SERVER_MIB ?? 256);
 /** copies of the file per measured run: runs of at least 1 GiB */
 const COPIES = Math.max(1, Math.ceil(1024 / SIZE_MIB));
-const ROUNDS = Math.max(3, Number(process.env.BENCH_SERVER_ROUNDS ?? 5));
+/** per-round ratios spread 0.98-1.57 in one quiet run of 5 rounds: 7 steady the median, as in bench/netem.ts */
+const ROUNDS = Math.max(3, Number(process.env.BENCH_SERVER_ROUNDS ?? 7));
 const CLI = path.join(__dirname, '..', 'cli', 'main.js');
 
 interface Target {
