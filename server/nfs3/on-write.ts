@@ -20,20 +20,19 @@ import { pwritevAll } from './write-behind';
  */
 async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: Buffer, pos: number): Promise<WithEffect<WriteRes>> {
   const release = ctx.retain(); // the queued job reads the record
-  let queued!: () => void;
-  const isQueued = new Promise<void>((resolve) => (queued = resolve));
+  // Settles once the write is queued, or rejects with the handle's failure when it never was. (Not a
+  // Promise.race of the two: the loser's settling would resolve the race's promise a second time, which V8 reports
+  // to Node's promise-rejection hook, a call from C++ into JavaScript on every WRITE.)
+  let queued = false;
+  let settleQueued!: (e?: Error) => void;
+  const isQueued = new Promise<void>((resolve, reject) => (settleQueued = (e) => (e ? reject(e) : resolve())));
   const done = x.withFile(ctx, a.file, 'write', (fd, inMemory) => {
     // A failure is recorded before the queue moves on: a COMMIT waiting behind it must see it.
     const job = x.writeBehind.enqueue({ fd, data, pos, inMemory, failed: (e) => x.deferredWriteFailed(a.file, e) });
-    queued();
+    queued = true;
+    settleQueued();
     return job; // withFile keeps the descriptor open until the write is done
   });
-  try {
-    await Promise.race([isQueued, done]);
-  } catch (e) {
-    release();
-    throw e;
-  }
   const written = done.then(
     () => {
       release();
@@ -41,9 +40,11 @@ async function writeBehind(x: Nfs3Export, ctx: CallContext, a: WriteArgs, data: 
     },
     (e: Error) => {
       release();
+      if (!queued) settleQueued(e);
       return e;
     },
   );
+  await isQueued;
   const res: WriteRes = { status: 0, fileWcc: {}, count: data.length, committed: STABLE_HOW.UNSTABLE, verf: x.writeVerifier };
   return new WithEffect(res, { write: { committed: STABLE_HOW.UNSTABLE, done: written } });
 }
