@@ -7,6 +7,7 @@ import { encodeRecord } from '../xdr/record';
 import { NFS3 } from '../xdr/nfs3/procs';
 import { STABLE_HOW } from '../xdr/nfs3/constants';
 import { DirectFramer } from '../server/rpc/direct-framer';
+import { BufferPool } from '../core/buffer-pool';
 import { createFile, mountedServer } from '../testing/server-rpc';
 
 function prng(seed: number): () => number {
@@ -45,10 +46,10 @@ for (const [name, cutOf] of [
   ['one byte at a time', () => () => 1],
   ['random reads up to 64 KiB (seed 3)', () => { const r = prng(3); return () => 1 + Math.floor(r() * 65536); }],
   ['as much as the framer offers', () => () => Infinity],
-] as const) {
-  test(`records come out whole and stay unchanged: ${name}`, () => {
+] as const) for (const pooled of [false, true]) {
+  test(`records come out whole and stay unchanged: ${name}${pooled ? ', bodies in pool slabs (slack behind them)' : ''}`, () => {
     const { msgs, stream } = messages(prng(9));
-    const framer = new DirectFramer();
+    const framer = new DirectFramer(pooled ? { pool: new BufferPool({ granule: 64 * 1024, maxIdleBytes: 0 }) } : {});
     const got: Buffer[] = [];
     const snapshots: Buffer[] = [];
     feed(framer, name === 'one byte at a time' ? stream.subarray(0, 200_000) : stream, cutOf(), (r) => {
