@@ -28,7 +28,8 @@
 //   (xprt_disconnect -> xprt_wake_pending_tasks(-ENOTCONN) -> call_bind/call_connect/call_transmit);
 // - reconnects reuse the source port (xs_tcp_reuse_connection in 2.6.18, transport->srcport + xs_bind today) and
 //   back off (xs_connect: delay reestablish_timeout, then xprt_reconnect_backoff: x2, at least 3 s, at most 5 min;
-//   a close the peer started sets it to at least 3 s, one we started resets it to 0: xs_tcp_state_change);
+//   a close the peer started sets it to at least 3 s, one we started resets it to 0: xs_tcp_state_change); when
+//   another socket holds the port, bind() fails and the same attempt goes on from any port (xs_bind/xs_next_srcport);
 // - soft: a call waiting for a new connection fails when none is up within the connect timeout, or at once when the
 //   connect attempt fails (2.6.18 xprt_connect: tk_timeout = connect_timeout, XS_TCP_CONN_TO 60 s;
 //   xprt_connect_status: "if soft mounted, just cause this RPC to fail", -EIO).
@@ -199,8 +200,9 @@ interface Call {
 interface Conn {
   id: number;
   socket: net.Socket;
-  /** who ended it: we reset it (policy withdrawal), its stream was unreadable, or the peer closed it */
-  endedBy?: 'us' | 'unreadable';
+  /** who ended it: we reset it (policy withdrawal), its stream was unreadable, its bind to the old source port
+   * failed (the connect attempt goes on from another port), or (unset) the peer closed it */
+  endedBy?: 'us' | 'unreadable' | 'port-in-use';
   unreadableCode?: string;
   matched: number;
   /** the connect completed (a connection that closes without it was a failed connect attempt) */
@@ -450,13 +452,21 @@ export class RpcTransport {
       this.pump();
     });
     s.on('error', (e) => {
-      const code = (e as NodeJS.ErrnoException).code;
-      // The old source port cannot be had (still held by the previous connection): take any port, as xs_bind's
-      // loop over xs_next_srcport does, and say so.
-      if (want !== undefined && !this.connected && (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') && conn === this.conn) {
+      const { code, syscall } = e as NodeJS.ErrnoException;
+      // The old source port cannot be had. bind() fails with EADDRINUSE when another socket holds the port: the
+      // kernel's connect-time port choice shares a port between connections to different peers, so any socket
+      // of this host (another program's TIME_WAIT too) may sit on it once ours is gone. xs_bind then gives the port
+      // up within the same connect attempt (xs_next_srcport: transport->srcport = 0, and without resvport port 0,
+      // any port): no failed attempt, no reestablish_timeout backoff, no soft-mount EIO; onClose goes on at once.
+      // (Linux binds port 0, so the kernel picks the port at bind time; here connect() picks it, as it does for the
+      // first connection.)
+      // connect() fails with EADDRNOTAVAIL when the address+port pair to this peer is still taken:
+      // xs_tcp_setup_socket sets transport->srcport = 0 and the attempt fails (-EAGAIN), modelled as a failed attempt.
+      if (want !== undefined && !this.connected && conn === this.conn && ((code === 'EADDRINUSE' && syscall === 'bind') || code === 'EADDRNOTAVAIL')) {
         this.stats.portChanged++;
-        this.logger.log('warn', `${this.label}: source port ${want} is in use, reconnecting from another port`, { code });
+        this.logger.log('warn', `${this.label}: source port ${want} is in use (${syscall ?? '?'}: ${code}), reconnecting from another port`, { code });
         this.srcPort = undefined;
+        if (code === 'EADDRINUSE') conn.endedBy = 'port-in-use';
       }
       this.logger.log('debug', `${this.label}: socket error`, { code });
     });
@@ -473,6 +483,11 @@ export class RpcTransport {
     }
     this.abandonWriting(conn.id);
     if (!current) return;
+    // xs_bind's fallback: the same connect attempt, from another port (nothing was sent, no timer was armed).
+    if (conn.endedBy === 'port-in-use') {
+      if (!this.closing && !this.gaveUp) this.openSocket();
+      return;
+    }
     // xprt_disconnect -> xprt_wake_pending_tasks(-ENOTCONN): calls waiting for a reply lose their timer and are
     // replayed once a new connection is up.
     for (const call of this.pending.values()) clearTimeout(call.timer);
