@@ -1,5 +1,6 @@
-// A node script in its own process (own event loop, own core), started and stopped by PID: the benches' servers,
-// sinks and responders, and the test of the floor sink. Each prints a line starting `ready` once it listens.
+// A node script (or, with `command`, a native program) in its own process (own event loop, own core), started and
+// stopped by PID: the benches' servers, sinks, responders and floors, and their tests. Each prints a line starting
+// `ready` once it listens.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ReadyChild {
@@ -10,9 +11,9 @@ export interface ReadyChild {
   stop(): Promise<void>;
 }
 
-/** Runs `node ...args` until it prints a `ready` line; rejects if it exits first. */
-export async function startReady(args: string[], stderr: 'inherit' | 'ignore' = 'inherit'): Promise<ReadyChild> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', stderr] });
+/** Runs `node ...args` (or `command ...args`) until it prints a `ready` line; rejects if it exits first. */
+export async function startReady(args: string[], stderr: 'inherit' | 'ignore' = 'inherit', command = process.execPath): Promise<ReadyChild> {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', stderr] });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout!.on('data', (d) => {

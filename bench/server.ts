@@ -1,9 +1,11 @@
 // Server cost (issue 20): libnfs nfs-cp of a 256 MiB random file into and out of our server (journal on, run as
 // the CLI in its own process) and nfs-ganesha 4.3 (the yardstick), judged on the server's CPU per MiB from
 // schedstat (every thread: event loop, thread pool, the journal's hasher), over runs of 1 GiB (4 copies of the
-// file). Each round runs ganesha, our server with and without the journal, then ganesha again: ratios are per
-// round, and ganesha's second run against its first is the noise band printed beside them. MiB/s ratios are
-// information (one 1 MiB call outstanding makes them latency-bound), printed with the same band.
+// file). Each round runs ganesha, our server with and without the journal and the two READ floors
+// (bench/read-floor.ts: a minimal C and a minimal Node reader, what each language costs before any NFS), then
+// ganesha again: ratios are per round, and ganesha's second run against its first is the noise band printed
+// beside them. MiB/s ratios are information (one 1 MiB call outstanding makes them latency-bound), printed with
+// the same band.
 // Exports, the source file and the read-back copies live on tmpfs (/dev/shm) so the disk does not decide; our
 // journal file is on the OS temp dir.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ganeshaMissing, startGanesha } from '../lab/peers/ganesha';
 import { missingTools } from '../lab/peers/tools';
-import { startReady } from './child';
+import { startReady, type ReadyChild } from './child';
+import { buildFloorProgram, floorCopy, startFloorServer } from './read-floor';
+import { median } from '../core/stats';
 import { CpuMeter, pairedRounds, pairedRow, processSettled, type Measurement, type Sample } from './measure';
 
 const MiB = 1024 * 1024;
@@ -89,7 +93,7 @@ async function writeThenRead(target: Target, src: string, back: string, tag: str
 }
 
 export async function run(): Promise<Measurement[]> {
-  const missing = missingTools(['nfs-cp', 'libnfs-utils']);
+  const missing = missingTools(['nfs-cp', 'libnfs-utils'], ['gcc', 'gcc']);
   if (missing) throw new Error(`bench server ${missing}`);
   const why = ganeshaMissing();
   if (why) throw new Error(`bench server: no yardstick: ${why}`);
@@ -103,6 +107,7 @@ export async function run(): Promise<Measurement[]> {
   const back = path.join(work, 'back.bin');
   const dir = (d: string) => (fs.mkdirSync(path.join(work, d)), path.join(work, d));
   const targets: Target[] = [];
+  const floors: ReadyChild[] = [];
   let rounds;
   try {
     const ours = await startOurs(dir('ours'), path.join(journalDir, 'journal.db'));
@@ -112,18 +117,33 @@ export async function run(): Promise<Measurement[]> {
     const g = await startGanesha({ exportDir: dir('ganesha') });
     const ganesha: Target = { dir: g.exportDir, pid: g.pid, url: (n) => g.url(n), stop: () => g.stop() };
     targets.push(ganesha);
+    // The READ floor (bench/read-floor.ts): a minimal C and a minimal Node reader of the same source file, in the
+    // same rounds, so what Node costs before any NFS is measured under the same conditions as the READ row.
+    const floorClient = buildFloorProgram('client', work);
+    const cFloor = await startFloorServer(src, buildFloorProgram('server', work));
+    floors.push(cFloor);
+    const nodeFloor = await startFloorServer(src);
+    floors.push(nodeFloor);
+    const floorOnce = (s: ReadyChild) => async (): Promise<Sample> => {
+      const meter = new CpuMeter({ server: s.proc.pid! }).start();
+      floorCopy(floorClient, Number(s.line.split(' ')[1]), SIZE_MIB * MiB, MiB, COPIES, back);
+      await processSettled(s.proc.pid!);
+      return { readCpu: meter.perMiB(COPIES * SIZE_MIB * MiB).server };
+    };
     // Warm-up, untimed: each server sees a full run before the first measured one.
     for (const t of targets) await writeThenRead(t, src, back, 'warm');
+    for (const s of floors) await floorOnce(s)();
     let n = 0;
     const once = (t: Target) => () => writeThenRead(t, src, back, String(n++));
     rounds = await pairedRounds({
       rounds: ROUNDS,
       yardsticks: { ganesha: once(ganesha) },
-      cases: { ours: once(ours), plain: once(plain) },
-      progress: (i) => console.error(`# bench server: round ${i + 1}/${ROUNDS} (ganesha, ours, ours without journal, ganesha; ${COPIES} x ${SIZE_MIB} MiB each way)`),
+      cases: { ours: once(ours), plain: once(plain), cFloor: floorOnce(cFloor), nodeFloor: floorOnce(nodeFloor) },
+      progress: (i) => console.error(`# bench server: round ${i + 1}/${ROUNDS} (ganesha; ours, ours without journal, the C and the Node READ floor in rotation; ganesha; ${COPIES} x ${SIZE_MIB} MiB each way)`),
     });
   } finally {
     for (const t of targets) await t.stop();
+    for (const s of floors) await s.stop();
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmSync(journalDir, { recursive: true, force: true });
   }
@@ -149,6 +169,41 @@ export async function run(): Promise<Measurement[]> {
       }),
     );
   }
+  // The READ floor, same rounds: Node's own cost before any NFS (minimal Node reader / minimal C reader), and the
+  // READ row with it divided out (ours / ganesha over Node reader / C reader, per round). What each real server
+  // costs above its language's floor (ours above the Node reader, ganesha above the C reader) goes in the note:
+  // the floors' client is not nfs-cp (it speaks no NFS), so those differences are indicative, not exact.
+  const floorRatio = r.cases.nodeFloor.map((s, i) => s.readCpu / r.cases.cFloor[i].readCpu);
+  const readRatio = r.ratios('ours', 'ganesha', 'readCpu');
+  const gMean = (i: number) => (r.first.ganesha[i].readCpu + r.again.ganesha[i].readCpu) / 2;
+  const oursAbove = r.cases.ours.map((s, i) => s.readCpu - r.cases.nodeFloor[i].readCpu);
+  const ganeshaAbove = r.cases.cFloor.map((s, i) => gMean(i) - s.readCpu);
+  out.push(
+    pairedRow({
+      bench: 'server',
+      case: `READ floor: server CPU per MiB, minimal Node reader / minimal C reader, ${SIZE_MIB} MiB copies`,
+      unit: 'ms/MiB',
+      yardstick: 'minimal C reader, same rounds',
+      ours: r.median('nodeFloor', 'readCpu'),
+      yardstickValue: r.median('cFloor', 'readCpu'),
+      ratios: floorRatio,
+      self: r.self('ganesha', 'readCpu'),
+      cost: true,
+      note: `information, no target: what a Node server pays on READ before any NFS (bench/read-floor.ts); ${runs}; noise band: ganesha's`,
+    }),
+    pairedRow({
+      bench: 'server',
+      case: `server CPU per MiB, nfs-cp READ / ganesha's, over the READ floor's Node / C`,
+      unit: 'x',
+      yardstick: 'READ floor, Node reader / C reader, same rounds',
+      ours: median(readRatio),
+      yardstickValue: median(floorRatio),
+      ratios: readRatio.map((x, i) => x / floorRatio[i]),
+      self: r.self('ganesha', 'readCpu'),
+      cost: true,
+      note: `information, no target: the READ row with what Node itself costs divided out, per round (below 1: our RPC and NFS layers cost less than ganesha's, relative to each language's floor); above the floor, per round, ours ${oursAbove.map(f2).join('/')} ms/MiB, ganesha ${ganeshaAbove.map(f2).join('/')} (the floors' client is not nfs-cp, so indicative)`,
+    }),
+  );
   out.push(
     pairedRow({
       bench: 'server',
