@@ -1,5 +1,5 @@
 // Programmatic entry point of `nfs-testbed inspect`: read capture files, find duplicated RPC calls and compare
-// their payloads. Pass 1 fingerprints every payload (xxh64); only when some XIDs repeat with different ones (or payloads
+// their payloads. Pass 1 fingerprints every payload (xxh3); only when some XIDs repeat with different ones (or payloads
 // were asked for) does pass 2 re-read the files and keep copies of exactly those transmissions' payloads, so
 // memory stays bounded by open connections and records in progress, not by the capture size.
 import fs from 'node:fs';

@@ -52,7 +52,7 @@ interface ServerCliOptions {
   drcProcs?: string;
   drcIgnorePort?: boolean;
   journal?: string;
-  journalHash: string;
+  journalHash?: string;
   api?: string;
   timeScale: string;
   stateDir?: string;
@@ -103,7 +103,7 @@ export function register(program: Command): void {
     .option('--drc-hiwat <n>', 'retire the oldest entries above this many when a request completes and no hit was recent (ganesha: 64); 0 = off', '0')
     .addOption(optionWithDefault('--drc-procs <list>', 'comma-separated NFSv3 procedures to cache (nfsd caches the non-idempotent ones)', DEFAULT_CACHED_PROCS.join(',')))
     .option('--journal <file>', 'write journal (SQLite, WAL)')
-    .option('--journal-hash <hash>', `how the journal identifies payloads: ${PAYLOAD_HASH_NAMES.join(' | ')} (a journal keeps the hash it was created with)`, DEFAULT_PAYLOAD_HASH)
+    .addOption(optionWithDefault('--journal-hash <hash>', `how the journal identifies payloads: ${PAYLOAD_HASH_NAMES.join(' | ')} (a journal keeps the hash it was created with)`, `an existing journal's own, ${DEFAULT_PAYLOAD_HASH} for a new one`))
     .option('--api <host:port>', 'serve the admin API (HTTP) there')
     .option('--time-scale <x>', 'multiplies every modelled duration', '1')
     .addOption(optionWithDefault('--state-dir <dir>', 'where the file-handle secret lives; handles stay valid across restarts and reboots while it does (XDG_STATE_HOME unset: ~/.local/state)', '$XDG_STATE_HOME/nfs-testbed/<export hash>'))

@@ -49,7 +49,7 @@ export interface ServerOptions {
   drc?: Partial<Record<keyof DrcConfig | 'expiry', unknown>>;
   /** journal database file, ':memory:' for an in-process one; omitted = no journal */
   journal?: string;
-  /** how the journal identifies payloads (core/payload-hash.ts; default xxh64) */
+  /** how the journal identifies payloads (core/payload-hash.ts); default: an existing journal's own, xxh3 for a new one */
   journalHash?: string;
   /** multiplies every modelled duration (DRC expiry) */
   timeScale?: number;
@@ -174,10 +174,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const maxIdleBytes = Math.max(64 * 1024 * 1024, x.writeBehind.limitBytes + 16 * 1024 * 1024);
   const recordPool = new BufferPool({ granule: 64 * 1024, maxIdleBytes, shared: true });
   const drc = new DuplicateRequestCache(drcConfig(o.drc), scale, o.clock);
-  const journalHash = o.journalHash ?? DEFAULT_PAYLOAD_HASH;
-  if (!isPayloadHash(journalHash)) throw new ConfigError('BAD_JOURNAL_HASH', `--journal-hash ${journalHash}: one of ${PAYLOAD_HASH_NAMES.join(', ')}`);
+  const journalHash = o.journalHash;
+  if (journalHash !== undefined && !isPayloadHash(journalHash)) throw new ConfigError('BAD_JOURNAL_HASH', `--journal-hash ${journalHash}: one of ${PAYLOAD_HASH_NAMES.join(', ')}`);
+  // Without --journal-hash an existing journal goes on with its own hash (server/journal.ts).
   const journal = o.journal ? new Journal(o.journal, logger, undefined, undefined, journalHash) : undefined;
-  const hasher = new PayloadHasher(journalHash);
+  const hasher = new PayloadHasher(journal?.payloadHash ?? journalHash ?? DEFAULT_PAYLOAD_HASH);
   const recorder = journal && new JournalRecorder(journal, hasher, drc, handles, x.writeVerifier.toString('hex'));
   const t0 = Date.now();
 

@@ -22,7 +22,7 @@
 //   stable      INTEGER               WRITE stable_how requested (0 UNSTABLE, 1 DATA_SYNC, 2 FILE_SYNC)
 //   committed   INTEGER               WRITE stable_how returned; NULL unless executed with NFS3_OK
 //   data_hash   TEXT                  hex digest of the payload carried by THIS transmission, with the hash that
-//                                     meta `payload_hash` names (core/payload-hash.ts: xxh64 by default, or sha256)
+//                                     meta `payload_hash` names (core/payload-hash.ts: xxh3 by default, or xxh64, sha256)
 //   head_hex    TEXT                  its first 16 bytes, hex
 // Whether a row's payload reached the file is core/journal-schema.ts reachedFile(): the procedure ran (executed,
 // payload-miss-executed or not-cached) and answered NFS3_OK.
@@ -115,8 +115,10 @@ export class Journal {
   readonly payloadHash: PayloadHashName;
 
   /**
-   * Opens (creating or migrating) a journal; ':memory:' in tests. A journal keeps one payload hash for life: one
-   * that already holds another than `payloadHash` is refused (ConfigError JOURNAL_HASH), never mixed.
+   * Opens (creating or migrating) a journal; ':memory:' in tests. A journal keeps one payload hash for life (meta
+   * `payload_hash`): without `payloadHash` an existing journal goes on with its own and a new one gets
+   * DEFAULT_PAYLOAD_HASH; one that already holds another than a given `payloadHash` is refused (ConfigError
+   * JOURNAL_HASH), never mixed.
    */
   constructor(
     readonly file: string,
@@ -124,7 +126,7 @@ export class Journal {
     /** rows queued before a synchronous flush; otherwise flushed within flushMs */
     private readonly batchRows = 512,
     private readonly flushMs = 50,
-    payloadHash: PayloadHashName = DEFAULT_PAYLOAD_HASH,
+    payloadHash?: PayloadHashName,
   ) {
     this.db = openJournalDb(file);
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
@@ -140,17 +142,17 @@ export class Journal {
       this.db.transaction(() => {
         this.db.exec(MIGRATIONS[v]);
         this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v));
-        if (fresh && v === JOURNAL_SCHEMA_VERSION) this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(PAYLOAD_HASH_META, payloadHash);
+        if (fresh && v === JOURNAL_SCHEMA_VERSION) this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(PAYLOAD_HASH_META, payloadHash ?? DEFAULT_PAYLOAD_HASH);
       })();
     }
     if (!fresh && from < JOURNAL_SCHEMA_VERSION) this.logger?.log('info', 'journal migrated', { file, from, to: JOURNAL_SCHEMA_VERSION });
     const has = (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(PAYLOAD_HASH_META) as { value: string } | undefined)?.value ?? '';
-    if (has !== payloadHash) {
+    if (!isPayloadHash(has) || (payloadHash && has !== payloadHash)) {
       this.db.close();
-      const use = isPayloadHash(has) ? `run with --journal-hash ${has} to add to it, or` : 'it cannot be added to;';
-      throw new ConfigError('JOURNAL_HASH', `journal ${file} identifies payloads with ${has || 'no known hash'}, not ${payloadHash}: ${use} give a new --journal file`, { file, has, want: payloadHash });
+      const use = isPayloadHash(has) ? `run with --journal-hash ${has} (or without the option) to add to it, or` : 'it cannot be added to;';
+      throw new ConfigError('JOURNAL_HASH', `journal ${file} identifies payloads with ${has || 'no known hash'}, not ${payloadHash ?? 'one this build knows'}: ${use} give a new --journal file`, { file, has, want: payloadHash ?? null });
     }
-    this.payloadHash = payloadHash;
+    this.payloadHash = has;
     // Positional parameters, in COLUMNS order: better-sqlite3 binds a named one by looking its name up on the row
     // object through V8's API (a string and a property lookup per column per row); positional ones are read from the
     // call's arguments. Measured in a scratch loop of realistic rows, 25 a transaction as the 50 ms window gives at

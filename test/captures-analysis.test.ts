@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inspectBytes } from '../captures/inspect';
-import { payloadHash } from '../core/payload-hash';
+import { DEFAULT_PAYLOAD_HASH, payloadHash } from '../core/payload-hash';
 import { diffPayloads } from '../captures/analysis/diff';
 import {
   TcpConv, pcapFile, pcapngFile, timed, LT, ethernet, sll, sll2, bsdNull, ipv4, ipv6, udp,
@@ -403,7 +403,7 @@ test('SHA-1 only where the report prints it: none for a single call, its own for
   const all = inspectBytes([capture], { hashAll: true });
   const of = (xid: number) => plain.transmissions.filter((t) => t.xid === xid);
   assert.equal(of(0x1001)[0].payloadSha1, null);
-  assert.equal(of(0x1001)[0].payloadFingerprint, payloadHash('xxh64', a));
+  assert.equal(of(0x1001)[0].payloadFingerprint, payloadHash(DEFAULT_PAYLOAD_HASH, a));
   // The first copy of 0x1002 learns its hash from the second (same fingerprint); 0x1003's differ: the second pass.
   assert.deepEqual(of(0x1002).map((t) => t.payloadSha1), [sha1(a), sha1(a)]);
   assert.deepEqual(of(0x1003).map((t) => t.payloadSha1), [sha1(a), sha1(b)]);

@@ -2,7 +2,7 @@
 // program, version and procedure (RFC 5531 §9: the XID identifies a request; a retransmission reuses it,
 // whatever connection it travels on). Sans-IO: the pipeline feeds decoded messages with their context.
 import crypto from 'node:crypto';
-import { payloadHash } from '../../core/payload-hash';
+import { DEFAULT_PAYLOAD_HASH, payloadHash } from '../../core/payload-hash';
 import type { CallSummary, ReplySummary } from '../rpc/messages';
 import { procName } from '../rpc/messages';
 import type { Leg, LegChoice } from './legs';
@@ -79,7 +79,7 @@ export interface Transmission {
   capped: boolean;
   streamOffset: number | null;
   /**
-   * xxh64 (core/payload-hash.ts) of the WRITE data, or of the whole arguments for other procedures; null when
+   * xxh3 (core/payload-hash.ts DEFAULT_PAYLOAD_HASH) of the WRITE data, or of the whole arguments for other procedures; null when
    * damaged. What equality of payloads is judged by (duplicates, relay legs).
    */
   payloadFingerprint: string | null;
@@ -195,7 +195,7 @@ export class Ledger {
       replies: [],
       leg: null,
     };
-    if (!damaged) t.payloadFingerprint = payloadHash('xxh64', payload);
+    if (!damaged) t.payloadFingerprint = payloadHash(DEFAULT_PAYLOAD_HASH, payload);
     if (c.write) t.write = { fh: c.write.file.toString('hex'), offset: c.write.offset, count: c.write.count, stable: c.write.stable };
     this.transmissions.push(t);
     const keep = !damaged && this.opts.keepPayload?.(t.index) === true;
