@@ -1,7 +1,8 @@
 // Server cost (issue 20): libnfs nfs-cp of a 256 MiB random file into and out of our server (journal on, run as
 // the CLI in its own process) and nfs-ganesha 4.3 (the yardstick), judged on the server's CPU per MiB from
 // schedstat (every thread: event loop, thread pool, the journal's hasher), over runs of 1 GiB (4 copies of the
-// file). Each round runs ganesha, our server with and without the journal and the two READ floors
+// file), after an untimed warm-up (WARM_COPIES connections each way, then one full run). Each round runs ganesha,
+// our server with and without the journal and the two READ floors
 // (bench/read-floor.ts: a minimal C and a minimal Node reader, what each language costs before any NFS), then
 // ganesha again: ratios are per round, and ganesha's second run against its first is the noise band printed
 // beside them. MiB/s ratios are information (one 1 MiB call outstanding makes them latency-bound), printed with
@@ -26,6 +27,17 @@ const SIZE_MIB = Number(process.env.BENCH_SERVER_MIB ?? 256);
 const COPIES = Math.max(1, Math.ceil(1024 / SIZE_MIB));
 /** per-round ratios spread 0.98-1.57 in one quiet run of 5 rounds: 7 steady the median, as in bench/netem.ts */
 const ROUNDS = Math.max(3, Number(process.env.BENCH_SERVER_ROUNDS ?? 7));
+/**
+ * Untimed warm-up copies of a 64 MiB file, written and read back, per server before its full-size warm-up run.
+ * nfs-cp opens a connection per copy, and V8 optimizes the per-connection code (socket set-up, MOUNT, LOOKUP,
+ * the stream machinery) only after dozens of connections: with one warm-up run, TurboFan was still compiling
+ * 1-2 functions per measured copy (`--trace-opt`: 163 optimizations by 8 read copies, then +16, +15, +12, +8 per 8
+ * copies, +2 to +5 after 64), 4% of our server's samples in its WRITE rounds on compiler threads (`perf`). A
+ * server that has been up a while has paid that once; ganesha, compiled ahead of time, never pays it. So each
+ * server, ganesha too, sees this many connections each way first, as the client bench sends 4 GiB before its rounds.
+ */
+const WARM_COPIES = Math.max(0, Number(process.env.BENCH_SERVER_WARM ?? 48));
+const WARM_MIB = 64;
 const CLI = path.join(__dirname, '..', 'cli', 'main.js');
 
 interface Target {
@@ -109,6 +121,7 @@ export async function run(): Promise<Measurement[]> {
   const targets: Target[] = [];
   const floors: ReadyChild[] = [];
   let rounds;
+  let warmS = 0;
   try {
     const ours = await startOurs(dir('ours'), path.join(journalDir, 'journal.db'));
     targets.push(ours);
@@ -130,8 +143,23 @@ export async function run(): Promise<Measurement[]> {
       await processSettled(s.proc.pid!);
       return { readCpu: meter.perMiB(COPIES * SIZE_MIB * MiB).server };
     };
-    // Warm-up, untimed: each server sees a full run before the first measured one.
-    for (const t of targets) await writeThenRead(t, src, back, 'warm');
+    // Warm-up, untimed: WARM_COPIES connections each way, then a full run before the first measured one.
+    const warmSrc = path.join(work, 'warm.bin');
+    fs.copyFileSync(src, warmSrc);
+    fs.truncateSync(warmSrc, Math.min(WARM_MIB, SIZE_MIB) * MiB);
+    const warmStart = performance.now();
+    for (const t of targets) {
+      for (let k = 0; k < WARM_COPIES; k++) {
+        const name = `warm-${k}.bin`;
+        cp(warmSrc, t.url(name));
+        cp(t.url(name), back);
+        fs.rmSync(back);
+        fs.truncateSync(path.join(t.dir, name), 0);
+        fs.rmSync(path.join(t.dir, name));
+      }
+      await writeThenRead(t, src, back, 'warm');
+    }
+    warmS = (performance.now() - warmStart) / 1000;
     for (const s of floors) await floorOnce(s)();
     let n = 0;
     const once = (t: Target) => () => writeThenRead(t, src, back, String(n++));
@@ -149,7 +177,7 @@ export async function run(): Promise<Measurement[]> {
   }
   const r = rounds;
   const f2 = (x: number) => x.toFixed(2);
-  const runs = `${ROUNDS} rounds of ${COPIES} x ${SIZE_MIB} MiB`;
+  const runs = `${ROUNDS} rounds of ${COPIES} x ${SIZE_MIB} MiB after ${WARM_COPIES} untimed ${WARM_MIB} MiB copies each way and one full run per server (${warmS.toFixed(0)} s)`;
   const out: Measurement[] = [];
   for (const op of ['write', 'read'] as const) {
     const OP = op.toUpperCase();
