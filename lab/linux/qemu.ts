@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { GuestError } from '../../core/errors';
+import { tiedToParent } from '../peers/tools';
 import { missingPrograms } from './debs';
 import type { GuestImage } from './image';
 import { slirpBridgeCommand, umlCommand, UML_IF, type UmlTunnel } from './uml';
@@ -123,14 +124,17 @@ export class Guest {
       if (l.net.mode === 'user') {
         if (!l.tunnel) throw new GuestError('GUEST_FAILED', 'a UML guest on user networking needs its tunnel ports');
         const b = slirpBridgeCommand(l, l.tunnel);
-        this.bridge = spawn(b.cmd, b.argv, { stdio: ['ignore', 'ignore', 'pipe'], env: ownerEnv() });
+        const tied = tiedToParent(b.cmd, b.argv);
+        this.bridge = spawn(tied.cmd, tied.argv, { stdio: ['ignore', 'ignore', 'pipe'], env: ownerEnv() });
         this.bridge.stderr!.on('data', (d) => (this.stderr += d));
       }
       run = umlCommand(l, cmdline, l.tunnel);
       consoleFd = fs.openSync(l.consoleLog, 'w');
     } else run = qemuCommand(l, cmdline);
     try {
-      this.child = spawn(run.cmd, run.argv, { stdio: ['pipe', 'pipe', 'pipe', ...(consoleFd === undefined ? [] : [consoleFd])], env: ownerEnv() });
+      // Tied to this process: a test file killed past its timeout must not leave its guest running (tiedToParent).
+      const tied = tiedToParent(run.cmd, run.argv);
+      this.child = spawn(tied.cmd, tied.argv, { stdio: ['pipe', 'pipe', 'pipe', ...(consoleFd === undefined ? [] : [consoleFd])], env: ownerEnv() });
     } finally {
       if (consoleFd !== undefined) fs.closeSync(consoleFd);
     }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { TestbedError } from '../../core/errors';
-import { which } from './tools';
+import { tiedToParent, which } from './tools';
 
 export interface Ganesha {
   host: string;
@@ -142,7 +142,8 @@ export async function startGanesha(opts: { exportDir?: string; lockTimeoutMs?: n
   };
   try {
     if (!(await portOpen(111))) {
-      rpcbind = spawn(which('rpcbind')!, ['-f'], { stdio: 'ignore' });
+      const tied = tiedToParent(which('rpcbind')!, ['-f']);
+      rpcbind = spawn(tied.cmd, tied.argv, { stdio: 'ignore' });
       for (let i = 0; i < 50 && !(await portOpen(111)); i++) await new Promise((r) => setTimeout(r, 100));
     }
     const [port, mountPort, nlm, rquota] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -164,7 +165,9 @@ LOG { Default_Log_Level = EVENT; }
     const confPath = path.join(work, 'ganesha.conf');
     const logPath = path.join(work, 'ganesha.log');
     fs.writeFileSync(confPath, conf);
-    ganesha = spawn(which('ganesha.nfsd')!, ['-F', '-L', logPath, '-f', confPath, '-p', path.join(work, 'ganesha.pid')], { stdio: 'ignore' });
+    // Tied to this process (tools.ts tiedToParent): a killed bench or test file leaves no ganesha holding its ports.
+    const tied = tiedToParent(which('ganesha.nfsd')!, ['-F', '-L', logPath, '-f', confPath, '-p', path.join(work, 'ganesha.pid')]);
+    ganesha = spawn(tied.cmd, tied.argv, { stdio: 'ignore' });
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     for (;;) {
       const log = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '';
