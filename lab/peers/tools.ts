@@ -38,7 +38,7 @@ export function missingTools(...cmds: Array<[cmd: string, debianPackage: string]
  * util-linux `setpriv --pdeathsig KILL` sets PR_SET_PDEATHSIG, which survives its execve of `cmd` (same PID, so
  * stopping by PID is unchanged). Without it, a guest or daemon outlives a Node process that is killed without
  * running its cleanup (a test file past the runner's timeout gets SIGTERM; one fresh-clone run left a QEMU guest
- * using a core for 20 minutes). From a worker thread the tie is to that thread. Unchanged when setpriv is missing.
+ * using a core until stopped by hand). From a worker thread the tie is to that thread. Unchanged when setpriv is missing.
  */
 export function tiedToParent(cmd: string, argv: readonly string[]): { cmd: string; argv: string[] } {
   const setpriv = which('setpriv');
