@@ -2,6 +2,7 @@
 // stopped by PID: the benches' servers, sinks, responders and floors, and their tests. Each prints a line starting
 // `ready` once it listens.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tiedToParent } from '../lab/peers/tools';
 
 export interface ReadyChild {
   proc: ChildProcess;
@@ -13,7 +14,9 @@ export interface ReadyChild {
 
 /** Runs `node ...args` (or `command ...args`) until it prints a `ready` line; rejects if it exits first. */
 export async function startReady(args: string[], stderr: 'inherit' | 'ignore' = 'inherit', command = process.execPath): Promise<ReadyChild> {
-  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', stderr] });
+  // Tied to the bench (lab/peers/tools.ts tiedToParent): a bench killed mid-run leaves no server or sink behind.
+  const tied = tiedToParent(command, args);
+  const proc = spawn(tied.cmd, tied.argv, { stdio: ['ignore', 'pipe', stderr] });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout!.on('data', (d) => {
