@@ -94,14 +94,19 @@ async function writeThenRead(target: Target, src: string, back: string, tag: str
     out[`${op}MiBs`] = bytes / MiB / s;
     out[`${op}CpCpu`] = cpMs / (bytes / MiB);
   }
-  // Truncated before unlinked: a server may keep a descriptor of a copy open after it is removed (ganesha's fd
-  // LRU kept 18 removed 256 MiB copies open for 40 minutes here: 4.5 GiB of /dev/shm), and whoever drops the last
-  // reference frees the pages. Truncating frees them here, in the bench process, for every target alike.
-  for (const n of names) {
-    fs.truncateSync(path.join(target.dir, n), 0);
-    fs.rmSync(path.join(target.dir, n));
-  }
+  for (const n of names) dropCopy(target, n);
   return out;
+}
+
+/**
+ * Removes a copy from `target`'s export, truncated before unlinked: a server may keep a descriptor of a copy open
+ * after it is removed (ganesha's fd LRU kept 18 removed 256 MiB copies open for 40 minutes here: 4.5 GiB of
+ * /dev/shm), and whoever drops the last reference frees the pages. Truncating frees them here, in the bench
+ * process, for every target alike.
+ */
+function dropCopy(target: Target, name: string): void {
+  fs.truncateSync(path.join(target.dir, name), 0);
+  fs.rmSync(path.join(target.dir, name));
 }
 
 export async function run(): Promise<Measurement[]> {
@@ -154,8 +159,7 @@ export async function run(): Promise<Measurement[]> {
         cp(warmSrc, t.url(name));
         cp(t.url(name), back);
         fs.rmSync(back);
-        fs.truncateSync(path.join(t.dir, name), 0);
-        fs.rmSync(path.join(t.dir, name));
+        dropCopy(t, name);
       }
       await writeThenRead(t, src, back, 'warm');
     }
