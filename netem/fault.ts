@@ -77,6 +77,8 @@ export interface FaultInstance {
   readonly needsRecords: boolean;
   /** times the fault acted */
   fired: number;
+  /** the proxy has installed this fault (it is in the flows' hook lists): a fault that acts on installation acts now */
+  installed?(): void;
   /** a chunk was read; it is valid only during the call (the relay may read into the same memory again) */
   onChunk?(site: HookSite, chunk: Buffer): void;
   onRecord?(site: HookSite, rec: RecordInfo): void;

@@ -160,7 +160,17 @@ export class Proxy implements ConnectionHost {
     }
     if (opts.eventLog) this.log.addFile(opts.eventLog);
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
-    for (const f of opts.faults ?? []) this.addFault(f);
+    // Faults given at construction act a timer's turn later (0 ms), once whoever created the proxy has had the
+    // chance to listen to its events; the proxy is not listening yet, so no byte can pass them meanwhile.
+    for (const f of opts.faults ?? []) {
+      this.installFault(f, (inst, timers) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          inst.installed?.();
+        }, 0);
+        timers.add(t);
+      });
+    }
   }
 
   /** Starts listening; resolves when the address is known. */
@@ -226,6 +236,11 @@ export class Proxy implements ConnectionHost {
 
   /** Installs a fault on the live proxy; throws ConfigError on a bad spec. Returns its id. */
   addFault(spec: FaultSpec): FaultInfo {
+    return this.installFault(spec, (inst) => inst.installed?.());
+  }
+
+  /** `start` runs once the fault is in the hook lists (FaultInstance.installed: now, or at a set time). */
+  private installFault(spec: FaultSpec, start: (inst: FaultInstance, timers: Set<NodeJS.Timeout>) => void): FaultInfo {
     if (!spec || typeof spec !== 'object') throw new ConfigError('NETEM_FAULT', 'fault spec must be an object');
     const id = spec.id ?? this.newFaultId(spec.kind);
     if (this.installed.some((i) => i.inst.id === id)) throw new ConfigError('NETEM_FAULT_EXISTS', `fault ${id} already exists`);
@@ -235,6 +250,7 @@ export class Proxy implements ConnectionHost {
     this.installed.push({ inst, timers });
     this.rebuild();
     this.log.emit({ source: id, kind: spec.kind, event: 'fault-added', spec: inst.spec });
+    start(inst, timers);
     return this.faultInfo(inst);
   }
 
@@ -250,6 +266,7 @@ export class Proxy implements ConnectionHost {
     this.installed = this.installed.filter((i) => i !== cur);
     this.rebuild();
     this.log.emit({ source: id, kind: spec.kind, event: 'fault-updated', spec: inst.spec });
+    inst.installed?.();
     return this.faultInfo(inst);
   }
 

@@ -220,6 +220,9 @@ test('hold keeps reading (the sender does not back up) and releases later', asyn
   t.after(() => proxy.close());
   const c = await connect(proxy.address.port);
   proxy.addFault({ kind: 'hold', duration: '20s', direction: 'upstream' });
+  // A fault without a trigger acts when addFault returns (Trigger.installed), not a timer later: a byte read after
+  // the call meets it.
+  assert.ok(proxy.events.some((e) => e.event === 'hold-start'), 'the hold is on when addFault returns');
   const block = Buffer.alloc(1 << 20, 2);
   for (let i = 0; i < 4; i++) c.write(block);
   await until(() => proxy.metrics().upstreamDir.bytesIn >= 4 * block.length, '4 MiB read by the proxy');

@@ -31,6 +31,7 @@ const create: FaultFactory<BlackholeSpec> = (spec, ctx) => {
       if (spec.close !== false) for (const c of ctx.connections()) c.end(`fault ${ctx.id}`);
     }, ctx.timeScale.real(durationModel));
   }, 'install');
+  inst.installed = () => trigger.installed();
   inst.onChunk = (site, chunk) => {
     if (directions.has(site.direction)) trigger.chunk(site, chunk);
   };

@@ -22,6 +22,7 @@ const create: FaultFactory<HoldSpec> = (spec, ctx) => {
     if (f.site) f.site.defer(go);
     else go();
   }, 'install');
+  inst.installed = () => trigger.installed();
   inst.onChunk = (site, chunk) => {
     if (directions.has(site.direction)) trigger.chunk(site, chunk);
   };

@@ -82,6 +82,7 @@ const create: FaultFactory<StallSpec> = (spec, ctx) => {
     if (phase === 'before' || !f.site) go();
     else f.site.defer(go);
   }, 'install');
+  inst.installed = () => trigger.installed();
   inst.onChunk = (site, chunk) => {
     if (directions.has(site.direction)) trigger.chunk(site, chunk);
   };
