@@ -99,7 +99,7 @@ function summary(p: Proxy) {
     seed: p.seed,
     faults: p.listFaults(),
     capture: p.capturePath ?? null,
-    captureIo: io ? { io: io.io, asked: io.asked, reason: io.reason } : null,
+    captureIo: io ? { io: io.io, asked: io.asked, reason: io.reason, ...(io.directAfter !== undefined ? { directAfter: io.directAfter } : {}) } : null,
   };
 }
 

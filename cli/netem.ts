@@ -118,7 +118,7 @@ export function register(program: Command): void {
     .option('--schedule <file>', 'JSON schedule: {seed, timeScale, faults, timeline}')
     .option('--capture <file.pcap>', 'write a synthesized pcap of both legs (and FILE.events.jsonl); FILE.pcapng: annotated for Wireshark at close')
     .option('--capture-with <tool>', 'synth (the proxy writes both legs) | tcpdump (real loopback capture; root)', 'synth')
-    .option('--capture-io <mode>', 'how the synth capture is written: buffered (page cache) | auto (O_DIRECT where the file system takes it, else buffered) | direct', CAPTURE_IO_DEFAULT)
+    .option('--capture-io <mode>', 'how the synth capture is written: auto (the page cache for the first 64 MiB, then O_DIRECT where the file system takes it) | buffered (page cache throughout) | direct (O_DIRECT throughout)', CAPTURE_IO_DEFAULT)
     .option('--event-log <file>', 'also write fault events as JSON lines here')
     .option('--api <host:port>', 'serve the control API here (loopback; any other address needs --api-token)')
     .option('--api-token <token>', `bearer token the control API requires (env ${API_TOKEN_ENV}); mandatory when --api is not loopback`)
@@ -143,7 +143,7 @@ export function register(program: Command): void {
       const proxy = await createProxy({ name: o.name, listen, upstream, timeScale, seed, faults, capture: o.capture, captureWith: o.captureWith as 'synth' | 'tcpdump', captureIo: o.captureIo as CaptureIo, eventLog: o.eventLog, rpc: o.rpc });
       const logger = createLogger({ name: 'netem', level: 'warn' });
       const io = proxy.captureIo;
-      if (io && io.asked === 'auto' && io.io === 'buffered') logger.log('warn', `capture ${o.capture}: written through the page cache, not O_DIRECT: ${io.reason}`);
+      if (io && io.asked === 'auto' && io.io === 'buffered' && io.directAfter === undefined) logger.log('warn', `capture ${o.capture}: written through the page cache, not O_DIRECT: ${io.reason}`);
       proxy.onEvent((e) => {
         if (e.event === 'upstream-connect-failed') logger.log('warn', 'cannot connect to the upstream; the client connection is reset', { conn: e.conn, upstream: e.upstream, code: e.code });
       });
@@ -171,7 +171,7 @@ export function register(program: Command): void {
         `ready netem listen=${a.host}:${a.port} upstream=${upstream.host}:${upstream.port}${apiUrl}` +
           ` time-scale=${timeScale} seed=${seed} faults=${proxy.listFaults().map((f) => f.id).join('|') || 'none'}` +
           (o.capture ? ` capture=${o.capture} events=${sidecarPath(o.capture)}` : '') +
-          (io ? ` capture-io=${io.io}` : '') +
+          (io ? ` capture-io=${io.io}${io.directAfter !== undefined ? `,direct-after=${io.directAfter >= 1048576 ? `${io.directAfter / 1048576}MiB` : `${io.directAfter}B`}` : ''}` : '') +
           '\n',
       );
       if (o.capture) process.stdout.write(`hint: tshark -r ${o.capture} -d tcp.port==${a.port},rpc -d tcp.port==${upstream.port},rpc\n`);

@@ -37,7 +37,7 @@ export interface ProxyOptions {
   capture?: string;
   /** synth (default): the proxy writes the pcap itself; tcpdump: real loopback capture (root + tcpdump) */
   captureWith?: 'synth' | 'tcpdump';
-  /** how the synthesized capture is written (netem/capture/capture-io.ts; default buffered: see CAPTURE_IO_DEFAULT) */
+  /** how the synthesized capture is written (netem/capture/capture-io.ts; default auto: the page cache for the first 64 MiB, then O_DIRECT; see CAPTURE_IO_DEFAULT) */
   captureIo?: CaptureIo;
   /** also append fault events as JSON lines here */
   eventLog?: string;

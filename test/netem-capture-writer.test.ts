@@ -15,6 +15,7 @@ import { Prng } from '../core/prng';
 import { createProxy, NetemRegistry, type Proxy, type CaptureIo, type CaptureIoChoice } from '../netem';
 import { DIRECT_BLOCK, DirectFile, type DirectFileOptions } from '../netem/capture/direct-file';
 import { CAPTURE_FLUSH_MS, ConnectionCapture, PcapSink } from '../netem/capture/sink';
+import { AUTO_DIRECT_AFTER, CAPTURE_IO_DEFAULT } from '../netem/capture/capture-io';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { XdrWriter } from '../xdr/writer';
 import { directIoBase, loopExt4Skip, mountLoopExt4, tmpfsBase } from './support/capture-dirs';
@@ -52,9 +53,9 @@ function writeSequence(sink: PcapSink): void {
   cap.rst('client', true);
 }
 
-async function assertGolden(dir: string, io: CaptureIo, expectIo: 'direct' | 'buffered'): Promise<CaptureIoChoice> {
+async function assertGolden(dir: string, io: CaptureIo, expectIo: 'direct' | 'buffered', autoDirectAfter?: number): Promise<CaptureIoChoice> {
   const file = path.join(dir, 'seq.pcap');
-  const sink = new PcapSink(file, io);
+  const sink = new PcapSink(file, io, CAPTURE_FLUSH_MS, autoDirectAfter);
   assert.equal(sink.io.io, expectIo, sink.io.reason);
   writeSequence(sink);
   await sink.close();
@@ -78,8 +79,44 @@ test('pcap bytes are identical, byte for byte, to the copying writer: through th
   await assertGolden(freshDir(t, { base: os.tmpdir() }), 'buffered', 'buffered');
 });
 
-test('pcap bytes are identical, byte for byte, to the copying writer: O_DIRECT chosen by auto where the file system takes it', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
-  assert.equal((await assertGolden(freshDir(t, direct), 'auto', 'direct')).reason, 'O_DIRECT');
+test('pcap bytes are identical, byte for byte, to the copying writer: O_DIRECT throughout (--capture-io direct)', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
+  assert.equal((await assertGolden(freshDir(t, direct), 'direct', 'direct')).reason, 'O_DIRECT');
+});
+
+test('auto, the default, writes through the page cache, then O_DIRECT from the write that crosses its threshold: the same bytes wherever it switches', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
+  assert.equal(CAPTURE_IO_DEFAULT, 'auto');
+  assert.equal(AUTO_DIRECT_AFTER, 64 * 1048576);
+  // Thresholds inside the golden sequence's records (its payloads are 1 B to 1 MiB), so the switch lands at a
+  // length that is not a multiple of the O_DIRECT block: the partial block is staged again and rewritten.
+  for (const after of [1, 4096, 100_000, 1_500_000]) {
+    const choice = await assertGolden(freshDir(t, direct), 'auto', 'buffered', after);
+    assert.equal(choice.io, 'direct', `switched after ${after} bytes`);
+    assert.match(choice.reason, /^O_DIRECT.* after the first .* through the page cache$/);
+  }
+  // Never reached: the page cache throughout, the probe's descriptor closed with the file.
+  const choice = await assertGolden(freshDir(t, direct), 'auto', 'buffered', 1 << 30);
+  assert.match(choice.reason, /^the page cache for the first 1024 MiB, then O_DIRECT/);
+});
+
+test('auto: a capture read while it runs holds every byte written so far, before and after its switch to O_DIRECT', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
+  const file = path.join(freshDir(t, direct), 'live.pcap');
+  const sink = new PcapSink(file, 'auto', CAPTURE_FLUSH_MS, 200_000);
+  const rng = new Prng(7);
+  const expect: Buffer[] = [];
+  let length = 24; // the global header
+  for (let i = 0; i < 60; i++) {
+    const b = Buffer.alloc(1 + Math.floor(rng.next() * 20_000));
+    for (let k = 0; k < b.length; k++) b[k] = (k * 13 + i) & 0xff;
+    sink.write([b]);
+    expect.push(Buffer.from(b));
+    length += b.length;
+    sink.flush();
+    assert.equal(sink.io.io, length >= 200_000 ? 'direct' : 'buffered', `after ${length} bytes`);
+    const got = fs.readFileSync(file);
+    assert.equal(got.length, length);
+    assert.ok(got.subarray(24).equals(Buffer.concat(expect)), `every byte so far, after ${length}`);
+  }
+  await sink.close();
 });
 
 test('auto chooses the page cache on tmpfs (O_DIRECT there would be a second copy), and the bytes are the same', { skip: 'skip' in tmpfs ? tmpfs.skip : undefined }, async (t) => {
@@ -285,7 +322,7 @@ test('a running capture is readable to its last record: on flushCapture(), the c
   const server = await startEchoServer();
   t.after(() => server.close());
   const file = path.join(dir, 'live.pcap');
-  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file, captureIo: 'auto' });
+  const proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file, captureIo: 'direct' });
   t.after(() => proxy.close());
   assert.equal(proxy.captureIo?.io, 'direct');
   const client = await RpcTestClient.connect(proxy.address.port);
@@ -308,7 +345,7 @@ test('a running capture is readable to its last record: on flushCapture(), the c
   const api = await createNetemApiServer(registry, { host: '127.0.0.1', port: 0 });
   const got = await api.inject({ method: 'GET', url: `/proxies/${proxy.name}` });
   assert.equal(got.statusCode, 200);
-  assert.deepEqual((got.result as { captureIo: unknown }).captureIo, { io: 'direct', asked: 'auto', reason: 'O_DIRECT' });
+  assert.deepEqual((got.result as { captureIo: unknown }).captureIo, { io: 'direct', asked: 'direct', reason: 'O_DIRECT' });
   assert.equal((await inspectNow()).rpcCalls, 2 * 8);
   // The timer (every CAPTURE_FLUSH_MS) with no one asking.
   await calls(2, 8);
@@ -379,7 +416,7 @@ test('an O_DIRECT capture on a file system that stalls (fsfreeze of a loop-mount
   const server = await startEchoServer();
   t.after(() => server.close());
   const file = path.join(disk.mnt, 'frozen.pcap');
-  proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file, captureIo: 'auto' });
+  proxy = await createProxy({ upstream: { host: '127.0.0.1', port: server.port }, capture: file, captureIo: 'direct' });
   assert.equal(proxy.captureIo?.io, 'direct', proxy.captureIo?.reason);
   const client = await RpcTestClient.connect(proxy.address.port);
   // The stall: another process freezes the file system (every write to it, O_DIRECT ones included, waits in

@@ -9,6 +9,7 @@ import { parseFaultArg } from '../cli/netem';
 import { NFSPROC3 } from '../xdr/nfs3/constants';
 import { RpcTestClient, startEchoServer } from './support/netem-rpc';
 import { runCli, startCli } from './support/cli';
+import { directIoBase } from './support/capture-dirs';
 
 
 test('compact fault syntax', () => {
@@ -73,4 +74,18 @@ test('the capture writer is in the ready line; auto falling back to the page cac
   assert.equal((await netem.stop()).code, 0);
   const err = netem.stderr();
   if (tmpfs) assert.equal(err.match(/capture .*shm\.pcap: written through the page cache, not O_DIRECT: tmpfs/g)?.length, 1, err);
+});
+
+const direct = directIoBase();
+test('by default (auto) a capture on a file system that takes O_DIRECT starts through the page cache and says when it goes O_DIRECT, with no warning', { skip: 'skip' in direct ? direct.skip : undefined }, async (t) => {
+  if ('skip' in direct) return;
+  const server = await startEchoServer();
+  t.after(() => server.close());
+  const dir = fs.mkdtempSync(path.join(direct.base, 'netem-cli-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const netem = await startCli(['netem', '--upstream', `127.0.0.1:${server.port}`, '--capture', path.join(dir, 'disk.pcap')]);
+  t.after(() => netem.stop('SIGKILL'));
+  assert.match(netem.readyLine, / capture-io=buffered,direct-after=64MiB$/);
+  assert.equal((await netem.stop()).code, 0);
+  assert.doesNotMatch(netem.stderr(), /not O_DIRECT/);
 });

@@ -7,8 +7,16 @@ import fs from 'node:fs';
 export class BufferedFile {
   private written = 0;
 
-  /** `fd`: opened for writing at its end, owned by this object from now on (close() closes it). */
-  constructor(private readonly fd: number) {}
+  /**
+   * `fd`: opened for writing at its end, owned by this object from now on (close() closes it); `written`: bytes the
+   * file already holds.
+   */
+  constructor(
+    private readonly fd: number,
+    written = 0,
+  ) {
+    this.written = written;
+  }
 
   get length(): number {
     return this.written;

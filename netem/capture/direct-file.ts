@@ -75,6 +75,13 @@ export interface DirectFileOptions {
   slabs?: number;
   /** false: every write on the caller's thread, as it is handed over (the probe, and where no thread starts) */
   thread?: boolean;
+  /**
+   * The file already holds `length` bytes (written through the page cache: capture-io.ts AutoFile) and `tail` is
+   * its last length mod DIRECT_BLOCK of them: staging starts at `length`, and the first write rewrites the partial
+   * block from its start (an O_DIRECT write over cached pages: iomap_dio_rw() writes back and invalidates the
+   * range first, so the file stays coherent).
+   */
+  resume?: { length: number; tail: Buffer };
 }
 
 /** Slabs in the ring: 8 MiB staged before the relay waits for the device (a repro's bursts fit in it). */
@@ -123,6 +130,16 @@ export class DirectFile {
     this.ring = pageAlignedBuffer(this.slabBytes * slabs, opts.thread !== false);
     this.lastCmd = new Array<number>(slabs).fill(-1);
     if (opts.thread !== false) this.thread = new WriterThread(fd, this.ring, 4 * slabs + 8);
+    if (opts.resume) {
+      const { length, tail } = opts.resume;
+      if (tail.length !== length % DIRECT_BLOCK) throw new RangeError(`resume: a tail of ${length % DIRECT_BLOCK} bytes, got ${tail.length}`);
+      this.base = Math.floor(length / this.slabBytes) * this.slabBytes;
+      this.at = this.base % this.ring.length;
+      this.fill = length - this.base;
+      this.clean = this.fill - tail.length;
+      tail.copy(this.ring, this.at + this.clean);
+      this.flushedAt = length;
+    }
   }
 
   /** Bytes written so far (the file's length after the next flush). */

@@ -2,7 +2,7 @@
 // event sidecar next to it (FILE.pcap -> FILE.events.jsonl).
 import { performance } from 'node:perf_hooks';
 import { CaptureError } from '../../core/errors';
-import { CAPTURE_IO_DEFAULT, openCaptureFile, type CaptureFile, type CaptureIo, type CaptureIoChoice } from './capture-io';
+import { AUTO_DIRECT_AFTER, CAPTURE_IO_DEFAULT, openCaptureFile, type CaptureFile, type CaptureIo, type CaptureIoChoice } from './capture-io';
 import { pcapGlobalHeader, TcpConversation, type Endpoint } from './pcap';
 
 export function sidecarPath(pcapPath: string): string {
@@ -22,8 +22,8 @@ export const CAPTURE_FLUSH_MS = 1000;
  * bytes the relay read or is about to write (its own slabs). Nothing of them is kept after write() returns, so the
  * relay may read into the same slab again at once. Two writers (capture-io.ts): O_DIRECT from a ring of
  * page-aligned staging slabs (one copy in user space into the ring, none into the page cache; a writer thread
- * takes each full slab to the device), or one writev per call through the page cache, by reference (the default:
- * CAPTURE_IO_DEFAULT says why). Measured (issue 20): the per-record work belongs on the relay thread (0.36 ms/MB
+ * takes each full slab to the device), or one writev per call through the page cache, by reference (the default, auto, writes
+ * the first 64 MiB through the page cache and the rest O_DIRECT: CAPTURE_IO_DEFAULT says why). Measured (issue 20): the per-record work belongs on the relay thread (0.36 ms/MB
  * against 0.63-2.15 for handing copies of records to the thread pool or a worker); only whole slabs are handed over.
  * A disk that cannot keep up blocks the relay thread (in writev, or once every slab of the ring is held): the relay
  * slows down, a packet is never dropped (tcpdump on loopback at full speed drops 22-68%). The direct writer holds
@@ -32,7 +32,7 @@ export const CAPTURE_FLUSH_MS = 1000;
  */
 export class PcapSink {
   private readonly file: CaptureFile;
-  readonly io: CaptureIoChoice;
+  private readonly opened: CaptureIoChoice;
   private error?: Error;
   /** buffers written (pcap records count two: header and payload) */
   packets = 0;
@@ -44,10 +44,17 @@ export class PcapSink {
     readonly path: string,
     io: CaptureIo = CAPTURE_IO_DEFAULT,
     flushMs = CAPTURE_FLUSH_MS,
+    /** `auto`: bytes through the page cache before O_DIRECT (capture-io.ts AUTO_DIRECT_AFTER) */
+    autoDirectAfter = AUTO_DIRECT_AFTER,
   ) {
     const header = pcapGlobalHeader();
-    ({ file: this.file, choice: this.io } = openCaptureFile(path, io, header));
+    ({ file: this.file, choice: this.opened } = openCaptureFile(path, io, header, autoDirectAfter));
     this.timer = setInterval(() => this.flushQuietly(), flushMs).unref();
+  }
+
+  /** what the file is written with, and why (`auto` changes it once, at its switch) */
+  get io(): CaptureIoChoice {
+    return this.file.choice ?? this.opened;
   }
 
   /** bytes written, the global header included (the writer counts them) */
