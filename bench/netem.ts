@@ -40,13 +40,13 @@ if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
   // The relay's event-loop delay between two 'cpu' questions (a capture write holding the loop shows here).
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
-  const serve = (port: number, close: () => Promise<void>, io?: string, flush?: () => void) => {
-    parentPort!.postMessage({ port, io });
+  const serve = (port: number, close: () => Promise<void>, io?: () => string | undefined, flush?: () => void) => {
+    parentPort!.postMessage({ port, io: io?.() });
     parentPort!.on('message', (m: string) => {
       if (m === 'cpu') {
         // The capture's writer thread finishes what it holds first, so its CPU for these bytes is in the count.
         flush?.();
-        parentPort!.postMessage({ cpuNs: threadCpuNs(), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6 });
+        parentPort!.postMessage({ cpuNs: threadCpuNs(), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, io: io?.() });
         lag.reset();
       } else void close().then(() => parentPort!.postMessage({ closed: true }));
     });
@@ -63,19 +63,20 @@ if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
     relay.listen(0, '127.0.0.1', () => serve((relay.address() as net.AddressInfo).port, () => new Promise((res) => relay.close(() => res()))));
   } else
     void createProxy({ upstream: { host: '127.0.0.1', port: wd.upstreamPort }, capture: wd.capture, captureIo: wd.captureIo }).then((p) =>
-      serve(p.address.port, () => p.close(), p.captureIo && `${p.captureIo.io} (${p.captureIo.reason})`, () => p.flushCapture()),
+      serve(p.address.port, () => p.close(), () => p.captureIo && `${p.captureIo.io} (${p.captureIo.reason})`, () => p.flushCapture()),
     );
 }
 
 interface InWorker {
   port: number;
-  /** what the capture is written with, as the proxy chose it */
+  /** what the capture is written with, as the proxy chose it at its start */
   io?: string;
   /**
    * ns the relay's thread has been on a CPU (not the capture's O_DIRECT writer thread, whose slabs are written by
-   * the time this answers), and the relay's event-loop delay since the last question (p99 and max, ms)
+   * the time this answers), the relay's event-loop delay since the last question (p99 and max, ms), and what the
+   * capture is written with now (auto switches to O_DIRECT past its first 64 MiB)
    */
-  cpu(): Promise<{ cpuNs: number; lagP99Ms: number; lagMaxMs: number }>;
+  cpu(): Promise<{ cpuNs: number; lagP99Ms: number; lagMaxMs: number; io?: string }>;
   close(): Promise<void>;
 }
 
@@ -204,13 +205,13 @@ export async function run(): Promise<Measurement[]> {
     const relayRun = async (c: Case, tag: string) => {
       const pcap = c === 'on' || c === 'onBuffered' ? path.join(dir, `bulk-${tag}.pcap`) : undefined;
       const p = await proxyInWorker(sinkPort, pcap, c === 'plain', c === 'onBuffered' ? 'buffered' : 'auto');
-      if (c === 'on') onIo = p.io ?? '';
       await bulk(p.port, WARM, sinkDone);
       const c0 = (await p.cpu()).cpuNs;
       const all0 = selfCpuMs();
       const s0 = tasksCpuNs();
       const v = await bulk(p.port, BULK, sinkDone);
       const c1 = await p.cpu(); // the capture is written by now (the answer waits for its writer thread)
+      if (c === 'on') onIo = c1.io ?? '';
       const relay = (c1.cpuNs - c0) / 1e3 / (BULK / 1e6);
       const tasks = (tasksCpuNs() - s0) / 1e3 / (BULK / 1e6); // every thread alive, the capture's writer included
       await p.close();
