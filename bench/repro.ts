@@ -92,7 +92,12 @@ export async function run(): Promise<Measurement[]> {
     const reproduced = seeds.filter((s) => s.record.verdict === 'reproduced').length;
     out.push(
       measurement('repro', `repro defaults (${DEFAULTS.policy}, DRC ${DEFAULTS.drc}), seeds 1-5 reproduced`, reproduced, 'seeds', 'issue 17 target (4 of 5)', 4, true,
-        seeds.map((s) => `s${s.record.config.seed}: ${timing(s.record)?.stallsToReproduce ?? 'none'} stalls`).join(', ') + `; budget --max-stalls ${DEFAULTS.maxStalls}`),
+        seeds
+          .map((s) => {
+            const n = timing(s.record)?.stallsToReproduce;
+            return `s${s.record.config.seed}: ${s.record.verdict === 'reproduced' && n !== undefined ? `reproduced at stall ${n}` : `${s.record.verdict} (${s.record.timeline.stalls.length} stall windows)`}`;
+          })
+          .join(', ') + `; budget --max-stalls ${DEFAULTS.maxStalls}`),
       measurement('repro', `one seed run (${DEFAULTS.policy}, DRC ${DEFAULTS.drc}), wall s (median of 5)`, median(seeds.map((s) => s.wallMs)) / 1000, 's', 'issue 17 budget (30 s)', 30, false,
         `time scale ${DEFAULTS.timeScale}; worst ${(Math.max(...seeds.map((s) => s.wallMs)) / 1000).toFixed(1)} s`),
     );
