@@ -124,6 +124,8 @@ export function openCaptureFile(file: string, asked: CaptureIo, first: Buffer, a
 class AutoFile implements CaptureFile {
   private buffered?: BufferedFile;
   private direct?: DirectFile;
+  /** why the switch to O_DIRECT failed (the writer thread did not start): the page cache throughout */
+  private stayed?: string;
 
   /** `directFd`: opened with O_DIRECT, holding the `written` bytes of the header; owned from now on. */
   constructor(
@@ -143,6 +145,7 @@ class AutoFile implements CaptureFile {
 
   get choice(): CaptureIoChoice {
     const mib = `${this.after / 1048576} MiB`;
+    if (this.stayed) return { io: 'buffered', asked: 'auto', reason: `the page cache throughout: going O_DIRECT after ${mib} failed (${this.stayed})` };
     return this.direct
       ? { io: 'direct', asked: 'auto', reason: `O_DIRECT${this.fsType ? ` on ${this.fsType}` : ''} after the first ${mib} through the page cache` }
       : { io: 'buffered', asked: 'auto', reason: `the page cache for the first ${mib}, then O_DIRECT${this.fsType ? ` on ${this.fsType}` : ''}`, directAfter: this.after };
@@ -154,7 +157,7 @@ class AutoFile implements CaptureFile {
 
   write(parts: readonly Buffer[]): number {
     const n = (this.direct ?? this.buffered!).write(parts);
-    if (!this.direct && this.buffered!.length >= this.after) this.goDirect();
+    if (!this.direct && !this.stayed && this.buffered!.length >= this.after) this.goDirect();
     return n;
   }
 
@@ -182,7 +185,13 @@ class AutoFile implements CaptureFile {
       fs.closeSync(rd);
     }
     const b = this.buffered!;
-    this.direct = new DirectFile(this.directFd, { resume: { length, tail } });
+    try {
+      this.direct = new DirectFile(this.directFd, { resume: { length, tail } });
+    } catch (e) {
+      // The writer thread could not start (a thread or memory limit): the capture goes on through the page cache.
+      this.stayed = (e as Error).message;
+      return;
+    }
     this.buffered = undefined;
     // close(2) of a local file reports only an earlier writeback error, which no caller here could act on: the
     // writes it would concern were made, and the capture goes on through the descriptor the probe checked.
