@@ -20,7 +20,7 @@ export type CaptureIo = keyof typeof CAPTURE_IO;
  * AUTO_DIRECT_AFTER bytes. Which writer costs less is the machine's: per MB relayed, capture on minus off (every
  * thread), `npm run bench -- netem`:
  * - this project's VM of 2026-12-07 (kernel 6.18, virtio disk taking O_DIRECT at 1.8-2.5 GB/s): O_DIRECT 0.08-0.18
- *   ms/MB against 1.59-1.84 through the page cache (`dd` of 2 GiB: 0.6-2.5 ms of system time per MiB buffered,
+ *   ms/MB against 1.59-1.97 through the page cache (`dd` of 2 GiB: 0.6-2.5 ms of system time per MiB buffered,
  *   0.09-0.15 with oflag=direct); throughput 1.1-1.2 GB/s against 0.45-0.50; the relay's event-loop delay p99 36-38
  *   ms against 142-149 (writev blocked in page allocation);
  * - the VM of the sessions before (a 260-650 MB/s disk): O_DIRECT 0.91-1.01 against 0.49-0.88 quiet, about equal
@@ -144,7 +144,7 @@ class AutoFile implements CaptureFile {
   }
 
   get choice(): CaptureIoChoice {
-    const mib = `${this.after / 1048576} MiB`;
+    const mib = this.after % 1048576 === 0 ? `${this.after / 1048576} MiB` : `${this.after} bytes`;
     if (this.stayed) return { io: 'buffered', asked: 'auto', reason: `the page cache throughout: going O_DIRECT after ${mib} failed (${this.stayed})` };
     return this.direct
       ? { io: 'direct', asked: 'auto', reason: `O_DIRECT${this.fsType ? ` on ${this.fsType}` : ''} after the first ${mib} through the page cache` }
