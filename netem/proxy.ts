@@ -163,13 +163,7 @@ export class Proxy implements ConnectionHost {
     // Faults given at construction act a timer's turn later (0 ms), once whoever created the proxy has had the
     // chance to listen to its events; the proxy is not listening yet, so no byte can pass them meanwhile.
     for (const f of opts.faults ?? []) {
-      this.installFault(f, (inst, timers) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          inst.installed?.();
-        }, 0);
-        timers.add(t);
-      });
+      this.installFault(f, (inst, ctx) => ctx.setTimer(() => inst.installed?.(), 0));
     }
   }
 
@@ -239,8 +233,8 @@ export class Proxy implements ConnectionHost {
     return this.installFault(spec, (inst) => inst.installed?.());
   }
 
-  /** `start` runs once the fault is in the hook lists (FaultInstance.installed: now, or at a set time). */
-  private installFault(spec: FaultSpec, start: (inst: FaultInstance, timers: Set<NodeJS.Timeout>) => void): FaultInfo {
+  /** `start` runs once the fault is in the hook lists (FaultInstance.installed: now, or on the fault's own timer). */
+  private installFault(spec: FaultSpec, start: (inst: FaultInstance, ctx: FaultContext) => void): FaultInfo {
     if (!spec || typeof spec !== 'object') throw new ConfigError('NETEM_FAULT', 'fault spec must be an object');
     const id = spec.id ?? this.newFaultId(spec.kind);
     if (this.installed.some((i) => i.inst.id === id)) throw new ConfigError('NETEM_FAULT_EXISTS', `fault ${id} already exists`);
@@ -250,7 +244,7 @@ export class Proxy implements ConnectionHost {
     this.installed.push({ inst, timers });
     this.rebuild();
     this.log.emit({ source: id, kind: spec.kind, event: 'fault-added', spec: inst.spec });
-    start(inst, timers);
+    start(inst, ctx);
     return this.faultInfo(inst);
   }
 

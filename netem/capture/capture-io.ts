@@ -107,7 +107,7 @@ export function openCaptureFile(file: string, asked: CaptureIo, first: Buffer, a
     throw e;
   }
   if (asked === 'auto') {
-    const auto = new AutoFile(file, fd, first.length, autoDirectAfter, fsType);
+    const auto = new AutoFile(file, fd, first.length, autoDirectAfter);
     return { file: auto, choice: auto.choice };
   }
   const direct = new DirectFile(fd);
@@ -133,7 +133,6 @@ class AutoFile implements CaptureFile {
     private readonly directFd: number,
     written: number,
     private readonly after: number,
-    private readonly fsType?: string,
   ) {
     try {
       this.buffered = new BufferedFile(fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND), written);
@@ -147,8 +146,8 @@ class AutoFile implements CaptureFile {
     const mib = this.after % 1048576 === 0 ? `${this.after / 1048576} MiB` : `${this.after} bytes`;
     if (this.stayed) return { io: 'buffered', asked: 'auto', reason: `the page cache throughout: going O_DIRECT after ${mib} failed (${this.stayed})` };
     return this.direct
-      ? { io: 'direct', asked: 'auto', reason: `O_DIRECT${this.fsType ? ` on ${this.fsType}` : ''} after the first ${mib} through the page cache` }
-      : { io: 'buffered', asked: 'auto', reason: `the page cache for the first ${mib}, then O_DIRECT${this.fsType ? ` on ${this.fsType}` : ''}`, directAfter: this.after };
+      ? { io: 'direct', asked: 'auto', reason: `O_DIRECT after the first ${mib} through the page cache` }
+      : { io: 'buffered', asked: 'auto', reason: `the page cache for the first ${mib}, then O_DIRECT`, directAfter: this.after };
   }
 
   get length(): number {
