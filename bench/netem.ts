@@ -41,7 +41,7 @@ if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
   const serve = (port: number, close: () => Promise<void>, io?: () => string | undefined, flush?: () => void) => {
-    parentPort!.postMessage({ port, io: io?.() });
+    parentPort!.postMessage({ port });
     parentPort!.on('message', (m: string) => {
       if (m === 'cpu') {
         // The capture's writer thread finishes what it holds first, so its CPU for these bytes is in the count.
@@ -69,8 +69,6 @@ if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
 
 interface InWorker {
   port: number;
-  /** what the capture is written with, as the proxy chose it at its start */
-  io?: string;
   /**
    * ns the relay's thread has been on a CPU (not the capture's O_DIRECT writer thread, whose slabs are written by
    * the time this answers), the relay's event-loop delay since the last question (p99 and max, ms), and what the
@@ -82,14 +80,13 @@ interface InWorker {
 
 async function proxyInWorker(upstreamPort: number, capture?: string, plain = false, captureIo?: CaptureIo): Promise<InWorker> {
   const w = new Worker(__filename, { workerData: { netemBench: true, upstreamPort, capture, plain, captureIo } });
-  const { port, io } = await new Promise<{ port: number; io?: string }>((res, rej) => {
+  const { port } = await new Promise<{ port: number }>((res, rej) => {
     w.once('message', res);
     w.once('error', rej);
   });
   const ask = <T>(m: string) => new Promise<T>((res) => (w.once('message', res), w.postMessage(m)));
   return {
     port,
-    io,
     cpu: () => ask('cpu'),
     close: async () => {
       await ask('close');

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors';
 import { parseHostPort } from '../core/address';
-import { parseDuration, parseNumber } from '../core/units';
+import { formatSize, parseDuration, parseNumber } from '../core/units';
 import { createProxy, applySchedule, loadSchedule, NetemRegistry, resolveProc, sidecarPath, CAPTURE_IO, CAPTURE_IO_DEFAULT, type CaptureIo, type FaultSpec, type Schedule } from '../netem';
 import { createNetemApiServer } from '../api/netem';
 import { API_TOKEN_ENV, apiToken } from '../api/auth';
@@ -171,7 +171,7 @@ export function register(program: Command): void {
         `ready netem listen=${a.host}:${a.port} upstream=${upstream.host}:${upstream.port}${apiUrl}` +
           ` time-scale=${timeScale} seed=${seed} faults=${proxy.listFaults().map((f) => f.id).join('|') || 'none'}` +
           (o.capture ? ` capture=${o.capture} events=${sidecarPath(o.capture)}` : '') +
-          (io ? ` capture-io=${io.io}${io.directAfter !== undefined ? `,direct-after=${io.directAfter >= 1048576 ? `${io.directAfter / 1048576}MiB` : `${io.directAfter}B`}` : ''}` : '') +
+          (io ? ` capture-io=${io.io}${io.directAfter !== undefined ? `,direct-after=${formatSize(io.directAfter)}` : ''}` : '') +
           '\n',
       );
       if (o.capture) process.stdout.write(`hint: tshark -r ${o.capture} -d tcp.port==${a.port},rpc -d tcp.port==${upstream.port},rpc\n`);

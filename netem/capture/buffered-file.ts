@@ -5,18 +5,14 @@ import fs from 'node:fs';
 
 /** Appends with writev(2). Ownership: nothing of `parts` is kept after write() returns. */
 export class BufferedFile {
-  private written = 0;
-
   /**
    * `fd`: opened for writing at its end, owned by this object from now on (close() closes it); `written`: bytes the
    * file already holds.
    */
   constructor(
     private readonly fd: number,
-    written = 0,
-  ) {
-    this.written = written;
-  }
+    private written = 0,
+  ) {}
 
   get length(): number {
     return this.written;

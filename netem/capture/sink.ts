@@ -22,9 +22,10 @@ export const CAPTURE_FLUSH_MS = 1000;
  * bytes the relay read or is about to write (its own slabs). Nothing of them is kept after write() returns, so the
  * relay may read into the same slab again at once. Two writers (capture-io.ts): O_DIRECT from a ring of
  * page-aligned staging slabs (one copy in user space into the ring, none into the page cache; a writer thread
- * takes each full slab to the device), or one writev per call through the page cache, by reference (the default, auto, writes
- * the first 64 MiB through the page cache and the rest O_DIRECT: CAPTURE_IO_DEFAULT says why). Measured (issue 20): the per-record work belongs on the relay thread (0.36 ms/MB
- * against 0.63-2.15 for handing copies of records to the thread pool or a worker); only whole slabs are handed over.
+ * takes each full slab to the device), or one writev per call through the page cache, by reference (the default,
+ * auto, writes the first 64 MiB through the page cache and the rest O_DIRECT: CAPTURE_IO_DEFAULT says why).
+ * Measured (issue 20): the per-record work belongs on the relay thread (0.36 ms/MB against 0.63-2.15 for handing
+ * copies of records to the thread pool or a worker); only whole slabs are handed over.
  * A disk that cannot keep up blocks the relay thread (in writev, or once every slab of the ring is held): the relay
  * slows down, a packet is never dropped (tcpdump on loopback at full speed drops 22-68%). The direct writer holds
  * up to its ring, so the file is flushed (readable to its last record) every CAPTURE_FLUSH_MS without waiting,
