@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { startTimerLag } from '../core/timer-lag';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createProxy, type CaptureIo } from '../netem';
 import { DIRECT_SLABS } from '../netem/capture/direct-file';
@@ -38,15 +39,15 @@ function threadCpuNs(): number {
 if (!isMainThread && (workerData as { netemBench?: boolean })?.netemBench) {
   const wd = workerData as { upstreamPort: number; capture?: string; plain?: boolean; captureIo?: CaptureIo };
   // The relay's event-loop delay between two 'cpu' questions (a capture write holding the loop shows here).
-  const lag = monitorEventLoopDelay({ resolution: 1 });
-  lag.enable();
+  const lag = startTimerLag(1);
   const serve = (port: number, close: () => Promise<void>, io?: () => string | undefined, flush?: () => void) => {
     parentPort!.postMessage({ port });
     parentPort!.on('message', (m: string) => {
       if (m === 'cpu') {
         // The capture's writer thread finishes what it holds first, so its CPU for these bytes is in the count.
         flush?.();
-        parentPort!.postMessage({ cpuNs: threadCpuNs(), lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, io: io?.() });
+        const l = lag.read();
+        parentPort!.postMessage({ cpuNs: threadCpuNs(), lagP99Ms: l.p99, lagMaxMs: l.max, io: io?.() });
         lag.reset();
       } else void close().then(() => parentPort!.postMessage({ closed: true }));
     });
@@ -268,7 +269,7 @@ export async function run(): Promise<Measurement[]> {
       const lagMed = (c: Case, k: 'p99' | 'max') => median(lagOf[c].map((x) => x[k]));
       out.push(
         measurement('netem', 'relay event-loop delay p99 during bulk, capture on (--capture-io auto, the default)', lagMed('on', 'p99'), 'ms', 'through the page cache (--capture-io buffered)', lagMed('onBuffered', 'p99'), false,
-          `written ${onIo}; monitorEventLoopDelay in the relay's thread over each ${BULK >> 20} MiB run; max ${lagMed('on', 'max').toFixed(1)} ms against ${lagMed('onBuffered', 'max').toFixed(1)} ms through the page cache, ${lagMed('off', 'max').toFixed(1)} ms with capture off (p99 ${lagMed('off', 'p99').toFixed(2)}); ratio > 1: the O_DIRECT writer holds the loop less`),
+          `written ${onIo}; timer lateness in the relay's thread (core/timer-lag.ts) over each ${BULK >> 20} MiB run; max ${lagMed('on', 'max').toFixed(1)} ms against ${lagMed('onBuffered', 'max').toFixed(1)} ms through the page cache, ${lagMed('off', 'max').toFixed(1)} ms with capture off (p99 ${lagMed('off', 'p99').toFixed(2)}); ratio > 1: the O_DIRECT writer holds the loop less`),
       );
     }
     if (cpu.on.every(Number.isFinite) && cpu.onBuffered.every(Number.isFinite)) {

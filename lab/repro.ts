@@ -4,9 +4,10 @@
 // order and hands what they saw to the witnesses. A scenario's faults and actions live in lab/scenarios/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../core/log';
 import { parseDuration } from '../core/units';
+import { startTimerLag, type TimerLag } from '../core/timer-lag';
 import { DEFAULT_PAYLOAD_HASH } from '../core/payload-hash';
 import { runBlktest, type BlktestResult } from '../client/blktest';
 import { hexXid } from '../client/rpc/xid';
@@ -73,8 +74,7 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const mark = phaseClock(t0);
   // How late this thread's timers fire while the scenario runs: CPU contention (a loaded machine, matrix --jobs)
   // stretches every time-scaled duration by about this much, which the modelled numbers do not show.
-  const timerLag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-  timerLag.enable();
+  const timerLag = startTimerLag(LAG_RESOLUTION_MS);
   const client = observeClient(tracePath);
 
   const serverOpts = { exportDir, journal: journalPath, drc: { mode: o.drc, ...(o.drcPrune ? { prune: o.drcPrune } : {}) }, timeScale: o.timeScale, logger: log, stateDir: path.join(o.outDir, 'state'), limits: SEED_SERVER_LIMITS };
@@ -179,7 +179,8 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
     }
   }
   mark('blktest');
-  timerLag.disable();
+  const { p99, max } = timerLag.stop();
+  const lag: TimerLag = { p99, max };
 
   // --- stop, in order: the scenario's actions (a restart in flight finishes), the proxy, then the server ---
   await actions?.stop();
@@ -228,7 +229,6 @@ export async function runRepro(o: ReproOptions): Promise<ReproResult> {
   const verdict = judge(error, counters);
   const timeoMs = parseDuration(o.timeo, 'timeo');
   const machineTimeouts = unexplainedTimeouts(client.trace, netemEvents, proxyStarted, timeoMs);
-  const lag = lagSummary(timerLag);
   const timing = timingWitness({
     lateAfterCompleteModelMs: blk?.lateAfterCompleteModelMs ?? [],
     serverExec: client.serverExec,
@@ -316,27 +316,13 @@ function stallSchedule(faults: readonly FaultSpec[]): { stall?: { duration: unkn
   return f ? { stall: { duration: f.duration, every: f.every, unit: f.unit, resume: f.resume } } : {};
 }
 
-/**
- * Timer lateness during the scenario, real ms (p99 and max; the 10 ms sampling timer itself is subtracted by
- * the histogram). Compare with the scaled timeo (120 ms at the default scale): lag of that order can fire
- * retransmissions the modelled scenario would not have.
- */
-export interface TimerLag {
-  p99: number;
-  max: number;
-}
+export type { TimerLag } from '../core/timer-lag';
 
 /**
- * The lag monitor's sampling period, real ms. A block of the event loop shows in its histogram up to one period
- * shorter than it was (the sampling timer may have fired just before the block began), so a measured lag is a
- * lower bound within this margin.
+ * The lag monitor's sampling period, real ms (core/timer-lag.ts: the lateness it reports is a lower bound within
+ * one period). Compare the lag with the scaled timeo (240 ms at the matrix's 1/250) and the stall (260 ms).
  */
 export const LAG_RESOLUTION_MS = 10;
-
-function lagSummary(h: ReturnType<typeof monitorEventLoopDelay>): TimerLag {
-  const ms = (ns: number) => (Number.isFinite(ns) ? Math.round(ns / 1e5) / 10 : 0);
-  return { p99: ms(h.percentile(99)), max: ms(h.max) };
-}
 
 /** Accumulates wall time per phase: mark(p) charges the time since the previous mark to p. */
 function phaseClock(t0: number): (phase: keyof ReproPhases) => ReproPhases {
