@@ -52,11 +52,12 @@ async function matrixRun(root: string, jobs: number, policies?: readonly PolicyN
   const stallS = recs.reduce((s, r) => s + stallSeconds(r), 0);
   const cores = os.availableParallelism();
   const lags = recs.map((r) => timing(r)?.lagModelS.p99 ?? 0).sort((a, b) => a - b);
+  const timeScale = Number(recs[0]?.config.timeScale ?? 1);
   const disturbed = recs.filter((r) => Number(r.witnesses?.unexplainedTimeouts ?? 0) > 0).length;
   const note =
     `time scale ${recs[0]?.config.timeScale}; cell median ${cellMedian.toFixed(2)} s; cell-seconds by phase: ${where}; ` +
     `CPU ${cpuS.toFixed(1)} s (floor on ${cores} cores ${(cpuS / cores).toFixed(1)} s); stalls ${stallS.toFixed(1)} cell-s (floor at --jobs ${jobs} ${(stallS / jobs).toFixed(1)} s); ` +
-    `timer lag p99 median ${median(lags)}, worst ${lags[lags.length - 1]} modelled s; ${disturbed} cells with client timeouts no fault explains`;
+    `timer lag p99 median ${median(lags).toFixed(2)}, worst ${lags[lags.length - 1]} modelled s (${(median(lags) * timeScale * 1000).toFixed(1)} / ${(lags[lags.length - 1] * timeScale * 1000).toFixed(1)} ms real); ${disturbed} cells with client timeouts no fault explains`;
   return { wall, recs, note };
 }
 
