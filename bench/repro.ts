@@ -38,7 +38,12 @@ async function matrixRun(root: string, jobs: number, policies?: readonly PolicyN
     ...(policies ? { policies } : {}),
     onRun: (r, i, n, p) => {
       for (const k of Object.keys(phases) as Array<keyof ReproPhases>) phases[k] += p[k];
-      fs.rmSync(path.join(root, r.runId), { recursive: true, force: true });
+      // The cell's folder (its capture's): removed as each cell finishes, so that ~50 MB captures do not pile up
+      // while later cells run. They did, from issue 21's run ids (matrixId.cell) until 2026-12-07: 10 GB written into
+      // fresh page cache over the three matrices made the capture writes, on the cells' event loops, dearer as the
+      // bench went on (paired bench runs before and after: --jobs 6 lag p99 median 9.9-11.9 ms real -> 4.3, the
+      // 60-cell matrix run last 8.4-8.6 -> 3.2; CPU of the 72 cells at --jobs 4 19.2-21.8 s -> 16.1).
+      if (r.capture) fs.rmSync(path.dirname(r.capture), { recursive: true, force: true });
       console.error(`  matrix --jobs ${jobs} ${i}/${n} ${r.config.scenario} ${r.config.policy} ${r.config.drc}: ${r.verdict}`);
     },
   });
