@@ -14,12 +14,13 @@ import type { ResultsDb } from './results-db';
 import { matrixRunId, type RunRecord } from './run-record';
 
 /**
- * Default --jobs: two cells per core, at most 4. A stall cell spends ~3.5 s wall but only ~1.3 s CPU (it waits on
- * time-scaled stalls and timers), so one cell per core leaves the cores mostly idle; 4 at once (with CellQueue
- * keeping the CPU-bound drop-reply cells apart) brings the 60-cell matrix from ~155 s to ~49 s on 2 cores. More
- * stretches the time-scaled durations by CPU contention (README "The matrix" has the measurements). The stalls
- * alone hold a slot ~128 s over the 72 cells, so 4 slots cannot finish under ~32 s (README, Benchmarks, issue 20;
- * `npm run bench -- repro` also runs 6 at once for comparison).
+ * Default --jobs: two cells per core, at most 4. A stall cell spends ~2.5 s wall but ~0.2 s CPU (it waits on
+ * time-scaled stalls and timers), so one cell per core leaves the cores mostly idle: the 72 cells take 146 s at
+ * --jobs 1 and 37.6 s at 4 on 2 quiet cores (CellQueue keeping the CPU-bound drop-reply cells apart). More cells
+ * at once stretch every time-scaled duration by CPU contention: the cells' p99 timer lag (median) is 2.0 ms real
+ * at 1, 3.1-3.6 at 4, 4.3 at 5 and 6 (README "How long it takes"). The stalls alone hold a slot ~125 s over the 72
+ * cells, so 4 slots cannot finish under ~31 s (README, Benchmarks, issue 20; `npm run bench -- repro` also runs 6
+ * at once for comparison).
  */
 export function defaultJobs(cores = os.availableParallelism()): number {
   return Math.max(1, Math.min(4, 2 * cores));
