@@ -1,7 +1,9 @@
-// npm run bench -- repro: how long the whole time-scaled matrix takes (issue 7: <= 60 s; issue 20: <= 30 s) with the
-// default --jobs and with two more, the 60 cells issue 20's target was written for, where each cell's time goes and what floors the wall (CPU / cores, stalls / jobs), the reproduction with its defaults on five seeds (how many stalls each took, issue
-// 17: >= 4 of 5 within the budget), and a --time-scale 0.05 check of the headline cells (DRC ages and lag beside
-// the defaults'). `npm run bench -- repro-realtime` adds one --real-time run per DRC mode (linux-2008; an hour).
+// npm run bench -- repro: how long the whole time-scaled matrix takes (issue 7: <= 60 s) with the default --jobs
+// and with two more, and the 60 cells issue 20's target (<= 30 s) was written for; where each cell's time goes and
+// what floors the wall (CPU / cores, stalls / jobs); the reproduction with its defaults on five seeds (how many
+// stalls each took, issue 17: >= 4 of 5 within the budget); and a --time-scale 0.05 check of the headline cells
+// (DRC ages and lag beside the defaults'). `npm run bench -- repro-realtime` adds one --real-time run per DRC mode
+// (linux-2008; an hour).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
