@@ -91,6 +91,34 @@ function timeScaleOf(paths: string[], comments: string[], opts: InspectOptions):
   return null;
 }
 
+/** The tcpdump count of packets dropped by the kernel that netem logged at the end of the capture's event log. */
+function captureDropsOf(capture: string): number | null {
+  const side = sidecarOf(capture);
+  let fd: number;
+  try {
+    fd = fs.openSync(side, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    // the proxy logs the count last (netem/proxy.ts close): the log's last 4 KiB hold it
+    const size = fs.fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(4096, size));
+    const n = fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+    for (const line of tail.subarray(0, n).toString('utf8').split('\n').reverse()) {
+      try {
+        const e = JSON.parse(line) as { event?: string; droppedByKernel?: unknown };
+        if (e.event === 'tcpdump-stats' && Number.isSafeInteger(e.droppedByKernel) && (e.droppedByKernel as number) >= 0) return e.droppedByKernel as number;
+      } catch {
+        // a line cut at the 4 KiB boundary
+      }
+    }
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
   return new Pipeline({ ports: [...DEFAULT_PORTS, ...(opts.ports ?? [])], maxRecord: opts.maxRecord, maxBuffered: opts.maxBuffered, keepPayload: keep, hashAll: opts.hashAll });
 }
@@ -102,7 +130,7 @@ async function filePass(paths: string[], opts: InspectOptions, keep?: (i: number
   for (let i = 0; i < paths.length; i++) {
     p.startFile(i);
     const r = await readCaptureFile(paths[i], (pk) => p.packet(pk), { maxUnpacked: opts.maxUnpacked, recycle: p.recycler });
-    files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing });
+    files.push({ file: i, path: paths[i], format: r.format, compression: r.compression, packets: r.packets, trailing: r.trailing, captureDrops: captureDropsOf(paths[i]) });
     comments.push(...r.comments);
   }
   p.finish();
@@ -124,7 +152,7 @@ function bytesPass(captures: Buffer[], opts: InspectOptions & { chunkSize?: numb
         p.packet(pk);
       });
     }
-    files.push({ file: i, path: `<buffer ${i}>`, format: reader.format, compression: null, packets, trailing: reader.end() });
+    files.push({ file: i, path: `<buffer ${i}>`, format: reader.format, compression: null, packets, trailing: reader.end(), captureDrops: null });
     comments.push(...(reader.comments ?? []));
   });
   p.finish();

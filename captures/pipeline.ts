@@ -48,6 +48,12 @@ export interface FileStats {
   compression: string | null;
   packets: number;
   trailing: TrailingData | null;
+  /**
+   * Packets the capture tool says it lost: tcpdump's "dropped by kernel" (its ring buffer was full), as netem's event
+   * log beside the file recorded it (`--capture-with tcpdump`). null when no such count is known; netem's own capture
+   * loses none (a capture that cannot keep up slows the relay).
+   */
+  captureDrops: number | null;
 }
 
 export const DEFAULT_PORTS = [2049, 111];

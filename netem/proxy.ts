@@ -618,7 +618,11 @@ export class Proxy implements ConnectionHost {
     if (!done) this.log.emit({ source: 'proxy', kind: 'proxy', event: 'close-timeout', waitedMs: CLOSE_WAIT_MS });
     this.log.emit({ source: 'proxy', kind: 'proxy', event: 'closed' });
     await this.sink?.close();
-    await this.tcpdump?.stop();
+    const tcpdump = await this.tcpdump?.stop();
+    // tcpdump's own counts (pcap_stats): a capture with packets the kernel dropped is lossy, and says so here and
+    // in the event log beside it, which inspect reads (captures/inspect.ts sidecarOf).
+    if (tcpdump) this.log.emit({ source: 'proxy', kind: 'capture', event: 'tcpdump-stats', ...tcpdump });
+    else if (this.tcpdump) this.log.emit({ source: 'proxy', kind: 'capture', event: 'tcpdump-stats-missing' });
     await this.log.close();
     if (this.rawCapture && this.capturePath && fs.existsSync(this.rawCapture)) {
       // Packet comments on every copy of a duplicated XID and on the fault events, one interface per leg.

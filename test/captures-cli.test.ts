@@ -130,6 +130,24 @@ test('times are seconds since the first packet; with the run\'s time scale (nete
   assert.equal(JSON.parse(cli(corrupt, '--json', '--time-scale', '0.01').out).time.timeScale, 0.01);
 });
 
+test('a tcpdump capture says how lossy it is: the drop count netem logged beside it, in the file line and the JSON', () => {
+  assert.equal(JSON.parse(cli(corrupt, '--json').out).files[0].captureDrops, null, 'no event log: not known');
+  const lossy = path.join(dir, 'lossy.pcap');
+  fs.copyFileSync(corrupt, lossy);
+  // the proxy's log of a --capture-with tcpdump run ends with tcpdump's own counts (netem/proxy.ts close)
+  const events = [
+    { t: '2026-01-01T00:00:00.000Z', ms: 0, modelMs: 0, proxy: 'p', source: 'proxy', kind: 'proxy', event: 'listen', timeScale: 1 },
+    { t: '2026-01-01T00:00:01.000Z', ms: 1000, modelMs: 1000, proxy: 'p', source: 'proxy', kind: 'proxy', event: 'closed' },
+    { t: '2026-01-01T00:00:01.000Z', ms: 1000, modelMs: 1000, proxy: 'p', source: 'proxy', kind: 'capture', event: 'tcpdump-stats', captured: 9, receivedByFilter: 16, droppedByKernel: 7 },
+  ];
+  fs.writeFileSync(path.join(dir, 'lossy.events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  assert.equal(JSON.parse(cli(lossy, '--json').out).files[0].captureDrops, 7);
+  assert.match(cli(lossy).out, /lossy\.pcap: pcap, \d+ packets; LOSSY: tcpdump dropped 7 packets \(its own count\)/);
+  events[2].droppedByKernel = 0;
+  fs.writeFileSync(path.join(dir, 'lossy.events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  assert.match(cli(lossy).out, /packets; tcpdump dropped none/);
+});
+
 test('errors: a bad file is exit 1 with a coded JSON error; bad options are exit 2', () => {
   const junk = path.join(dir, 'junk.pcap');
   fs.writeFileSync(junk, 'not a capture, just text that is long enough');

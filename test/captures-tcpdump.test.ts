@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { inspectFiles } from '../captures/inspect';
-import { startTcpdump, type TcpdumpCapture } from '../netem/capture/tcpdump';
+import { parseTcpdumpStats, startTcpdump, type TcpdumpCapture } from '../netem/capture/tcpdump';
 import { missingTools, isRoot } from '../lab/peers/tools';
 import { record, writeCall, writeReply, counter, fill32 } from '../testing/captures-builder';
 import { until } from './support/until';
@@ -66,9 +66,14 @@ test('tcpdump on lo: duplicated XIDs with differing payloads are found in a real
     // Reconnect, then retransmit the XID of the first connection's other call with different data.
     await exchange(port, [record(writeCall(0x5eed0002, 16384n, good))]);
     await exchange(port, [record(writeCall(0x5eed0002, 16384n, fill32(16384, 0)))]);
-    await dump.stop();
+    const stats = await dump.stop();
     dump = null;
     const r = await inspectFiles([file]);
+    // tcpdump's own counts, read from its exit lines: what it wrote is what the file holds
+    assert.ok(stats, 'tcpdump printed its counts');
+    assert.equal(stats.captured, r.files[0].packets);
+    assert.equal(stats.droppedByKernel, 0);
+    assert.ok(stats.receivedByFilter >= stats.captured);
     assert.equal(r.writeCalls, 4);
     assert.equal(r.corrupted, true);
     const byXid = new Map(r.differingDuplicates.map((d) => [d.xid, d]));
@@ -87,4 +92,11 @@ test('tcpdump on lo: duplicated XIDs with differing payloads are found in a real
     server.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("tcpdump's exit counts are parsed from its last lines, singular or plural; anything else is not a count", () => {
+  const out = 'tcpdump: listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n1 packet captured\n12 packets received by filter\n11 packets dropped by kernel\n';
+  assert.deepEqual(parseTcpdumpStats(out), { captured: 1, receivedByFilter: 12, droppedByKernel: 11 });
+  assert.equal(parseTcpdumpStats('1 packet captured\n12 packets received by filter\n'), undefined);
+  assert.equal(parseTcpdumpStats('tcpdump: pcap_loop: The interface disappeared\n'), undefined);
 });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inspectFiles } from '../captures/inspect';
 import { createProxy, sidecarPath } from '../netem';
 import { missingTools } from '../lab/peers/tools';
 import { ganeshaMissing, startGanesha } from '../lab/peers/ganesha';
@@ -123,4 +124,11 @@ test('captureWith tcpdump records the real loopback traffic of both legs', { ski
   const calls = tshark(file, [proxy.address.port, server.port], ['tcp.dstport', 'rpc.xid', 'nfs.offset3'], 'nfs.procedure_v3 == 7 && rpc.msgtyp == 0');
   assert.deepEqual(calls.map((c) => Number(c[0])).sort(), [proxy.address.port, server.port].sort());
   for (const c of calls) assert.deepEqual([Number(c[1]), Number(c[2])], [r.xid, 4096]);
+  // tcpdump's own counts close the event log beside the capture, and inspect reports its drops from there
+  const last = JSON.parse(fs.readFileSync(sidecarPath(file), 'utf8').trim().split('\n').pop()!) as Record<string, unknown>;
+  assert.equal(last.event, 'tcpdump-stats');
+  assert.equal(last.droppedByKernel, 0);
+  const report = await inspectFiles([file]);
+  assert.equal(last.captured, report.files[0].packets);
+  assert.equal(report.files[0].captureDrops, 0);
 });

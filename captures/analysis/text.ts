@@ -37,7 +37,8 @@ export function renderText(r: InspectReport): string {
   const out: string[] = [];
   for (const f of r.files) {
     const trail = f.trailing ? `; TRUNCATED: ${f.trailing.bytes} bytes of frame ${f.trailing.frame} (${f.trailing.cut}) missing their end` : '';
-    out.push(`${f.path}: ${f.format}${f.compression ? ` (${f.compression})` : ''}, ${f.packets} packets${trail}`);
+    const drops = f.captureDrops === null ? '' : f.captureDrops > 0 ? `; LOSSY: tcpdump dropped ${f.captureDrops} packets (its own count)` : '; tcpdump dropped none';
+    out.push(`${f.path}: ${f.format}${f.compression ? ` (${f.compression})` : ''}, ${f.packets} packets${trail}${drops}`);
   }
   if (r.time.originIso) out.push(`times: seconds since the first packet (${r.time.originIso})${r.time.timeScale !== null ? `; model seconds at time scale ${r.time.timeScale}` : ''}`);
   out.push(
