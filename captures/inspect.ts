@@ -62,6 +62,37 @@ export function sidecarOf(capture: string): string {
   return capture.replace(/\.pcap(ng)?$/i, '') + '.events.jsonl';
 }
 
+/**
+ * The events in the first or last 4 KiB of netem's event log beside a capture (none without one): the 'listen' event
+ * opens it and tcpdump's counts close it (netem/proxy.ts), so neither needs the whole log read. A line cut at the
+ * window's edge is skipped.
+ */
+function sidecarEvents(capture: string, end: 'head' | 'tail'): Array<Record<string, unknown>> {
+  let fd: number;
+  try {
+    fd = fs.openSync(sidecarOf(capture), 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const window = Buffer.alloc(Math.min(4096, size));
+    const n = fs.readSync(fd, window, 0, window.length, end === 'head' ? 0 : size - window.length);
+    const events: Array<Record<string, unknown>> = [];
+    for (const line of window.subarray(0, n).toString('utf8').split('\n')) {
+      try {
+        const e: unknown = JSON.parse(line);
+        if (e && typeof e === 'object') events.push(e as Record<string, unknown>);
+      } catch {
+        // a line cut at the window's edge
+      }
+    }
+    return events;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The time scale the capture's run used: the option, a pcapng comment, or the 'listen' event of netem's log. */
 function timeScaleOf(paths: string[], comments: string[], opts: InspectOptions): number | null {
   if (opts.timeScale !== undefined) return opts.timeScale;
@@ -70,53 +101,16 @@ function timeScaleOf(paths: string[], comments: string[], opts: InspectOptions):
     if (m && Number(m[1]) > 0) return Number(m[1]);
   }
   for (const f of paths) {
-    const side = sidecarOf(f);
-    if (!fs.existsSync(side)) continue;
-    const fd = fs.openSync(side, 'r');
-    try {
-      const head = Buffer.alloc(4096);
-      const n = fs.readSync(fd, head, 0, head.length, 0);
-      for (const line of head.subarray(0, n).toString('utf8').split('\n')) {
-        try {
-          const e = JSON.parse(line) as { event?: string; timeScale?: number };
-          if (e.event === 'listen' && typeof e.timeScale === 'number' && e.timeScale > 0) return e.timeScale;
-        } catch {
-          // a line cut at the 4 KiB boundary
-        }
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    for (const e of sidecarEvents(f, 'head')) if (e.event === 'listen' && typeof e.timeScale === 'number' && e.timeScale > 0) return e.timeScale;
   }
   return null;
 }
 
 /** The tcpdump count of packets dropped by the kernel that netem logged at the end of the capture's event log. */
 function captureDropsOf(capture: string): number | null {
-  const side = sidecarOf(capture);
-  let fd: number;
-  try {
-    fd = fs.openSync(side, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    // the proxy logs the count last (netem/proxy.ts close): the log's last 4 KiB hold it
-    const size = fs.fstatSync(fd).size;
-    const tail = Buffer.alloc(Math.min(4096, size));
-    const n = fs.readSync(fd, tail, 0, tail.length, size - tail.length);
-    for (const line of tail.subarray(0, n).toString('utf8').split('\n').reverse()) {
-      try {
-        const e = JSON.parse(line) as { event?: string; droppedByKernel?: unknown };
-        if (e.event === 'tcpdump-stats' && Number.isSafeInteger(e.droppedByKernel) && (e.droppedByKernel as number) >= 0) return e.droppedByKernel as number;
-      } catch {
-        // a line cut at the 4 KiB boundary
-      }
-    }
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const stats = sidecarEvents(capture, 'tail').reverse().find((e) => e.event === 'tcpdump-stats');
+  const dropped = stats?.droppedByKernel;
+  return typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped >= 0 ? dropped : null;
 }
 
 function pipelineFor(opts: InspectOptions, keep?: (i: number) => boolean): Pipeline {
