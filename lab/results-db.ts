@@ -303,14 +303,38 @@ export function openResults(file: string, opts: OpenOptions = {}): ResultsDb {
     throw new TestbedError('RESULTS_DB_OPEN', `cannot open results database ${file}: ${(err as Error).message}`, { path: file });
   }
   try {
-    db.pragma('busy_timeout = 5000');
-    if (!memory) db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!memory) enterWal(db);
     migrate(db, file);
   } catch (err) {
     db.close();
     throw err;
   }
   return bind(db, file);
+}
+
+/** How long a connection waits on another's lock (SQLite's busy handler), and on the switch to WAL below. */
+const BUSY_TIMEOUT_MS = 5000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Switches a file database to WAL, retrying while another connection holds it. The switch needs the file's exclusive
+ * lock, and SQLite answers SQLITE_BUSY at once, without its busy handler, when waiting could deadlock: two
+ * connections that both hold the file's read lock each want to promote it (sqlite3_busy_handler's documentation).
+ * Parallel matrix workers opening one fresh results file did that: a CI run's test of 4 such processes failed
+ * with "database is locked", and 1 process of 780 in 130 rounds of 6 (none of 1200 with the retry). Once one switch commits the file stays WAL, and the others' switch is a no-op.
+ */
+export function enterWal(db: Pick<Database.Database, 'pragma'>, timeoutMs = BUSY_TIMEOUT_MS): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+    }
+    Atomics.wait(sleeper, 0, 0, waitMs); // a synchronous open: sleep the thread, not the loop's next turn
+  }
 }
 
 function migrate(db: Database.Database, file: string): void {
